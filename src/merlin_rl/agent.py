@@ -1,0 +1,165 @@
+"""MERLIN, RL-MEM and RL-LSTM as configurations of the same code, and their recurrent state.
+
+One call of :meth:`Agent.step` is one environment step for all B environments (DESIGN.md §1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import gymnasium as gym
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from merlin_rl import losses
+from merlin_rl import memory as mem_ops
+from merlin_rl.config import Config
+from merlin_rl.encoders import UnsupportedSpaceError
+from merlin_rl.mbp import MBP
+from merlin_rl.memory import MemoryState
+from merlin_rl.policy import Policy
+
+
+@dataclass
+class AgentState:
+    """Recurrent state carried between steps, batch-first, zeroed per env at episode start."""
+
+    mbp_h: Tensor  # (B, 2, H) MBP LSTM
+    mbp_c: Tensor
+    m: Tensor  # (B, K^r * 2|z|) MBP reads m_{t-1}
+    pol_h: Tensor  # (B, 2, H~) policy LSTM
+    pol_c: Tensor
+    prev_action: Tensor  # (B, A) one-hot a_{t-1} (zeros at episode start)
+    prev_reward: Tensor  # (B, 1) r_{t-1}
+    memory: MemoryState | None
+
+    def _map(self, fn) -> "AgentState":
+        out = {}
+        for f in fields(self):
+            x = getattr(self, f.name)
+            out[f.name] = None if x is None else fn(x)
+        return AgentState(**out)
+
+    def detach(self) -> "AgentState":
+        """Cut the graph between truncation windows."""
+        return self._map(lambda x: x.detach())
+
+    def reset(self, mask: Tensor) -> "AgentState":
+        """Zero the state of environments whose episode starts now (mask (B,) bool)."""
+        def zero(x):
+            if isinstance(x, MemoryState):
+                return x.reset(mask)
+            return torch.where(mask.view(-1, *([1] * (x.dim() - 1))), torch.zeros_like(x), x)
+        return self._map(zero)
+
+    def to_dict(self) -> dict[str, Tensor]:
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "memory"}
+        if self.memory is not None:
+            d.update(self.memory.as_dict())
+        return d
+
+
+@dataclass
+class StepOutput:
+    """What one step produces for the losses and for inspection; all (B,) unless noted."""
+
+    action: Tensor
+    log_prob: Tensor
+    entropy: Tensor
+    logits: Tensor  # (B, A)
+    value: Tensor  # V_t
+    advantage: Tensor  # A_t (the advantage head)
+    kl: Tensor | None
+    recon: dict[str, Tensor]
+    z: Tensor  # (B, |z|)
+    mbp_weights: Tensor | None  # (B, K^r, N)
+    policy_weights: Tensor | None  # (B, 1, N)
+
+
+class Agent(nn.Module):
+    """MBP + policy. ``cfg.agent`` picks the configuration (DESIGN §3):
+
+    * ``merlin``: stochastic z, decoders + KL, memory; policy sees stopgrad(z) and stopgrad(M).
+    * ``rl-mem``: deterministic z, no MBP losses, memory; trained end-to-end by the RL losses.
+    * ``rl-lstm``: deterministic z, no MBP losses, no external memory.
+    """
+
+    def __init__(self, obs_space: gym.Space, action_space: gym.Space, cfg: Config) -> None:
+        super().__init__()
+        if not isinstance(action_space, gym.spaces.Discrete):
+            raise UnsupportedSpaceError(
+                f"action space {action_space} is not supported; supported: Discrete")
+        self.cfg = cfg
+        self.num_actions = int(action_space.n)
+        self.action_start = int(action_space.start)
+        self.kind = cfg.agent
+        self.is_merlin = cfg.agent == "merlin"
+        self.use_memory = cfg.agent in ("merlin", "rl-mem")
+        self.mbp = MBP(obs_space, self.num_actions, cfg, stochastic=self.is_merlin,
+                       decoders=self.is_merlin, use_memory=self.use_memory)
+        self.policy = Policy(cfg.z_dim, self.num_actions, cfg.policy_hidden, cfg.mlp_hidden,
+                             2 * cfg.z_dim if self.use_memory else 0)
+
+    def initial_state(self, batch: int, device: torch.device | str = "cpu") -> AgentState:
+        cfg = self.cfg
+        z = lambda *s: torch.zeros(batch, *s, device=device)  # noqa: E731
+        mem = (MemoryState.zeros(batch, cfg.memory_rows, 2 * cfg.z_dim, device)
+               if self.use_memory else None)
+        return AgentState(
+            mbp_h=z(2, cfg.mbp_hidden), mbp_c=z(2, cfg.mbp_hidden),
+            m=z(self.mbp.reads * self.mbp.width),
+            pol_h=z(2, cfg.policy_hidden), pol_c=z(2, cfg.policy_hidden),
+            prev_action=z(self.num_actions), prev_reward=z(1), memory=mem)
+
+    def step(self, obs: dict[str, Tensor], state: AgentState, sample: bool = True
+             ) -> tuple[StepOutput, AgentState]:
+        """One step for all environments; ``state.prev_reward`` must already hold r_{t-1}."""
+        mbp, cfg = self.mbp, self.cfg
+        h_prev = state.mbp_h.flatten(1)  # [h^1_{t-1}, h^2_{t-1}]
+        e = mbp.encode(obs, state.prev_action, state.prev_reward)
+        z, dist = mbp.latent(e, h_prev, state.m, sample)
+        memory = state.memory
+
+        # policy: no gradient into the MBP for MERLIN
+        z_pol = z.detach() if self.is_merlin else z
+        mem_pol = memory.detach() if (self.is_merlin and memory is not None) else memory
+        logits, pol_h, pol_c, pol_w = self.policy(z_pol, state.pol_h, state.pol_c, mem_pol)
+        log_pi = F.log_softmax(logits, -1)
+        action = (torch.multinomial(log_pi.exp(), 1).squeeze(-1) if sample
+                  else logits.argmax(-1))
+        a_onehot = F.one_hot(action, self.num_actions).to(z.dtype)
+        log_prob = log_pi.gather(-1, action[:, None]).squeeze(-1)
+        entropy = -(log_pi.exp() * log_pi).sum(-1)
+
+        # MBP LSTM on [z_t, a_t, m_{t-1}], then read M_{t-1} and write z_t
+        h_cat, mbp_h, mbp_c = mbp.lstm(torch.cat([z, a_onehot, state.m], -1),
+                                       state.mbp_h, state.mbp_c)
+        m_new, mbp_w = state.m, None
+        if memory is not None:
+            keys, beta = mbp.read_interface(h_cat)
+            reads, mbp_w = mem_ops.read(memory, keys, beta)
+            m_new = reads.flatten(1)
+            memory = mem_ops.add_usage(memory, mbp_w)
+            memory = mem_ops.write(memory, z, cfg.gamma, cfg.allocation)
+
+        value, adv = mbp.returns(z, log_pi, a_onehot)
+        kl = losses.gaussian_kl(**dist) if dist else None
+        recon = (mbp.reconstruction_losses(z, obs, state.prev_action, state.prev_reward)
+                 if mbp.decoders else {})
+        out = StepOutput(action=action, log_prob=log_prob, entropy=entropy, logits=logits,
+                         value=value, advantage=adv, kl=kl, recon=recon, z=z,
+                         mbp_weights=mbp_w, policy_weights=pol_w)
+        new_state = AgentState(mbp_h=mbp_h, mbp_c=mbp_c, m=m_new, pol_h=pol_h, pol_c=pol_c,
+                               prev_action=a_onehot, prev_reward=state.prev_reward, memory=memory)
+        return out, new_state
+
+    def env_action(self, action: Tensor):
+        """Agent action index -> the environment's action value (``Discrete.start`` offset)."""
+        return action.cpu().numpy() + self.action_start
+
+    def mbp_parameters(self) -> list[nn.Parameter]:
+        return list(self.mbp.parameters())
+
+    def policy_parameters(self) -> list[nn.Parameter]:
+        return list(self.policy.parameters())

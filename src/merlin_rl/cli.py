@@ -1,0 +1,133 @@
+"""The ``merlin-rl`` command: ``train`` and ``eval``."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from merlin_rl.config import AGENTS, DEVICES, PRESETS, Config, ConfigError, make_config
+
+# flags shown first in --help, with their help text; every other Config field gets a flag too
+MAIN_FLAGS = {
+    "env": "Gymnasium id to train on (built-in tasks are under merlin_rl/)",
+    "agent": f"agent configuration: {', '.join(AGENTS)}",
+    "total_steps": "environment steps to train for",
+    "num_envs": "environments stepped together as one batch (B)",
+    "seed": "random seed (CPU runs are reproducible)",
+    "run_dir": "where config, metrics, TensorBoard logs and checkpoints go",
+    "device": f"{', '.join(DEVICES)}",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments: one line saying what was wrong, exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(2)
+
+
+def _add_config_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", default="small", choices=list(PRESETS),
+                   help="model sizes and learning settings (small: laptop CPU; paper: DESIGN §3)")
+    fields = {f.name: f for f in dataclasses.fields(Config)}
+    order = list(MAIN_FLAGS) + [n for n in fields if n not in MAIN_FLAGS]
+    for name in order:
+        f = fields[name]
+        if name in ("preset",):
+            continue
+        flag = "--" + name.replace("_", "-")
+        if name == "env_kwargs":
+            p.add_argument(flag, type=json.loads, default=None, metavar="JSON",
+                           help="keyword arguments for a built-in task, e.g. '{\"delay\": 40}'")
+            continue
+        typ = {"int": int, "float": float, "str": str}[f.type if isinstance(f.type, str)
+                                                       else f.type.__name__]
+        choices = {"agent": AGENTS, "device": DEVICES}.get(name)
+        p.add_argument(flag, type=typ, default=None, choices=choices,
+                       help=MAIN_FLAGS.get(name, f"(default: preset value, {f.default!r} in small)"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="merlin-rl", description="MERLIN: memory, RL and inference network.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    t = sub.add_parser("train", help="train an agent (defaults: MERLIN on the built-in task)")
+    _add_config_flags(t)
+    t.add_argument("--resume", action="store_true",
+                   help="continue the run in --run-dir from its latest checkpoint")
+    t.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    e = sub.add_parser("eval", help="evaluate a checkpoint; prints a JSON summary as last line")
+    e.add_argument("--checkpoint", required=True, help="path to a .pt checkpoint")
+    e.add_argument("--episodes", type=int, default=100, help="episodes to run (default 100)")
+    e.add_argument("--greedy", action="store_true", help="argmax actions and mean z (default: sample)")
+    e.add_argument("--seed", type=int, default=12345, help="environment seed")
+    e.add_argument("--device", default="cpu", choices=DEVICES)
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    return p
+
+
+def _train(args: argparse.Namespace) -> int:
+    from merlin_rl.train import Trainer
+
+    names = {f.name for f in dataclasses.fields(Config)} - {"preset"}
+    overrides: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+    cfg = make_config(args.preset, **overrides)
+    trainer = Trainer(cfg, progress=not args.no_progress)
+    if args.resume:
+        latest = trainer.run_dir / "checkpoints" / "latest.pt"
+        trainer.load(latest)
+        print(f"resumed from {latest} at {trainer.env_steps} env steps", file=sys.stderr)
+    print(f"run directory: {trainer.run_dir}", file=sys.stderr)
+    row = trainer.train()
+    summary = {k: row.get(k) for k in ("env_steps", "episode_return", "fps", "wall_time")}
+    summary["run_dir"] = str(trainer.run_dir)
+    print(json.dumps(summary))
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import torch
+
+    from merlin_rl.agent import Agent
+    from merlin_rl.checkpoint import load_checkpoint
+    from merlin_rl.envs import make_vector_env
+    from merlin_rl.train import evaluate, resolve_device
+
+    if args.episodes <= 0:
+        raise ConfigError(f"--episodes must be a positive integer, got {args.episodes}")
+    ckpt = load_checkpoint(Path(args.checkpoint))
+    cfg: Config = ckpt["config_obj"]
+    device = resolve_device(args.device)
+    env = make_vector_env(cfg.env, 1, cfg.env_kwargs)
+    agent = Agent(env.single_observation_space, env.single_action_space, cfg)
+    env.close()
+    agent.load_state_dict(ckpt["model"])
+    agent.to(device).eval()
+    torch.manual_seed(args.seed)
+    result = evaluate(agent, cfg, args.episodes, greedy=args.greedy, seed=args.seed, device=device)
+    result.update(agent=cfg.agent, env=cfg.env, checkpoint=str(args.checkpoint),
+                  env_steps=int(ckpt["env_steps"]))
+    print(json.dumps(result))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from merlin_rl.checkpoint import CheckpointError
+    from merlin_rl.encoders import UnsupportedSpaceError
+    from merlin_rl.envs import EnvError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return _train(args) if args.command == "train" else _eval(args)
+    except (ConfigError, EnvError, UnsupportedSpaceError, CheckpointError) as e:
+        if args.debug:
+            raise
+        sys.stderr.write(f"merlin-rl: error: {e}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("merlin-rl: interrupted\n")
+        return 130

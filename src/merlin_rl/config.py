@@ -1,0 +1,131 @@
+"""Configuration: one dataclass, two presets (DESIGN.md §3), validation with clear messages."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+AGENTS = ("merlin", "rl-mem", "rl-lstm")
+DEVICES = ("cpu", "cuda", "auto")
+DEFAULT_ENV = "merlin_rl/ColourMatch-v0"
+
+
+class ConfigError(ValueError):
+    """A configuration value is out of range; the message names it and what is allowed."""
+
+
+@dataclass
+class Config:
+    # what to train
+    env: str = DEFAULT_ENV
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    agent: str = "merlin"
+    preset: str = "small"
+    # budget and batching
+    total_steps: int = 1_000_000
+    num_envs: int = 16
+    seed: int = 0
+    device: str = "cpu"
+    run_dir: str = ""
+    # model sizes
+    z_dim: int = 32
+    enc_dim: int = 64  # encoding size per observation modality
+    image_channels: int = 16
+    mlp_hidden: int = 128  # prior, posterior, decoders, return heads, policy head
+    mbp_hidden: int = 128  # each of the 2 MBP LSTM layers
+    policy_hidden: int = 64  # each of the 2 policy LSTM layers
+    mbp_reads: int = 3  # K^r
+    memory_rows: int = 64  # N
+    allocation: str = "usage"  # or "fifo"
+    # learning
+    tau: int = 20
+    gamma: float = 0.96
+    lam: float = 0.9
+    lr_mbp: float = 1e-3
+    lr_policy: float = 1e-3
+    adam_eps: float = 1e-6
+    grad_clip: float = 20.0
+    entropy_cost: float = 0.01
+    kl_weight: float = 1.0
+    image_weight: float = 1.0
+    vector_weight: float = 1.0
+    text_weight: float = 1.0
+    discrete_weight: float = 1.0
+    action_weight: float = 1.0
+    reward_weight: float = 1.0
+    return_weight: float = 0.4
+    # bookkeeping
+    log_interval: int = 10_000  # env steps between metrics rows
+    checkpoint_interval: int = 100_000  # env steps between checkpoints
+
+    def validate(self) -> "Config":
+        """Raise ConfigError naming the first bad value and what is allowed."""
+        if self.agent not in AGENTS:
+            raise ConfigError(f"--agent {self.agent!r} is not known; allowed: {', '.join(AGENTS)}")
+        if self.preset not in PRESETS:
+            raise ConfigError(f"--preset {self.preset!r} is not known; allowed: {', '.join(PRESETS)}")
+        if self.device not in DEVICES:
+            raise ConfigError(f"--device {self.device!r} is not known; allowed: {', '.join(DEVICES)}")
+        if self.allocation not in ("usage", "fifo"):
+            raise ConfigError(f"allocation {self.allocation!r} is not known; allowed: usage, fifo")
+        for name in ("total_steps", "num_envs", "z_dim", "enc_dim", "image_channels", "mlp_hidden",
+                     "mbp_hidden", "policy_hidden", "mbp_reads", "memory_rows", "tau",
+                     "log_interval", "checkpoint_interval"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                raise ConfigError(f"{_flag(name)} must be a positive integer, got {v!r}")
+        for name in ("gamma", "lam"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or not 0.0 < v <= 1.0:
+                raise ConfigError(f"{_flag(name)} must be in (0, 1], got {v!r}")
+        for name in ("lr_mbp", "lr_policy", "adam_eps", "grad_clip"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or v <= 0:
+                raise ConfigError(f"{_flag(name)} must be a positive number, got {v!r}")
+        for name in ("entropy_cost", "kl_weight", "image_weight", "vector_weight", "text_weight",
+                     "discrete_weight", "action_weight", "reward_weight", "return_weight"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or v < 0:
+                raise ConfigError(f"{_flag(name)} must be a number >= 0, got {v!r}")
+        return self
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> "Config":
+        known = {f.name for f in dataclasses.fields(Config)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError(f"unknown config keys {unknown}; allowed: {sorted(known)}")
+        return Config(**d)
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+# Values each preset sets; anything the user passes explicitly wins over the preset.
+PRESETS: dict[str, dict[str, Any]] = {
+    # Sized so the built-in task trains on a 2-core laptop CPU in minutes (docs/results.md).
+    "small": {},
+    # The paper's reference values (DESIGN §3); 64x64 images for the built-in tasks.
+    "paper": dict(
+        z_dim=200, enc_dim=256, image_channels=32, mlp_hidden=256, mbp_hidden=256,
+        policy_hidden=256, mbp_reads=3, memory_rows=1350, tau=20, gamma=0.96, lam=0.9,
+        lr_mbp=2e-4, lr_policy=2e-4, entropy_cost=0.01, num_envs=16,
+        env_kwargs={"image_size": 64},
+    ),
+}
+
+
+def make_config(preset: str = "small", **overrides: Any) -> Config:
+    """Defaults, then the preset's values, then ``overrides`` (e.g. from the command line)."""
+    if preset not in PRESETS:
+        raise ConfigError(f"--preset {preset!r} is not known; allowed: {', '.join(PRESETS)}")
+    values: dict[str, Any] = dict(PRESETS[preset])
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    values["preset"] = preset
+    return Config.from_dict(values).validate()

@@ -1,0 +1,261 @@
+"""Per-modality encoders and decoders chosen from the observation space (DESIGN.md §4).
+
+* uint8 ``Box`` of shape (H, W, C), C in {1, 3, 4}  -> image: small ResNet / transposed-conv decoder,
+  Gaussian (MSE) reconstruction of pixels in [0, 1].
+* 1-D float ``Box``                                 -> vector ("velocity"): linear / linear, MSE.
+* 1-D integer ``Box`` or ``MultiDiscrete`` of ids   -> text tokens (0 = padding): LSTM / per-token
+  logits, cross-entropy.
+* ``Discrete``                                       -> one-hot / logits, cross-entropy.
+* ``Dict`` maps each key to one of the above.
+
+The previous action and reward are added by the MBP itself (see :mod:`merlin_rl.mbp`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+class UnsupportedSpaceError(ValueError):
+    """The observation or action space cannot be handled."""
+
+
+SUPPORTED_OBS = (
+    "Dict of the following; uint8 Box (H, W, C) image with C in {1, 3, 4}; 1-D float Box vector; "
+    "1-D integer Box or MultiDiscrete of token ids; Discrete"
+)
+
+
+class ResBlock(nn.Module):
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.conv2(F.relu(self.conv1(F.relu(x))))
+
+
+def _num_downsamples(size: int) -> int:
+    """Stride-2 stages that bring the smaller image side down to at most 4 pixels (at least one)."""
+    return max(1, math.ceil(math.log2(max(size, 4) / 4)))
+
+
+class ImageEncoder(nn.Module):
+    """Small ResNet: [conv stride 2 -> residual block] x S, then a linear layer."""
+
+    def __init__(self, shape: tuple[int, int, int], channels: int, out_dim: int) -> None:
+        super().__init__()
+        h, w, c = shape
+        layers: list[nn.Module] = []
+        in_ch = c
+        for _ in range(_num_downsamples(min(h, w))):
+            layers += [nn.Conv2d(in_ch, channels, 3, stride=2, padding=1), ResBlock(channels)]
+            in_ch = channels
+        layers.append(nn.ReLU())
+        self.net = nn.Sequential(*layers)
+        with torch.no_grad():
+            flat = self.net(torch.zeros(1, c, h, w)).numel()
+        self.out = nn.Linear(flat, out_dim)
+        self.out_dim = out_dim
+
+    def forward(self, x: Tensor) -> Tensor:  # x: (B, C, H, W) float in [0, 1]
+        return F.relu(self.out(self.net(x).flatten(1)))
+
+
+class ImageDecoder(nn.Module):
+    """Linear layer to a small feature map, then transposed convolutions up to (C, H, W) logits."""
+
+    def __init__(self, shape: tuple[int, int, int], channels: int, in_dim: int) -> None:
+        super().__init__()
+        h, w, c = shape
+        s = _num_downsamples(min(h, w))
+        self.hw0 = (math.ceil(h / 2**s), math.ceil(w / 2**s))
+        self.channels = channels
+        self.inp = nn.Linear(in_dim, channels * self.hw0[0] * self.hw0[1])
+        layers: list[nn.Module] = []
+        for i in range(s):
+            layers += [nn.ReLU(), nn.ConvTranspose2d(channels, channels, 4, stride=2, padding=1)]
+        layers += [nn.ReLU(), nn.Conv2d(channels, c, 3, padding=1)]
+        self.net = nn.Sequential(*layers)
+        self.shape = (c, h, w)
+
+    def forward(self, z: Tensor) -> Tensor:
+        x = self.inp(z).view(-1, self.channels, *self.hw0)
+        x = self.net(x)
+        c, h, w = self.shape
+        return x[:, :, :h, :w]  # crop when H or W is not a multiple of 2^s
+
+
+class TextEncoder(nn.Module):
+    """Token ids (B, L) with 0 = padding -> embedding -> LSTM; the state after the last token."""
+
+    def __init__(self, vocab: int, length: int, out_dim: int, embed: int = 32) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab, embed, padding_idx=0)
+        self.lstm = nn.LSTM(embed, out_dim, batch_first=True)
+        self.out_dim = out_dim
+
+    def forward(self, tokens: Tensor) -> Tensor:
+        out, _ = self.lstm(self.embed(tokens))  # (B, L, D)
+        lengths = (tokens != 0).sum(-1).clamp(min=1)
+        return out.gather(1, (lengths - 1).view(-1, 1, 1).expand(-1, 1, out.shape[-1])).squeeze(1)
+
+
+class Modality(nn.Module):
+    """One observation entry: how to turn it into a tensor, encode it, decode it and score it."""
+
+    kind: str = ""
+
+    def __init__(self, encoder: nn.Module, enc_dim: int) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.enc_dim = enc_dim
+        self.decoder: nn.Module | None = None
+
+    def build_decoder(self, z_dim: int, hidden: int) -> None:
+        raise NotImplementedError
+
+    def to_tensor(self, x: Any, device: torch.device) -> Tensor:
+        raise NotImplementedError
+
+    def recon_loss(self, z: Tensor, target: Tensor) -> Tensor:
+        """Negative log-likelihood of ``target`` under the decoder given z, summed per env -> (B,)."""
+        raise NotImplementedError
+
+
+class ImageModality(Modality):
+    kind = "image"
+
+    def __init__(self, shape: tuple[int, int, int], channels: int, out_dim: int) -> None:
+        super().__init__(ImageEncoder(shape, channels, out_dim), out_dim)
+        self.shape = shape
+        self.channels = channels
+
+    def build_decoder(self, z_dim: int, hidden: int) -> None:
+        self.decoder = ImageDecoder(self.shape, self.channels, z_dim)
+
+    def to_tensor(self, x: Any, device: torch.device) -> Tensor:
+        t = torch.as_tensor(np.asarray(x), device=device)
+        return t.permute(0, 3, 1, 2).float().div_(255.0)
+
+    def reconstruct(self, z: Tensor) -> Tensor:
+        return torch.sigmoid(self.decoder(z))
+
+    def recon_loss(self, z: Tensor, target: Tensor) -> Tensor:
+        return (self.reconstruct(z) - target).pow(2).flatten(1).sum(-1)
+
+
+class VectorModality(Modality):
+    kind = "vector"
+
+    def __init__(self, dim: int, out_dim: int) -> None:
+        super().__init__(nn.Linear(dim, out_dim), out_dim)
+        self.dim = dim
+
+    def build_decoder(self, z_dim: int, hidden: int) -> None:
+        self.decoder = nn.Linear(z_dim, self.dim)
+
+    def to_tensor(self, x: Any, device: torch.device) -> Tensor:
+        return torch.as_tensor(np.asarray(x, dtype=np.float32), device=device)
+
+    def recon_loss(self, z: Tensor, target: Tensor) -> Tensor:
+        return (self.decoder(z) - target).pow(2).sum(-1)
+
+
+class TextModality(Modality):
+    kind = "text"
+
+    def __init__(self, vocab: int, length: int, out_dim: int) -> None:
+        super().__init__(TextEncoder(vocab, length, out_dim), out_dim)
+        self.vocab, self.length = vocab, length
+
+    def build_decoder(self, z_dim: int, hidden: int) -> None:
+        self.decoder = nn.Sequential(nn.Linear(z_dim, hidden), nn.ReLU(),
+                                     nn.Linear(hidden, self.length * self.vocab))
+
+    def to_tensor(self, x: Any, device: torch.device) -> Tensor:
+        return torch.as_tensor(np.asarray(x, dtype=np.int64), device=device)
+
+    def recon_loss(self, z: Tensor, target: Tensor) -> Tensor:
+        logits = self.decoder(z).view(-1, self.length, self.vocab)
+        return F.cross_entropy(logits.transpose(1, 2), target, reduction="none").sum(-1)
+
+
+class DiscreteModality(Modality):
+    kind = "discrete"
+
+    def __init__(self, n: int, start: int = 0) -> None:
+        super().__init__(nn.Identity(), n)
+        self.n, self.start = n, start
+
+    def build_decoder(self, z_dim: int, hidden: int) -> None:
+        self.decoder = nn.Linear(z_dim, self.n)
+
+    def to_tensor(self, x: Any, device: torch.device) -> Tensor:
+        idx = torch.as_tensor(np.asarray(x, dtype=np.int64), device=device) - self.start
+        return F.one_hot(idx, self.n).float()
+
+    def recon_loss(self, z: Tensor, target: Tensor) -> Tensor:
+        return F.cross_entropy(self.decoder(z), target.argmax(-1), reduction="none")
+
+
+def modality_for_space(name: str, space: gym.Space, image_channels: int, enc_dim: int) -> Modality:
+    """Pick the encoder for one (non-Dict) observation space, or raise UnsupportedSpaceError."""
+    if isinstance(space, gym.spaces.Box):
+        shape = tuple(space.shape)
+        if space.dtype == np.uint8 and len(shape) == 3 and shape[-1] in (1, 3, 4):
+            return ImageModality(shape, image_channels, enc_dim)  # type: ignore[arg-type]
+        if np.issubdtype(space.dtype, np.floating) and len(shape) == 1:
+            return VectorModality(shape[0], enc_dim)
+        if np.issubdtype(space.dtype, np.integer) and len(shape) == 1:
+            if space.low.min() < 0:
+                raise UnsupportedSpaceError(
+                    f"observation {name!r}: token ids must be >= 0, got low={space.low.min()}")
+            return TextModality(int(space.high.max()) + 1, shape[0], enc_dim)
+    elif isinstance(space, gym.spaces.MultiDiscrete) and len(space.nvec.shape) == 1:
+        return TextModality(int(space.nvec.max()), int(space.nvec.shape[0]), enc_dim)
+    elif isinstance(space, gym.spaces.Discrete):
+        return DiscreteModality(int(space.n), int(space.start))
+    raise UnsupportedSpaceError(
+        f"observation {name!r} has unsupported space {space}; supported: {SUPPORTED_OBS}")
+
+
+class ObservationCodec(nn.Module):
+    """All modalities of an observation space: tensors in, encoding e_t out, reconstruction losses."""
+
+    def __init__(self, space: gym.Space, image_channels: int = 16, enc_dim: int = 64) -> None:
+        super().__init__()
+        if isinstance(space, gym.spaces.Dict):
+            items = list(space.spaces.items())
+        else:
+            items = [("obs", space)]
+        if not items:
+            raise UnsupportedSpaceError("observation space is an empty Dict; it needs at least one key")
+        self.is_dict = isinstance(space, gym.spaces.Dict)
+        self.modalities = nn.ModuleDict(
+            {k: modality_for_space(k, s, image_channels, enc_dim) for k, s in items})
+        self.out_dim = sum(m.enc_dim for m in self.modalities.values())
+
+    def build_decoders(self, z_dim: int, hidden: int) -> None:
+        for m in self.modalities.values():
+            m.build_decoder(z_dim, hidden)
+
+    def to_tensors(self, obs: Any, device: torch.device) -> dict[str, Tensor]:
+        if not self.is_dict:
+            obs = {"obs": obs}
+        return {k: m.to_tensor(obs[k], device) for k, m in self.modalities.items()}
+
+    def encode(self, obs: dict[str, Tensor]) -> Tensor:
+        return torch.cat([m.encoder(obs[k]) for k, m in self.modalities.items()], dim=-1)
+
+    def recon_losses(self, z: Tensor, obs: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Per-modality reconstruction loss (B,), keyed ``<kind>:<name>``."""
+        return {f"{m.kind}:{k}": m.recon_loss(z, obs[k]) for k, m in self.modalities.items()}

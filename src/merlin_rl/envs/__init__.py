@@ -1,0 +1,51 @@
+"""Built-in tasks (registered under ``merlin_rl/``) and the vector-env factory used by training."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+
+from merlin_rl.encoders import UnsupportedSpaceError
+
+BUILTIN_PREFIX = "merlin_rl/"
+
+
+class EnvError(ValueError):
+    """The environment cannot be made or used; the message says why."""
+
+
+def register_builtin() -> None:
+    if "merlin_rl/ColourMatch-v0" not in gym.registry:
+        gym.register(
+            id="merlin_rl/ColourMatch-v0",
+            entry_point="merlin_rl.envs.colour_match:ColourMatchEnv",
+            vector_entry_point="merlin_rl.envs.colour_match:ColourMatchVectorEnv",
+        )
+
+
+register_builtin()
+
+
+def make_vector_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any] | None = None
+                    ) -> gym.vector.VectorEnv:
+    """Make B copies of ``env_id``: the batched NumPy implementation for built-in tasks,
+    Gymnasium's ``SyncVectorEnv`` for anything else. Checks that the action space is Discrete."""
+    try:
+        spec = gym.spec(env_id)
+    except gym.error.Error as e:
+        builtin = sorted(k for k in gym.registry if k.startswith(BUILTIN_PREFIX))
+        raise EnvError(f"unknown env id {env_id!r} ({e.__class__.__name__}); built-in tasks: "
+                       f"{', '.join(builtin)}; or any registered Gymnasium id") from None
+    kwargs = dict(env_kwargs or {}) if env_id.startswith(BUILTIN_PREFIX) else {}
+    mode = "vector_entry_point" if spec.vector_entry_point is not None else "sync"
+    try:
+        env = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode, **kwargs)
+    except gym.error.DependencyNotInstalled as e:
+        raise EnvError(f"env {env_id!r} needs a package that is not installed: {e}") from None
+    act = env.single_action_space
+    if not isinstance(act, gym.spaces.Discrete):
+        env.close()
+        raise UnsupportedSpaceError(
+            f"env {env_id!r} has action space {act}; supported: Discrete (categorical policy)")
+    return env

@@ -1,0 +1,67 @@
+"""Losses (DESIGN.md §2): analytic KL, GAE / lambda-returns, the two-part return loss, the policy
+gradient loss. Time-major tensors: (T, B)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+
+def gaussian_kl(mu_q: Tensor, logsig_q: Tensor, mu_p: Tensor, logsig_p: Tensor) -> Tensor:
+    """KL(N(mu_q, sig_q^2) || N(mu_p, sig_p^2)) for diagonal Gaussians, summed over the last dim.
+
+    KL = log sig_p - log sig_q + (sig_q^2 + (mu_q - mu_p)^2) / (2 sig_p^2) - 1/2.
+    """
+    var_ratio = torch.exp(2.0 * (logsig_q - logsig_p))
+    mean_term = (mu_q - mu_p).pow(2) * torch.exp(-2.0 * logsig_p)
+    return (logsig_p - logsig_q + 0.5 * (var_ratio + mean_term) - 0.5).sum(-1)
+
+
+def gaussian_log_prob(x: Tensor, mu: Tensor, logsig: Tensor) -> Tensor:
+    """log N(x; mu, sig^2) summed over the last dim (used by tests and diagnostics)."""
+    return (-0.5 * ((x - mu) * torch.exp(-logsig)).pow(2) - logsig
+            - 0.5 * math.log(2 * math.pi)).sum(-1)
+
+
+def gae(rewards: Tensor, values: Tensor, bootstrap: Tensor, dones: Tensor, terminals: Tensor,
+        gamma: float, lam: float) -> Tensor:
+    """Generalised advantage estimates over one segment.
+
+    delta_t = r_t + gamma V_{t+1} (1 - terminal_t) - V_t, with V_T = ``bootstrap``;
+    Adv_t = delta_t + gamma lam (1 - done_t) Adv_{t+1}.
+    ``terminals`` (episode really ended) stops bootstrapping; ``dones`` (ended or truncated) stops
+    the accumulation. Under a time-limit truncation V_{t+1} is the value of the final observation.
+    All inputs (T, B) except ``bootstrap`` (B,); returns (T, B), without gradient.
+    """
+    rewards, values, bootstrap = rewards.detach(), values.detach(), bootstrap.detach()
+    T = rewards.shape[0]
+    next_values = torch.cat([values[1:], bootstrap[None]], 0)
+    deltas = rewards + gamma * next_values * (1.0 - terminals.float()) - values
+    carry = (gamma * lam) * (1.0 - dones.float())
+    adv = torch.zeros_like(rewards)
+    acc = torch.zeros_like(bootstrap)
+    for t in reversed(range(T)):
+        acc = deltas[t] + carry[t] * acc
+        adv[t] = acc
+    return adv
+
+
+def return_loss(value: Tensor, advantage: Tensor, target: Tensor) -> Tensor:
+    """L_return = 1/2 (||R - V||^2 + ||R - (stopgrad(V) + A)||^2), elementwise.
+
+    The first term trains V only, the second trains A only.
+    """
+    target = target.detach()
+    return 0.5 * ((target - value).pow(2) + (target - (value.detach() + advantage)).pow(2))
+
+
+def policy_loss(log_prob: Tensor, advantages: Tensor, entropy: Tensor, entropy_cost: float) -> Tensor:
+    """-stopgrad(Adv_t) log pi(a_t) - entropy_cost H(pi_t), elementwise."""
+    return -advantages.detach() * log_prob - entropy_cost * entropy
+
+
+def masked_mean(x: Tensor, mask: Tensor) -> Tensor:
+    """Mean of ``x`` over entries where ``mask`` is 1 (0 if there are none)."""
+    return (x * mask).sum() / mask.sum().clamp(min=1.0)

@@ -1,0 +1,90 @@
+"""Memory-based predictor (MBP): encoders, prior, posterior, MBP LSTM, memory interface, decoders
+and return heads (DESIGN.md §1 steps 1-4, 6-8)."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from merlin_rl.config import Config
+from merlin_rl.encoders import ObservationCodec
+from merlin_rl.nn_utils import DeepLSTM, mlp
+
+
+class MBP(nn.Module):
+    """The memory-based predictor.
+
+    ``stochastic``: prior/posterior Gaussians with a reparameterised z (MERLIN); otherwise z is a
+    deterministic encoding (the RL-MEM / RL-LSTM ablations). ``decoders``: reconstruction heads.
+    ``use_memory``: the K^r memory reads (m_t) exist.
+    """
+
+    def __init__(self, obs_space: gym.Space, num_actions: int, cfg: Config, *, stochastic: bool,
+                 decoders: bool, use_memory: bool) -> None:
+        super().__init__()
+        self.z_dim, self.num_actions = cfg.z_dim, num_actions
+        self.stochastic, self.use_memory = stochastic, use_memory
+        self.reads = cfg.mbp_reads if use_memory else 0
+        self.width = 2 * cfg.z_dim  # memory row width
+        read_dim = self.reads * self.width
+        self.codec = ObservationCodec(obs_space, cfg.image_channels, cfg.enc_dim)
+        e_dim = self.codec.out_dim + num_actions + 1  # + previous action (one-hot) and reward
+        self.lstm = DeepLSTM(cfg.z_dim + num_actions + read_dim, cfg.mbp_hidden, 2)
+        h_dim = self.lstm.out_dim
+        z2 = 2 * cfg.z_dim
+        if stochastic:
+            # f_prior([h_{t-1}, m_{t-1}]) -> [mu_p, log sigma_p]
+            self.prior = mlp(h_dim + read_dim, cfg.mlp_hidden, z2, out_scale=0.1)
+            # f_post([e_t, h_{t-1}, m_{t-1}, mu_p, log sigma_p]) + [mu_p, log sigma_p]
+            self.posterior = mlp(e_dim + h_dim + read_dim + z2, cfg.mlp_hidden, z2, out_scale=0.1)
+        else:
+            self.posterior = mlp(e_dim + h_dim + read_dim, cfg.mlp_hidden, cfg.z_dim)
+        if use_memory:
+            # interface i_t = W h_t -> K^r keys of width 2|z| and K^r strengths
+            self.interface = nn.Linear(h_dim, self.reads * (self.width + 1))
+        self.decoders = decoders
+        if decoders:
+            self.codec.build_decoders(cfg.z_dim, cfg.mlp_hidden)
+            self.action_decoder = nn.Linear(cfg.z_dim, num_actions)
+            self.reward_decoder = nn.Linear(cfg.z_dim, 1)
+        # return heads: V(z, stopgrad(log pi)) and A(z, onehot(a))
+        self.value_head = mlp(cfg.z_dim + num_actions, cfg.mlp_hidden, 1)
+        self.advantage_head = mlp(cfg.z_dim + num_actions, cfg.mlp_hidden, 1)
+
+    def encode(self, obs: dict[str, Tensor], prev_action: Tensor, prev_reward: Tensor) -> Tensor:
+        """e_t = [encoders(o_t), a_{t-1} one-hot, r_{t-1}] (step 1)."""
+        return torch.cat([self.codec.encode(obs), prev_action, prev_reward], dim=-1)
+
+    def latent(self, e: Tensor, h_prev: Tensor, m_prev: Tensor, sample: bool
+               ) -> tuple[Tensor, dict[str, Tensor]]:
+        """Prior, posterior and z_t (steps 2-4). Returns z and the distribution parameters."""
+        if not self.stochastic:
+            return self.posterior(torch.cat([e, h_prev, m_prev], -1)), {}
+        prior = self.prior(torch.cat([h_prev, m_prev], -1))
+        post = self.posterior(torch.cat([e, h_prev, m_prev, prior], -1)) + prior
+        mu_p, logsig_p = prior.chunk(2, -1)
+        mu_q, logsig_q = post.chunk(2, -1)
+        z = mu_q + torch.exp(logsig_q) * torch.randn_like(mu_q) if sample else mu_q
+        return z, dict(mu_p=mu_p, logsig_p=logsig_p, mu_q=mu_q, logsig_q=logsig_q)
+
+    def read_interface(self, h_cat: Tensor) -> tuple[Tensor, Tensor]:
+        """i_t = W h_t split into K^r keys (B, K^r, 2|z|) and strengths softplus(.) (B, K^r)."""
+        i = self.interface(h_cat).view(-1, self.reads, self.width + 1)
+        return i[..., :-1], F.softplus(i[..., -1])
+
+    def returns(self, z: Tensor, log_pi: Tensor, action_onehot: Tensor) -> tuple[Tensor, Tensor]:
+        """V_t = V(z_t, stopgrad(log pi_t)) and A_t = A(z_t, a_t) (step 8)."""
+        v = self.value_head(torch.cat([z, log_pi.detach()], -1)).squeeze(-1)
+        a = self.advantage_head(torch.cat([z, action_onehot], -1)).squeeze(-1)
+        return v, a
+
+    def reconstruction_losses(self, z: Tensor, obs: dict[str, Tensor], prev_action: Tensor,
+                              prev_reward: Tensor) -> dict[str, Tensor]:
+        """Negative log-likelihood of every input given z_t, per environment (B,)."""
+        losses = self.codec.recon_losses(z, obs)
+        # soft-target cross-entropy: zero at the episode's first step, where there is no a_{t-1}
+        losses["action"] = -(prev_action * F.log_softmax(self.action_decoder(z), -1)).sum(-1)
+        losses["reward"] = (self.reward_decoder(z) - prev_reward).pow(2).squeeze(-1)
+        return losses

@@ -1,0 +1,43 @@
+"""Small building blocks shared by the MBP and the policy."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+
+def mlp(inp: int, hidden: int, out: int, out_scale: float = 1.0) -> nn.Sequential:
+    """Two-layer MLP (tanh hidden layer); ``out_scale`` shrinks the initial output layer."""
+    net = nn.Sequential(nn.Linear(inp, hidden), nn.Tanh(), nn.Linear(hidden, out))
+    if out_scale != 1.0:
+        with torch.no_grad():
+            net[-1].weight.mul_(out_scale)
+            net[-1].bias.zero_()
+    return net
+
+
+class DeepLSTM(nn.Module):
+    """Stack of LSTM cells stepped one time step at a time; the output is [h^1_t, ..., h^L_t].
+
+    State tensors are batch-first: h, c of shape (B, L, H).
+    """
+
+    def __init__(self, inp: int, hidden: int, layers: int = 2) -> None:
+        super().__init__()
+        self.cells = nn.ModuleList(
+            nn.LSTMCell(inp if i == 0 else hidden, hidden) for i in range(layers))
+        self.hidden, self.layers = hidden, layers
+
+    @property
+    def out_dim(self) -> int:
+        return self.hidden * self.layers
+
+    def forward(self, x: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        hs, cs = [], []
+        for i, cell in enumerate(self.cells):
+            hi, ci = cell(x, (h[:, i], c[:, i]))
+            hs.append(hi)
+            cs.append(ci)
+            x = hi
+        h_new, c_new = torch.stack(hs, 1), torch.stack(cs, 1)
+        return h_new.flatten(1), h_new, c_new

@@ -1,0 +1,44 @@
+"""MERLIN's policy: its own deep LSTM on z, one memory read key, an MLP to action logits
+(DESIGN.md §1 step 5)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from merlin_rl import memory as mem_ops
+from merlin_rl.memory import MemoryState
+from merlin_rl.nn_utils import DeepLSTM, mlp
+
+
+class Policy(nn.Module):
+    """h~_t = LSTM(z_t, h~_{t-1}); m~_t = read(M_{t-1}, key(h~_t)); pi_t = MLP([z_t, h~_t, m~_t]).
+
+    The caller passes stopgrad(z_t) and stopgrad(M_{t-1}) for MERLIN, so no policy gradient reaches
+    the MBP. ``mem_width`` 0 means no memory (RL-LSTM).
+    """
+
+    def __init__(self, z_dim: int, num_actions: int, hidden: int, mlp_hidden: int,
+                 mem_width: int) -> None:
+        super().__init__()
+        self.lstm = DeepLSTM(z_dim, hidden, 2)
+        self.mem_width = mem_width
+        if mem_width:
+            self.interface = nn.Linear(self.lstm.out_dim, mem_width + 1)  # one key + strength
+        self.head = mlp(z_dim + self.lstm.out_dim + mem_width, mlp_hidden, num_actions,
+                        out_scale=0.01)
+
+    def forward(self, z: Tensor, h: Tensor, c: Tensor, memory: MemoryState | None
+                ) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
+        """Returns (logits, h, c, read weights (B, 1, N) or None)."""
+        h_cat, h, c = self.lstm(z, h, c)
+        parts = [z, h_cat]
+        weights = None
+        if self.mem_width:
+            assert memory is not None
+            i = self.interface(h_cat)
+            key, beta = i[:, None, :-1], F.softplus(i[:, -1:])
+            read, weights = mem_ops.read(memory, key, beta)
+            parts.append(read.flatten(1))
+        return self.head(torch.cat(parts, -1)), h, c, weights

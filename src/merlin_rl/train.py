@@ -1,0 +1,329 @@
+"""Training: rollouts of tau steps over B environments, truncated BPTT through the agent and its
+memory, two Adam optimisers, metrics, TensorBoard and checkpoints (DESIGN.md §2)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import Tensor
+
+from merlin_rl import losses
+from merlin_rl.agent import Agent, AgentState, StepOutput
+from merlin_rl.checkpoint import load_checkpoint, save_checkpoint
+from merlin_rl.config import Config, ConfigError
+from merlin_rl.envs import make_vector_env
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked for but no CUDA GPU is available; use cpu or auto")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def autoreset_mode(env: gym.vector.VectorEnv) -> str:
+    """'next' (Gymnasium's default) or 'same'; other modes are refused."""
+    mode = env.metadata.get("autoreset_mode", gym.vector.AutoresetMode.NEXT_STEP)
+    mode = getattr(mode, "value", mode)
+    if mode == gym.vector.AutoresetMode.NEXT_STEP.value:
+        return "next"
+    if mode == gym.vector.AutoresetMode.SAME_STEP.value:
+        return "same"
+    raise ConfigError(f"vector env autoreset mode {mode!r} is not supported; allowed: NextStep, SameStep")
+
+
+@dataclass
+class Segment:
+    """tau steps of B environments, time-major."""
+
+    outputs: list[StepOutput]
+    rewards: Tensor  # (T, B) r_t
+    dones: Tensor  # (T, B) episode ended (terminated or truncated) at t
+    terminals: Tensor  # (T, B) terminated at t
+    valid: Tensor  # (T, B) 1 where the transition belongs to an episode (not an autoreset step)
+    bootstrap: Tensor  # (B,) V of the observation after the segment
+
+
+class EpisodeTracker:
+    """Returns and lengths of finished episodes, vectorised over environments."""
+
+    def __init__(self, num_envs: int) -> None:
+        self.ret = np.zeros(num_envs)
+        self.len = np.zeros(num_envs, np.int64)
+        self.recent: deque[tuple[float, int]] = deque(maxlen=100)
+        self.since_log: list[tuple[float, int]] = []
+        self.count = 0
+
+    def update(self, rewards: np.ndarray, done: np.ndarray, valid: np.ndarray) -> None:
+        self.ret += rewards * valid
+        self.len += valid
+        ended = done & valid
+        if ended.any():
+            for r, n in zip(self.ret[ended], self.len[ended]):
+                self.recent.append((float(r), int(n)))
+                self.since_log.append((float(r), int(n)))
+            self.count += int(ended.sum())
+            self.ret[ended] = 0.0
+            self.len[ended] = 0
+
+    def recent_return(self) -> float:
+        return float(np.mean([r for r, _ in self.recent])) if self.recent else float("nan")
+
+    def pop_since_log(self) -> tuple[float, float, int]:
+        eps, self.since_log = self.since_log, []
+        if not eps:
+            return float("nan"), float("nan"), 0
+        return float(np.mean([r for r, _ in eps])), float(np.mean([n for _, n in eps])), len(eps)
+
+
+class EnvLoop:
+    """Steps a vector env and keeps the autoreset bookkeeping (Gymnasium 1.x).
+
+    Under ``NEXT_STEP`` autoreset, the call after an episode ends is a reset step: its action is
+    ignored and its transition is marked invalid (it never enters the losses); the observation it
+    returns starts a new episode. Under ``SAME_STEP`` the observation returned with ``done`` already
+    starts the new episode.
+    """
+
+    def __init__(self, env: gym.vector.VectorEnv, agent: Agent, device: torch.device,
+                 seed: int) -> None:
+        self.env, self.agent, self.device = env, agent, device
+        self.mode = autoreset_mode(env)
+        obs, _ = env.reset(seed=seed)
+        self.obs = agent.mbp.codec.to_tensors(obs, device)
+        b = env.num_envs
+        self.episode_start = torch.ones(b, dtype=torch.bool, device=device)
+        self.pending_reset = np.zeros(b, bool)
+        self.episodes = EpisodeTracker(b)
+
+    def step(self, action: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Apply actions; returns (rewards, dones, terminals, valid) as tensors (B,)."""
+        valid = ~self.pending_reset
+        obs, r, term, trunc, _ = self.env.step(self.agent.env_action(action))
+        r = np.asarray(r, np.float32)
+        term, trunc = np.asarray(term, bool), np.asarray(trunc, bool)
+        done = term | trunc
+        self.episodes.update(r, done, valid)
+        if self.mode == "next":
+            start = self.pending_reset
+            self.pending_reset = done & valid
+        else:
+            start = done
+        self.obs = self.agent.mbp.codec.to_tensors(obs, self.device)
+        self.episode_start = torch.as_tensor(start, device=self.device)
+        as_t = lambda x: torch.as_tensor(x, device=self.device)  # noqa: E731
+        return as_t(r), as_t(done), as_t(term), as_t(valid)
+
+
+class Trainer:
+    """Owns the environments, the agent, the optimisers and the run directory."""
+
+    def __init__(self, cfg: Config, run_dir: str | os.PathLike | None = None,
+                 progress: bool = True) -> None:
+        self.cfg = cfg
+        self.device = resolve_device(cfg.device)
+        seed_everything(cfg.seed)
+        self.env = make_vector_env(cfg.env, cfg.num_envs, cfg.env_kwargs)
+        autoreset_mode(self.env)  # refuse unsupported modes before building anything
+        self.agent = Agent(self.env.single_observation_space, self.env.single_action_space,
+                           cfg).to(self.device)
+        self.opt_mbp = torch.optim.Adam(self.agent.mbp_parameters(), lr=cfg.lr_mbp, eps=cfg.adam_eps)
+        self.opt_policy = torch.optim.Adam(self.agent.policy_parameters(), lr=cfg.lr_policy,
+                                           eps=cfg.adam_eps)
+        self.env_steps = 0
+        self.updates = 0
+        self.progress = progress
+        self.run_dir = Path(run_dir or cfg.run_dir or default_run_dir(cfg))
+        self.loop = EnvLoop(self.env, self.agent, self.device, cfg.seed)
+        self.episodes = self.loop.episodes
+        self.state = self.agent.initial_state(cfg.num_envs, self.device)
+
+    # ----------------------------------------------------------------------------------- rollout
+    def rollout(self) -> Segment:
+        """Run tau steps with the graph kept for one backward pass over the segment."""
+        cfg, loop = self.cfg, self.loop
+        outs, rewards, dones, terms, valids = [], [], [], [], []
+        for _ in range(cfg.tau):
+            self.state = self.state.reset(loop.episode_start)
+            out, self.state = self.agent.step(loop.obs, self.state)
+            r, done, term, valid = loop.step(out.action)
+            self.state.prev_reward = r[:, None]
+            outs.append(out)
+            rewards.append(r)
+            dones.append(done)
+            terms.append(term)
+            valids.append(valid)
+            self.env_steps += cfg.num_envs
+        with torch.no_grad():  # V of the next observation, without advancing the state
+            peek_state = self.state.reset(loop.episode_start)
+            bootstrap = self.agent.step(loop.obs, peek_state, sample=False)[0].value
+        return Segment(outs, torch.stack(rewards), torch.stack(dones), torch.stack(terms),
+                       torch.stack(valids).float(), bootstrap)
+
+    # ------------------------------------------------------------------------------------ losses
+    def losses(self, seg: Segment) -> tuple[Tensor, Tensor, dict[str, float]]:
+        """MBP loss (ELBO + return loss) and policy loss, averaged over valid transitions."""
+        cfg = self.cfg
+        stack = lambda name: torch.stack([getattr(o, name) for o in seg.outputs])  # noqa: E731
+        values, log_probs, entropy = stack("value"), stack("log_prob"), stack("entropy")
+        adv = losses.gae(seg.rewards, values, seg.bootstrap, seg.dones, seg.terminals,
+                         cfg.gamma, cfg.lam)
+        targets = adv + values.detach()  # lambda-returns R_t
+        mask = seg.valid
+        mean = lambda x: losses.masked_mean(x, mask)  # noqa: E731
+        terms: dict[str, Tensor] = {}
+        terms["return"] = mean(losses.return_loss(values, stack("advantage"), targets))
+        mbp_loss = cfg.return_weight * terms["return"]
+        if seg.outputs[0].kl is not None:
+            terms["kl"] = mean(stack("kl"))
+            mbp_loss = mbp_loss + cfg.kl_weight * terms["kl"]
+        for key in seg.outputs[0].recon:
+            terms["recon_" + key] = mean(torch.stack([o.recon[key] for o in seg.outputs]))
+            mbp_loss = mbp_loss + self._recon_weight(key) * terms["recon_" + key]
+        terms["policy"] = mean(losses.policy_loss(log_probs, adv, entropy, cfg.entropy_cost))
+        terms["entropy"] = mean(entropy)
+        logs = {f"loss/{k}": float(v.detach()) for k, v in terms.items()}
+        logs["loss/mbp"] = float(mbp_loss.detach())
+        logs["value/mean"] = float(mean(values.detach()))
+        logs["value/advantage_abs"] = float(mean(adv.abs()))
+        return mbp_loss, terms["policy"], logs
+
+    def _recon_weight(self, key: str) -> float:
+        kind = key.split(":")[0]
+        return float(getattr(self.cfg, f"{kind}_weight"))
+
+    def update(self, seg: Segment) -> dict[str, float]:
+        mbp_loss, policy_loss, logs = self.losses(seg)
+        self.opt_mbp.zero_grad(set_to_none=True)
+        self.opt_policy.zero_grad(set_to_none=True)
+        (mbp_loss + policy_loss).backward()
+        logs["grad_norm/mbp"] = float(torch.nn.utils.clip_grad_norm_(
+            self.agent.mbp_parameters(), self.cfg.grad_clip))
+        logs["grad_norm/policy"] = float(torch.nn.utils.clip_grad_norm_(
+            self.agent.policy_parameters(), self.cfg.grad_clip))
+        self.opt_mbp.step()
+        self.opt_policy.step()
+        self.state = self.state.detach()  # truncated BPTT: nothing flows across windows
+        self.updates += 1
+        return logs
+
+    # ------------------------------------------------------------------------------ checkpoints
+    def checkpoint(self, name: str) -> Path:
+        path = self.run_dir / "checkpoints" / f"{name}.pt"
+        save_checkpoint(path, self.cfg, self.agent, self.opt_mbp, self.opt_policy,
+                        self.env_steps, self.updates)
+        return path
+
+    def load(self, path: str | os.PathLike) -> None:
+        ckpt = load_checkpoint(path, self.cfg)
+        self.agent.load_state_dict(ckpt["model"])
+        self.opt_mbp.load_state_dict(ckpt["opt_mbp"])
+        self.opt_policy.load_state_dict(ckpt["opt_policy"])
+        self.env_steps, self.updates = int(ckpt["env_steps"]), int(ckpt["updates"])
+
+    # ------------------------------------------------------------------------------------- train
+    def train(self) -> dict[str, float]:
+        """Train until ``total_steps`` env steps; returns the last metrics row."""
+        from torch.utils.tensorboard import SummaryWriter
+        from tqdm import tqdm
+
+        cfg = self.cfg
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "config.json").write_text(cfg.to_json())
+        writer = SummaryWriter(str(self.run_dir / "tb"))
+        metrics_path = self.run_dir / "metrics.csv"
+        csv_file, csv_writer = None, None
+        start_time, start_steps = time.time(), self.env_steps
+        last_log, last_ckpt = self.env_steps, self.env_steps
+        sums: dict[str, float] = {}
+        n_sums = 0
+        row: dict[str, float] = {}
+        bar = tqdm(total=cfg.total_steps, initial=self.env_steps, disable=not self.progress,
+                   unit="step", dynamic_ncols=True)
+        try:
+            while self.env_steps < cfg.total_steps:
+                logs = self.update(self.rollout())
+                for k, v in logs.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                n_sums += 1
+                elapsed = time.time() - start_time
+                fps = (self.env_steps - start_steps) / max(elapsed, 1e-9)
+                bar.update(cfg.tau * cfg.num_envs)
+                bar.set_postfix(fps=f"{fps:.0f}", ret=f"{self.episodes.recent_return():.3f}")
+                done = self.env_steps >= cfg.total_steps
+                if self.env_steps - last_log >= cfg.log_interval or done:
+                    ret, length, n_eps = self.episodes.pop_since_log()
+                    row = {"env_steps": self.env_steps, "updates": self.updates,
+                           "wall_time": round(elapsed, 3), "episode_return": ret,
+                           "episode_length": length, "episodes": n_eps, "fps": round(fps, 1)}
+                    row.update({k: v / n_sums for k, v in sums.items()})
+                    sums, n_sums = {}, 0
+                    if csv_writer is None:
+                        new = not metrics_path.exists()
+                        csv_file = open(metrics_path, "a", newline="")
+                        csv_writer = csv.DictWriter(csv_file, fieldnames=list(row),
+                                                    extrasaction="ignore")
+                        if new:
+                            csv_writer.writeheader()
+                    csv_writer.writerow(row)
+                    csv_file.flush()
+                    for k, v in row.items():
+                        if k not in ("env_steps",) and np.isfinite(v):
+                            writer.add_scalar(k if "/" in k else f"charts/{k}", v, self.env_steps)
+                    writer.flush()
+                    last_log = self.env_steps
+                if self.env_steps - last_ckpt >= cfg.checkpoint_interval and not done:
+                    self.checkpoint("latest")
+                    last_ckpt = self.env_steps
+            self.checkpoint("latest")
+            self.checkpoint("final")
+        finally:
+            bar.close()
+            writer.close()
+            if csv_file is not None:
+                csv_file.close()
+            self.env.close()
+        return row
+
+
+def default_run_dir(cfg: Config) -> str:
+    env = cfg.env.split("/")[-1]
+    return os.path.join("runs", f"{cfg.agent}_{env}_s{cfg.seed}_{time.strftime('%Y%m%d-%H%M%S')}")
+
+
+@torch.no_grad()
+def evaluate(agent: Agent, cfg: Config, episodes: int, greedy: bool = False, seed: int = 12345,
+             device: torch.device | str = "cpu") -> dict[str, Any]:
+    """Run ``episodes`` full episodes (in parallel envs) and summarise their returns."""
+    b = min(episodes, cfg.num_envs)
+    loop = EnvLoop(make_vector_env(cfg.env, b, cfg.env_kwargs), agent, torch.device(device), seed)
+    state = agent.initial_state(b, device)
+    finished = loop.episodes.since_log
+    while len(finished) < episodes:
+        state = state.reset(loop.episode_start)
+        out, state = agent.step(loop.obs, state, sample=not greedy)
+        r, *_ = loop.step(out.action)
+        state.prev_reward = r[:, None]
+    loop.env.close()
+    returns = [x for x, _ in finished[:episodes]]
+    lengths = [n for _, n in finished[:episodes]]
+    return {"mean_return": float(np.mean(returns)), "std_return": float(np.std(returns)),
+            "episodes": len(returns), "mean_length": float(np.mean(lengths)),
+            "greedy": greedy}
