@@ -62,19 +62,30 @@ class AgentState:
 
 @dataclass
 class StepOutput:
-    """What one step produces for the losses and for inspection; all (B,) unless noted."""
+    """What one acting step produces, all batch-first (B, ...). The decoders and return heads are
+    evaluated later for a whole segment at once (:meth:`Agent.evaluate`), from these fields."""
 
-    action: Tensor
-    log_prob: Tensor
-    entropy: Tensor
+    action: Tensor  # (B,)
+    log_prob: Tensor  # (B,)
+    entropy: Tensor  # (B,)
     logits: Tensor  # (B, A)
-    value: Tensor  # V_t
-    advantage: Tensor  # A_t (the advantage head)
-    kl: Tensor | None
-    recon: dict[str, Tensor]
     z: Tensor  # (B, |z|)
+    dist: dict[str, Tensor]  # mu_p, logsig_p, mu_q, logsig_q (MERLIN only)
+    obs: dict[str, Tensor]  # o_t as tensors (reconstruction targets)
+    prev_action: Tensor  # (B, A) a_{t-1}
+    prev_reward: Tensor  # (B, 1) r_{t-1}
     mbp_weights: Tensor | None  # (B, K^r, N)
     policy_weights: Tensor | None  # (B, 1, N)
+
+
+@dataclass
+class Predictions:
+    """Return heads and MBP loss terms for stacked steps (any leading shape)."""
+
+    value: Tensor  # V_t
+    advantage: Tensor  # A_t
+    kl: Tensor | None
+    recon: dict[str, Tensor]
 
 
 class Agent(nn.Module):
@@ -99,7 +110,7 @@ class Agent(nn.Module):
         self.mbp = MBP(obs_space, self.num_actions, cfg, stochastic=self.is_merlin,
                        decoders=self.is_merlin, use_memory=self.use_memory)
         self.policy = Policy(cfg.z_dim, self.num_actions, cfg.policy_hidden, cfg.mlp_hidden,
-                             2 * cfg.z_dim if self.use_memory else 0)
+                             2 * cfg.z_dim if self.use_memory else 0, cfg.read_strength_init)
 
     def initial_state(self, batch: int, device: torch.device | str = "cpu") -> AgentState:
         cfg = self.cfg
@@ -143,16 +154,35 @@ class Agent(nn.Module):
             memory = mem_ops.add_usage(memory, mbp_w)
             memory = mem_ops.write(memory, z, cfg.gamma, cfg.allocation)
 
-        value, adv = mbp.returns(z, log_pi, a_onehot)
-        kl = losses.gaussian_kl(**dist) if dist else None
-        recon = (mbp.reconstruction_losses(z, obs, state.prev_action, state.prev_reward)
-                 if mbp.decoders else {})
-        out = StepOutput(action=action, log_prob=log_prob, entropy=entropy, logits=logits,
-                         value=value, advantage=adv, kl=kl, recon=recon, z=z,
-                         mbp_weights=mbp_w, policy_weights=pol_w)
+        out = StepOutput(action=action, log_prob=log_prob, entropy=entropy, logits=logits, z=z,
+                         dist=dist, obs=obs, prev_action=state.prev_action,
+                         prev_reward=state.prev_reward, mbp_weights=mbp_w, policy_weights=pol_w)
         new_state = AgentState(mbp_h=mbp_h, mbp_c=mbp_c, m=m_new, pol_h=pol_h, pol_c=pol_c,
                                prev_action=a_onehot, prev_reward=state.prev_reward, memory=memory)
         return out, new_state
+
+    def evaluate(self, steps: list[StepOutput]) -> Predictions:
+        """V, A, KL and reconstruction losses of T stacked steps as one batch -> (T, B) each.
+
+        V_t = V(z_t, stopgrad(log pi_t)), A_t = A(z_t, a_t) (DESIGN §1 step 8)."""
+        t, b = len(steps), steps[0].z.shape[0]
+        cat = lambda xs: torch.cat(xs, 0)  # noqa: E731  (T*B, ...), time-major
+        z = cat([s.z for s in steps])
+        log_pi = F.log_softmax(cat([s.logits for s in steps]), -1)
+        a_onehot = F.one_hot(cat([s.action for s in steps]), self.num_actions).to(z.dtype)
+        value, adv = self.mbp.returns(z, log_pi, a_onehot)
+        unflat = lambda x: x.view(t, b)  # noqa: E731
+        kl = None
+        if steps[0].dist:
+            kl = unflat(losses.gaussian_kl(**{k: cat([s.dist[k] for s in steps])
+                                               for k in steps[0].dist}))
+        recon = {}
+        if self.mbp.decoders:
+            obs = {k: cat([s.obs[k] for s in steps]) for k in steps[0].obs}
+            recon = self.mbp.reconstruction_losses(
+                z, obs, cat([s.prev_action for s in steps]), cat([s.prev_reward for s in steps]))
+            recon = {k: unflat(v) for k, v in recon.items()}
+        return Predictions(value=unflat(value), advantage=unflat(adv), kl=kl, recon=recon)
 
     def env_action(self, action: Tensor):
         """Agent action index -> the environment's action value (``Discrete.start`` offset)."""

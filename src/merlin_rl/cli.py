@@ -27,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
     """Bad arguments: one line saying what was wrong, exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        sys.stderr.write(f"merlin-rl: error: {message}\n")
         raise SystemExit(2)
 
 

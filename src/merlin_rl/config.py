@@ -39,6 +39,7 @@ class Config:
     mbp_reads: int = 3  # K^r
     memory_rows: int = 64  # N
     allocation: str = "usage"  # or "fifo"
+    read_strength_init: float = 1.0  # initial read strength beta = softplus(bias) of every key
     # learning
     tau: int = 20
     gamma: float = 0.96
@@ -80,7 +81,7 @@ class Config:
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not 0.0 < v <= 1.0:
                 raise ConfigError(f"{_flag(name)} must be in (0, 1], got {v!r}")
-        for name in ("lr_mbp", "lr_policy", "adam_eps", "grad_clip"):
+        for name in ("lr_mbp", "lr_policy", "adam_eps", "grad_clip", "read_strength_init"):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or v <= 0:
                 raise ConfigError(f"{_flag(name)} must be a positive number, got {v!r}")

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from merlin_rl.config import Config
 from merlin_rl.encoders import ObservationCodec
-from merlin_rl.nn_utils import DeepLSTM, mlp
+from merlin_rl.nn_utils import DeepLSTM, init_read_strength, mlp
 
 
 class MBP(nn.Module):
@@ -44,6 +44,7 @@ class MBP(nn.Module):
         if use_memory:
             # interface i_t = W h_t -> K^r keys of width 2|z| and K^r strengths
             self.interface = nn.Linear(h_dim, self.reads * (self.width + 1))
+            init_read_strength(self.interface, self.reads, self.width, cfg.read_strength_init)
         self.decoders = decoders
         if decoders:
             self.codec.build_decoders(cfg.z_dim, cfg.mlp_hidden)

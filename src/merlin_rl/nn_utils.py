@@ -41,3 +41,11 @@ class DeepLSTM(nn.Module):
             x = hi
         h_new, c_new = torch.stack(hs, 1), torch.stack(cs, 1)
         return h_new.flatten(1), h_new, c_new
+
+
+def init_read_strength(interface: nn.Linear, heads: int, width: int, beta0: float) -> None:
+    """Set the bias of the strength outputs of a memory interface (laid out as ``heads`` blocks of
+    ``width`` key entries + 1 strength) so that softplus(bias) = beta0 at initialisation."""
+    bias = float(torch.log(torch.expm1(torch.tensor(beta0))))
+    with torch.no_grad():
+        interface.bias.view(heads, width + 1)[:, -1].fill_(bias)

@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from merlin_rl import memory as mem_ops
 from merlin_rl.memory import MemoryState
-from merlin_rl.nn_utils import DeepLSTM, mlp
+from merlin_rl.nn_utils import DeepLSTM, init_read_strength, mlp
 
 
 class Policy(nn.Module):
@@ -20,12 +20,13 @@ class Policy(nn.Module):
     """
 
     def __init__(self, z_dim: int, num_actions: int, hidden: int, mlp_hidden: int,
-                 mem_width: int) -> None:
+                 mem_width: int, read_strength_init: float = 1.0) -> None:
         super().__init__()
         self.lstm = DeepLSTM(z_dim, hidden, 2)
         self.mem_width = mem_width
         if mem_width:
             self.interface = nn.Linear(self.lstm.out_dim, mem_width + 1)  # one key + strength
+            init_read_strength(self.interface, 1, mem_width, read_strength_init)
         self.head = mlp(z_dim + self.lstm.out_dim + mem_width, mlp_hidden, num_actions,
                         out_scale=0.01)
 

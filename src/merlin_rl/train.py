@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from merlin_rl import losses
-from merlin_rl.agent import Agent, AgentState, StepOutput
+from merlin_rl.agent import Agent, StepOutput
 from merlin_rl.checkpoint import load_checkpoint, save_checkpoint
 from merlin_rl.config import Config, ConfigError
 from merlin_rl.envs import make_vector_env
@@ -99,7 +99,7 @@ class EnvLoop:
     Under ``NEXT_STEP`` autoreset, the call after an episode ends is a reset step: its action is
     ignored and its transition is marked invalid (it never enters the losses); the observation it
     returns starts a new episode. Under ``SAME_STEP`` the observation returned with ``done`` already
-    starts the new episode.
+    starts the new episode; a truncation there is not bootstrapped (treated as a termination).
     """
 
     def __init__(self, env: gym.vector.VectorEnv, agent: Agent, device: torch.device,
@@ -126,6 +126,9 @@ class EnvLoop:
             self.pending_reset = done & valid
         else:
             start = done
+            # the value of the final observation is not computed under SAME_STEP, so a time-limit
+            # truncation is treated as a termination (no bootstrap)
+            term = done
         self.obs = self.agent.mbp.codec.to_tensors(obs, self.device)
         self.episode_start = torch.as_tensor(start, device=self.device)
         as_t = lambda x: torch.as_tensor(x, device=self.device)  # noqa: E731
@@ -173,7 +176,8 @@ class Trainer:
             self.env_steps += cfg.num_envs
         with torch.no_grad():  # V of the next observation, without advancing the state
             peek_state = self.state.reset(loop.episode_start)
-            bootstrap = self.agent.step(loop.obs, peek_state, sample=False)[0].value
+            peek = self.agent.step(loop.obs, peek_state, sample=False)[0]
+            bootstrap = self.agent.evaluate([peek]).value[0]
         return Segment(outs, torch.stack(rewards), torch.stack(dones), torch.stack(terms),
                        torch.stack(valids).float(), bootstrap)
 
@@ -182,20 +186,21 @@ class Trainer:
         """MBP loss (ELBO + return loss) and policy loss, averaged over valid transitions."""
         cfg = self.cfg
         stack = lambda name: torch.stack([getattr(o, name) for o in seg.outputs])  # noqa: E731
-        values, log_probs, entropy = stack("value"), stack("log_prob"), stack("entropy")
+        pred = self.agent.evaluate(seg.outputs)
+        values, log_probs, entropy = pred.value, stack("log_prob"), stack("entropy")
         adv = losses.gae(seg.rewards, values, seg.bootstrap, seg.dones, seg.terminals,
                          cfg.gamma, cfg.lam)
         targets = adv + values.detach()  # lambda-returns R_t
         mask = seg.valid
         mean = lambda x: losses.masked_mean(x, mask)  # noqa: E731
         terms: dict[str, Tensor] = {}
-        terms["return"] = mean(losses.return_loss(values, stack("advantage"), targets))
+        terms["return"] = mean(losses.return_loss(values, pred.advantage, targets))
         mbp_loss = cfg.return_weight * terms["return"]
-        if seg.outputs[0].kl is not None:
-            terms["kl"] = mean(stack("kl"))
+        if pred.kl is not None:
+            terms["kl"] = mean(pred.kl)
             mbp_loss = mbp_loss + cfg.kl_weight * terms["kl"]
-        for key in seg.outputs[0].recon:
-            terms["recon_" + key] = mean(torch.stack([o.recon[key] for o in seg.outputs]))
+        for key, value in pred.recon.items():
+            terms["recon_" + key] = mean(value)
             mbp_loss = mbp_loss + self._recon_weight(key) * terms["recon_" + key]
         terms["policy"] = mean(losses.policy_loss(log_probs, adv, entropy, cfg.entropy_cost))
         terms["entropy"] = mean(entropy)

@@ -43,6 +43,8 @@ def make_vector_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any] | Non
         env = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode, **kwargs)
     except gym.error.DependencyNotInstalled as e:
         raise EnvError(f"env {env_id!r} needs a package that is not installed: {e}") from None
+    except (TypeError, ValueError) as e:  # bad keyword arguments for the task
+        raise EnvError(f"env {env_id!r} rejected its arguments {kwargs}: {e}") from None
     act = env.single_action_space
     if not isinstance(act, gym.spaces.Discrete):
         env.close()

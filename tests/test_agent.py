@@ -1,0 +1,312 @@
+"""Agent assembly (DESIGN.md §1, §3): prior/posterior composition, where gradients may and may
+not flow (policy vs MBP), the RL-MEM / RL-LSTM ablations and per-env state resets."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from merlin_rl import losses
+from merlin_rl.agent import Agent, AgentState
+from merlin_rl.config import make_config
+from merlin_rl.memory import MemoryState
+
+torch.set_num_threads(1)
+
+B = 4
+CPU = torch.device("cpu")
+
+
+def obs_space() -> gym.spaces.Dict:
+    return gym.spaces.Dict({
+        "image": gym.spaces.Box(0, 255, (8, 8, 3), np.uint8),
+        "vec": gym.spaces.Box(-1.0, 1.0, (3,), np.float32),
+    })
+
+
+def make_agent(kind: str = "merlin", seed: int = 0) -> Agent:
+    torch.manual_seed(seed)
+    cfg = make_config("small", agent=kind, z_dim=8, enc_dim=16, image_channels=4, mlp_hidden=16,
+                      mbp_hidden=16, policy_hidden=16, memory_rows=6)
+    return Agent(obs_space(), gym.spaces.Discrete(3), cfg)
+
+
+def random_obs(agent: Agent, rng: np.random.Generator, batch: int = B) -> dict[str, torch.Tensor]:
+    obs = {"image": rng.integers(0, 256, (batch, 8, 8, 3), dtype=np.uint8),
+           "vec": rng.standard_normal((batch, 3)).astype(np.float32)}
+    return agent.mbp.codec.to_tensors(obs, CPU)
+
+
+def rollout(agent: Agent, steps: int, seed: int = 0):
+    """Run ``steps`` steps on random observations and rewards; returns (outputs, final state)."""
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    state = agent.initial_state(B)
+    outs = []
+    for _ in range(steps):
+        out, state = agent.step(random_obs(agent, rng), state)
+        state.prev_reward = torch.as_tensor(rng.standard_normal((B, 1)).astype(np.float32))
+        outs.append(out)
+    return outs, state
+
+
+def predictions(agent: Agent, outs) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None,
+                                                dict[str, torch.Tensor]]:
+    """(V, A, KL or None, recon losses) as (T, B) tensors for a list of step outputs.
+
+    Works whether the heads are evaluated inside ``step`` (fields of StepOutput) or afterwards for
+    a whole segment (``Agent.evaluate``)."""
+    if hasattr(agent, "evaluate"):
+        p = agent.evaluate(outs)
+        return p.value, p.advantage, p.kl, dict(p.recon)
+    stack = lambda xs: torch.stack(list(xs))  # noqa: E731
+    kl = stack(o.kl for o in outs) if outs[0].kl is not None else None
+    recon = {k: stack(o.recon[k] for o in outs) for k in outs[0].recon}
+    return stack(o.value for o in outs), stack(o.advantage for o in outs), kl, recon
+
+
+def grads(loss: torch.Tensor, params: list[torch.nn.Parameter]) -> list[torch.Tensor | None]:
+    return list(torch.autograd.grad(loss, params, allow_unused=True, retain_graph=True))
+
+
+def all_zero(gs) -> bool:
+    return all(g is None or not g.any() for g in gs)
+
+
+def policy_objective(outs, seed: int = 1) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    loss = torch.zeros(())
+    for o in outs:
+        adv = torch.randn(B, generator=g)
+        loss = loss + (-o.log_prob * adv - 0.01 * o.entropy).sum()
+    return loss
+
+
+def mbp_objective(agent: Agent, outs, seed: int = 2) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    value, adv, kl, recon = predictions(agent, outs)
+    target = torch.randn(value.shape, generator=g)
+    loss = losses.return_loss(value, adv, target).sum()
+    if kl is not None:
+        loss = loss + kl.sum()
+    for v in recon.values():
+        loss = loss + v.sum()
+    return loss
+
+
+# ----------------------------------------------------------------------- prior / posterior
+def mlp_by_hand(net: torch.nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+    """Linear -> tanh -> Linear, written out with the layer weights."""
+    lin1, lin2 = net[0], net[2]
+    h = torch.tanh(x @ lin1.weight.T + lin1.bias)
+    return h @ lin2.weight.T + lin2.bias
+
+
+def test_posterior_is_prior_plus_correction():
+    agent = make_agent("merlin")
+    mbp, Z = agent.mbp, agent.cfg.z_dim
+    # make the prior's output layer non-trivial (it is initialised small, bias zero)
+    with torch.no_grad():
+        for net in (mbp.prior, mbp.posterior):
+            net[2].weight.normal_(0, 0.5)
+            net[2].bias.normal_(0, 0.5)
+    g = torch.Generator().manual_seed(3)
+    e = torch.randn(B, mbp.codec.out_dim + agent.num_actions + 1, generator=g)
+    h = torch.randn(B, 2 * agent.cfg.mbp_hidden, generator=g)
+    m = torch.randn(B, mbp.reads * mbp.width, generator=g)
+    z, dist = mbp.latent(e, h, m, sample=False)
+
+    with torch.no_grad():
+        prior = torch.zeros(B, 2 * Z)
+        post = torch.zeros(B, 2 * Z)
+        for b in range(B):  # one env at a time; DESIGN §1 steps 2-3 concatenation order
+            p = mlp_by_hand(mbp.prior, torch.cat([h[b], m[b]])[None])[0]
+            n = torch.cat([e[b], h[b], m[b], p[:Z], p[Z:]])
+            prior[b] = p
+            post[b] = mlp_by_hand(mbp.posterior, n[None])[0] + p
+    torch.testing.assert_close(dist["mu_p"], prior[:, :Z])
+    torch.testing.assert_close(dist["logsig_p"], prior[:, Z:])
+    torch.testing.assert_close(dist["mu_q"], post[:, :Z])
+    torch.testing.assert_close(dist["logsig_q"], post[:, Z:])
+    torch.testing.assert_close(z, post[:, :Z])  # no sampling: z = mu_q
+
+    # the prior does not see e_t; the posterior does
+    z2, dist2 = mbp.latent(e + 1.0, h, m, sample=False)
+    torch.testing.assert_close(dist2["mu_p"], dist["mu_p"])
+    assert not torch.allclose(dist2["mu_q"], dist["mu_q"])
+
+    # reparameterised sample: z = mu_q + exp(logsig_q) * eps
+    torch.manual_seed(11)
+    zs, _ = mbp.latent(e, h, m, sample=True)
+    torch.manual_seed(11)
+    eps = torch.randn(B, Z)
+    torch.testing.assert_close(zs, post[:, :Z] + torch.exp(post[:, Z:]) * eps)
+
+
+def test_step_kl_matches_latent():
+    """The KL reported by step() is KL(q || p) of the step's prior and posterior (per-dim loop)."""
+    agent = make_agent("merlin", seed=4)
+    rng = np.random.default_rng(4)
+    state = agent.initial_state(B)
+    obs = random_obs(agent, rng)
+    torch.manual_seed(5)
+    out, _ = agent.step(obs, state)
+    _, _, kl, _ = predictions(agent, [out])
+    e = agent.mbp.encode(obs, state.prev_action, state.prev_reward)
+    with torch.no_grad():
+        _, dist = agent.mbp.latent(e, state.mbp_h.flatten(1), state.m, sample=False)
+    for b in range(B):
+        ref = 0.0
+        for d in range(agent.cfg.z_dim):
+            mq, lq = float(dist["mu_q"][b, d]), float(dist["logsig_q"][b, d])
+            mp, lp = float(dist["mu_p"][b, d]), float(dist["logsig_p"][b, d])
+            ref += lp - lq + (np.exp(2 * lq) + (mq - mp) ** 2) / (2 * np.exp(2 * lp)) - 0.5
+        assert float(kl[0, b].detach()) == pytest.approx(ref, rel=1e-4, abs=1e-5)
+
+
+# ---------------------------------------------------------------------------- gradient flow
+def test_merlin_policy_loss_gives_no_grad_to_mbp():
+    agent = make_agent("merlin", seed=6)
+    outs, _ = rollout(agent, 4, seed=6)
+    loss = policy_objective(outs)
+    mbp_params = list(agent.mbp.parameters())
+    pol_params = list(agent.policy.parameters())
+    assert all_zero(grads(loss, mbp_params))
+    # sanity: the policy itself is trained by it
+    assert any(g is not None and g.any() for g in grads(loss, pol_params))
+
+    # the same with the library's policy loss on GAE advantages built from the MBP's V
+    values, _, _, _ = predictions(agent, outs)
+    rewards = torch.randn(values.shape, generator=torch.Generator().manual_seed(7))
+    no = torch.zeros_like(values, dtype=torch.bool)
+    adv = rewards + 0.9 * torch.cat([values[1:], values[-1:]]) - values  # not detached
+    adv_gae = losses.gae(rewards, values, values[-1], no, no, 0.96, 0.9)
+    lp = torch.stack([o.log_prob for o in outs])
+    ent = torch.stack([o.entropy for o in outs])
+    for a in (adv, adv_gae):
+        pl = losses.policy_loss(lp, a, ent, 0.01).sum()
+        assert all_zero(grads(pl, mbp_params))
+
+
+def test_merlin_mbp_losses_give_no_grad_to_policy():
+    agent = make_agent("merlin", seed=8)
+    outs, _ = rollout(agent, 4, seed=8)
+    value, adv, kl, recon = predictions(agent, outs)
+    assert kl is not None and len(recon) >= 4  # image, vector, action, reward
+    loss = mbp_objective(agent, outs)
+    pol_params = list(agent.policy.parameters())
+    assert all_zero(grads(loss, pol_params))
+    # each MBP loss separately as well
+    for part in [kl.sum(), value.sum(), adv.sum(), *[v.sum() for v in recon.values()]]:
+        assert all_zero(grads(part, pol_params))
+    # sanity: the MBP is trained by it, encoders included
+    mbp_g = grads(loss, list(agent.mbp.codec.parameters()))
+    assert any(g is not None and g.any() for g in mbp_g)
+
+
+def test_value_log_pi_input_carries_no_grad_into_policy():
+    agent = make_agent("merlin", seed=9)
+    outs, _ = rollout(agent, 3, seed=9)
+    v = predictions(agent, outs)[0].sum()
+    assert all_zero(grads(v, list(agent.policy.parameters())))
+    # but V does depend on log pi (its input): changing the policy's output changes V
+    mbp = agent.mbp
+    z = outs[0].z.detach()
+    onehot = torch.nn.functional.one_hot(outs[0].action, agent.num_actions).float()
+    v1, _ = mbp.returns(z, torch.log_softmax(torch.zeros(B, 3), -1), onehot)
+    v2, _ = mbp.returns(z, torch.log_softmax(torch.tensor([[5.0, 0.0, -5.0]] * B), -1), onehot)
+    assert not torch.allclose(v1, v2)
+
+
+def test_rl_mem_policy_loss_reaches_mbp_encoders():
+    agent = make_agent("rl-mem", seed=10)
+    outs, state = rollout(agent, 4, seed=10)
+    assert state.memory is not None
+    _, _, kl, recon = predictions(agent, outs)
+    assert kl is None and recon == {}
+    loss = policy_objective(outs)
+    for name, mod in agent.mbp.codec.modalities.items():
+        gs = grads(loss, list(mod.encoder.parameters()))
+        assert any(g is not None and g.any() for g in gs), f"no policy gradient to encoder {name}"
+    gs = grads(loss, list(agent.mbp.posterior.parameters()))
+    assert any(g is not None and g.any() for g in gs)
+    # end to end through the memory: the MBP's read interface is reached via m_{t-1} -> z_t
+    gs = grads(loss, list(agent.mbp.interface.parameters()))
+    assert any(g is not None and g.any() for g in gs)
+
+
+def test_rl_lstm_has_no_memory():
+    agent = make_agent("rl-lstm", seed=11)
+    state = agent.initial_state(B)
+    assert state.memory is None
+    assert state.m.shape == (B, 0)
+    outs, state = rollout(agent, 3, seed=11)
+    assert state.memory is None
+    for o in outs:
+        assert o.mbp_weights is None and o.policy_weights is None
+        assert o.action.shape == (B,) and torch.isfinite(o.log_prob).all()
+    _, _, kl, recon = predictions(agent, outs)
+    assert kl is None and recon == {}
+    assert not hasattr(agent.mbp, "interface") and not hasattr(agent.policy, "interface")
+    # recurrent A2C: the policy loss trains the encoders too
+    loss = policy_objective(outs)
+    gs = grads(loss, list(agent.mbp.codec.parameters()))
+    assert any(g is not None and g.any() for g in gs)
+
+
+def test_merlin_memory_is_written_each_step():
+    agent = make_agent("merlin", seed=12)
+    outs, state = rollout(agent, 3, seed=12)
+    mem = state.memory
+    assert mem.count.tolist() == [3] * B
+    assert mem.written[:, :3].all() and not mem.written[:, 3:].any()
+    # row t holds z_t in its first half (DESIGN §1 step 7)
+    for t, o in enumerate(outs):
+        torch.testing.assert_close(mem.M[:, t, : agent.cfg.z_dim], o.z)
+    # the first step reads an empty memory: zero weights
+    assert not outs[0].mbp_weights.any() and not outs[0].policy_weights.any()
+    torch.testing.assert_close(outs[1].mbp_weights[:, :, 0], torch.ones(B, agent.cfg.mbp_reads))
+
+
+# ------------------------------------------------------------------------------------- reset
+@pytest.mark.parametrize("kind", ["merlin", "rl-mem", "rl-lstm"])
+def test_agent_state_reset_zeroes_only_masked_envs(kind):
+    agent = make_agent(kind, seed=13)
+    _, state = rollout(agent, 3, seed=13)
+    mask = torch.tensor([True, False, False, True])
+    new = state.reset(mask)
+    assert isinstance(new, AgentState)
+    before, after = state.to_dict(), new.to_dict()
+    assert before.keys() == after.keys()
+    expected = {"mbp_h", "mbp_c", "m", "pol_h", "pol_c", "prev_action", "prev_reward"}
+    if kind != "rl-lstm":
+        expected |= {"mem." + n for n in ("M", "v_ret", "v_w", "usage", "written", "write_step",
+                                          "count")}
+        assert isinstance(new.memory, MemoryState)
+    else:
+        assert new.memory is None
+    assert set(before) == expected
+    for name in expected:
+        x, y = before[name], after[name]
+        assert x.shape == y.shape and x.dtype == y.dtype
+        for b in range(B):
+            if mask[b]:
+                assert not y[b].any(), f"{name} of env {b} not zeroed"
+            else:
+                assert torch.equal(y[b], x[b]), f"{name} of env {b} changed"
+                if name not in ("m",) or kind != "rl-lstm":
+                    assert x[b].any(), f"{name} of env {b} was zero before (test is vacuous)"
+    # a reset env behaves like a fresh one: same outputs as from the initial state
+    rng = np.random.default_rng(14)
+    obs = random_obs(agent, rng)
+    torch.manual_seed(15)
+    out_reset, _ = agent.step(obs, new, sample=False)
+    torch.manual_seed(15)
+    out_fresh, _ = agent.step(obs, agent.initial_state(B), sample=False)
+    v_reset, v_fresh = predictions(agent, [out_reset])[0], predictions(agent, [out_fresh])[0]
+    for b in range(B):
+        if mask[b]:
+            torch.testing.assert_close(out_reset.logits[b], out_fresh.logits[b])
+            torch.testing.assert_close(v_reset[0, b], v_fresh[0, b])
