@@ -56,15 +56,9 @@ def predictions(agent: Agent, outs) -> tuple[torch.Tensor, torch.Tensor, torch.T
                                                 dict[str, torch.Tensor]]:
     """(V, A, KL or None, recon losses) as (T, B) tensors for a list of step outputs.
 
-    Works whether the heads are evaluated inside ``step`` (fields of StepOutput) or afterwards for
-    a whole segment (``Agent.evaluate``)."""
-    if hasattr(agent, "evaluate"):
-        p = agent.evaluate(outs)
-        return p.value, p.advantage, p.kl, dict(p.recon)
-    stack = lambda xs: torch.stack(list(xs))  # noqa: E731
-    kl = stack(o.kl for o in outs) if outs[0].kl is not None else None
-    recon = {k: stack(o.recon[k] for o in outs) for k in outs[0].recon}
-    return stack(o.value for o in outs), stack(o.advantage for o in outs), kl, recon
+    Computed by ``Agent.evaluate`` for the whole segment at once."""
+    p = agent.evaluate(outs)
+    return p.value, p.advantage, p.kl, dict(p.recon)
 
 
 def grads(loss: torch.Tensor, params: list[torch.nn.Parameter]) -> list[torch.Tensor | None]:

@@ -1,7 +1,7 @@
 """Per-modality encoders and decoders chosen from the observation space (DESIGN.md §4).
 
-* uint8 ``Box`` of shape (H, W, C), C in {1, 3, 4}  -> image: small ResNet / transposed-conv decoder,
-  Gaussian (MSE) reconstruction of pixels in [0, 1].
+* uint8 ``Box`` of shape (H, W, C), C in {1, 3, 4}  -> image: small ResNet / decoder (an MLP up to
+  32x32 pixels, transposed convolutions above), Gaussian (MSE) reconstruction of pixels in [0, 1].
 * 1-D float ``Box``                                 -> vector ("velocity"): linear / linear, MSE.
 * 1-D integer ``Box`` or ``MultiDiscrete`` of ids   -> text tokens (0 = padding): LSTM / per-token
   logits, cross-entropy.
@@ -68,6 +68,19 @@ class ImageEncoder(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:  # x: (B, C, H, W) float in [0, 1]
         return F.relu(self.out(self.net(x).flatten(1)))
+
+
+class MLPImageDecoder(nn.Module):
+    """Small images (at most 32x32): an MLP straight to (C, H, W) logits (fast to learn and run)."""
+
+    def __init__(self, shape: tuple[int, int, int], hidden: int, in_dim: int) -> None:
+        super().__init__()
+        h, w, c = shape
+        self.shape = (c, h, w)
+        self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, c * h * w))
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z).view(-1, *self.shape)
 
 
 class ImageDecoder(nn.Module):
@@ -140,7 +153,11 @@ class ImageModality(Modality):
         self.channels = channels
 
     def build_decoder(self, z_dim: int, hidden: int) -> None:
-        self.decoder = ImageDecoder(self.shape, self.channels, z_dim)
+        h, w, _ = self.shape
+        if h * w <= 32 * 32:
+            self.decoder = MLPImageDecoder(self.shape, hidden, z_dim)
+        else:
+            self.decoder = ImageDecoder(self.shape, self.channels, z_dim)
 
     def to_tensor(self, x: Any, device: torch.device) -> Tensor:
         t = torch.as_tensor(np.asarray(x), device=device)
