@@ -25,7 +25,7 @@ class Config:
     preset: str = "small"
     # budget and batching
     total_steps: int = 1_000_000
-    num_envs: int = 16
+    num_envs: int = 32
     seed: int = 0
     device: str = "cpu"
     run_dir: str = ""
@@ -39,18 +39,18 @@ class Config:
     mbp_reads: int = 3  # K^r
     memory_rows: int = 64  # N
     allocation: str = "usage"  # or "fifo"
-    read_strength_init: float = 1.0  # initial read strength beta = softplus(bias) of every key
+    read_strength_init: float = 5.0  # initial read strength beta = softplus(bias) of every key
     # learning
     tau: int = 20
     gamma: float = 0.96
     lam: float = 0.9
-    lr_mbp: float = 1e-3
-    lr_policy: float = 1e-3
+    lr_mbp: float = 3e-3
+    lr_policy: float = 2e-3
     adam_eps: float = 1e-6
     grad_clip: float = 20.0
     entropy_cost: float = 0.01
     kl_weight: float = 1.0
-    image_weight: float = 1.0
+    image_weight: float = 50.0  # on the per-image sum of squared pixel errors
     vector_weight: float = 1.0
     text_weight: float = 1.0
     discrete_weight: float = 1.0
@@ -116,7 +116,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "paper": dict(
         z_dim=200, enc_dim=256, image_channels=32, mlp_hidden=256, mbp_hidden=256,
         policy_hidden=256, mbp_reads=3, memory_rows=1350, tau=20, gamma=0.96, lam=0.9,
-        lr_mbp=2e-4, lr_policy=2e-4, entropy_cost=0.01, num_envs=16,
+        lr_mbp=2e-4, lr_policy=2e-4, entropy_cost=0.01, num_envs=16, read_strength_init=1.0,
         env_kwargs={"image_size": 64},
     ),
 }
