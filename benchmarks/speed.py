@@ -1,6 +1,6 @@
 """Training env steps/s (rollout + update) and the raw env steps/s of a task, as JSON.
 
-    python benchmarks/speed.py [--env merlin_rl/ColourMatch-v0] [--agent merlin] [--num-envs 16]
+    python benchmarks/speed.py [--env merlin_rl/ColourMatch-v0] [--agent merlin] [--num-envs B]
 
 Both numbers come from the same process on the same machine, so their ratio is meaningful.
 """
@@ -58,9 +58,11 @@ def main() -> None:
     p.add_argument("--env", default="merlin_rl/ColourMatch-v0")
     p.add_argument("--agent", default="merlin")
     p.add_argument("--preset", default="small")
-    p.add_argument("--num-envs", type=int, default=16)
+    p.add_argument("--num-envs", type=int, default=None, help="default: the preset's")
     p.add_argument("--segments", type=int, default=20)
     args = p.parse_args()
+    if args.num_envs is None:
+        args.num_envs = make_config(args.preset).num_envs
     out = {"env": args.env, "agent": args.agent, "preset": args.preset, "num_envs": args.num_envs,
            "torch": torch.__version__, "threads": torch.get_num_threads(),
            "machine": platform.processor() or platform.machine()}

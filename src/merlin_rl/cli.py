@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--greedy", action="store_true", help="argmax actions and mean z (default: sample)")
     e.add_argument("--seed", type=int, default=12345, help="environment seed")
     e.add_argument("--device", default="cpu", choices=DEVICES)
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    for command in (t, e):
+        command.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     return p
 
 

@@ -4,6 +4,7 @@ memory, two Adam optimisers, metrics, TensorBoard and checkpoints (DESIGN.md §2
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 import random
 import time
@@ -154,6 +155,7 @@ class Trainer:
         self.updates = 0
         self.progress = progress
         self.run_dir = Path(run_dir or cfg.run_dir or default_run_dir(cfg))
+        self.cfg = cfg = dataclasses.replace(cfg, run_dir=str(self.run_dir))
         self.loop = EnvLoop(self.env, self.agent, self.device, cfg.seed)
         self.episodes = self.loop.episodes
         self.state = self.agent.initial_state(cfg.num_envs, self.device)
