@@ -77,6 +77,9 @@ def _train(args: argparse.Namespace) -> int:
     names = {f.name for f in dataclasses.fields(Config)} - {"preset"}
     overrides: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
     cfg = make_config(args.preset, **overrides)
+    if cfg.run_dir and not args.resume and (Path(cfg.run_dir) / "checkpoints").exists():
+        raise ConfigError(f"--run-dir {cfg.run_dir!r} already holds a run; add --resume to continue "
+                          "it or choose another --run-dir")
     trainer = Trainer(cfg, progress=not args.no_progress)
     if args.resume:
         latest = trainer.run_dir / "checkpoints" / "latest.pt"

@@ -77,10 +77,10 @@ class EpisodeTracker:
         self.len += valid
         ended = done & valid
         if ended.any():
-            for r, n in zip(self.ret[ended], self.len[ended]):
-                self.recent.append((float(r), int(n)))
-                self.since_log.append((float(r), int(n)))
-            self.count += int(ended.sum())
+            finished = list(zip(self.ret[ended].tolist(), self.len[ended].tolist()))
+            self.recent.extend(finished)
+            self.since_log.extend(finished)
+            self.count += len(finished)
             self.ret[ended] = 0.0
             self.len[ended] = 0
 
