@@ -216,6 +216,12 @@ BAD_TRAIN = {
     "lam-zero": (["--lam", "0"], ["--lam"]),
     "continuous-actions": (["--env", "Pendulum-v1"], ["Pendulum-v1"]),
     "env-kwargs-bad-delay": (["--env-kwargs", '{"delay": 0}'], ["delay"]),
+    "env-kwargs-unknown": (["--env-kwargs", '{"colour": 1}'], ["colour"]),
+    "env-kwargs-not-object": (["--env-kwargs", "[1]"], ["--env-kwargs"]),
+    "seed-negative": (["--seed", "-1"], ["--seed", "-1"]),
+    "lr-nan": (["--lr-mbp", "nan"], ["--lr-mbp", "nan"]),
+    "resume-without-run-dir-is-not-the-case-here": (["--resume", "--run-dir", ""], ["--resume"]),
+    "run-dir-unwritable": (["--run-dir", "/proc/merlin-rl-nope"], ["/proc/merlin-rl-nope"]),
 }
 
 

@@ -51,5 +51,5 @@ def test_paper_preset_runs_one_update(tmp_path):
     tr = Trainer(cfg, run_dir=tmp_path, progress=False)
     logs = tr.update(tr.rollout())
     assert all(torch.isfinite(torch.tensor(v)) for v in logs.values())
-    assert tr.agent.mbp.codec.modalities["image"].shape == (64, 64, 3)
+    assert tr.agent.mbp.codec.modality("image").shape == (64, 64, 3)
     tr.env.close()

@@ -79,6 +79,14 @@ class StepOutput:
 
 
 @dataclass
+class StepNoise:
+    """Random numbers for one step: eps (B, |z|) standard normal for z, uniform (B,) for a_t."""
+
+    eps: Tensor
+    uniform: Tensor
+
+
+@dataclass
 class Predictions:
     """Return heads and MBP loss terms for stacked steps (any leading shape)."""
 
@@ -123,13 +131,16 @@ class Agent(nn.Module):
             pol_h=z(2, cfg.policy_hidden), pol_c=z(2, cfg.policy_hidden),
             prev_action=z(self.num_actions), prev_reward=z(1), memory=mem)
 
-    def step(self, obs: dict[str, Tensor], state: AgentState, sample: bool = True
-             ) -> tuple[StepOutput, AgentState]:
-        """One step for all environments; ``state.prev_reward`` must already hold r_{t-1}."""
+    def step(self, obs: dict[str, Tensor], state: AgentState, sample: bool = True,
+             noise: StepNoise | None = None) -> tuple[StepOutput, AgentState]:
+        """One step for all environments; ``state.prev_reward`` must already hold r_{t-1}.
+
+        ``sample``: draw z and a_t (else z = mu and the argmax action). ``noise``: the random
+        numbers to draw them with (else torch's global generator is used)."""
         mbp, cfg = self.mbp, self.cfg
         h_prev = state.mbp_h.flatten(1)  # [h^1_{t-1}, h^2_{t-1}]
         e = mbp.encode(obs, state.prev_action, state.prev_reward)
-        z, dist = mbp.latent(e, h_prev, state.m, sample)
+        z, dist = mbp.latent(e, h_prev, state.m, sample, noise.eps if noise else None)
         memory = state.memory
 
         # policy: no gradient into the MBP for MERLIN
@@ -137,8 +148,13 @@ class Agent(nn.Module):
         mem_pol = memory.detach() if (self.is_merlin and memory is not None) else memory
         logits, pol_h, pol_c, pol_w = self.policy(z_pol, state.pol_h, state.pol_c, mem_pol)
         log_pi = F.log_softmax(logits, -1)
-        action = (torch.multinomial(log_pi.exp(), 1).squeeze(-1) if sample
-                  else logits.argmax(-1))
+        if not sample:
+            action = logits.argmax(-1)
+        elif noise is not None:  # inverse-CDF sampling with the given uniforms
+            cdf = log_pi.exp().cumsum(-1)
+            action = (cdf < noise.uniform[:, None]).sum(-1).clamp(max=self.num_actions - 1)
+        else:
+            action = torch.multinomial(log_pi.exp(), 1).squeeze(-1)
         a_onehot = F.one_hot(action, self.num_actions).to(z.dtype)
         log_prob = log_pi.gather(-1, action[:, None]).squeeze(-1)
         entropy = -(log_pi.exp() * log_pi).sum(-1)

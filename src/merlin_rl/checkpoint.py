@@ -69,12 +69,29 @@ def load_checkpoint(path: str | os.PathLike, expect: Config | None = None) -> di
     if not isinstance(ckpt, dict) or ckpt.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"checkpoint {str(path)!r} is not a merlin-rl checkpoint of format "
                               f"version {FORMAT_VERSION}")
-    ckpt["config_obj"] = Config.from_dict(json.loads(ckpt["config"]))
+    try:
+        ckpt["config_obj"] = Config.from_dict(json.loads(ckpt["config"]))
+        for key in ("model", "opt_mbp", "opt_policy", "env_steps", "updates"):
+            ckpt[key]
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"checkpoint {str(path)!r} is incomplete or has a bad config: "
+                              f"{type(e).__name__}: {e}") from None
     if expect is not None:
         got = ckpt["config_obj"]
-        for key in ("agent", "env", "z_dim", "mbp_hidden", "policy_hidden", "mbp_reads",
-                    "memory_rows", "enc_dim", "image_channels", "mlp_hidden"):
+        for key in ("agent", "env", "env_kwargs", "z_dim", "mbp_hidden", "policy_hidden",
+                    "mbp_reads", "memory_rows", "enc_dim", "image_channels", "mlp_hidden"):
             if getattr(got, key) != getattr(expect, key):
                 raise CheckpointError(f"checkpoint {str(path)!r} has {key}={getattr(got, key)!r} "
                                       f"but the run has {key}={getattr(expect, key)!r}")
     return ckpt
+
+
+def load_model_state(module: torch.nn.Module, state: dict[str, Any], path: str | os.PathLike
+                     ) -> None:
+    """``load_state_dict`` with a clear error when the checkpoint's shapes do not fit."""
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()[0]
+        raise CheckpointError(f"checkpoint {str(path)!r} does not fit this model (another "
+                              f"observation space or model size?): {first}") from None

@@ -20,6 +20,7 @@ MAIN_FLAGS = {
     "seed": "random seed (CPU runs are reproducible)",
     "run_dir": "where config, metrics, TensorBoard logs and checkpoints go",
     "device": f"{', '.join(DEVICES)}",
+    "async_envs": "step environments in subprocess workers (for slow external environments)",
 }
 
 
@@ -45,8 +46,12 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
             p.add_argument(flag, type=json.loads, default=None, metavar="JSON",
                            help="keyword arguments for a built-in task, e.g. '{\"delay\": 40}'")
             continue
-        typ = {"int": int, "float": float, "str": str}[f.type if isinstance(f.type, str)
-                                                       else f.type.__name__]
+        type_name = f.type if isinstance(f.type, str) else f.type.__name__
+        if type_name == "bool":
+            p.add_argument(flag, action="store_true", default=None,
+                           help=MAIN_FLAGS.get(name, "(off by default)"))
+            continue
+        typ = {"int": int, "float": float, "str": str}[type_name]
         choices = {"agent": AGENTS, "device": DEVICES}.get(name)
         p.add_argument(flag, type=typ, default=None, choices=choices,
                        help=MAIN_FLAGS.get(name, f"(default: preset value, {f.default!r} in small)"))
@@ -72,11 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from merlin_rl.distributed import shutdown
     from merlin_rl.train import Trainer
 
     names = {f.name for f in dataclasses.fields(Config)} - {"preset"}
     overrides: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
     cfg = make_config(args.preset, **overrides)
+    if args.resume and not cfg.run_dir:
+        raise ConfigError("--resume needs --run-dir, the run directory to continue")
     if cfg.run_dir and not args.resume and (Path(cfg.run_dir) / "checkpoints").exists():
         raise ConfigError(f"--run-dir {cfg.run_dir!r} already holds a run; add --resume to continue "
                           "it or choose another --run-dir")
@@ -85,11 +93,17 @@ def _train(args: argparse.Namespace) -> int:
         latest = trainer.run_dir / "checkpoints" / "latest.pt"
         trainer.load(latest)
         print(f"resumed from {latest} at {trainer.env_steps} env steps", file=sys.stderr)
-    print(f"run directory: {trainer.run_dir}", file=sys.stderr)
-    row = trainer.train()
-    summary = {k: row.get(k) for k in ("env_steps", "episode_return", "fps", "wall_time")}
-    summary["run_dir"] = str(trainer.run_dir)
-    print(json.dumps(summary))
+    main_rank = trainer.dist.is_main
+    if main_rank:
+        print(f"run directory: {trainer.run_dir}", file=sys.stderr)
+    try:
+        row = trainer.train()
+    finally:
+        shutdown(trainer.dist)
+    if main_rank:
+        summary = {k: row.get(k) for k in ("env_steps", "episode_return", "fps", "wall_time")}
+        summary.update(run_dir=str(trainer.run_dir), processes=trainer.dist.world_size)
+        print(json.dumps(summary))
     return 0
 
 
@@ -97,7 +111,7 @@ def _eval(args: argparse.Namespace) -> int:
     import torch
 
     from merlin_rl.agent import Agent
-    from merlin_rl.checkpoint import load_checkpoint
+    from merlin_rl.checkpoint import load_checkpoint, load_model_state
     from merlin_rl.envs import make_vector_env
     from merlin_rl.train import evaluate, resolve_device
 
@@ -109,7 +123,7 @@ def _eval(args: argparse.Namespace) -> int:
     env = make_vector_env(cfg.env, 1, cfg.env_kwargs)
     agent = Agent(env.single_observation_space, env.single_action_space, cfg)
     env.close()
-    agent.load_state_dict(ckpt["model"])
+    load_model_state(agent, ckpt["model"], args.checkpoint)
     agent.to(device).eval()
     torch.manual_seed(args.seed)
     result = evaluate(agent, cfg, args.episodes, greedy=args.greedy, seed=args.seed, device=device)
@@ -127,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return _train(args) if args.command == "train" else _eval(args)
-    except (ConfigError, EnvError, UnsupportedSpaceError, CheckpointError) as e:
+    except (ConfigError, EnvError, UnsupportedSpaceError, CheckpointError, OSError) as e:
         if args.debug:
             raise
         sys.stderr.write(f"merlin-rl: error: {e}\n")

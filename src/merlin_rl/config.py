@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ class Config:
     seed: int = 0
     device: str = "cpu"
     run_dir: str = ""
+    async_envs: bool = False  # environments in subprocess workers (AsyncVectorEnv)
     # model sizes
     z_dim: int = 32
     enc_dim: int = 64  # encoding size per observation modality
@@ -77,19 +79,25 @@ class Config:
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 raise ConfigError(f"{_flag(name)} must be a positive integer, got {v!r}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**31:
+            raise ConfigError(f"--seed must be an integer in [0, 2**31), got {self.seed!r}")
+        if not isinstance(self.env_kwargs, dict):
+            raise ConfigError(f"--env-kwargs must be a JSON object, got {self.env_kwargs!r}")
+        if not isinstance(self.async_envs, bool):
+            raise ConfigError(f"--async-envs must be true or false, got {self.async_envs!r}")
         for name in ("gamma", "lam"):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not 0.0 < v <= 1.0:
                 raise ConfigError(f"{_flag(name)} must be in (0, 1], got {v!r}")
         for name in ("lr_mbp", "lr_policy", "adam_eps", "grad_clip", "read_strength_init"):
             v = getattr(self, name)
-            if not isinstance(v, (int, float)) or v <= 0:
-                raise ConfigError(f"{_flag(name)} must be a positive number, got {v!r}")
+            if not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+                raise ConfigError(f"{_flag(name)} must be a positive finite number, got {v!r}")
         for name in ("entropy_cost", "kl_weight", "image_weight", "vector_weight", "text_weight",
                      "discrete_weight", "action_weight", "reward_weight", "return_weight"):
             v = getattr(self, name)
-            if not isinstance(v, (int, float)) or v < 0:
-                raise ConfigError(f"{_flag(name)} must be a number >= 0, got {v!r}")
+            if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise ConfigError(f"{_flag(name)} must be a finite number >= 0, got {v!r}")
         return self
 
     def to_json(self) -> str:
@@ -128,5 +136,7 @@ def make_config(preset: str = "small", **overrides: Any) -> Config:
         raise ConfigError(f"--preset {preset!r} is not known; allowed: {', '.join(PRESETS)}")
     values: dict[str, Any] = dict(PRESETS[preset])
     values.update({k: v for k, v in overrides.items() if v is not None})
+    if "env_kwargs" not in overrides and not str(values.get("env", DEFAULT_ENV)).startswith("merlin_rl/"):
+        values.pop("env_kwargs", None)  # a preset's task settings only apply to built-in tasks
     values["preset"] = preset
     return Config.from_dict(values).validate()

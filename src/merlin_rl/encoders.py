@@ -224,6 +224,16 @@ class DiscreteModality(Modality):
         return F.cross_entropy(self.decoder(z), target.argmax(-1), reduction="none")
 
 
+MAX_VOCAB = 100_000
+
+
+def _vocab(name: str, size: int) -> int:
+    if size > MAX_VOCAB:
+        raise UnsupportedSpaceError(f"observation {name!r}: token ids go up to {size - 1}; at most "
+                                    f"{MAX_VOCAB - 1} is supported (is it really text?)")
+    return size
+
+
 def modality_for_space(name: str, space: gym.Space, image_channels: int, enc_dim: int) -> Modality:
     """Pick the encoder for one (non-Dict) observation space, or raise UnsupportedSpaceError."""
     if isinstance(space, gym.spaces.Box):
@@ -236,9 +246,12 @@ def modality_for_space(name: str, space: gym.Space, image_channels: int, enc_dim
             if space.low.min() < 0:
                 raise UnsupportedSpaceError(
                     f"observation {name!r}: token ids must be >= 0, got low={space.low.min()}")
-            return TextModality(int(space.high.max()) + 1, shape[0], enc_dim)
+            return TextModality(_vocab(name, int(space.high.max()) + 1), shape[0], enc_dim)
     elif isinstance(space, gym.spaces.MultiDiscrete) and len(space.nvec.shape) == 1:
-        return TextModality(int(space.nvec.max()), int(space.nvec.shape[0]), enc_dim)
+        if np.any(space.start != 0):
+            raise UnsupportedSpaceError(
+                f"observation {name!r}: MultiDiscrete token ids must start at 0, got start={space.start}")
+        return TextModality(_vocab(name, int(space.nvec.max())), int(space.nvec.shape[0]), enc_dim)
     elif isinstance(space, gym.spaces.Discrete):
         return DiscreteModality(int(space.n), int(space.start))
     raise UnsupportedSpaceError(
@@ -257,22 +270,32 @@ class ObservationCodec(nn.Module):
         if not items:
             raise UnsupportedSpaceError("observation space is an empty Dict; it needs at least one key")
         self.is_dict = isinstance(space, gym.spaces.Dict)
+        self.names = [k for k, _ in items]  # observation keys, in order
+        # modules live under positional names: any observation key works, even "a.b" or "type"
         self.modalities = nn.ModuleDict(
-            {k: modality_for_space(k, s, image_channels, enc_dim) for k, s in items})
+            {f"m{i}": modality_for_space(k, s, image_channels, enc_dim)
+             for i, (k, s) in enumerate(items)})
         self.out_dim = sum(m.enc_dim for m in self.modalities.values())
 
     def build_decoders(self, z_dim: int, hidden: int) -> None:
         for m in self.modalities.values():
             m.build_decoder(z_dim, hidden)
 
+    def items(self) -> list[tuple[str, Modality]]:
+        """(observation key, modality) pairs."""
+        return list(zip(self.names, self.modalities.values()))
+
+    def modality(self, name: str) -> Modality:
+        return self.modalities[f"m{self.names.index(name)}"]
+
     def to_tensors(self, obs: Any, device: torch.device) -> dict[str, Tensor]:
         if not self.is_dict:
             obs = {"obs": obs}
-        return {k: m.to_tensor(obs[k], device) for k, m in self.modalities.items()}
+        return {k: m.to_tensor(obs[k], device) for k, m in self.items()}
 
     def encode(self, obs: dict[str, Tensor]) -> Tensor:
-        return torch.cat([m.encoder(obs[k]) for k, m in self.modalities.items()], dim=-1)
+        return torch.cat([m.encoder(obs[k]) for k, m in self.items()], dim=-1)
 
     def recon_losses(self, z: Tensor, obs: dict[str, Tensor]) -> dict[str, Tensor]:
         """Per-modality reconstruction loss (B,), keyed ``<kind>:<name>``."""
-        return {f"{m.kind}:{k}": m.recon_loss(z, obs[k]) for k, m in self.modalities.items()}
+        return {f"{m.kind}:{k}": m.recon_loss(z, obs[k]) for k, m in self.items()}

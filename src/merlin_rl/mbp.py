@@ -58,16 +58,23 @@ class MBP(nn.Module):
         """e_t = [encoders(o_t), a_{t-1} one-hot, r_{t-1}] (step 1)."""
         return torch.cat([self.codec.encode(obs), prev_action, prev_reward], dim=-1)
 
-    def latent(self, e: Tensor, h_prev: Tensor, m_prev: Tensor, sample: bool
-               ) -> tuple[Tensor, dict[str, Tensor]]:
-        """Prior, posterior and z_t (steps 2-4). Returns z and the distribution parameters."""
+    def latent(self, e: Tensor, h_prev: Tensor, m_prev: Tensor, sample: bool,
+               eps: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+        """Prior, posterior and z_t (steps 2-4). Returns z and the distribution parameters.
+
+        ``eps`` (B, |z|) is the standard-normal noise of the reparameterisation (drawn here if None).
+        """
         if not self.stochastic:
             return self.posterior(torch.cat([e, h_prev, m_prev], -1)), {}
         prior = self.prior(torch.cat([h_prev, m_prev], -1))
         post = self.posterior(torch.cat([e, h_prev, m_prev, prior], -1)) + prior
         mu_p, logsig_p = prior.chunk(2, -1)
         mu_q, logsig_q = post.chunk(2, -1)
-        z = mu_q + torch.exp(logsig_q) * torch.randn_like(mu_q) if sample else mu_q
+        if sample:
+            eps = torch.randn_like(mu_q) if eps is None else eps
+            z = mu_q + torch.exp(logsig_q) * eps
+        else:
+            z = mu_q
         return z, dict(mu_p=mu_p, logsig_p=logsig_p, mu_q=mu_q, logsig_q=logsig_q)
 
     def read_interface(self, h_cat: Tensor) -> tuple[Tensor, Tensor]:

@@ -19,9 +19,11 @@ import torch
 from torch import Tensor
 
 from merlin_rl import losses
-from merlin_rl.agent import Agent, StepOutput
-from merlin_rl.checkpoint import load_checkpoint, save_checkpoint
+from merlin_rl.agent import Agent, StepNoise, StepOutput
+from merlin_rl.checkpoint import load_checkpoint, load_model_state, save_checkpoint
 from merlin_rl.config import Config, ConfigError
+from merlin_rl.distributed import (all_sum, average_gradients, barrier, broadcast_parameters,
+                                   init_distributed, world_size_from_env)
 from merlin_rl.envs import make_vector_env
 
 
@@ -87,11 +89,15 @@ class EpisodeTracker:
     def recent_return(self) -> float:
         return float(np.mean([r for r, _ in self.recent])) if self.recent else float("nan")
 
-    def pop_since_log(self) -> tuple[float, float, int]:
+    def pop_episodes(self) -> list[tuple[float, int]]:
+        """(return, length) of the episodes finished since the last call, in env order."""
         eps, self.since_log = self.since_log, []
-        if not eps:
-            return float("nan"), float("nan"), 0
-        return float(np.mean([r for r, _ in eps])), float(np.mean([n for _, n in eps])), len(eps)
+        return eps
+
+    def pop_since_log(self) -> list[float]:
+        """[sum of returns, sum of lengths, count] of the episodes finished since the last call."""
+        eps, self.since_log = self.since_log, []
+        return [float(sum(r for r, _ in eps)), float(sum(n for _, n in eps)), float(len(eps))]
 
 
 class EnvLoop:
@@ -142,12 +148,25 @@ class Trainer:
     def __init__(self, cfg: Config, run_dir: str | os.PathLike | None = None,
                  progress: bool = True) -> None:
         self.cfg = cfg
-        self.device = resolve_device(cfg.device)
+        device = resolve_device(cfg.device)
+        world = world_size_from_env()
+        if cfg.num_envs % world:
+            raise ConfigError(f"--num-envs {cfg.num_envs} must be divisible by the number of "
+                              f"processes ({world})")
+        self.dist = init_distributed(device.type)
+        if device.type == "cuda" and self.dist.enabled:
+            device = torch.device("cuda", self.dist.local_rank)
+        self.device = device
+        self.local_envs = cfg.num_envs // world  # this rank's share of the environments
         seed_everything(cfg.seed)
-        self.env = make_vector_env(cfg.env, cfg.num_envs, cfg.env_kwargs)
+        self.env = make_vector_env(cfg.env, self.local_envs, cfg.env_kwargs, cfg.async_envs)
         autoreset_mode(self.env)  # refuse unsupported modes before building anything
         self.agent = Agent(self.env.single_observation_space, self.env.single_action_space,
                            cfg).to(self.device)
+        broadcast_parameters(self.agent, self.dist)
+        # One noise stream for the global batch, sliced per rank: env i draws the same random
+        # numbers whatever the number of processes.
+        self.noise_gen = torch.Generator().manual_seed(cfg.seed)
         self.opt_mbp = torch.optim.Adam(self.agent.mbp_parameters(), lr=cfg.lr_mbp, eps=cfg.adam_eps)
         self.opt_policy = torch.optim.Adam(self.agent.policy_parameters(), lr=cfg.lr_policy,
                                            eps=cfg.adam_eps)
@@ -156,9 +175,23 @@ class Trainer:
         self.progress = progress
         self.run_dir = Path(run_dir or cfg.run_dir or default_run_dir(cfg))
         self.cfg = cfg = dataclasses.replace(cfg, run_dir=str(self.run_dir))
-        self.loop = EnvLoop(self.env, self.agent, self.device, cfg.seed)
+        if self.dist.is_main:
+            try:
+                self.run_dir.mkdir(parents=True, exist_ok=True)
+                if not os.access(self.run_dir, os.W_OK):
+                    raise PermissionError(13, "not writable")
+            except OSError as e:
+                raise ConfigError(f"--run-dir {str(self.run_dir)!r} cannot be written: "
+                                  f"{e.strerror or e}") from None
+        self.loop = EnvLoop(self.env, self.agent, self.device, cfg.seed + self.dist.rank)
         self.episodes = self.loop.episodes
-        self.state = self.agent.initial_state(cfg.num_envs, self.device)
+        self.state = self.agent.initial_state(self.local_envs, self.device)
+
+    def _noise(self) -> StepNoise:
+        b, lo = self.cfg.num_envs, self.dist.rank * self.local_envs
+        eps = torch.randn(b, self.cfg.z_dim, generator=self.noise_gen)[lo:lo + self.local_envs]
+        u = torch.rand(b, generator=self.noise_gen)[lo:lo + self.local_envs]
+        return StepNoise(eps=eps.to(self.device), uniform=u.to(self.device))
 
     # ----------------------------------------------------------------------------------- rollout
     def rollout(self) -> Segment:
@@ -167,7 +200,7 @@ class Trainer:
         outs, rewards, dones, terms, valids = [], [], [], [], []
         for _ in range(cfg.tau):
             self.state = self.state.reset(loop.episode_start)
-            out, self.state = self.agent.step(loop.obs, self.state)
+            out, self.state = self.agent.step(loop.obs, self.state, noise=self._noise())
             r, done, term, valid = loop.step(out.action)
             self.state.prev_reward = r[:, None]
             outs.append(out)
@@ -221,6 +254,8 @@ class Trainer:
         self.opt_mbp.zero_grad(set_to_none=True)
         self.opt_policy.zero_grad(set_to_none=True)
         (mbp_loss + policy_loss).backward()
+        average_gradients(self.agent.mbp_parameters(), self.dist)
+        average_gradients(self.agent.policy_parameters(), self.dist)
         logs["grad_norm/mbp"] = float(torch.nn.utils.clip_grad_norm_(
             self.agent.mbp_parameters(), self.cfg.grad_clip))
         logs["grad_norm/policy"] = float(torch.nn.utils.clip_grad_norm_(
@@ -233,37 +268,47 @@ class Trainer:
 
     # ------------------------------------------------------------------------------ checkpoints
     def checkpoint(self, name: str) -> Path:
+        """Rank 0 writes the checkpoint atomically; all ranks wait for it."""
         path = self.run_dir / "checkpoints" / f"{name}.pt"
-        save_checkpoint(path, self.cfg, self.agent, self.opt_mbp, self.opt_policy,
-                        self.env_steps, self.updates)
+        barrier(self.dist)
+        if self.dist.is_main:
+            save_checkpoint(path, self.cfg, self.agent, self.opt_mbp, self.opt_policy,
+                            self.env_steps, self.updates)
+        barrier(self.dist)
         return path
 
     def load(self, path: str | os.PathLike) -> None:
+        """Continue from a checkpoint (written by any number of processes)."""
         ckpt = load_checkpoint(path, self.cfg)
-        self.agent.load_state_dict(ckpt["model"])
+        load_model_state(self.agent, ckpt["model"], path)
         self.opt_mbp.load_state_dict(ckpt["opt_mbp"])
         self.opt_policy.load_state_dict(ckpt["opt_policy"])
         self.env_steps, self.updates = int(ckpt["env_steps"]), int(ckpt["updates"])
+        # go on with fresh random streams instead of replaying the first episodes of the run
+        # (the environments and recurrent state start afresh; see docs/distributed.md)
+        seed = (self.cfg.seed + 1_000_003 * self.updates) % 2**31
+        self.noise_gen.manual_seed(seed)
+        self.loop = EnvLoop(self.env, self.agent, self.device, seed + self.dist.rank)
+        self.episodes = self.loop.episodes
+        self.state = self.agent.initial_state(self.local_envs, self.device)
 
     # ------------------------------------------------------------------------------------- train
     def train(self) -> dict[str, float]:
-        """Train until ``total_steps`` env steps; returns the last metrics row."""
-        from torch.utils.tensorboard import SummaryWriter
+        """Train until ``total_steps`` env steps; returns the last metrics row.
+
+        Every rank trains; rank 0 alone shows progress and writes metrics, TensorBoard and
+        checkpoints. Logged losses and episode statistics are reduced over ranks."""
         from tqdm import tqdm
 
-        cfg = self.cfg
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "config.json").write_text(cfg.to_json())
-        writer = SummaryWriter(str(self.run_dir / "tb"))
-        metrics_path = self.run_dir / "metrics.csv"
-        csv_file, csv_writer = None, None
+        cfg, main = self.cfg, self.dist.is_main
+        log = RunLog(self.run_dir, cfg) if main else None
         start_time, start_steps = time.time(), self.env_steps
         last_log, last_ckpt = self.env_steps, self.env_steps
         sums: dict[str, float] = {}
         n_sums = 0
         row: dict[str, float] = {}
-        bar = tqdm(total=cfg.total_steps, initial=self.env_steps, disable=not self.progress,
-                   unit="step", dynamic_ncols=True)
+        bar = tqdm(total=cfg.total_steps, initial=self.env_steps,
+                   disable=not (self.progress and main), unit="step", dynamic_ncols=True)
         try:
             while self.env_steps < cfg.total_steps:
                 logs = self.update(self.rollout())
@@ -276,25 +321,20 @@ class Trainer:
                 bar.set_postfix(fps=f"{fps:.0f}", ret=f"{self.episodes.recent_return():.3f}")
                 done = self.env_steps >= cfg.total_steps
                 if self.env_steps - last_log >= cfg.log_interval or done:
-                    ret, length, n_eps = self.episodes.pop_since_log()
+                    keys = list(sums)
+                    totals = all_sum([sums[k] for k in keys] + self.episodes.pop_since_log(),
+                                     self.dist, self.device)
+                    ret_sum, len_sum, n_eps = totals[-3:]
+                    world = self.dist.world_size
                     row = {"env_steps": self.env_steps, "updates": self.updates,
-                           "wall_time": round(elapsed, 3), "episode_return": ret,
-                           "episode_length": length, "episodes": n_eps, "fps": round(fps, 1)}
-                    row.update({k: v / n_sums for k, v in sums.items()})
+                           "wall_time": round(elapsed, 3),
+                           "episode_return": ret_sum / n_eps if n_eps else float("nan"),
+                           "episode_length": len_sum / n_eps if n_eps else float("nan"),
+                           "episodes": int(n_eps), "fps": round(fps, 1)}
+                    row.update({k: v / (n_sums * world) for k, v in zip(keys, totals)})
                     sums, n_sums = {}, 0
-                    if csv_writer is None:
-                        new = not metrics_path.exists()
-                        csv_file = open(metrics_path, "a", newline="")
-                        csv_writer = csv.DictWriter(csv_file, fieldnames=list(row),
-                                                    extrasaction="ignore")
-                        if new:
-                            csv_writer.writeheader()
-                    csv_writer.writerow(row)
-                    csv_file.flush()
-                    for k, v in row.items():
-                        if k not in ("env_steps",) and np.isfinite(v):
-                            writer.add_scalar(k if "/" in k else f"charts/{k}", v, self.env_steps)
-                    writer.flush()
+                    if log is not None:
+                        log.write(row)
                     last_log = self.env_steps
                 if self.env_steps - last_ckpt >= cfg.checkpoint_interval and not done:
                     self.checkpoint("latest")
@@ -303,11 +343,44 @@ class Trainer:
             self.checkpoint("final")
         finally:
             bar.close()
-            writer.close()
-            if csv_file is not None:
-                csv_file.close()
+            if log is not None:
+                log.close()
             self.env.close()
         return row
+
+
+class RunLog:
+    """The run directory's config.json, metrics.csv (one row per log interval) and TensorBoard."""
+
+    def __init__(self, run_dir: Path, cfg: Config) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.json").write_text(cfg.to_json())
+        self.writer = SummaryWriter(str(run_dir / "tb"))
+        self.path = run_dir / "metrics.csv"
+        self.file = None
+        self.csv: csv.DictWriter | None = None
+
+    def write(self, row: dict[str, float]) -> None:
+        if self.csv is None:
+            new = not self.path.exists()
+            self.file = open(self.path, "a", newline="")
+            self.csv = csv.DictWriter(self.file, fieldnames=list(row), extrasaction="ignore")
+            if new:
+                self.csv.writeheader()
+        self.csv.writerow(row)
+        self.file.flush()
+        step = int(row["env_steps"])
+        for k, v in row.items():
+            if k != "env_steps" and np.isfinite(v):
+                self.writer.add_scalar(k if "/" in k else f"charts/{k}", v, step)
+        self.writer.flush()
+
+    def close(self) -> None:
+        self.writer.close()
+        if self.file is not None:
+            self.file.close()
 
 
 def default_run_dir(cfg: Config) -> str:
@@ -320,17 +393,24 @@ def evaluate(agent: Agent, cfg: Config, episodes: int, greedy: bool = False, see
              device: torch.device | str = "cpu") -> dict[str, Any]:
     """Run ``episodes`` full episodes (in parallel envs) and summarise their returns."""
     b = min(episodes, cfg.num_envs)
+    quota = -(-episodes // b)  # each env runs the same number of episodes: no bias to short ones
     loop = EnvLoop(make_vector_env(cfg.env, b, cfg.env_kwargs), agent, torch.device(device), seed)
     state = agent.initial_state(b, device)
-    finished = loop.episodes.since_log
-    while len(finished) < episodes:
+    tracker = loop.episodes
+    per_env: list[list[tuple[float, int]]] = [[] for _ in range(b)]
+    while min(len(x) for x in per_env) < quota:
         state = state.reset(loop.episode_start)
         out, state = agent.step(loop.obs, state, sample=not greedy)
-        r, *_ = loop.step(out.action)
+        r, done, _, valid = loop.step(out.action)
         state.prev_reward = r[:, None]
+        ended = (done & valid).nonzero().flatten().tolist()
+        finished = tracker.pop_episodes()
+        for i, ep in zip(ended, finished):
+            per_env[i].append(ep)
     loop.env.close()
-    returns = [x for x, _ in finished[:episodes]]
-    lengths = [n for _, n in finished[:episodes]]
+    episodes_run = [ep for x in per_env for ep in x[:quota]][:episodes]
+    returns = [x for x, _ in episodes_run]
+    lengths = [n for _, n in episodes_run]
     return {"mean_return": float(np.mean(returns)), "std_return": float(np.std(returns)),
             "episodes": len(returns), "mean_length": float(np.mean(lengths)),
             "greedy": greedy}

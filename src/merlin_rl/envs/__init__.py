@@ -27,18 +27,23 @@ def register_builtin() -> None:
 register_builtin()
 
 
-def make_vector_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any] | None = None
-                    ) -> gym.vector.VectorEnv:
+def make_vector_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any] | None = None,
+                    async_envs: bool = False) -> gym.vector.VectorEnv:
     """Make B copies of ``env_id``: the batched NumPy implementation for built-in tasks,
-    Gymnasium's ``SyncVectorEnv`` for anything else. Checks that the action space is Discrete."""
+    Gymnasium's ``SyncVectorEnv`` for anything else, or with ``async_envs`` one subprocess per copy
+    (Gymnasium's ``AsyncVectorEnv``, for slow external environments). Checks that the action
+    space is Discrete."""
     try:
         spec = gym.spec(env_id)
     except gym.error.Error as e:
         builtin = sorted(k for k in gym.registry if k.startswith(BUILTIN_PREFIX))
         raise EnvError(f"unknown env id {env_id!r} ({e.__class__.__name__}); built-in tasks: "
                        f"{', '.join(builtin)}; or any registered Gymnasium id") from None
-    kwargs = dict(env_kwargs or {}) if env_id.startswith(BUILTIN_PREFIX) else {}
-    mode = "vector_entry_point" if spec.vector_entry_point is not None else "sync"
+    kwargs = dict(env_kwargs or {})
+    if async_envs:
+        mode = "async"
+    else:
+        mode = "vector_entry_point" if spec.vector_entry_point is not None else "sync"
     try:
         env = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode, **kwargs)
     except gym.error.DependencyNotInstalled as e:
