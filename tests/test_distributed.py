@@ -136,3 +136,19 @@ def test_torchrun_run_resumes_single_process(tmp_path):
     summary = json.loads(res.stdout.strip().splitlines()[-1])
     assert summary["processes"] == 1 and summary["env_steps"] >= 600
     assert "resumed from" in res.stderr
+
+
+def test_async_envs_run_in_subprocesses(tmp_path):
+    from merlin_rl.config import make_config
+    from merlin_rl.train import Trainer
+
+    cfg = make_config("small", num_envs=2, async_envs=True,
+                      **{**TINY, "env": "merlin_rl/ColourMatch-v0", "env_kwargs": {"delay": 2}})
+    tr = Trainer(cfg, run_dir=tmp_path, progress=False)
+    try:
+        assert isinstance(tr.env, gym.vector.AsyncVectorEnv)
+        logs = tr.update(tr.rollout())
+        assert np.isfinite(logs["loss/mbp"]) and np.isfinite(logs["loss/policy"])
+        assert tr.episodes.count > 0  # episodes of 4 steps finished inside the 6-step segment
+    finally:
+        tr.env.close()
