@@ -148,7 +148,10 @@ def check_run_dir(run_dir: Path, agent: str, total_steps: int = 640) -> None:
         assert all(torch.isfinite(v).all() for v in ckpt["model"].values()
                    if torch.is_tensor(v) and v.is_floating_point())
     # no leftover temporary files from the atomic save
-    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["final.pt", "latest.pt"]
+    names = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
+    assert not [n for n in names if n.startswith(".") or n.endswith(".tmp")], names
+    assert {"final.pt", "latest.pt"} <= set(names)
+    assert all(n.startswith("step_") for n in set(names) - {"final.pt", "latest.pt"})
 
 
 def check_eval_result(proc: subprocess.CompletedProcess, agent: str, episodes: int = 5) -> None:

@@ -59,6 +59,12 @@ class AgentState:
             d.update(self.memory.as_dict())
         return d
 
+    @staticmethod
+    def from_dict(d: dict[str, Tensor]) -> "AgentState":
+        mem = MemoryState.from_dict(d) if "mem.M" in d else None
+        return AgentState(memory=mem, **{f.name: d[f.name] for f in fields(AgentState)
+                                         if f.name != "memory"})
+
 
 @dataclass
 class StepOutput:

@@ -42,10 +42,26 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> None:
         os.close(dir_fd)
 
 
+def link_atomic(target: Path, link: Path) -> None:
+    """Make ``link`` another name of ``target`` (a hard link, swapped in atomically)."""
+    tmp = link.with_name(f".{link.name}.tmp")
+    if tmp.exists():
+        tmp.unlink()
+    os.link(target, tmp)
+    os.replace(tmp, link)
+
+
+def prune_checkpoints(ckpt_dir: Path, keep: int) -> None:
+    """Delete all but the newest ``keep`` step_*.pt files (latest/final stay valid: hard links)."""
+    for old in sorted(ckpt_dir.glob("step_*.pt"))[:-keep]:
+        old.unlink()
+
+
 def save_checkpoint(path: str | os.PathLike, cfg: Config, agent: torch.nn.Module,
                     opt_mbp: torch.optim.Optimizer, opt_policy: torch.optim.Optimizer,
-                    env_steps: int, updates: int) -> None:
+                    env_steps: int, updates: int, extra: dict[str, Any] | None = None) -> None:
     atomic_save({
+        **(extra or {}),
         "format_version": FORMAT_VERSION,
         "config": cfg.to_json(),
         "model": agent.state_dict(),

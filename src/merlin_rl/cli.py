@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -64,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_flags(t)
     t.add_argument("--resume", action="store_true",
                    help="continue the run in --run-dir from its latest checkpoint")
+    t.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --run-dir (its checkpoints, metrics, logs)")
     t.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     e = sub.add_parser("eval", help="evaluate a checkpoint; prints a JSON summary as last line")
     e.add_argument("--checkpoint", required=True, help="path to a .pt checkpoint")
@@ -77,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from merlin_rl.distributed import shutdown
+    from merlin_rl.distributed import shutdown, world_size_from_env
     from merlin_rl.train import Trainer
 
     names = {f.name for f in dataclasses.fields(Config)} - {"preset"}
@@ -85,14 +89,22 @@ def _train(args: argparse.Namespace) -> int:
     cfg = make_config(args.preset, **overrides)
     if args.resume and not cfg.run_dir:
         raise ConfigError("--resume needs --run-dir, the run directory to continue")
+    if args.resume and args.overwrite:
+        raise ConfigError("--resume and --overwrite exclude each other")
     if cfg.run_dir and not args.resume and (Path(cfg.run_dir) / "checkpoints").exists():
-        raise ConfigError(f"--run-dir {cfg.run_dir!r} already holds a run; add --resume to continue "
-                          "it or choose another --run-dir")
+        if not args.overwrite:
+            raise ConfigError(f"--run-dir {cfg.run_dir!r} already holds a run; add --resume to "
+                              "continue it, --overwrite to replace it, or choose another --run-dir")
+        if world_size_from_env() == 1 or os.environ.get("RANK") == "0":
+            _clear_run_dir(Path(cfg.run_dir))
     trainer = Trainer(cfg, progress=not args.no_progress)
     if args.resume:
         latest = trainer.run_dir / "checkpoints" / "latest.pt"
-        trainer.load(latest)
-        print(f"resumed from {latest} at {trainer.env_steps} env steps", file=sys.stderr)
+        exact = trainer.load(latest)
+        how = ("exactly (environments, recurrent state and memory restored)" if exact else
+               "with fresh environments and recurrent state")
+        if trainer.dist.is_main:
+            print(f"resumed from {latest} at {trainer.env_steps} env steps, {how}", file=sys.stderr)
     main_rank = trainer.dist.is_main
     if main_rank:
         print(f"run directory: {trainer.run_dir}", file=sys.stderr)
@@ -105,6 +117,14 @@ def _train(args: argparse.Namespace) -> int:
         summary.update(run_dir=str(trainer.run_dir), processes=trainer.dist.world_size)
         print(json.dumps(summary))
     return 0
+
+
+def _clear_run_dir(run_dir: Path) -> None:
+    """--overwrite: remove what a previous run wrote (and nothing else)."""
+    for name in ("checkpoints", "tb"):
+        shutil.rmtree(run_dir / name, ignore_errors=True)
+    for name in ("metrics.csv", "config.json"):
+        (run_dir / name).unlink(missing_ok=True)
 
 
 def _eval(args: argparse.Namespace) -> int:
@@ -137,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from merlin_rl.checkpoint import CheckpointError
     from merlin_rl.encoders import UnsupportedSpaceError
     from merlin_rl.envs import EnvError
+    from merlin_rl.train import TrainingDiverged
 
     args = build_parser().parse_args(argv)
     try:
@@ -146,6 +167,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         sys.stderr.write(f"merlin-rl: error: {e}\n")
         return 2
+    except TrainingDiverged as e:
+        if args.debug:
+            raise
+        sys.stderr.write(f"merlin-rl: error: {e}\n")
+        return 1
     except KeyboardInterrupt:
         sys.stderr.write("merlin-rl: interrupted\n")
         return 130

@@ -7,6 +7,7 @@ import csv
 import dataclasses
 import os
 import random
+import sys
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -19,8 +20,9 @@ import torch
 from torch import Tensor
 
 from merlin_rl import losses
-from merlin_rl.agent import Agent, StepNoise, StepOutput
-from merlin_rl.checkpoint import load_checkpoint, load_model_state, save_checkpoint
+from merlin_rl.agent import Agent, AgentState, StepNoise, StepOutput
+from merlin_rl.checkpoint import (CheckpointError, link_atomic, load_checkpoint, load_model_state,
+                                  prune_checkpoints, save_checkpoint)
 from merlin_rl.config import Config, ConfigError
 from merlin_rl.distributed import (all_sum, average_gradients, barrier, broadcast_parameters,
                                    init_distributed, world_size_from_env)
@@ -50,6 +52,10 @@ def autoreset_mode(env: gym.vector.VectorEnv) -> str:
     if mode == gym.vector.AutoresetMode.SAME_STEP.value:
         return "same"
     raise ConfigError(f"vector env autoreset mode {mode!r} is not supported; allowed: NextStep, SameStep")
+
+
+class TrainingDiverged(RuntimeError):
+    """Too many non-finite updates in a row."""
 
 
 @dataclass
@@ -120,6 +126,33 @@ class EnvLoop:
         self.pending_reset = np.zeros(b, bool)
         self.episodes = EpisodeTracker(b)
 
+    @property
+    def can_save(self) -> bool:
+        """Whether the environments can save and restore their state (built-in tasks can)."""
+        return hasattr(self.env, "get_state") and hasattr(self.env, "set_state")
+
+    def get_state(self) -> dict[str, Any]:
+        """Environment and bookkeeping state for an exact resume (tensors and plain values)."""
+        t = self.episodes
+        env_state = {k: torch.as_tensor(v) if isinstance(v, np.ndarray) else v
+                     for k, v in self.env.get_state().items()}
+        return {"env": env_state, "obs": self.obs, "episode_start": self.episode_start,
+                "pending_reset": torch.as_tensor(self.pending_reset),
+                "ret": torch.as_tensor(t.ret), "len": torch.as_tensor(t.len),
+                "recent": list(t.recent), "count": t.count}
+
+    def set_state(self, s: dict[str, Any]) -> None:
+        self.env.set_state({k: v.numpy() if isinstance(v, Tensor) else v
+                            for k, v in s["env"].items()})
+        self.obs = {k: v.to(self.device) for k, v in s["obs"].items()}
+        self.episode_start = s["episode_start"].to(self.device)
+        self.pending_reset = s["pending_reset"].numpy().copy()
+        t = self.episodes
+        t.ret, t.len = s["ret"].numpy().copy(), s["len"].numpy().copy()
+        t.recent.clear()
+        t.recent.extend(tuple(x) for x in s["recent"])
+        t.count = int(s["count"])
+
     def step(self, action: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Apply actions; returns (rewards, dones, terminals, valid) as tensors (B,)."""
         valid = ~self.pending_reset
@@ -172,6 +205,9 @@ class Trainer:
                                            eps=cfg.adam_eps)
         self.env_steps = 0
         self.updates = 0
+        self.skipped_updates = 0
+        self.nonfinite_streak = 0
+        self.resumed_from: int | None = None
         self.progress = progress
         self.run_dir = Path(run_dir or cfg.run_dir or default_run_dir(cfg))
         self.cfg = cfg = dataclasses.replace(cfg, run_dir=str(self.run_dir))
@@ -250,47 +286,103 @@ class Trainer:
         return float(getattr(self.cfg, f"{kind}_weight"))
 
     def update(self, seg: Segment) -> dict[str, float]:
+        """One gradient step of both optimisers; skipped if a loss or gradient is not finite."""
         mbp_loss, policy_loss, logs = self.losses(seg)
         self.opt_mbp.zero_grad(set_to_none=True)
         self.opt_policy.zero_grad(set_to_none=True)
         (mbp_loss + policy_loss).backward()
         average_gradients(self.agent.mbp_parameters(), self.dist)
         average_gradients(self.agent.policy_parameters(), self.dist)
-        logs["grad_norm/mbp"] = float(torch.nn.utils.clip_grad_norm_(
-            self.agent.mbp_parameters(), self.cfg.grad_clip))
-        logs["grad_norm/policy"] = float(torch.nn.utils.clip_grad_norm_(
-            self.agent.policy_parameters(), self.cfg.grad_clip))
-        self.opt_mbp.step()
-        self.opt_policy.step()
+        gn_mbp = torch.nn.utils.clip_grad_norm_(self.agent.mbp_parameters(), self.cfg.grad_clip)
+        gn_pol = torch.nn.utils.clip_grad_norm_(self.agent.policy_parameters(), self.cfg.grad_clip)
+        logs["grad_norm/mbp"], logs["grad_norm/policy"] = float(gn_mbp), float(gn_pol)
+        local_bad = not (torch.isfinite(mbp_loss) and torch.isfinite(policy_loss))
+        bad = all_sum([float(local_bad)], self.dist, self.device)[0] > 0
+        bad = bad or not (np.isfinite(logs["grad_norm/mbp"]) and np.isfinite(logs["grad_norm/policy"]))
+        if bad:
+            self._skip_update()
+        else:
+            self.opt_mbp.step()
+            self.opt_policy.step()
+            self.nonfinite_streak = 0
+        logs["skipped_updates"] = float(self.skipped_updates)
         self.state = self.state.detach()  # truncated BPTT: nothing flows across windows
         self.updates += 1
         return logs
 
+    def _skip_update(self) -> None:
+        """Non-finite loss or gradient: no step; stop after ``max_nonfinite`` in a row."""
+        self.opt_mbp.zero_grad(set_to_none=True)
+        self.opt_policy.zero_grad(set_to_none=True)
+        self.nonfinite_streak += 1
+        self.skipped_updates += 1
+        if self.dist.is_main:
+            print(f"merlin-rl: warning: non-finite loss or gradient at env step {self.env_steps} "
+                  f"(update {self.updates}); update skipped", file=sys.stderr)
+        if self.nonfinite_streak >= self.cfg.max_nonfinite:
+            latest = self.run_dir / "checkpoints" / "latest.pt"
+            raise TrainingDiverged(
+                f"{self.nonfinite_streak} non-finite updates in a row at env step "
+                f"{self.env_steps}; stopped. The last good parameters are in {latest}"
+                if latest.exists() else f"{self.nonfinite_streak} non-finite updates in a row at "
+                f"env step {self.env_steps}; stopped before the first checkpoint")
+
     # ------------------------------------------------------------------------------ checkpoints
-    def checkpoint(self, name: str) -> Path:
-        """Rank 0 writes the checkpoint atomically; all ranks wait for it."""
-        path = self.run_dir / "checkpoints" / f"{name}.pt"
+    def _run_state(self) -> dict[str, Any] | None:
+        """Environment, recurrent and memory state for an exact resume (single process only)."""
+        if self.dist.enabled or not self.loop.can_save:
+            return None
+        return {"loop": self.loop.get_state(), "agent": self.state.to_dict(),
+                "num_envs": self.local_envs}
+
+    def checkpoint(self, final: bool = False) -> Path:
+        """Rank 0 writes ``checkpoints/step_<env steps>.pt`` atomically, points ``latest.pt`` (and
+        ``final.pt``) at it and keeps the newest ``keep_checkpoints``; all ranks wait for it."""
+        ckpt_dir = self.run_dir / "checkpoints"
+        path = ckpt_dir / f"step_{self.env_steps:012d}.pt"
         barrier(self.dist)
         if self.dist.is_main:
-            save_checkpoint(path, self.cfg, self.agent, self.opt_mbp, self.opt_policy,
-                            self.env_steps, self.updates)
+            extra = {"noise_rng": self.noise_gen.get_state(), "run_state": self._run_state(),
+                     "skipped_updates": self.skipped_updates}
+            try:
+                save_checkpoint(path, self.cfg, self.agent, self.opt_mbp, self.opt_policy,
+                                self.env_steps, self.updates, extra)
+                link_atomic(path, ckpt_dir / "latest.pt")
+                if final:
+                    link_atomic(path, ckpt_dir / "final.pt")
+            except OSError as e:
+                raise CheckpointError(f"writing checkpoint {str(path)!r} failed ({e.strerror or e}); "
+                                      "the previous checkpoint is intact") from None
+            prune_checkpoints(ckpt_dir, self.cfg.keep_checkpoints)
         barrier(self.dist)
         return path
 
-    def load(self, path: str | os.PathLike) -> None:
-        """Continue from a checkpoint (written by any number of processes)."""
+    def load(self, path: str | os.PathLike) -> bool:
+        """Continue from a checkpoint (written by any number of processes). Returns True when
+        the run continues exactly (environments, recurrent state, memory and random streams
+        restored: single process, built-in tasks); otherwise the environments start afresh."""
         ckpt = load_checkpoint(path, self.cfg)
         load_model_state(self.agent, ckpt["model"], path)
         self.opt_mbp.load_state_dict(ckpt["opt_mbp"])
         self.opt_policy.load_state_dict(ckpt["opt_policy"])
         self.env_steps, self.updates = int(ckpt["env_steps"]), int(ckpt["updates"])
-        # go on with fresh random streams instead of replaying the first episodes of the run
-        # (the environments and recurrent state start afresh; see docs/distributed.md)
+        self.skipped_updates = int(ckpt.get("skipped_updates", 0))
+        self.resumed_from = self.env_steps
+        run_state = ckpt.get("run_state")
+        if (run_state is not None and not self.dist.enabled and self.loop.can_save
+                and run_state["num_envs"] == self.local_envs and "noise_rng" in ckpt):
+            self.noise_gen.set_state(ckpt["noise_rng"])
+            self.loop.set_state(run_state["loop"])
+            self.state = AgentState.from_dict({k: v.to(self.device)
+                                               for k, v in run_state["agent"].items()})
+            return True
+        # fresh environments with fresh random streams (not a replay of the run's first episodes)
         seed = (self.cfg.seed + 1_000_003 * self.updates) % 2**31
         self.noise_gen.manual_seed(seed)
         self.loop = EnvLoop(self.env, self.agent, self.device, seed + self.dist.rank)
         self.episodes = self.loop.episodes
         self.state = self.agent.initial_state(self.local_envs, self.device)
+        return False
 
     # ------------------------------------------------------------------------------------- train
     def train(self) -> dict[str, float]:
@@ -301,7 +393,7 @@ class Trainer:
         from tqdm import tqdm
 
         cfg, main = self.cfg, self.dist.is_main
-        log = RunLog(self.run_dir, cfg) if main else None
+        log = RunLog(self.run_dir, cfg, self.resumed_from) if main else None
         start_time, start_steps = time.time(), self.env_steps
         last_log, last_ckpt = self.env_steps, self.env_steps
         sums: dict[str, float] = {}
@@ -320,7 +412,8 @@ class Trainer:
                 bar.update(cfg.tau * cfg.num_envs)
                 bar.set_postfix(fps=f"{fps:.0f}", ret=f"{self.episodes.recent_return():.3f}")
                 done = self.env_steps >= cfg.total_steps
-                if self.env_steps - last_log >= cfg.log_interval or done:
+                # log and checkpoint at multiples of their intervals (the same steps on resume)
+                if self.env_steps // cfg.log_interval > last_log // cfg.log_interval or done:
                     keys = list(sums)
                     totals = all_sum([sums[k] for k in keys] + self.episodes.pop_since_log(),
                                      self.dist, self.device)
@@ -336,11 +429,11 @@ class Trainer:
                     if log is not None:
                         log.write(row)
                     last_log = self.env_steps
-                if self.env_steps - last_ckpt >= cfg.checkpoint_interval and not done:
-                    self.checkpoint("latest")
+                if (self.env_steps // cfg.checkpoint_interval > last_ckpt // cfg.checkpoint_interval
+                        and not done):
+                    self.checkpoint()
                     last_ckpt = self.env_steps
-            self.checkpoint("latest")
-            self.checkpoint("final")
+            self.checkpoint(final=True)
         finally:
             bar.close()
             if log is not None:
@@ -352,13 +445,24 @@ class Trainer:
 class RunLog:
     """The run directory's config.json, metrics.csv (one row per log interval) and TensorBoard."""
 
-    def __init__(self, run_dir: Path, cfg: Config) -> None:
+    def __init__(self, run_dir: Path, cfg: Config, resumed_from: int | None = None) -> None:
         from torch.utils.tensorboard import SummaryWriter
 
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.json").write_text(cfg.to_json())
-        self.writer = SummaryWriter(str(run_dir / "tb"))
         self.path = run_dir / "metrics.csv"
+        purge = None
+        if resumed_from is not None:  # drop what was logged after the checkpoint we resume from
+            purge = resumed_from + 1
+            if self.path.exists():
+                with open(self.path, newline="") as f:
+                    rows = list(csv.reader(f))
+                keep = rows[:1] + [r for r in rows[1:] if r and int(float(r[0])) <= resumed_from]
+                tmp = self.path.with_suffix(".csv.tmp")
+                with open(tmp, "w", newline="") as f:
+                    csv.writer(f).writerows(keep)
+                os.replace(tmp, self.path)
+        self.writer = SummaryWriter(str(run_dir / "tb"), purge_step=purge)
         self.file = None
         self.csv: csv.DictWriter | None = None
 

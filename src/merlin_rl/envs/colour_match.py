@@ -124,6 +124,7 @@ class ColourMatchEnv(gym.Env):
         return np.kron(self.core.observation()["image"][0], np.ones((8, 8, 1), np.uint8))
 
 
+
 class ColourMatchVectorEnv(VectorEnv):
     """B copies of ColourMatch stepped together in NumPy (autoreset mode NEXT_STEP)."""
 
@@ -161,3 +162,17 @@ class ColourMatchVectorEnv(VectorEnv):
 
     def render(self) -> np.ndarray:
         return np.kron(self.core.observation()["image"][0], np.ones((8, 8, 1), np.uint8))
+
+    def get_state(self) -> dict:
+        """Everything needed to continue exactly (for checkpoints): game arrays and RNG state."""
+        c = self.core
+        return {"t": c.t.copy(), "colour": c.colour.copy(), "frame": c.frame.copy(),
+                "autoreset": self._autoreset.copy(), "rng": c.rng.bit_generator.state}
+
+    def set_state(self, state: dict) -> None:
+        c = self.core
+        c.t, c.colour, c.frame = (np.asarray(state[k], np.int64).copy()
+                                  for k in ("t", "colour", "frame"))
+        self._autoreset = np.asarray(state["autoreset"], bool).copy()
+        c.rng = np.random.default_rng()
+        c.rng.bit_generator.state = state["rng"]
