@@ -35,7 +35,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_config_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--preset", default="small", choices=list(PRESETS),
+    p.add_argument("--config", metavar="FILE", default=None,
+                   help="settings from a JSON or TOML file (keys as in a run's config.json)")
+    p.add_argument("--preset", default=None, choices=list(PRESETS),
                    help="model sizes and learning settings (small: laptop CPU; paper: DESIGN §3)")
     fields = {f.name: f for f in dataclasses.fields(Config)}
     order = list(MAIN_FLAGS) + [n for n in fields if n not in MAIN_FLAGS]
@@ -85,8 +87,11 @@ def _train(args: argparse.Namespace) -> int:
     from merlin_rl.train import Trainer
 
     names = {f.name for f in dataclasses.fields(Config)} - {"preset"}
-    overrides: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
-    cfg = make_config(args.preset, **overrides)
+    values: dict[str, Any] = _read_config_file(args.config) if args.config else {}
+    values.update({n: getattr(args, n) for n in names if getattr(args, n) is not None})
+    preset = args.preset or values.pop("preset", None) or "small"
+    values.pop("preset", None)
+    cfg = make_config(preset, **values)
     if args.resume and not cfg.run_dir:
         raise ConfigError("--resume needs --run-dir, the run directory to continue")
     if args.resume and args.overwrite:
@@ -117,6 +122,36 @@ def _train(args: argparse.Namespace) -> int:
         summary.update(run_dir=str(trainer.run_dir), processes=trainer.dist.world_size)
         print(json.dumps(summary))
     return 0
+
+
+def _read_config_file(path: str) -> dict[str, Any]:
+    """Settings from a JSON or TOML file (keys as in config.json); command-line flags win."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+        if p.suffix == ".toml":
+            import tomllib
+            data = tomllib.loads(text)
+        else:
+            data = json.loads(text)
+    except OSError as e:
+        raise ConfigError(f"--config {path!r} cannot be read: {e.strerror or e}") from None
+    except ValueError as e:  # JSONDecodeError, TOMLDecodeError
+        raise ConfigError(f"--config {path!r} is not valid {p.suffix.lstrip('.') or 'JSON'}: {e}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"--config {path!r} must hold an object of settings, got {type(data).__name__}")
+    known = {f.name for f in dataclasses.fields(Config)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"--config {path!r} has unknown keys {unknown}; allowed: {sorted(known)}")
+    for f in dataclasses.fields(Config):
+        if f.name in data and f.name != "preset":
+            want = {"int": int, "float": (int, float), "str": str, "bool": bool}.get(
+                f.type if isinstance(f.type, str) else f.type.__name__, dict)
+            v = data[f.name]
+            if not isinstance(v, want) or (want is int and isinstance(v, bool)):
+                raise ConfigError(f"--config {path!r}: {f.name} must be {f.type}, got {v!r}")
+    return data
 
 
 def _clear_run_dir(run_dir: Path) -> None:

@@ -26,7 +26,7 @@ from merlin_rl.checkpoint import (CheckpointError, link_atomic, load_checkpoint,
 from merlin_rl.config import Config, ConfigError
 from merlin_rl.distributed import (all_sum, average_gradients, barrier, broadcast_parameters,
                                    init_distributed, world_size_from_env)
-from merlin_rl.envs import make_vector_env
+from merlin_rl.envs import EnvError, check_observation, make_vector_env
 
 
 def resolve_device(name: str) -> torch.device:
@@ -119,7 +119,14 @@ class EnvLoop:
                  seed: int) -> None:
         self.env, self.agent, self.device = env, agent, device
         self.mode = autoreset_mode(env)
-        obs, _ = env.reset(seed=seed)
+        try:
+            obs, _ = env.reset(seed=seed)
+        except (ValueError, TypeError) as e:  # e.g. observations that cannot be batched
+            raise EnvError(f"env.reset() failed: {str(e).splitlines()[0] if str(e) else e!r}; "
+                           f"do its observations fit its space {env.single_observation_space}?"
+                           ) from None
+        check_observation(env, obs, "env.reset()")
+        self.checked_step = False
         self.obs = agent.mbp.codec.to_tensors(obs, device)
         b = env.num_envs
         self.episode_start = torch.ones(b, dtype=torch.bool, device=device)
@@ -157,6 +164,9 @@ class EnvLoop:
         """Apply actions; returns (rewards, dones, terminals, valid) as tensors (B,)."""
         valid = ~self.pending_reset
         obs, r, term, trunc, _ = self.env.step(self.agent.env_action(action))
+        if not self.checked_step:  # once: a wrong space would otherwise fail deep in a module
+            check_observation(self.env, obs, "env.step()")
+            self.checked_step = True
         r = np.asarray(r, np.float32)
         term, trunc = np.asarray(term, bool), np.asarray(trunc, bool)
         done = term | trunc

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 
 from merlin_rl.encoders import UnsupportedSpaceError
 
@@ -56,3 +57,22 @@ def make_vector_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any] | Non
         raise UnsupportedSpaceError(
             f"env {env_id!r} has action space {act}; supported: Discrete (categorical policy)")
     return env
+
+
+def check_observation(env: gym.vector.VectorEnv, obs: Any, when: str) -> None:
+    """Raise EnvError if a batch of observations does not fit the env's observation space."""
+    space = env.observation_space
+    if space.contains(obs):
+        return
+    if isinstance(space, gym.spaces.Dict) and isinstance(obs, dict):
+        for key, sub in space.spaces.items():
+            if key not in obs:
+                raise EnvError(f"{when}: observation has no key {key!r}; the space has "
+                               f"{list(space.spaces)}")
+            if not sub.contains(obs[key]):
+                a = np.asarray(obs[key])
+                raise EnvError(f"{when}: observation {key!r} (shape {a.shape}, dtype {a.dtype}) "
+                               f"does not fit its space {sub}")
+    a = np.asarray(obs) if not isinstance(obs, dict) else None
+    got = f"shape {a.shape}, dtype {a.dtype}" if a is not None else f"keys {list(obs)}"
+    raise EnvError(f"{when}: observation ({got}) does not fit the observation space {space}")
