@@ -342,8 +342,11 @@ class Trainer:
         """Environment, recurrent and memory state for an exact resume (single process only)."""
         if self.dist.enabled or not self.loop.can_save:
             return None
+        kind, keys, pos, has_gauss, gauss = np.random.get_state()
         return {"loop": self.loop.get_state(), "agent": self.state.to_dict(),
-                "num_envs": self.local_envs}
+                "num_envs": self.local_envs, "torch_rng": torch.get_rng_state(),
+                "numpy_rng": [kind, torch.as_tensor(keys.astype(np.int64)), pos, has_gauss, gauss],
+                "python_rng": random.getstate()}
 
     def checkpoint(self, final: bool = False) -> Path:
         """Rank 0 writes ``checkpoints/step_<env steps>.pt`` atomically, points ``latest.pt`` (and
@@ -385,6 +388,10 @@ class Trainer:
             self.loop.set_state(run_state["loop"])
             self.state = AgentState.from_dict({k: v.to(self.device)
                                                for k, v in run_state["agent"].items()})
+            torch.set_rng_state(run_state["torch_rng"])
+            kind, keys, pos, has_gauss, gauss = run_state["numpy_rng"]
+            np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+            random.setstate(run_state["python_rng"])
             return True
         # fresh environments with fresh random streams (not a replay of the run's first episodes)
         seed = (self.cfg.seed + 1_000_003 * self.updates) % 2**31
