@@ -61,7 +61,9 @@ def test_sigkill_then_resume_gives_identical_parameters(tmp_path):
     time.sleep(random.Random().uniform(0.0, 1.5))  # an arbitrary moment after the first checkpoint
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
     killed_at = load_checkpoint(latest)["env_steps"]
+    assert killed_at < total
     res = subprocess.run(_train_cmd(run, total, "--resume"), env=env, capture_output=True,
                          text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
@@ -234,3 +236,39 @@ def test_checkpoint_from_another_agent_is_refused(tmp_path, capsys):
     rc, err = _cli(capsys, "train", "--run-dir", str(run), "--total-steps", "80", "--resume",
                    "--agent", "rl-mem", *TINY_FLAGS)
     assert rc == 2 and "agent" in err and "rl-mem" in err
+
+
+def test_keeps_the_newest_k_checkpoints(tmp_path):
+    cfg = make_config("small", keep_checkpoints=2, checkpoint_interval=20, log_interval=20,
+                      total_steps=120, **TINY)
+    Trainer(cfg, run_dir=tmp_path, progress=False).train()
+    steps = sorted(p.name for p in (tmp_path / "checkpoints").glob("step_*.pt"))
+    assert steps == ["step_000000000100.pt", "step_000000000120.pt"]
+    final = load_checkpoint(tmp_path / "checkpoints" / "final.pt")
+    assert final["env_steps"] == 120
+    assert load_checkpoint(tmp_path / "checkpoints" / "latest.pt")["env_steps"] == 120
+
+
+def test_resume_uses_the_runs_own_settings(tmp_path, capsys):
+    run = tmp_path / "r"
+    assert _cli(capsys, "train", "--run-dir", str(run), "--total-steps", "40", *TINY_FLAGS)[0] == 0
+    rc, err = _cli(capsys, "train", "--run-dir", str(run), "--total-steps", "80", "--resume",
+                   "--no-progress")  # no model flags: they come from the checkpoint
+    assert rc == 0, err
+    assert json.loads((run / "config.json").read_text())["z_dim"] == 8
+
+
+def test_resume_before_the_first_checkpoint_restarts(tmp_path, capsys):
+    run = tmp_path / "r"
+    assert _cli(capsys, "train", "--run-dir", str(run), "--total-steps", "40", *TINY_FLAGS)[0] == 0
+    import shutil
+    shutil.rmtree(run / "checkpoints")  # as if killed before its first checkpoint
+    (run / "checkpoints").mkdir()
+    (run / "checkpoints" / ".step_000000000020.pt.x.tmp").write_bytes(b"partial")
+    rc, err = _cli(capsys, "train", "--run-dir", str(run), "--total-steps", "40", "--resume",
+                   "--no-progress")
+    assert rc == 0, err
+    assert "from the beginning" in err
+    assert not list((run / "checkpoints").glob(".*.tmp"))
+    rows = (run / "metrics.csv").read_text().strip().splitlines()
+    assert sum(r.startswith("env_steps") for r in rows) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,10 @@ def link_atomic(target: Path, link: Path) -> None:
     tmp = link.with_name(f".{link.name}.tmp")
     if tmp.exists():
         tmp.unlink()
-    os.link(target, tmp)
+    try:
+        os.link(target, tmp)
+    except OSError:  # a file system without hard links: an atomic copy instead
+        shutil.copyfile(target, tmp)
     os.replace(tmp, link)
 
 

@@ -83,28 +83,43 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from merlin_rl.checkpoint import load_checkpoint
     from merlin_rl.distributed import shutdown, world_size_from_env
     from merlin_rl.train import Trainer
 
     names = {f.name for f in dataclasses.fields(Config)} - {"preset"}
     values: dict[str, Any] = _read_config_file(args.config) if args.config else {}
     values.update({n: getattr(args, n) for n in names if getattr(args, n) is not None})
+    if args.resume and args.overwrite:
+        raise ConfigError("--resume and --overwrite exclude each other")
+    run_dir = values.get("run_dir")
+    resume_from: Path | None = None
+    if args.resume:
+        if not run_dir:
+            raise ConfigError("--resume needs --run-dir, the run directory to continue")
+        latest = Path(run_dir) / "checkpoints" / "latest.pt"
+        saved = Path(run_dir) / "config.json"
+        if latest.exists():  # the run's own settings, then what was given explicitly now
+            values = {**dataclasses.asdict(load_checkpoint(latest)["config_obj"]), **values}
+            resume_from = latest
+        elif saved.exists():  # killed before its first checkpoint: start it again from scratch
+            values = {**json.loads(saved.read_text()), **values}
+            print(f"merlin-rl: {latest} does not exist yet; restarting the run from the beginning",
+                  file=sys.stderr)
+        else:
+            raise ConfigError(f"--resume: no run to continue in {run_dir!r} (no {latest})")
     preset = args.preset or values.pop("preset", None) or "small"
     values.pop("preset", None)
     cfg = make_config(preset, **values)
-    if args.resume and not cfg.run_dir:
-        raise ConfigError("--resume needs --run-dir, the run directory to continue")
-    if args.resume and args.overwrite:
-        raise ConfigError("--resume and --overwrite exclude each other")
-    if cfg.run_dir and not args.resume and (Path(cfg.run_dir) / "checkpoints").exists():
-        if not args.overwrite:
+    if cfg.run_dir and resume_from is None and _holds_run(Path(cfg.run_dir)):
+        if not (args.overwrite or args.resume):
             raise ConfigError(f"--run-dir {cfg.run_dir!r} already holds a run; add --resume to "
                               "continue it, --overwrite to replace it, or choose another --run-dir")
         if world_size_from_env() == 1 or os.environ.get("RANK") == "0":
             _clear_run_dir(Path(cfg.run_dir))
     trainer = Trainer(cfg, progress=not args.no_progress)
-    if args.resume:
-        latest = trainer.run_dir / "checkpoints" / "latest.pt"
+    if resume_from is not None:
+        latest = resume_from
         exact = trainer.load(latest)
         how = ("exactly (environments, recurrent state and memory restored)" if exact else
                "with fresh environments and recurrent state")
@@ -152,6 +167,10 @@ def _read_config_file(path: str) -> dict[str, Any]:
             if not isinstance(v, want) or (want is int and isinstance(v, bool)):
                 raise ConfigError(f"--config {path!r}: {f.name} must be {f.type}, got {v!r}")
     return data
+
+
+def _holds_run(run_dir: Path) -> bool:
+    return any((run_dir / n).exists() for n in ("checkpoints", "metrics.csv", "config.json"))
 
 
 def _clear_run_dir(run_dir: Path) -> None:

@@ -224,6 +224,8 @@ class Trainer:
         if self.dist.is_main:
             try:
                 self.run_dir.mkdir(parents=True, exist_ok=True)
+                for stale in (self.run_dir / "checkpoints").glob(".*.tmp"):
+                    stale.unlink()  # left by a process killed while writing a checkpoint
                 if not os.access(self.run_dir, os.W_OK):
                     raise PermissionError(13, "not writable")
             except OSError as e:
@@ -298,6 +300,13 @@ class Trainer:
     def update(self, seg: Segment) -> dict[str, float]:
         """One gradient step of both optimisers; skipped if a loss or gradient is not finite."""
         mbp_loss, policy_loss, logs = self.losses(seg)
+        if self.dist.enabled:
+            # losses are means over this rank's valid transitions; weight them so that the
+            # averaged gradient is that of the mean over all ranks' valid transitions
+            local = float(seg.valid.sum())
+            total = all_sum([local], self.dist, self.device)[0]
+            scale = local * self.dist.world_size / max(total, 1.0)
+            mbp_loss, policy_loss = mbp_loss * scale, policy_loss * scale
         self.opt_mbp.zero_grad(set_to_none=True)
         self.opt_policy.zero_grad(set_to_none=True)
         (mbp_loss + policy_loss).backward()
@@ -354,20 +363,26 @@ class Trainer:
         ckpt_dir = self.run_dir / "checkpoints"
         path = ckpt_dir / f"step_{self.env_steps:012d}.pt"
         barrier(self.dist)
+        error = ""
         if self.dist.is_main:
             extra = {"noise_rng": self.noise_gen.get_state(), "run_state": self._run_state(),
-                     "skipped_updates": self.skipped_updates}
+                     "skipped_updates": self.skipped_updates,
+                     "nonfinite_streak": self.nonfinite_streak}
+            previous = (ckpt_dir / "latest.pt").exists()
             try:
                 save_checkpoint(path, self.cfg, self.agent, self.opt_mbp, self.opt_policy,
                                 self.env_steps, self.updates, extra)
                 link_atomic(path, ckpt_dir / "latest.pt")
                 if final:
                     link_atomic(path, ckpt_dir / "final.pt")
+                prune_checkpoints(ckpt_dir, self.cfg.keep_checkpoints)
             except OSError as e:
-                raise CheckpointError(f"writing checkpoint {str(path)!r} failed ({e.strerror or e}); "
-                                      "the previous checkpoint is intact") from None
-            prune_checkpoints(ckpt_dir, self.cfg.keep_checkpoints)
-        barrier(self.dist)
+                error = (f"writing checkpoint {str(path)!r} failed ({e.strerror or e}); " +
+                         ("the previous checkpoint is intact" if previous else
+                          "no checkpoint has been written yet"))
+        # every rank learns whether rank 0 succeeded (instead of waiting for it forever)
+        if all_sum([float(bool(error))], self.dist, self.device)[0] > 0:
+            raise CheckpointError(error or "rank 0 failed to write a checkpoint")
         return path
 
     def load(self, path: str | os.PathLike) -> bool:
@@ -380,6 +395,7 @@ class Trainer:
         self.opt_policy.load_state_dict(ckpt["opt_policy"])
         self.env_steps, self.updates = int(ckpt["env_steps"]), int(ckpt["updates"])
         self.skipped_updates = int(ckpt.get("skipped_updates", 0))
+        self.nonfinite_streak = int(ckpt.get("nonfinite_streak", 0))
         self.resumed_from = self.env_steps
         run_state = ckpt.get("run_state")
         if (run_state is not None and not self.dist.enabled and self.loop.can_save
