@@ -77,7 +77,18 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--greedy", action="store_true", help="argmax actions and mean z (default: sample)")
     e.add_argument("--seed", type=int, default=12345, help="environment seed")
     e.add_argument("--device", default="cpu", choices=DEVICES)
-    for command in (t, e):
+    pl = sub.add_parser("plot", help="learning curves of run directories (mean and 95%% interval "
+                                     "over seeds, grouped by env and agent)")
+    pl.add_argument("runs", nargs="+", metavar="RUN_DIR")
+    pl.add_argument("--out", required=True, help="image file to write (.png, .pdf, .svg)")
+    pl.add_argument("--metric", default="episode_return", help="metrics.csv column (default "
+                                                                "episode_return)")
+    m = sub.add_parser("memory", help="figure of an episode's memory read weights "
+                                      "(time x memory row, per read head)")
+    m.add_argument("--checkpoint", required=True, help="path to a .pt checkpoint")
+    m.add_argument("--out", required=True, help="image file to write")
+    m.add_argument("--seed", type=int, default=0, help="environment and sampling seed")
+    for command in (t, e, pl, m):
         command.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     return p
 
@@ -181,29 +192,55 @@ def _clear_run_dir(run_dir: Path) -> None:
         (run_dir / name).unlink(missing_ok=True)
 
 
-def _eval(args: argparse.Namespace) -> int:
-    import torch
-
+def _load_agent(path: str, device):
+    """(agent, config, checkpoint) from a checkpoint file, on ``device``, in eval mode."""
     from merlin_rl.agent import Agent
     from merlin_rl.checkpoint import load_checkpoint, load_model_state
     from merlin_rl.envs import make_vector_env
+
+    ckpt = load_checkpoint(Path(path))
+    cfg: Config = ckpt["config_obj"]
+    env = make_vector_env(cfg.env, 1, cfg.env_kwargs)
+    agent = Agent(env.single_observation_space, env.single_action_space, cfg)
+    env.close()
+    load_model_state(agent, ckpt["model"], path)
+    return agent.to(device).eval(), cfg, ckpt
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import torch
+
     from merlin_rl.train import evaluate, resolve_device
 
     if args.episodes <= 0:
         raise ConfigError(f"--episodes must be a positive integer, got {args.episodes}")
-    ckpt = load_checkpoint(Path(args.checkpoint))
-    cfg: Config = ckpt["config_obj"]
     device = resolve_device(args.device)
-    env = make_vector_env(cfg.env, 1, cfg.env_kwargs)
-    agent = Agent(env.single_observation_space, env.single_action_space, cfg)
-    env.close()
-    load_model_state(agent, ckpt["model"], args.checkpoint)
-    agent.to(device).eval()
+    agent, cfg, ckpt = _load_agent(args.checkpoint, device)
     torch.manual_seed(args.seed)
     result = evaluate(agent, cfg, args.episodes, greedy=args.greedy, seed=args.seed, device=device)
     result.update(agent=cfg.agent, env=cfg.env, checkpoint=str(args.checkpoint),
                   env_steps=int(ckpt["env_steps"]))
     print(json.dumps(result))
+    return 0
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from merlin_rl.plots import plot_runs
+
+    summary = plot_runs(args.runs, args.out, args.metric)
+    print(json.dumps({"out": args.out, "curves": summary}))
+    return 0
+
+
+def _memory(args: argparse.Namespace) -> int:
+    import torch
+
+    from merlin_rl.plots import memory_figure
+
+    agent, cfg, _ = _load_agent(args.checkpoint, torch.device("cpu"))
+    torch.manual_seed(args.seed)
+    info = memory_figure(agent, cfg, args.out, seed=args.seed)
+    print(json.dumps({"out": args.out, **info}))
     return 0
 
 
@@ -215,7 +252,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
-        return _train(args) if args.command == "train" else _eval(args)
+        commands = {"train": _train, "eval": _eval, "plot": _plot, "memory": _memory}
+        return commands[args.command](args)
     except (ConfigError, EnvError, UnsupportedSpaceError, CheckpointError, OSError) as e:
         if args.debug:
             raise

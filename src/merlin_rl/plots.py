@@ -1,0 +1,124 @@
+"""Figures: learning curves from run directories, and an episode's memory read weights."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from merlin_rl.config import ConfigError
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def read_run(run_dir: str | Path, metric: str) -> tuple[dict, np.ndarray, np.ndarray]:
+    """(config, env_steps, metric values) of one run directory; rows where the metric is NaN
+    (no episode finished in that interval) are dropped."""
+    run_dir = Path(run_dir)
+    metrics, cfg_path = run_dir / "metrics.csv", run_dir / "config.json"
+    if not metrics.is_file() or not cfg_path.is_file():
+        raise ConfigError(f"{str(run_dir)!r} is not a run directory (needs metrics.csv and "
+                          "config.json)")
+    cfg = json.loads(cfg_path.read_text())
+    with open(metrics, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if rows and metric not in rows[0]:
+        raise ConfigError(f"--metric {metric!r} is not a column of {str(metrics)!r}; columns: "
+                          f"{', '.join(rows[0])}")
+    pts = [(float(r["env_steps"]), float(r[metric])) for r in rows if r.get(metric) not in ("", None)]
+    pts = [(s, v) for s, v in pts if math.isfinite(v)]
+    steps = np.array([s for s, _ in pts])
+    return cfg, steps, np.array([v for _, v in pts])
+
+
+def mean_and_interval(curves: list[tuple[np.ndarray, np.ndarray]], points: int = 200
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Interpolate each (steps, values) curve onto a common grid up to the shortest run; return
+    (grid, mean, half-width of a 95% interval of the mean; 0 for a single run)."""
+    end = min(s[-1] for s, _ in curves)
+    start = max(s[0] for s, _ in curves)
+    grid = np.linspace(start, end, points) if end > start else np.array([end])
+    ys = np.stack([np.interp(grid, s, v) for s, v in curves])
+    n = len(curves)
+    half = 1.96 * ys.std(0, ddof=1) / math.sqrt(n) if n > 1 else np.zeros(len(grid))
+    return grid, ys.mean(0), half
+
+
+def plot_runs(run_dirs: list[str], out: str | Path, metric: str = "episode_return") -> dict:
+    """Learning curves: one panel per env, one line per agent (mean over seeds, 95% band)."""
+    groups: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for d in run_dirs:
+        cfg, steps, values = read_run(d, metric)
+        if len(steps):
+            groups[cfg.get("env", "?")][cfg.get("agent", "?")].append((steps, values))
+    if not groups:
+        raise ConfigError(f"no finite {metric!r} values in {run_dirs}")
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(groups), figsize=(5.5 * len(groups), 4), squeeze=False)
+    summary = {}
+    for ax, (env, agents) in zip(axes[0], sorted(groups.items())):
+        for agent, curves in sorted(agents.items()):
+            grid, mean, half = mean_and_interval(curves)
+            line, = ax.plot(grid, mean, label=f"{agent} (n={len(curves)})")
+            ax.fill_between(grid, mean - half, mean + half, color=line.get_color(), alpha=0.2)
+            summary[f"{env}/{agent}"] = {"runs": len(curves), "final_mean": float(mean[-1])}
+        ax.set_title(env)
+        ax.set_xlabel("env steps")
+        ax.set_ylabel(metric)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return summary
+
+
+@torch.no_grad()
+def memory_figure(agent, cfg, out: str | Path, seed: int = 0) -> dict:
+    """Run one episode (env 0 of a small batch) and draw the read weights over memory rows for
+    each MBP head and the policy's head: time (down) x memory row (across)."""
+    from merlin_rl.envs import make_vector_env
+    from merlin_rl.train import EnvLoop
+
+    if not agent.use_memory:
+        raise ConfigError(f"agent {cfg.agent!r} has no external memory to show")
+    loop = EnvLoop(make_vector_env(cfg.env, 1, cfg.env_kwargs), agent, torch.device("cpu"), seed)
+    state = agent.initial_state(1)
+    weights, rewards = [], []
+    while True:
+        state = state.reset(loop.episode_start)
+        out_, state = agent.step(loop.obs, state)
+        heads = torch.cat([out_.mbp_weights[0], out_.policy_weights[0]], 0)  # (K^r + 1, N)
+        weights.append(heads.numpy())
+        r, done, _, _ = loop.step(out_.action)
+        rewards.append(float(r[0]))
+        if bool(done[0]) or len(weights) >= 10_000:
+            break
+    loop.env.close()
+    w = np.stack(weights, 1)  # (heads, T, N)
+    used = max(1, int(min(w.shape[2], len(weights))))
+    plt = _pyplot()
+    names = [f"MBP read {i + 1}" for i in range(w.shape[0] - 1)] + ["policy read"]
+    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.6), squeeze=False)
+    for ax, name, wi in zip(axes[0], names, w):
+        ax.imshow(wi[:, :used], aspect="auto", cmap="viridis", vmin=0, vmax=max(1e-6, wi.max()))
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("memory row")
+        ax.set_ylabel("time step")
+    fig.suptitle(f"{cfg.agent} on {cfg.env}: read weights over one episode "
+                 f"(return {sum(rewards):.2f})", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return {"steps": len(weights), "return": sum(rewards), "heads": names}
