@@ -88,7 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--checkpoint", required=True, help="path to a .pt checkpoint")
     m.add_argument("--out", required=True, help="image file to write")
     m.add_argument("--seed", type=int, default=0, help="environment and sampling seed")
-    for command in (t, e, pl, m):
+    x = sub.add_parser("experiment", help="run a grid of agents x envs x seeds (one process "
+                                          "each; finished runs are kept) and summarise it")
+    x.add_argument("grid", metavar="CONFIG", help="grid file (.toml, .json, or .yaml with PyYAML)")
+    x.add_argument("--jobs", type=int, default=1, help="runs at a time (default 1)")
+    for command in (t, e, pl, m, x):
         command.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     return p
 
@@ -244,6 +248,17 @@ def _memory(args: argparse.Namespace) -> int:
     return 0
 
 
+def _experiment(args: argparse.Namespace) -> int:
+    from merlin_rl.experiment import run_experiment
+
+    result = run_experiment(args.grid, args.jobs)
+    failed = {k: v for k, v in result["runs"].items() if v.startswith("failed")}
+    for name, status in failed.items():
+        print(f"merlin-rl: run {name} {status}", file=sys.stderr)
+    print(json.dumps(result))
+    return 1 if failed else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from merlin_rl.checkpoint import CheckpointError
     from merlin_rl.encoders import UnsupportedSpaceError
@@ -252,7 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
-        commands = {"train": _train, "eval": _eval, "plot": _plot, "memory": _memory}
+        commands = {"train": _train, "eval": _eval, "plot": _plot, "memory": _memory,
+                    "experiment": _experiment}
         return commands[args.command](args)
     except (ConfigError, EnvError, UnsupportedSpaceError, CheckpointError, OSError) as e:
         if args.debug:

@@ -1,0 +1,61 @@
+"""`merlin-rl experiment`: a 2 agents x 1 env x 2 seeds grid with tiny budgets, then a rerun that
+keeps the finished runs."""
+
+from __future__ import annotations
+
+import json
+
+from merlin_rl.cli import main as cli_main
+
+GRID = """
+agents = ["merlin", "rl-lstm"]
+envs = ["merlin_rl/ColourMatch-v0"]
+seeds = [0, 1]
+threshold = 0.3
+out = "{out}"
+[train]
+total_steps = 120
+num_envs = 4
+tau = 5
+z_dim = 8
+enc_dim = 16
+image_channels = 4
+mlp_hidden = 16
+mbp_hidden = 16
+policy_hidden = 16
+memory_rows = 8
+log_interval = 20
+env_kwargs = {{ delay = 2 }}
+"""
+
+
+def test_grid_runs_summarises_and_resumes(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    out = tmp_path / "grid"
+    grid = tmp_path / "grid.toml"
+    grid.write_text(GRID.format(out=out))
+    assert cli_main(["experiment", str(grid), "--jobs", "2"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert sorted(result["runs"].values()) == ["ran"] * 4
+    for name in ("summary.csv", "summary.md", "curves.png"):
+        assert (out / name).is_file(), name
+    md = (out / "summary.md").read_text()
+    assert "| merlin | merlin_rl/ColourMatch-v0 | 2 |" in md and "| rl-lstm |" in md
+    first = (out / "merlin__merlin_rl_ColourMatch-v0__s0" / "checkpoints" / "final.pt").stat().st_mtime
+
+    assert cli_main(["experiment", str(grid)]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert sorted(result["runs"].values()) == ["finished"] * 4
+    again = (out / "merlin__merlin_rl_ColourMatch-v0__s0" / "checkpoints" / "final.pt").stat().st_mtime
+    assert again == first
+
+
+def test_bad_grid_file(tmp_path, capsys):
+    grid = tmp_path / "g.json"
+    grid.write_text(json.dumps({"agents": ["merlin", "foo"], "envs": ["x"], "seeds": [0]}))
+    assert cli_main(["experiment", str(grid)]) == 2
+    assert "foo" in capsys.readouterr().err
+    grid.write_text(json.dumps({"agents": ["merlin"], "envs": ["x"], "seeds": [0],
+                                "train": {"seed": 3}}))
+    assert cli_main(["experiment", str(grid)]) == 2
+    assert "seed" in capsys.readouterr().err
