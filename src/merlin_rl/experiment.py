@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from merlin_rl.config import AGENTS, Config, ConfigError
+from merlin_rl.plots import plot_runs, read_run
 
 GRID_KEYS = {"agents", "envs", "seeds", "threshold", "out", "train"}
 
@@ -104,15 +105,6 @@ def _run_one(grid: Grid, agent: str, env: str, seed: int, threads: int, train_fi
     return "ran" if res.returncode == 0 else f"failed (exit {res.returncode}, see {log})"
 
 
-def _curve(run_dir: Path) -> tuple[np.ndarray, np.ndarray]:
-    with open(run_dir / "metrics.csv", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r.get("episode_return") not in ("", "nan", None)]
-    steps = np.array([float(r["env_steps"]) for r in rows])
-    values = np.array([float(r["episode_return"]) for r in rows])
-    ok = np.isfinite(values)
-    return steps[ok], values[ok]
-
-
 def summarise(grid: Grid) -> list[dict[str, Any]]:
     """One row per (agent, env): final return mean +- std over seeds (last 10% of each run's log
     rows), and the env steps at which each seed first reached the threshold."""
@@ -124,7 +116,7 @@ def summarise(grid: Grid) -> list[dict[str, Any]]:
                 d = run_dir_for(grid, agent, env, seed)
                 if not (d / "checkpoints" / "final.pt").exists():
                     continue
-                steps, values = _curve(d)
+                _, steps, values = read_run(d, "episode_return")
                 if not len(values):
                     continue
                 tail = values[-max(1, len(values) // 10):]
@@ -163,8 +155,6 @@ def write_summary(grid: Grid, rows: list[dict[str, Any]]) -> None:
 
 def run_experiment(path: str | Path, jobs: int = 1) -> dict[str, Any]:
     """Run (or resume) the grid, then write summary.csv, summary.md and curves.png."""
-    from merlin_rl.plots import plot_runs
-
     if jobs <= 0:
         raise ConfigError(f"--jobs must be a positive integer, got {jobs}")
     grid = read_grid(path)
