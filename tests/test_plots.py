@@ -82,3 +82,50 @@ def test_mean_and_interval_vs_hand_computed():
     np.testing.assert_allclose(mean, [0.5, 1.25, 2.0])
     # std (ddof=1) of two values x, y is |x - y| / sqrt(2); half = 1.96 * std / sqrt(2)
     np.testing.assert_allclose(half, 1.96 * np.array([1.0, 1.5, 2.0]) / 2)
+
+
+def test_record_gif(runs, tmp_path, capsys):
+    from PIL import Image
+
+    out = tmp_path / "ep.gif"
+    rc = cli_main(["record", "--checkpoint", str(runs[0] / "checkpoints" / "final.pt"),
+                   "--out", str(out), "--episodes", "2"])
+    assert rc == 0, capsys.readouterr().err
+    info = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert info["frames"] == 10 and len(info["returns"]) == 2  # 2 episodes of 5 steps
+    im = Image.open(out)
+    assert im.n_frames == 10 and im.size[0] > 300 and im.size[1] > 100
+    im.seek(4)
+    assert np.asarray(im.convert("RGB")).std() > 10  # not blank
+
+
+def test_record_rl_lstm_and_bad_output(runs, tmp_path, capsys):
+    ckpt = str(runs[2] / "checkpoints" / "final.pt")
+    assert cli_main(["record", "--checkpoint", ckpt, "--out", str(tmp_path / "a.gif")]) == 0
+    capsys.readouterr()
+    assert cli_main(["record", "--checkpoint", ckpt, "--out", str(tmp_path / "a.avi")]) == 2
+    assert ".gif or .mp4" in capsys.readouterr().err
+
+
+def test_tensorboard_images_and_hparams(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    cfg = make_config("small", **{**TINY, "tb_images_every": 2})
+    Trainer(cfg, run_dir=tmp_path, progress=False).train()
+    acc = EventAccumulator(str(tmp_path / "tb"), size_guidance={"images": 0})
+    acc.Reload()
+    tags = acc.Tags()["images"]
+    assert "reconstruction/image" in tags and "memory/read_weights" in tags
+    assert any(p.is_dir() for p in (tmp_path / "tb").iterdir())  # the hparams run
+
+
+def test_record_mp4_without_the_video_extra(runs, tmp_path, capsys):
+    pytest.importorskip("PIL")
+    try:
+        import imageio  # noqa: F401
+        pytest.skip("imageio is installed")
+    except ImportError:
+        pass
+    rc = cli_main(["record", "--checkpoint", str(runs[0] / "checkpoints" / "final.pt"),
+                   "--out", str(tmp_path / "a.mp4")])
+    assert rc == 2 and "merlin-rl[video]" in capsys.readouterr().err

@@ -92,7 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
                                           "each; finished runs are kept) and summarise it")
     x.add_argument("grid", metavar="CONFIG", help="grid file (.toml, .json, or .yaml with PyYAML)")
     x.add_argument("--jobs", type=int, default=1, help="runs at a time (default 1)")
-    for command in (t, e, pl, m, x):
+    r = sub.add_parser("record", help="video of episodes with memory reads, reconstructions and "
+                                      "return predictions beside the frames")
+    r.add_argument("--checkpoint", required=True, help="path to a .pt checkpoint")
+    r.add_argument("--out", required=True, help="FILE.gif (Pillow) or FILE.mp4 (video extra)")
+    r.add_argument("--episodes", type=int, default=1, help="episodes to record (default 1)")
+    r.add_argument("--env", default=None, help="another env id with the same spaces")
+    r.add_argument("--fps", type=int, default=4, help="frames per second (default 4)")
+    r.add_argument("--seed", type=int, default=0, help="environment and sampling seed")
+    for command in (t, e, pl, m, x, r):
         command.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     return p
 
@@ -248,6 +256,18 @@ def _memory(args: argparse.Namespace) -> int:
     return 0
 
 
+def _record(args: argparse.Namespace) -> int:
+    import torch
+
+    from merlin_rl.record import record
+
+    if args.fps <= 0:
+        raise ConfigError(f"--fps must be a positive integer, got {args.fps}")
+    agent, cfg, _ = _load_agent(args.checkpoint, torch.device("cpu"))
+    print(json.dumps(record(agent, cfg, args.out, args.episodes, args.env, args.fps, args.seed)))
+    return 0
+
+
 def _experiment(args: argparse.Namespace) -> int:
     from merlin_rl.experiment import run_experiment
 
@@ -268,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         commands = {"train": _train, "eval": _eval, "plot": _plot, "memory": _memory,
-                    "experiment": _experiment}
+                    "experiment": _experiment, "record": _record}
         return commands[args.command](args)
     except (ConfigError, EnvError, UnsupportedSpaceError, CheckpointError, OSError) as e:
         if args.debug:

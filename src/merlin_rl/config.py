@@ -64,6 +64,7 @@ class Config:
     checkpoint_interval: int = 100_000  # env steps between checkpoints
     keep_checkpoints: int = 3  # newest step_*.pt files kept
     max_nonfinite: int = 5  # non-finite updates in a row before the run stops
+    tb_images_every: int = 200  # updates between TensorBoard reconstruction / read-map images
 
     def validate(self) -> "Config":
         """Raise ConfigError naming the first bad value and what is allowed."""
@@ -77,7 +78,8 @@ class Config:
             raise ConfigError(f"allocation {self.allocation!r} is not known; allowed: usage, fifo")
         for name in ("total_steps", "num_envs", "z_dim", "enc_dim", "image_channels", "mlp_hidden",
                      "mbp_hidden", "policy_hidden", "mbp_reads", "memory_rows", "tau",
-                     "log_interval", "checkpoint_interval", "keep_checkpoints", "max_nonfinite"):
+                     "log_interval", "checkpoint_interval", "keep_checkpoints", "max_nonfinite",
+                     "tb_images_every"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 raise ConfigError(f"{_flag(name)} must be a positive integer, got {v!r}")

@@ -436,7 +436,10 @@ class Trainer:
                    disable=not (self.progress and main), unit="step", dynamic_ncols=True)
         try:
             while self.env_steps < cfg.total_steps:
-                logs = self.update(self.rollout())
+                seg = self.rollout()
+                logs = self.update(seg)
+                if log is not None and self.updates % cfg.tb_images_every == 0:
+                    log.images(self.agent, seg, self.env_steps)
                 for k, v in logs.items():
                     sums[k] = sums.get(k, 0.0) + v
                 n_sums += 1
@@ -467,6 +470,8 @@ class Trainer:
                     self.checkpoint()
                     last_ckpt = self.env_steps
             self.checkpoint(final=True)
+            if log is not None:
+                log.hparams(cfg, row)
         finally:
             bar.close()
             if log is not None:
@@ -513,6 +518,30 @@ class RunLog:
             if k != "env_steps" and np.isfinite(v):
                 self.writer.add_scalar(k if "/" in k else f"charts/{k}", v, step)
         self.writer.flush()
+
+    @torch.no_grad()
+    def images(self, agent: Agent, seg: Segment, step: int) -> None:
+        """TensorBoard images of env 0: its last observed image beside the MBP's reconstruction,
+        and the segment's read weights (time x memory row; mean of the MBP heads | policy)."""
+        last = seg.outputs[-1]
+        for name, m in agent.mbp.codec.items():
+            if m.kind == "image" and agent.mbp.decoders:
+                obs, rec = last.obs[name][:1], m.reconstruct(last.z[:1])
+                self.writer.add_image(f"reconstruction/{name}", torch.cat([obs, rec], -1)[0], step)
+        if last.mbp_weights is not None:
+            mbp = torch.stack([o.mbp_weights[0].mean(0) for o in seg.outputs])  # (T, N)
+            pol = torch.stack([o.policy_weights[0, 0] for o in seg.outputs])
+            gap = torch.zeros(mbp.shape[0], 1)
+            self.writer.add_image("memory/read_weights", torch.cat([mbp, gap, pol], 1),
+                                  step, dataformats="HW")
+
+    def hparams(self, cfg: Config, row: dict[str, float]) -> None:
+        """The resolved settings beside the final metrics (TensorBoard's HPARAMS tab)."""
+        hp = {k: v for k, v in dataclasses.asdict(cfg).items()
+              if isinstance(v, (int, float, str, bool))}
+        final = {f"hparam/{k}": float(row[k]) for k in ("episode_return", "fps")
+                 if k in row and np.isfinite(row[k])}
+        self.writer.add_hparams(hp, final, run_name="hparams")
 
     def close(self) -> None:
         self.writer.close()
