@@ -59,3 +59,22 @@ def test_bad_grid_file(tmp_path, capsys):
                                 "train": {"seed": 3}}))
     assert cli_main(["experiment", str(grid)]) == 2
     assert "seed" in capsys.readouterr().err
+
+
+def test_yaml_grid_is_read(tmp_path):
+    from merlin_rl.experiment import read_grid
+
+    p = tmp_path / "g.yaml"
+    p.write_text("agents: [merlin, rl-mem]\nenvs: [merlin_rl/ColourMatch-v0]\nseeds: [0, 1]\n"
+                 "train:\n  total_steps: 1000\n")
+    g = read_grid(p)
+    assert g.agents == ["merlin", "rl-mem"] and g.seeds == [0, 1]
+    assert g.train == {"total_steps": 1000} and g.out.name == "g"
+
+
+def test_bad_yaml_is_one_line(tmp_path, capsys):
+    p = tmp_path / "g.yaml"
+    p.write_text("agents: [merlin\n")
+    assert cli_main(["experiment", str(p)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cannot be parsed" in err and err.count("\n") == 0

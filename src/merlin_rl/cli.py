@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--seed", type=int, default=0, help="environment and sampling seed")
     x = sub.add_parser("experiment", help="run a grid of agents x envs x seeds (one process "
                                           "each; finished runs are kept) and summarise it")
-    x.add_argument("grid", metavar="CONFIG", help="grid file (.toml, .json, or .yaml with PyYAML)")
+    x.add_argument("grid", metavar="CONFIG", help="grid file (.yaml, .toml or .json)")
     x.add_argument("--jobs", type=int, default=1, help="runs at a time (default 1)")
     r = sub.add_parser("record", help="video of episodes with memory reads, reconstructions and "
                                       "return predictions beside the frames")

@@ -1,7 +1,7 @@
 """`merlin-rl experiment`: a grid of agents x envs x seeds, one process per run, summaries and
 curves.
 
-The grid file (TOML or JSON; YAML if PyYAML is installed):
+The grid file (YAML, TOML or JSON):
 
     agents = ["merlin", "rl-lstm"]
     envs = ["merlin_rl/ColourMatch-v0"]
@@ -50,18 +50,15 @@ def read_grid(path: str | Path) -> Grid:
             import tomllib
             data = tomllib.loads(text)
         elif path.suffix in (".yaml", ".yml"):
-            try:
-                import yaml
-            except ImportError:
-                raise ConfigError(f"{str(path)!r}: YAML needs PyYAML (pip install pyyaml); or use "
-                                  "a .toml or .json file") from None
+            import yaml
             data = yaml.safe_load(text)
         else:
             data = json.loads(text)
     except OSError as e:
         raise ConfigError(f"experiment file {str(path)!r} cannot be read: {e.strerror or e}") from None
-    except ValueError as e:
-        raise ConfigError(f"experiment file {str(path)!r} cannot be parsed: {e}") from None
+    except Exception as e:  # JSON, TOML and YAML syntax errors
+        raise ConfigError(f"experiment file {str(path)!r} cannot be parsed: "
+                          f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"experiment file {str(path)!r} must hold a table of settings")
     unknown = sorted(set(data) - GRID_KEYS)
