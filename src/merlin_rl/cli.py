@@ -23,6 +23,7 @@ MAIN_FLAGS = {
     "run_dir": "where config, metrics, TensorBoard logs and checkpoints go",
     "device": f"{', '.join(DEVICES)}",
     "async_envs": "step environments in subprocess workers (for slow external environments)",
+    "env_import": "module(s) to import first, comma-separated, that register third-party envs",
 }
 
 
@@ -208,10 +209,11 @@ def _load_agent(path: str, device):
     """(agent, config, checkpoint) from a checkpoint file, on ``device``, in eval mode."""
     from merlin_rl.agent import Agent
     from merlin_rl.checkpoint import load_checkpoint, load_model_state
-    from merlin_rl.envs import make_vector_env
+    from merlin_rl.envs import import_env_modules, make_vector_env
 
     ckpt = load_checkpoint(Path(path))
     cfg: Config = ckpt["config_obj"]
+    import_env_modules(cfg.env_import)
     env = make_vector_env(cfg.env, 1, cfg.env_kwargs)
     agent = Agent(env.single_observation_space, env.single_action_space, cfg)
     env.close()

@@ -22,6 +22,7 @@ class Config:
     # what to train
     env: str = DEFAULT_ENV
     env_kwargs: dict[str, Any] = field(default_factory=dict)
+    env_import: str = ""  # module(s) to import first, comma-separated (they register their envs)
     agent: str = "merlin"
     preset: str = "small"
     # budget and batching

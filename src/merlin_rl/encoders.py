@@ -1,12 +1,13 @@
 """Per-modality encoders and decoders chosen from the observation space (DESIGN.md §4).
 
-* uint8 ``Box`` of shape (H, W, C), C in {1, 3, 4}  -> image: small ResNet / decoder (an MLP up to
-  32x32 pixels, transposed convolutions above), Gaussian (MSE) reconstruction of pixels in [0, 1].
+* image ``Box`` (H, W, C) or (C, H, W), C in {1, 3, 4}, uint8 or float -> image: small ResNet /
+  decoder (an MLP up to 32x32 pixels, transposed convolutions above), Gaussian (MSE)
+  reconstruction of pixels scaled to [0, 1].
 * 1-D float ``Box``                                 -> vector ("velocity"): linear / linear, MSE.
 * 1-D integer ``Box`` or ``MultiDiscrete`` of ids   -> text tokens (0 = padding): LSTM / per-token
   logits, cross-entropy.
 * ``Discrete``                                       -> one-hot / logits, cross-entropy.
-* ``Dict`` maps each key to one of the above.
+* ``Dict`` maps each key to one of the above; ``Tuple`` entries are named "0", "1", ...
 
 The previous action and reward are added by the MBP itself (see :mod:`merlin_rl.mbp`).
 """
@@ -28,8 +29,8 @@ class UnsupportedSpaceError(ValueError):
 
 
 SUPPORTED_OBS = (
-    "Dict of the following; uint8 Box (H, W, C) image with C in {1, 3, 4}; 1-D float Box vector; "
-    "1-D integer Box or MultiDiscrete of token ids; Discrete"
+    "Dict or Tuple of the following; image Box (H, W, C) or (C, H, W), C in {1, 3, 4}, uint8 or "
+    "float; 1-D float Box vector; 1-D integer Box or MultiDiscrete of token ids; Discrete"
 )
 
 
@@ -147,10 +148,12 @@ class Modality(nn.Module):
 class ImageModality(Modality):
     kind = "image"
 
-    def __init__(self, shape: tuple[int, int, int], channels: int, out_dim: int) -> None:
+    def __init__(self, shape: tuple[int, int, int], channels: int, out_dim: int,
+                 channels_first: bool = False, scale: float = 255.0) -> None:
         super().__init__(ImageEncoder(shape, channels, out_dim), out_dim)
-        self.shape = shape
+        self.shape = shape  # (H, W, C) whatever the layout of the observation
         self.channels = channels
+        self.channels_first, self.scale = channels_first, scale
 
     def build_decoder(self, z_dim: int, hidden: int) -> None:
         h, w, _ = self.shape
@@ -161,7 +164,8 @@ class ImageModality(Modality):
 
     def to_tensor(self, x: Any, device: torch.device) -> Tensor:
         t = torch.as_tensor(np.asarray(x), device=device)
-        return t.permute(0, 3, 1, 2).float().div_(255.0)
+        t = t if self.channels_first else t.permute(0, 3, 1, 2)
+        return t.float().div_(self.scale)
 
     def reconstruct(self, z: Tensor) -> Tensor:
         return torch.sigmoid(self.decoder(z))
@@ -227,6 +231,25 @@ class DiscreteModality(Modality):
 MAX_VOCAB = 100_000
 
 
+def _image_layout(space: gym.spaces.Box) -> tuple[tuple[int, int, int], bool, float] | None:
+    """((H, W, C), channels_first, scale to [0, 1]) for a 3-D Box that looks like an image:
+    uint8 or float, channels (1, 3 or 4) last (HWC) or first (CHW)."""
+    shape = tuple(space.shape)
+    if len(shape) != 3:
+        return None
+    if space.dtype == np.uint8:
+        scale = 255.0
+    elif np.issubdtype(space.dtype, np.floating) and np.all(np.isfinite(space.high)):
+        scale = 255.0 if float(space.high.max()) > 1.0 else 1.0
+    else:
+        return None
+    if shape[-1] in (1, 3, 4):
+        return (shape[0], shape[1], shape[2]), False, scale
+    if shape[0] in (1, 3, 4):
+        return (shape[1], shape[2], shape[0]), True, scale
+    return None
+
+
 def _vocab(name: str, size: int) -> int:
     if size > MAX_VOCAB:
         raise UnsupportedSpaceError(f"observation {name!r}: token ids go up to {size - 1}; at most "
@@ -238,8 +261,10 @@ def modality_for_space(name: str, space: gym.Space, image_channels: int, enc_dim
     """Pick the encoder for one (non-Dict) observation space, or raise UnsupportedSpaceError."""
     if isinstance(space, gym.spaces.Box):
         shape = tuple(space.shape)
-        if space.dtype == np.uint8 and len(shape) == 3 and shape[-1] in (1, 3, 4):
-            return ImageModality(shape, image_channels, enc_dim)  # type: ignore[arg-type]
+        image = _image_layout(space)
+        if image is not None:
+            hwc, channels_first, scale = image
+            return ImageModality(hwc, image_channels, enc_dim, channels_first, scale)
         if np.issubdtype(space.dtype, np.floating) and len(shape) == 1:
             return VectorModality(shape[0], enc_dim)
         if np.issubdtype(space.dtype, np.integer) and len(shape) == 1:
@@ -265,11 +290,14 @@ class ObservationCodec(nn.Module):
         super().__init__()
         if isinstance(space, gym.spaces.Dict):
             items = list(space.spaces.items())
+        elif isinstance(space, gym.spaces.Tuple):
+            items = [(str(i), sub) for i, sub in enumerate(space.spaces)]
         else:
             items = [("obs", space)]
         if not items:
             raise UnsupportedSpaceError("observation space is an empty Dict; it needs at least one key")
         self.is_dict = isinstance(space, gym.spaces.Dict)
+        self.is_tuple = isinstance(space, gym.spaces.Tuple)
         self.names = [k for k, _ in items]  # observation keys, in order
         # modules live under positional names: any observation key works, even "a.b" or "type"
         self.modalities = nn.ModuleDict(
@@ -289,7 +317,9 @@ class ObservationCodec(nn.Module):
         return self.modalities[f"m{self.names.index(name)}"]
 
     def to_tensors(self, obs: Any, device: torch.device) -> dict[str, Tensor]:
-        if not self.is_dict:
+        if self.is_tuple:
+            obs = {str(i): o for i, o in enumerate(obs)}
+        elif not self.is_dict:
             obs = {"obs": obs}
         return {k: m.to_tensor(obs[k], device) for k, m in self.items()}
 

@@ -26,7 +26,7 @@ from merlin_rl.checkpoint import (CheckpointError, link_atomic, load_checkpoint,
 from merlin_rl.config import Config, ConfigError
 from merlin_rl.distributed import (all_sum, average_gradients, barrier, broadcast_parameters,
                                    init_distributed, world_size_from_env)
-from merlin_rl.envs import EnvError, check_observation, make_vector_env
+from merlin_rl.envs import EnvError, check_observation, import_env_modules, make_vector_env
 
 
 def resolve_device(name: str) -> torch.device:
@@ -202,6 +202,7 @@ class Trainer:
         self.device = device
         self.local_envs = cfg.num_envs // world  # this rank's share of the environments
         seed_everything(cfg.seed)
+        import_env_modules(cfg.env_import)
         self.env = make_vector_env(cfg.env, self.local_envs, cfg.env_kwargs, cfg.async_envs)
         autoreset_mode(self.env)  # refuse unsupported modes before building anything
         self.agent = Agent(self.env.single_observation_space, self.env.single_action_space,

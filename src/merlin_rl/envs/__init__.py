@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import gymnasium as gym
@@ -26,6 +27,15 @@ def register_builtin() -> None:
 
 
 register_builtin()
+
+
+def import_env_modules(modules: str) -> None:
+    """Import the comma-separated modules that register third-party environments."""
+    for name in filter(None, (m.strip() for m in modules.split(","))):
+        try:
+            importlib.import_module(name)
+        except ImportError as e:
+            raise EnvError(f"--env-import {name!r} cannot be imported: {e}") from None
 
 
 def make_vector_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any] | None = None,
