@@ -89,23 +89,16 @@ def memory_figure(agent, cfg, out: str | Path, seed: int = 0) -> dict:
     """Run one episode (env 0 of a small batch) and draw the read weights over memory rows for
     each MBP head and the policy's head: time (down) x memory row (across)."""
     from merlin_rl.envs import make_vector_env
+    from merlin_rl.record import collect_episode
     from merlin_rl.train import EnvLoop
 
     if not agent.use_memory:
         raise ConfigError(f"agent {cfg.agent!r} has no external memory to show")
-    loop = EnvLoop(make_vector_env(cfg.env, 1, cfg.env_kwargs), agent, torch.device("cpu"), seed)
-    state = agent.initial_state(1)
-    weights, rewards = [], []
-    while True:
-        state = state.reset(loop.episode_start)
-        out_, state = agent.step(loop.obs, state)
-        heads = torch.cat([out_.mbp_weights[0], out_.policy_weights[0]], 0)  # (K^r + 1, N)
-        weights.append(heads.numpy())
-        r, done, _, _ = loop.step(out_.action)
-        rewards.append(float(r[0]))
-        if bool(done[0]) or len(weights) >= 10_000:
-            break
-    loop.env.close()
+    env = make_vector_env(cfg.env, 1, cfg.env_kwargs)
+    steps = collect_episode(agent, env, EnvLoop(env, agent, torch.device("cpu"), seed))
+    env.close()
+    weights = [np.concatenate([s["mbp_w"], s["pol_w"][None]], 0) for s in steps]  # (K^r + 1, N)
+    rewards = [s["reward"] for s in steps]
     w = np.stack(weights, 1)  # (heads, T, N)
     used = max(1, int(min(w.shape[2], len(weights))))
     plt = _pyplot()

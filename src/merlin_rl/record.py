@@ -59,7 +59,7 @@ def collect_episode(agent, env, loop) -> list[dict]:
             "frame": frame, "obs": out.obs[key][0].permute(1, 2, 0).numpy() if key else None,
             "recon": rec, "value": float(pred.value[0, 0]),
             "return_pred": float(pred.value[0, 0] + pred.advantage[0, 0]), "reward": float(r[0]),
-            "mbp_w": None if out.mbp_weights is None else out.mbp_weights[0].mean(0).numpy(),
+            "mbp_w": None if out.mbp_weights is None else out.mbp_weights[0].numpy(),  # (K^r, N)
             "pol_w": None if out.policy_weights is None else out.policy_weights[0, 0].numpy()})
         if bool(done[0]) or len(steps) >= 5_000:
             return steps
@@ -74,7 +74,7 @@ def render_frames(steps: list[dict], title: str) -> list[np.ndarray]:
 
     t_max = len(steps)
     memory = steps[0]["mbp_w"] is not None
-    rows = int(max((np.count_nonzero(s["mbp_w"]) for s in steps), default=1)) if memory else 1
+    rows = int(max((np.count_nonzero(s["mbp_w"][0]) for s in steps), default=1)) if memory else 1
     frames = []
     fig, axes = plt.subplots(1, 4 if memory else 3, figsize=(12 if memory else 9, 3.2))
     for t, s in enumerate(steps):
@@ -90,7 +90,7 @@ def render_frames(steps: list[dict], title: str) -> list[np.ndarray]:
         if memory:
             strip = np.zeros((t_max, 2 * rows + 1))
             for u in range(t + 1):
-                strip[u, :rows] = steps[u]["mbp_w"][:rows]
+                strip[u, :rows] = steps[u]["mbp_w"].mean(0)[:rows]
                 strip[u, rows + 1:] = steps[u]["pol_w"][:rows]
             axes[2].imshow(strip, aspect="auto", cmap="viridis", vmin=0, vmax=1)
             axes[2].set_title("reads: MBP (mean) | policy", fontsize=8)
