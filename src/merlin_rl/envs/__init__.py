@@ -17,13 +17,30 @@ class EnvError(ValueError):
     """The environment cannot be made or used; the message says why."""
 
 
+# id suffix -> (module, class-name stem); each module defines <Stem>Env and <Stem>VectorEnv.
+TASKS: dict[str, tuple[str, str]] = {
+    "ColourMatch-v0": ("colour_match", "ColourMatch"),
+    "MemoryGame-v0": ("memory_game", "MemoryGame"),
+    "WaterMaze-v0": ("water_maze", "WaterMaze"),
+    "VisuomotorMapping-v0": ("visuomotor_mapping", "VisuomotorMapping"),
+    "KeyToDoor-v0": ("key_to_door", "KeyToDoor"),
+    "ActiveVisualMatch-v0": ("active_visual_match", "ActiveVisualMatch"),
+    "InstructedGoal-v0": ("instructed_goal", "InstructedGoal"),
+}
+
+
+def builtin_ids() -> list[str]:
+    """The ids of the built-in tasks, in the order of the docs."""
+    return [BUILTIN_PREFIX + k for k in TASKS]
+
+
 def register_builtin() -> None:
-    if "merlin_rl/ColourMatch-v0" not in gym.registry:
-        gym.register(
-            id="merlin_rl/ColourMatch-v0",
-            entry_point="merlin_rl.envs.colour_match:ColourMatchEnv",
-            vector_entry_point="merlin_rl.envs.colour_match:ColourMatchVectorEnv",
-        )
+    """Register every built-in task (single and batched entry points) with Gymnasium."""
+    for suffix, (module, stem) in TASKS.items():
+        env_id = BUILTIN_PREFIX + suffix
+        if env_id not in gym.registry:
+            gym.register(id=env_id, entry_point=f"merlin_rl.envs.{module}:{stem}Env",
+                         vector_entry_point=f"merlin_rl.envs.{module}:{stem}VectorEnv")
 
 
 register_builtin()
