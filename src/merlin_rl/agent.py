@@ -46,7 +46,12 @@ class AgentState:
         return self._map(lambda x: x.detach())
 
     def reset(self, mask: Tensor) -> "AgentState":
-        """Zero the state of environments whose episode starts now (mask (B,) bool)."""
+        """Zero the state of environments whose episode starts now (mask (B,) bool).
+
+        Without any episode start nothing is copied (most steps: the memory is the largest state)."""
+        if not bool(mask.any()):
+            return self
+
         def zero(x):
             if isinstance(x, MemoryState):
                 return x.reset(mask)

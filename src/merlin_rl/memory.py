@@ -69,11 +69,13 @@ class MemoryState:
 def cosine_similarity(keys: Tensor, M: Tensor) -> Tensor:
     """c[b, i, j] = k_i . M_j / (|k_i| |M_j|) for keys (B, H, W) and memory (B, N, W) -> (B, H, N).
 
-    A small epsilon inside the norms keeps zero rows finite (their similarity is 0).
+    A small epsilon inside the norms keeps zero rows finite (their similarity is 0). The memory is
+    not normalised as a copy: the dot products k . M_j come from one batched matmul over M and
+    are divided by the row norms afterwards, so a step makes no (B, N, W) temporaries.
     """
     k = keys * torch.rsqrt(keys.pow(2).sum(-1, keepdim=True) + _NORM_EPS)
-    m = M * torch.rsqrt(M.pow(2).sum(-1, keepdim=True) + _NORM_EPS)
-    return torch.einsum("bhw,bnw->bhn", k, m)
+    row_sq = torch.linalg.vector_norm(M, dim=-1).square()  # (B, N), no (B, N, W) temporary
+    return torch.bmm(k, M.transpose(1, 2)) * torch.rsqrt(row_sq + _NORM_EPS).unsqueeze(1)
 
 
 def read_weights(mem: MemoryState, keys: Tensor, beta: Tensor) -> Tensor:
@@ -90,7 +92,7 @@ def read_weights(mem: MemoryState, keys: Tensor, beta: Tensor) -> Tensor:
 def read(mem: MemoryState, keys: Tensor, beta: Tensor) -> tuple[Tensor, Tensor]:
     """Content-based read (DNC-style). Returns (readouts (B, H, W), weights (B, H, N))."""
     w = read_weights(mem, keys, beta)
-    return torch.einsum("bhn,bnw->bhw", w, mem.M), w
+    return torch.bmm(w, mem.M), w
 
 
 def add_usage(mem: MemoryState, weights: Tensor) -> MemoryState:
@@ -121,15 +123,21 @@ def write(mem: MemoryState, z: Tensor, gamma: float, allocation: str = "usage") 
     v^w_t = onehot(row); v^ret_t = gamma v^ret_{t-1} + (1-gamma) v^w_{t-1};
     M_t = M_{t-1} + v^w_t [z_t, 0]^T + v^ret_t [0, z_t]^T.
     The chosen row is cleared first (both halves, its v^ret and v^w entries) and starts with usage 1.
+
+    Cost: one pass over M. The retroactive add makes the new matrix (one fused multiply-add;
+    v^ret is 0 on the chosen row), then the chosen row is overwritten in place with [z_t, 0]
+    (safe for autograd: nothing saved the fresh matrix yet).
     """
-    n = mem.M.shape[1]
+    b, n, width = mem.M.shape
     row = choose_rows(mem, allocation)
     v_w = torch.nn.functional.one_hot(row, n).to(z.dtype)  # (B, N)
     keep = 1.0 - v_w
     v_ret = gamma * (mem.v_ret * keep) + (1.0 - gamma) * (mem.v_w * keep)
-    zu = z.unsqueeze(1)  # (B, 1, Z)
-    update = torch.cat([v_w.unsqueeze(-1) * zu, v_ret.unsqueeze(-1) * zu], dim=-1)
-    M = mem.M * keep.unsqueeze(-1) + update
+    zd = z.shape[-1]
+    retro = torch.nn.functional.pad(z, (width - zd, 0))  # [0, z_t]
+    M = torch.addcmul(mem.M, v_ret.unsqueeze(-1), retro.unsqueeze(1))
+    delta = torch.nn.functional.pad(z, (0, width - zd))  # [z_t, 0]
+    M = M.index_put_((torch.arange(b, device=row.device), row), delta)
     is_row = v_w.bool()
     return MemoryState(
         M=M,
