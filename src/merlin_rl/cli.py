@@ -23,6 +23,7 @@ MAIN_FLAGS = {
     "run_dir": "where config, metrics, TensorBoard logs and checkpoints go",
     "device": f"{', '.join(DEVICES)}",
     "async_envs": "step environments in subprocess workers (for slow external environments)",
+    "compile": "torch.compile the per-step cell (slow first minutes; see docs/performance.md)",
     "env_import": "module(s) to import first, comma-separated, that register third-party envs",
 }
 

@@ -32,6 +32,7 @@ class Config:
     device: str = "cpu"
     run_dir: str = ""
     async_envs: bool = False  # environments in subprocess workers (AsyncVectorEnv)
+    compile: bool = False  # torch.compile the per-step cell (Agent.step); see docs/performance.md
     # model sizes
     z_dim: int = 32
     enc_dim: int = 64  # encoding size per observation modality
@@ -88,8 +89,9 @@ class Config:
             raise ConfigError(f"--seed must be an integer in [0, 2**31), got {self.seed!r}")
         if not isinstance(self.env_kwargs, dict):
             raise ConfigError(f"--env-kwargs must be a JSON object, got {self.env_kwargs!r}")
-        if not isinstance(self.async_envs, bool):
-            raise ConfigError(f"--async-envs must be true or false, got {self.async_envs!r}")
+        for name in ("async_envs", "compile"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{_flag(name)} must be true or false, got {getattr(self, name)!r}")
         for name in ("gamma", "lam"):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not 0.0 < v <= 1.0:

@@ -208,6 +208,8 @@ class Trainer:
         self.agent = Agent(self.env.single_observation_space, self.env.single_action_space,
                            cfg).to(self.device)
         broadcast_parameters(self.agent, self.dist)
+        # the per-step cell, optionally compiled (one graph for acting with noise, one for the peek)
+        self.step_fn = torch.compile(self.agent.step, dynamic=False) if cfg.compile else self.agent.step
         # One noise stream for the global batch, sliced per rank: env i draws the same random
         # numbers whatever the number of processes.
         self.noise_gen = torch.Generator().manual_seed(cfg.seed)
@@ -249,7 +251,7 @@ class Trainer:
         outs, rewards, dones, terms, valids = [], [], [], [], []
         for _ in range(cfg.tau):
             self.state = self.state.reset(loop.episode_start)
-            out, self.state = self.agent.step(loop.obs, self.state, noise=self._noise())
+            out, self.state = self.step_fn(loop.obs, self.state, noise=self._noise())
             r, done, term, valid = loop.step(out.action)
             self.state.prev_reward = r[:, None]
             outs.append(out)
@@ -260,7 +262,7 @@ class Trainer:
             self.env_steps += cfg.num_envs
         with torch.no_grad():  # V of the next observation, without advancing the state
             peek_state = self.state.reset(loop.episode_start)
-            peek = self.agent.step(loop.obs, peek_state, sample=False)[0]
+            peek = self.step_fn(loop.obs, peek_state, sample=False)[0]
             bootstrap = self.agent.evaluate([peek]).value[0]
         return Segment(outs, torch.stack(rewards), torch.stack(dones), torch.stack(terms),
                        torch.stack(valids).float(), bootstrap)

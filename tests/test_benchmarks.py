@@ -1,0 +1,100 @@
+"""Smoke tests of benchmarks/throughput.py and benchmarks/peers/rppo_speed.py (tiny budgets)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def throughput():
+    return load(BENCH / "throughput.py", "bench_throughput")
+
+
+TINY = ["--num-envs", "2", "--updates", "1", "--breakdown-updates", "1", "--warmup", "0",
+        "--env-seconds", "0.05", "--threads", "1"]
+
+
+def test_throughput_prints_json_with_breakdown(throughput, capsys):
+    from merlin_rl import memory as mem_ops
+    from merlin_rl.agent import AgentState
+
+    originals = (mem_ops.read, mem_ops.write, mem_ops.add_usage, torch.Tensor.backward,
+                 AgentState.reset, torch.nn.utils.clip_grad_norm_)
+    throughput.main(TINY)
+    out = json.loads(capsys.readouterr().out)
+    for key in ("train_steps_per_s", "rollout_steps_per_s", "acting_steps_per_s_no_grad",
+                "update_ms_per_segment", "segment_ms", "env_steps_per_s_batched", "env_share",
+                "peak_rss_mb", "torch", "threads", "machine", "breakdown", "budget"):
+        assert key in out, key
+    assert out["env"] == "merlin_rl/ColourMatch-v0" and out["agent"] == "merlin"
+    assert out["preset"] == "small" and out["num_envs"] == 2 and out["threads"] == 1
+    assert out["torch"] == torch.__version__
+    assert out["train_steps_per_s"] > 0 and out["update_ms_per_segment"] > 0
+    assert out["env_steps_timed"] == 2 * out["tau"]
+    bd = out["breakdown"]
+    for group in ("encoders", "mbp", "memory_read", "memory_write", "policy", "decoders",
+                  "return_heads", "backward", "optimiser", "env", "other"):
+        g = bd["groups"][group]
+        assert {"ms_per_segment", "fraction_of_training", "fraction_of_update"} <= set(g)
+    # every component of a MERLIN step was seen, and the groups add up to the segment
+    for comp in ("encoders", "mbp_lstm", "memory_read", "memory_write", "policy", "decoders",
+                 "backward", "optimiser", "env_step"):
+        assert bd["components"][comp]["ms_per_segment"] > 0, comp
+    assert bd["components"]["backward"]["calls_per_segment"] == 1
+    assert bd["components"]["memory_read"]["calls_per_segment"] == 2 * (out["tau"] + 1)
+    total = sum(g["fraction_of_training"] for g in bd["groups"].values())
+    assert total == pytest.approx(1.0, abs=2e-3)
+    upd = sum(g["fraction_of_update"] for g in bd["groups"].values())
+    assert upd == pytest.approx(1.0, abs=2e-3)
+    assert set(out["env_share"]) == {"from_breakdown", "from_raw_env_rate"}
+    # the instrumentation is removed afterwards
+    assert originals == (mem_ops.read, mem_ops.write, mem_ops.add_usage, torch.Tensor.backward,
+                         AgentState.reset, torch.nn.utils.clip_grad_norm_)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown without a GPU")
+def test_throughput_cuda_without_gpu_is_a_clear_error(throughput, capsys):
+    with pytest.raises(SystemExit) as e:
+        throughput.main(["--device", "cuda", *TINY])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "--device cuda" in err and "no CUDA GPU" in err
+
+
+def test_rppo_speed_missing_sb3_contrib_message(monkeypatch, capsys):
+    rppo = load(BENCH / "peers" / "rppo_speed.py", "bench_rppo_speed_nosb3")
+    monkeypatch.setitem(sys.modules, "sb3_contrib", None)  # import fails
+    with pytest.raises(SystemExit) as e:
+        rppo.require_sb3()
+    assert e.value.code == 2
+    assert "pip install" in capsys.readouterr().err
+
+
+def test_rppo_speed_tiny_run(capsys):
+    pytest.importorskip("sb3_contrib")
+    rppo = load(BENCH / "peers" / "rppo_speed.py", "bench_rppo_speed")
+    rppo.main(["--num-envs", "2", "--iterations", "1", "--merlin-updates", "1", "--n-steps", "4",
+               "--batch-size", "8", "--n-epochs", "1", "--threads", "1"])
+    out = json.loads(capsys.readouterr().out)
+    assert out["rppo"]["steps_per_s"] > 0 and out["merlin"]["train_steps_per_s"] > 0
+    assert out["rppo"]["env_steps_timed"] == 4 * 2 and out["rppo"]["iterations_timed"] == 1
+    assert out["rppo"]["sb3_defaults"] is False  # the smoke test overrides n_steps etc.
+    assert out["adaptation"]["name"] == "flatten-extractor"
+    assert out["ratio_merlin_over_rppo"] == pytest.approx(
+        out["merlin"]["train_steps_per_s"] / out["rppo"]["steps_per_s"], rel=1e-3)
+    assert out["merlin"]["num_envs"] == 2 and out["merlin"]["preset"] == "small"
