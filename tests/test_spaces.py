@@ -108,3 +108,140 @@ def test_env_import_failure_is_one_line(tmp_path, capsys):
     rc = cli_main(["train", "--env-import", "no_such_module_xyz", "--run-dir", str(tmp_path / "r")])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "no_such_module_xyz" in err and err.count("\n") == 0
+
+
+# ---- MultiDiscrete, classic control, strings (gymnasium.spaces.Text) ----------------------------
+
+def test_multidiscrete_observations_are_token_ids():
+    space = gym.spaces.MultiDiscrete([5, 5, 7])
+    agent, outs = _run(space)
+    m = agent.mbp.codec.modality("obs")
+    assert m.kind == "text" and (m.vocab, m.length) == (7, 3)
+    assert outs[0].obs["obs"].dtype == torch.int64 and outs[0].obs["obs"].shape == (2, 3)
+    assert "text:obs" in agent.evaluate(outs).recon
+    with pytest.raises(UnsupportedSpaceError, match="start"):
+        Agent(gym.spaces.MultiDiscrete([3, 3], start=[1, 1]), gym.spaces.Discrete(2), CFG)
+
+
+def _train_tiny(env_id: str, tmp_path, **overrides):
+    from merlin_rl.train import Trainer
+
+    torch.manual_seed(0)
+    cfg = make_config("small", env=env_id, num_envs=2, tau=4, total_steps=24, z_dim=8, enc_dim=16,
+                      image_channels=4, mlp_hidden=16, mbp_hidden=16, policy_hidden=16,
+                      memory_rows=8, log_interval=8, checkpoint_interval=24, **overrides)
+    tr = Trainer(cfg, run_dir=tmp_path, progress=False)
+    tr.train()
+    assert tr.env_steps >= 24 and (tmp_path / "checkpoints" / "final.pt").exists()
+    return tr
+
+
+def test_cartpole_vector_env_trains(tmp_path):
+    from merlin_rl.envs import make_vector_env
+
+    env = make_vector_env("CartPole-v1", 2)
+    assert env.metadata.get("autoreset_mode") is not None  # Gymnasium's own batched CartPole
+    env.close()
+    tr = _train_tiny("CartPole-v1", tmp_path)
+    m = tr.agent.mbp.codec.modality("obs")
+    assert m.kind == "vector" and m.dim == 4
+
+
+def test_char_tokenizer_round_trip_padding_cut_unknown_and_cache():
+    from merlin_rl.encoders import CharTokenizer
+
+    tok = CharTokenizer("abc ", 6)
+    assert tok.vocab == 6 and tok.unknown == 5  # 0 pad, 1..4 the characters, 5 any other
+    ids = tok.encode(("ab c", "", "abcabcab", "a\u00e9z"))
+    assert ids.dtype == np.int64 and ids.tolist() == [
+        [1, 2, 4, 3, 0, 0], [0] * 6, [1, 2, 3, 1, 2, 3], [1, 5, 5, 0, 0, 0]]
+    assert tok.decode(ids) == ["ab c", "", "abcabc", "a\ufffd\ufffd"]
+    np.testing.assert_array_equal(tok.encode("ca"), [[3, 1, 0, 0, 0, 0]])  # one string
+    np.testing.assert_array_equal(tok.encode(np.array(["ca", "b"], dtype=object)),
+                                  [[3, 1, 0, 0, 0, 0], [2, 0, 0, 0, 0, 0]])
+    first = tok.encode(("ba", "c"))
+    first[:] = 0  # the caller's copy: the cached ids stay intact
+    np.testing.assert_array_equal(tok.encode(("ba", "c")), [[2, 1, 0, 0, 0, 0], [3, 0, 0, 0, 0, 0]])
+    # against a naive per-character reference on random strings (with characters outside the set)
+    rng = np.random.default_rng(0)
+    chars = list("abc xyz")
+    strings = tuple("".join(rng.choice(chars, size=rng.integers(0, 9))) for _ in range(50))
+    ref = [[("abc ".index(c) + 1 if c in "abc " else 5) for c in s[:6]] for s in strings]
+    ref = np.array([r + [0] * (6 - len(r)) for r in ref])
+    np.testing.assert_array_equal(tok.encode(strings), ref)
+
+
+def test_text_space_ids_follow_its_sorted_character_set():
+    space = gym.spaces.Dict({"mission": gym.spaces.Text(5, min_length=0, charset=frozenset("dcba")),
+                             "v": gym.spaces.Box(-1, 1, (2,), np.float32)})
+    agent, outs = _run(space)
+    m = agent.mbp.codec.modality("mission")
+    assert m.kind == "text" and m.tokenizer.charset == "abcd" and (m.vocab, m.length) == (6, 5)
+    ids = outs[0].obs["mission"]
+    assert ids.dtype == torch.int64 and ids.shape == (2, 5) and int(ids.max()) <= 4
+    assert set(agent.evaluate(outs).recon) >= {"text:mission", "vector:v"}
+    x = m.to_tensor(("dab", "c"), torch.device("cpu"))
+    assert x.tolist() == [[4, 1, 2, 0, 0], [3, 0, 0, 0, 0]]
+
+
+class _Missions(gym.spaces.Space):
+    """A string space without a character set or length (like MiniGrid's MissionSpace)."""
+
+    def __init__(self):
+        super().__init__(dtype=str)
+
+    def sample(self, mask=None, probability=None):
+        n = int(self.np_random.integers(1, 4))
+        return " ".join(["go"] * n) + " \u00fcber"
+
+    def contains(self, x):
+        return isinstance(x, str)
+
+
+def test_other_string_spaces_use_printable_ascii_and_sampled_length():
+    from merlin_rl.encoders import DEFAULT_CHARSET, ObservationCodec
+
+    a = ObservationCodec(gym.spaces.Dict({"m": _Missions()}), 4, 16).modality("m")
+    b = ObservationCodec(gym.spaces.Dict({"m": _Missions()}), 4, 16).modality("m")
+    assert a.tokenizer.charset == b.tokenizer.charset == DEFAULT_CHARSET + "\u00fc"
+    assert a.length == b.length == len("go go go \u00fcber")  # the longest sampled string
+    assert a.tokenizer.decode(a.tokenizer.encode("go \u00fcber")) == ["go \u00fcber"]
+
+
+TEXT_MODULE = '''
+import gymnasium as gym
+import numpy as np
+
+
+class Spell(gym.Env):
+    """Spell the word shown at the first step: a Text observation beside a small image."""
+    observation_space = gym.spaces.Dict({
+        "image": gym.spaces.Box(0, 255, (6, 6, 3), np.uint8),
+        "word": gym.spaces.Text(4, min_length=0, charset="abcd")})
+    action_space = gym.spaces.Discrete(4)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t, self.word = 0, "".join(self.np_random.choice(list("abcd"), size=3))
+        return self._obs(), {}
+
+    def _obs(self):
+        return {"image": np.full((6, 6, 3), 30 * self.t, np.uint8),
+                "word": self.word if self.t == 0 else ""}
+
+    def step(self, action):
+        r = float("abcd"[action] == self.word[self.t])
+        self.t += 1
+        return self._obs(), r, self.t >= 3, False, {}
+
+
+gym.register(id="thirdparty/Spell-v0", entry_point=Spell)
+'''
+
+
+def test_text_observations_train_end_to_end(tmp_path, monkeypatch):
+    (tmp_path / "spell_envs_pkg.py").write_text(TEXT_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    tr = _train_tiny("thirdparty/Spell-v0", tmp_path / "run", env_import="spell_envs_pkg")
+    m = tr.agent.mbp.codec.modality("word")
+    assert m.kind == "text" and m.tokenizer.charset == "abcd" and m.length == 4

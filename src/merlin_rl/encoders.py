@@ -6,6 +6,9 @@
 * 1-D float ``Box``                                 -> vector ("velocity"): linear / linear, MSE.
 * 1-D integer ``Box`` or ``MultiDiscrete`` of ids   -> text tokens (0 = padding): LSTM / per-token
   logits, cross-entropy.
+* ``Text`` (or any other space of strings, e.g. MiniGrid's ``MissionSpace``) -> the same text
+  modality over characters: :class:`CharTokenizer` turns each batch of strings into ids
+  (0 = padding, 1..len(charset) the characters), fixed length = the space's ``max_length``.
 * ``Discrete``                                       -> one-hot / logits, cross-entropy.
 * ``Dict`` maps each key to one of the above; ``Tuple`` entries are named "0", "1", ...
 
@@ -14,6 +17,8 @@ The previous action and reward are added by the MBP itself (see :mod:`merlin_rl.
 
 from __future__ import annotations
 
+import copy
+import itertools
 import math
 from typing import Any
 
@@ -30,7 +35,8 @@ class UnsupportedSpaceError(ValueError):
 
 SUPPORTED_OBS = (
     "Dict or Tuple of the following; image Box (H, W, C) or (C, H, W), C in {1, 3, 4}, uint8 or "
-    "float; 1-D float Box vector; 1-D integer Box or MultiDiscrete of token ids; Discrete"
+    "float; 1-D float Box vector; 1-D integer Box or MultiDiscrete of token ids; Text (or another "
+    "space of strings); Discrete"
 )
 
 
@@ -210,6 +216,109 @@ class TextModality(Modality):
         return F.cross_entropy(logits.transpose(1, 2), target, reduction="none").sum(-1)
 
 
+# characters of string spaces that declare none (e.g. MiniGrid's MissionSpace): printable ASCII
+DEFAULT_CHARSET = "".join(chr(c) for c in range(32, 127))
+MAX_TEXT_LENGTH = 1024  # longest string observation (characters) the text encoder takes
+
+
+class CharTokenizer:
+    """Strings -> character ids, vectorised over a batch with NumPy.
+
+    Ids: 0 padding, ``1..len(charset)`` the characters of ``charset`` in order, ``len(charset) + 1``
+    any other character (never produced for a ``Text`` space's own strings). Every string becomes
+    ``length`` ids: shorter ones are padded with 0, longer ones cut. The last batch of strings and
+    its ids are cached: missions that do not change between steps are converted once."""
+
+    def __init__(self, charset: str, length: int) -> None:
+        if len(set(charset)) != len(charset) or not charset:
+            raise ValueError(f"charset must be distinct characters, got {charset!r}")
+        self.charset, self.length = charset, length
+        self.vocab = len(charset) + 2
+        self.unknown = len(charset) + 1
+        codes = np.array([ord(c) for c in charset])
+        self.lut = np.full(int(codes.max()) + 2, self.unknown, np.int64)  # code point -> id
+        self.lut[codes] = np.arange(1, len(charset) + 1)
+        self.lut[0] = 0  # NUL: what NumPy pads shorter strings with
+        self._last: tuple[tuple[str, ...], np.ndarray] | None = None
+
+    def encode(self, strings: Any) -> np.ndarray:
+        """A string or a batch of them (tuple, list or array) -> int64 ids [B, length]."""
+        if isinstance(strings, str):
+            strings = (strings,)
+        key = tuple(strings) if isinstance(strings, (tuple, list)) else None
+        if key is not None and self._last is not None and self._last[0] == key:
+            return self._last[1].copy()
+        arr = np.asarray(strings if key is None else key, dtype=np.str_).reshape(-1)
+        width = arr.dtype.itemsize // 4  # UCS-4: one uint32 code point per character
+        points = np.ascontiguousarray(arr).view(np.uint32).reshape(len(arr), width)
+        points = points[:, :self.length]
+        ids = np.zeros((len(arr), self.length), np.int64)
+        # code points past the table (its last entry is "unknown") clip onto that entry
+        ids[:, :points.shape[1]] = self.lut[np.minimum(points, len(self.lut) - 1)]
+        if key is not None:
+            self._last = (key, ids.copy())
+        return ids
+
+    def decode(self, ids: Any) -> list[str]:
+        """Ids [B, L] -> strings (padding dropped; unknown characters as U+FFFD)."""
+        chars = ("",) + tuple(self.charset) + ("\ufffd",)
+        return ["".join(chars[int(i)] for i in row) for row in np.atleast_2d(np.asarray(ids))]
+
+
+def _is_string_space(space: gym.Space) -> bool:
+    return isinstance(space, gym.spaces.Text) or (
+        space.dtype is not None and np.dtype(space.dtype).kind == "U")
+
+
+def string_tokenizer(name: str, space: gym.Space) -> CharTokenizer:
+    """The character tokenizer of a string space: a ``Text`` space's own character set (sorted,
+    so ids do not depend on set order) and ``max_length``; for other string spaces (no declared
+    characters or length) printable ASCII plus any other character of its strings, and the
+    longest string among all MiniGrid-style mission combinations (up to 4096) or 256 samples of a
+    copy seeded with 0 (so the same space always gives the same tokenizer)."""
+    if isinstance(space, gym.spaces.Text):
+        charset, length = "".join(sorted(space.character_set)), int(space.max_length)
+    else:
+        samples: list[str] = []
+        holders = getattr(space, "ordered_placeholders", None)
+        func = getattr(space, "mission_func", None)
+        if callable(func) and holders is None:
+            samples = [func()]
+        elif callable(func) and math.prod(len(h) for h in holders) <= 4096:
+            samples = [func(*combo) for combo in itertools.product(*holders)]
+        if not samples:
+            try:
+                probe = copy.deepcopy(space)
+                probe.seed(0)
+                samples = [probe.sample() for _ in range(256)]
+            except Exception as e:  # noqa: BLE001 - any failure means: cannot size it
+                raise UnsupportedSpaceError(
+                    f"observation {name!r}: cannot sample strings from {space} to size the text "
+                    f"encoder ({e.__class__.__name__}: {e})") from None
+        extra = sorted({c for t in samples for c in str(t)} - set(DEFAULT_CHARSET))
+        charset, length = DEFAULT_CHARSET + "".join(extra), max(1, *(len(str(t)) for t in samples))
+    if length > MAX_TEXT_LENGTH:
+        raise UnsupportedSpaceError(f"observation {name!r}: strings of up to {length} characters; "
+                                    f"at most {MAX_TEXT_LENGTH} are supported")
+    if not charset:
+        raise UnsupportedSpaceError(f"observation {name!r}: the Text space has no characters")
+    return CharTokenizer(charset, length)
+
+
+class StringModality(TextModality):
+    """Strings (a ``Text`` space): character ids through :class:`CharTokenizer`, then exactly the
+    token-id text modality (LSTM encoder, per-character logits, cross-entropy reconstruction)."""
+
+    def __init__(self, tokenizer: CharTokenizer, out_dim: int) -> None:
+        super().__init__(tokenizer.vocab, tokenizer.length, out_dim)
+        self.tokenizer = tokenizer
+
+    def to_tensor(self, x: Any, device: torch.device) -> Tensor:
+        if isinstance(x, Tensor):  # already ids
+            return x.to(device=device, dtype=torch.int64)
+        return torch.from_numpy(self.tokenizer.encode(x)).to(device)
+
+
 class DiscreteModality(Modality):
     kind = "discrete"
 
@@ -279,6 +388,8 @@ def modality_for_space(name: str, space: gym.Space, image_channels: int, enc_dim
         return TextModality(_vocab(name, int(space.nvec.max())), int(space.nvec.shape[0]), enc_dim)
     elif isinstance(space, gym.spaces.Discrete):
         return DiscreteModality(int(space.n), int(space.start))
+    elif _is_string_space(space):
+        return StringModality(string_tokenizer(name, space), enc_dim)
     raise UnsupportedSpaceError(
         f"observation {name!r} has unsupported space {space}; supported: {SUPPORTED_OBS}")
 
