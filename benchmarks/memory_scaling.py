@@ -9,6 +9,10 @@ with every row written (a full memory, so reads see all N rows). Reports ms per 
 and R^2 of a linear fit of cost against N (for N >= 256) per B, the ratio N=1350 / N=256, and the
 memory saved for backward by one window at fixed N after episodes of different lengths (it
 must not depend on how long the episode has been running).
+
+``--end-to-end`` adds the cost that matters to a user: training env steps/s of the whole agent
+(rollout + update, default task) with N = 256 and N = 1350 rows at B = 16, for the small preset
+and for the small preset with the paper's |z| = 200, and their ratio.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
+
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -67,6 +74,21 @@ def linear_fit(x: list[float], y: list[float]) -> tuple[float, float]:
     return float(slope), float(r2)
 
 
+def end_to_end(seconds: float) -> dict:
+    """Training env steps/s of the full agent with 256 and 1350 memory rows at B = 16."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from throughput import measure
+
+    out = {}
+    for label, z in (("small_preset_z32", 32), ("small_preset_z200", 200)):
+        rate = {n: measure(num_envs=16, seconds=seconds, breakdown_updates=0, env_seconds=0,
+                           acting=False, config={"memory_rows": n, "z_dim": z})["train_steps_per_s"]
+                for n in (256, 1350)}
+        out[label] = {"steps_per_s_256": rate[256], "steps_per_s_1350": rate[1350],
+                      "cost_ratio_1350_vs_256": round(rate[256] / rate[1350], 3)}
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rows", type=int, nargs="+", default=[64, 256, 512, 1024, 1350, 2048, 4096, 8192])
@@ -77,6 +99,9 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--max-elements", type=float, default=4e8,
                    help="skip (B, N) pairs whose window would hold more floats than this")
+    p.add_argument("--end-to-end", action="store_true",
+                   help="also time whole training steps with N = 256 and 1350 rows at B = 16")
+    p.add_argument("--seconds", type=float, default=20.0, help="timing budget per end-to-end run")
     args = p.parse_args()
     width = 2 * args.z_dim
     results, fits = [], {}
@@ -119,7 +144,8 @@ def main() -> None:
         with torch.autograd.graph.saved_tensors_hooks(pack, lambda x: x):
             window(mem, z, keys, beta)
         footprint.append({"episode_steps_before": age, "saved_mb": round(sum(saved) / 2**20, 2)})
-    print(json.dumps({"z_dim": args.z_dim, "heads": args.heads, "window_steps": args.steps,
+    e2e = end_to_end(args.seconds) if args.end_to_end else None
+    print(json.dumps({"end_to_end_training_b16": e2e, "z_dim": args.z_dim, "heads": args.heads, "window_steps": args.steps,
                       "threads": torch.get_num_threads(), "results": results, "linear_fit": fits,
                       "ratio_1350_vs_256_rows_at_16_envs": None if ratio is None else round(ratio, 3),
                       "saved_for_backward_per_window_b4_n256": footprint}, indent=2))

@@ -318,9 +318,10 @@ def measure(env: str = DEFAULT_ENV, agent: str = "merlin", preset: str = "small"
             num_envs: int | None = None, device: str = "cpu", seconds: float = 30.0,
             updates: int | None = None, breakdown_updates: int = 5, env_seconds: float = 2.0,
             warmup: int = 2, threads: int | None = None, seed: int = 0,
-            acting: bool = True) -> dict[str, Any]:
+            acting: bool = True, config: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train with the real Trainer and measure it (see the module docstring); returns a dict.
 
+    ``config``: further Config overrides (e.g. ``{"memory_rows": 1350}``).
     ``updates`` (segments) replaces the ``seconds`` budget of the clean timing when given.
     ``breakdown_updates`` 0, ``env_seconds`` 0 or ``acting`` False skip those phases."""
     check_device(device)
@@ -330,6 +331,7 @@ def measure(env: str = DEFAULT_ENV, agent: str = "merlin", preset: str = "small"
                                      device=device)
     if num_envs is not None:
         overrides["num_envs"] = num_envs
+    overrides.update(config or {})
     cfg = make_config(preset, **overrides)
     rss0 = rss_mb()
     with tempfile.TemporaryDirectory(prefix="merlin-throughput-") as tmp:

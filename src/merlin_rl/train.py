@@ -213,8 +213,10 @@ class Trainer:
         # One noise stream for the global batch, sliced per rank: env i draws the same random
         # numbers whatever the number of processes.
         self.noise_gen = torch.Generator().manual_seed(cfg.seed)
-        self.opt_mbp = torch.optim.Adam(self.agent.mbp_parameters(), lr=cfg.lr_mbp, eps=cfg.adam_eps)
-        self.opt_policy = torch.optim.Adam(self.agent.policy_parameters(), lr=cfg.lr_policy,
+        # fused Adam: one kernel over all parameters instead of a Python loop (CPU and CUDA)
+        self.opt_mbp = torch.optim.Adam(self.agent.mbp_parameters(), lr=cfg.lr_mbp, eps=cfg.adam_eps,
+                                        fused=True)
+        self.opt_policy = torch.optim.Adam(self.agent.policy_parameters(), lr=cfg.lr_policy, fused=True,
                                            eps=cfg.adam_eps)
         self.env_steps = 0
         self.updates = 0
