@@ -361,10 +361,13 @@ def _measure(tr: Trainer, cfg, seconds: float, updates: int | None, breakdown_up
     if cuda:
         torch.cuda.reset_peak_memory_stats(dev)
 
-    # warm-up (first-call allocations, lazy init), not timed
+    # warm-up (first-call allocations, lazy init, compilation with --compile), not timed
+    t0 = time.perf_counter()
     for _ in range(warmup):
         tr.update(tr.rollout())
     sync()
+    out["compile"] = cfg.compile
+    out["warmup_s"] = round(time.perf_counter() - t0, 2)
 
     # 1. clean timing
     t_roll = t_upd = 0.0
@@ -458,6 +461,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=None,
                    help="torch intra-op threads (default: torch's, i.e. OMP_NUM_THREADS or cores)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the per-step cell (compilation happens in the warm-up)")
+    p.add_argument("--memory-rows", type=int, default=None, help="override N (default: preset's)")
     args = p.parse_args(argv)
     for name in ("updates", "threads"):
         v = getattr(args, name)
@@ -477,7 +483,9 @@ def main(argv: list[str] | None = None) -> None:
         out = measure(env=args.env, agent=args.agent, preset=args.preset, num_envs=args.num_envs,
                       device=args.device, seconds=args.seconds, updates=args.updates,
                       breakdown_updates=args.breakdown_updates, env_seconds=args.env_seconds,
-                      warmup=args.warmup, threads=args.threads, seed=args.seed)
+                      warmup=args.warmup, threads=args.threads, seed=args.seed,
+                      config={k: v for k, v in (("compile", args.compile),
+                                                ("memory_rows", args.memory_rows)) if v})
     except (ConfigError, EnvError) as e:
         print(f"throughput.py: error: {e}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -458,3 +458,93 @@ def test_read_is_differentiable_wrt_earlier_writes_and_detach_cuts():
     grads = torch.autograd.grad(readout3.pow(2).sum(), zs + [z_new], allow_unused=True)
     assert all(gr is None for gr in grads[:-1])
     assert grads[-1] is not None and grads[-1].abs().sum() > 0
+
+
+# ------------------------------------------------- hand-written backward passes (_Read, _Write)
+def _plain_read(M, keys, beta, written):
+    """The read written with plain autograd ops (what _Read must equal, values and gradients)."""
+    k = keys / torch.sqrt(keys.pow(2).sum(-1, keepdim=True) + 1e-6)
+    m = M / torch.sqrt(M.pow(2).sum(-1, keepdim=True) + 1e-6)
+    logits = (beta.unsqueeze(-1) * torch.einsum("bhw,bnw->bhn", k, m))
+    logits = logits.masked_fill(~written.unsqueeze(1), -1e9)
+    w = torch.softmax(logits, -1) * written.unsqueeze(1).to(M.dtype)
+    return torch.einsum("bhn,bnw->bhw", w, M), w
+
+
+def _plain_write(M, z, v_ret, row):
+    zd = z.shape[-1]
+    v_w = torch.nn.functional.one_hot(row, M.shape[1]).to(M.dtype)
+    keep = 1.0 - v_w
+    update = torch.cat([v_w.unsqueeze(-1) * z.unsqueeze(1), v_ret.unsqueeze(-1) * z.unsqueeze(1)], -1)
+    assert M.shape[-1] == 2 * zd
+    return M * keep.unsqueeze(-1) + update
+
+
+def _read_inputs(seed: int, written_rows: int):
+    g = torch.Generator().manual_seed(seed)
+    b, h, n, w = 2, 3, 5, 4
+    M = torch.randn(b, n, w, generator=g, dtype=torch.float64)
+    written = torch.zeros(b, n, dtype=torch.bool)
+    written[:, :written_rows] = True
+    written[1, :] = written_rows > 0  # second env: everything written (or nothing)
+    M = M * written.unsqueeze(-1)  # unwritten rows are zero, as in the memory
+    keys = torch.randn(b, h, w, generator=g, dtype=torch.float64)
+    beta = torch.rand(b, h, generator=g, dtype=torch.float64) * 3 + 0.5
+    return M, keys, beta, written
+
+
+@pytest.mark.parametrize("written_rows", [0, 2, 5])
+def test_read_backward_matches_autograd_of_plain_formula(written_rows):
+    M, keys, beta, written = _read_inputs(0, written_rows)
+    g = torch.Generator().manual_seed(1)
+    d_r = torch.randn(2, 3, 4, generator=g, dtype=torch.float64)
+    d_w = torch.randn(2, 3, 5, generator=g, dtype=torch.float64)
+    grads = []
+    for fn in (mem_ops._Read.apply, _plain_read):
+        leaves = [x.clone().requires_grad_() for x in (M, keys, beta)]
+        r, w = fn(leaves[0], leaves[1], leaves[2], written)
+        ((r * d_r).sum() + (w * d_w).sum()).backward()
+        grads.append([r.detach(), w.detach()] + [x.grad for x in leaves])
+    for ours, plain in zip(*grads):
+        torch.testing.assert_close(ours, plain, rtol=1e-9, atol=1e-10)
+
+
+def test_read_and_write_pass_gradcheck():
+    M, keys, beta, written = _read_inputs(2, 3)
+    M, keys, beta = (x.requires_grad_() for x in (M, keys, beta))
+    assert torch.autograd.gradcheck(lambda m, k, b: mem_ops._Read.apply(m, k, b, written),
+                                    (M, keys, beta))
+    g = torch.Generator().manual_seed(3)
+    z = torch.randn(2, 2, generator=g, dtype=torch.float64, requires_grad=True)
+    v_ret = torch.rand(2, 5, generator=g, dtype=torch.float64)
+    row = torch.tensor([1, 4])
+    v_ret[torch.arange(2), row] = 0.0  # the chosen row has no retroactive weight
+    assert torch.autograd.gradcheck(lambda m, zz: mem_ops._Write.apply(m, zz, v_ret, row),
+                                    (M.detach().clone().requires_grad_(), z))
+
+
+def test_write_matches_plain_formula_and_its_gradients():
+    g = torch.Generator().manual_seed(4)
+    M = torch.randn(3, 6, 8, generator=g, dtype=torch.float64)
+    z = torch.randn(3, 4, generator=g, dtype=torch.float64)
+    v_ret = torch.rand(3, 6, generator=g, dtype=torch.float64)
+    row = torch.tensor([0, 5, 2])
+    v_ret[torch.arange(3), row] = 0.0
+    d_out = torch.randn(3, 6, 8, generator=g, dtype=torch.float64)
+    grads = []
+    for fn in (mem_ops._Write.apply, _plain_write):
+        m, zz = M.clone().requires_grad_(), z.clone().requires_grad_()
+        out = fn(m, zz, v_ret, row)
+        (out * d_out).sum().backward()
+        grads.append((out.detach(), m.grad, zz.grad))
+    for ours, plain in zip(*grads):
+        torch.testing.assert_close(ours, plain, rtol=1e-12, atol=1e-12)
+    assert (grads[0][1][torch.arange(3), row] == 0).all()  # overwritten rows get no gradient
+
+
+def test_read_of_detached_memory_computes_no_memory_gradient():
+    M, keys, beta, written = _read_inputs(5, 4)
+    keys.requires_grad_()
+    r, _ = mem_ops._Read.apply(M, keys, beta, written)  # M does not require grad
+    r.sum().backward()
+    assert keys.grad is not None and M.grad is None

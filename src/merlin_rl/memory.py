@@ -71,11 +71,15 @@ def cosine_similarity(keys: Tensor, M: Tensor) -> Tensor:
 
     A small epsilon inside the norms keeps zero rows finite (their similarity is 0). The memory is
     not normalised as a copy: the dot products k . M_j come from one batched matmul over M and
-    are divided by the row norms afterwards, so a step makes no (B, N, W) temporaries.
+    are divided by the row norms afterwards.
     """
     k = keys * torch.rsqrt(keys.pow(2).sum(-1, keepdim=True) + _NORM_EPS)
-    row_sq = torch.linalg.vector_norm(M, dim=-1).square()  # (B, N), no (B, N, W) temporary
-    return torch.bmm(k, M.transpose(1, 2)) * torch.rsqrt(row_sq + _NORM_EPS).unsqueeze(1)
+    return torch.bmm(k, M.transpose(1, 2)) * _row_rsqrt(M).unsqueeze(1)
+
+
+def _row_rsqrt(M: Tensor) -> Tensor:
+    """1 / sqrt(|M_j|^2 + eps) per row -> (B, N), without a (B, N, W) temporary."""
+    return torch.rsqrt(torch.linalg.vector_norm(M, dim=-1).square() + _NORM_EPS)
 
 
 def read_weights(mem: MemoryState, keys: Tensor, beta: Tensor) -> Tensor:
@@ -83,16 +87,65 @@ def read_weights(mem: MemoryState, keys: Tensor, beta: Tensor) -> Tensor:
 
     With nothing written the weights are all zero (the read is the zero vector).
     """
-    logits = beta.unsqueeze(-1) * cosine_similarity(keys, mem.M)
-    written = mem.written.unsqueeze(1)  # (B, 1, N)
-    logits = logits.masked_fill(~written, -1e9)
-    return torch.softmax(logits, dim=-1) * written.to(logits.dtype)
+    return _Read.apply(mem.M, keys, beta, mem.written)[1]
 
 
 def read(mem: MemoryState, keys: Tensor, beta: Tensor) -> tuple[Tensor, Tensor]:
-    """Content-based read (DNC-style). Returns (readouts (B, H, W), weights (B, H, N))."""
-    w = read_weights(mem, keys, beta)
-    return torch.bmm(w, mem.M), w
+    """Content-based read (DNC-style): r^i = sum_j w^i[j] M[j] with the weights of
+    :func:`read_weights`. Returns (readouts (B, H, W), weights (B, H, N))."""
+    return _Read.apply(mem.M, keys, beta, mem.written)
+
+
+class _Read(torch.autograd.Function):
+    """The read as one autograd node with a hand-written backward.
+
+    Autograd through the plain formula makes about a dozen (B, N, W) tensors per read in the
+    backward (norm, two matmuls, transposes, accumulation); here the gradient for M is one
+    batched matmul plus one fused multiply-add, and it is skipped when M needs no gradient (the
+    policy reads a detached memory). Checked against autograd of the plain formula
+    (tests/test_memory.py, gradcheck in float64)."""
+
+    @staticmethod
+    def forward(ctx, M: Tensor, keys: Tensor, beta: Tensor, written: Tensor):  # type: ignore[override]
+        k_scale = torch.rsqrt(keys.pow(2).sum(-1, keepdim=True) + _NORM_EPS)  # (B, H, 1)
+        kn = keys * k_scale
+        rn = _row_rsqrt(M)  # (B, N)
+        dots = torch.bmm(kn, M.transpose(1, 2))  # (B, H, N)
+        cos = dots * rn.unsqueeze(1)
+        mask = written.unsqueeze(1).to(M.dtype)  # (B, 1, N)
+        logits = (beta.unsqueeze(-1) * cos).masked_fill(~written.unsqueeze(1), -1e9)
+        p = torch.softmax(logits, dim=-1)
+        w = p * mask
+        r = torch.bmm(w, M)
+        ctx.save_for_backward(M, keys, k_scale, kn, rn, dots, cos, beta, p, w, mask)
+        ctx.mark_non_differentiable(written)
+        return r, w
+
+    @staticmethod
+    def backward(ctx, d_r: Tensor | None, d_w: Tensor | None):  # type: ignore[override]
+        M, keys, k_scale, kn, rn, dots, cos, beta, p, w, mask = ctx.saved_tensors
+        need_m, need_k, need_beta = ctx.needs_input_grad[:3]
+        dw = torch.zeros_like(w) if d_w is None else d_w.clone()
+        if d_r is not None:
+            dw = dw.baddbmm_(d_r, M.transpose(1, 2))  # d r / d w = M
+        dp = dw * mask
+        dlogits = p * (dp - (dp * p).sum(-1, keepdim=True)) * mask  # softmax; masked get none
+        d_beta = (dlogits * cos).sum(-1) if need_beta else None
+        dcos = dlogits * beta.unsqueeze(-1)
+        ddots = dcos * rn.unsqueeze(1)
+        d_m = d_k = None
+        if need_m:
+            # d M_j = sum_i ddots_ij kn_i + sum_i w_ij dr_i - (sum_i dcos_ij dots_ij) rn_j^3 M_j
+            coef = -(dcos * dots).sum(1) * rn.pow(3)  # (B, N)
+            if d_r is None:
+                d_m = torch.bmm(ddots.transpose(1, 2), kn)
+            else:
+                d_m = torch.bmm(torch.cat([ddots, w], 1).transpose(1, 2), torch.cat([kn, d_r], 1))
+            d_m.addcmul_(coef.unsqueeze(-1), M)
+        if need_k:
+            dkn = torch.bmm(ddots, M)  # (B, H, W)
+            d_k = k_scale * dkn - k_scale.pow(3) * (keys * dkn).sum(-1, keepdim=True) * keys
+        return d_m, d_k, d_beta, None
 
 
 def add_usage(mem: MemoryState, weights: Tensor) -> MemoryState:
@@ -124,20 +177,14 @@ def write(mem: MemoryState, z: Tensor, gamma: float, allocation: str = "usage") 
     M_t = M_{t-1} + v^w_t [z_t, 0]^T + v^ret_t [0, z_t]^T.
     The chosen row is cleared first (both halves, its v^ret and v^w entries) and starts with usage 1.
 
-    Cost: one pass over M. The retroactive add makes the new matrix (one fused multiply-add;
-    v^ret is 0 on the chosen row), then the chosen row is overwritten in place with [z_t, 0]
-    (safe for autograd: nothing saved the fresh matrix yet).
+    Cost: one pass over M forward (see :class:`_Write`).
     """
-    b, n, width = mem.M.shape
+    n = mem.M.shape[1]
     row = choose_rows(mem, allocation)
     v_w = torch.nn.functional.one_hot(row, n).to(z.dtype)  # (B, N)
     keep = 1.0 - v_w
     v_ret = gamma * (mem.v_ret * keep) + (1.0 - gamma) * (mem.v_w * keep)
-    zd = z.shape[-1]
-    retro = torch.nn.functional.pad(z, (width - zd, 0))  # [0, z_t]
-    M = torch.addcmul(mem.M, v_ret.unsqueeze(-1), retro.unsqueeze(1))
-    delta = torch.nn.functional.pad(z, (0, width - zd))  # [z_t, 0]
-    M = M.index_put_((torch.arange(b, device=row.device), row), delta)
+    M = _Write.apply(mem.M, z, v_ret, row)
     is_row = v_w.bool()
     return MemoryState(
         M=M,
@@ -148,3 +195,35 @@ def write(mem: MemoryState, z: Tensor, gamma: float, allocation: str = "usage") 
         write_step=torch.where(is_row, mem.count.unsqueeze(-1), mem.write_step),
         count=mem.count + 1,
     )
+
+
+class _Write(torch.autograd.Function):
+    """M_t = M_{t-1} + v^ret_t [0, z_t]^T with row ``row`` replaced by [z_t, 0], as one node.
+
+    Forward: one fused multiply-add over M (v^ret is 0 on the chosen row) and an in-place row
+    write into the fresh matrix. Backward: dz = v^ret . dM_t[:, Z:] + dM_t[row, :Z] (one batched
+    matmul over half of dM_t) and dM_{t-1} = dM_t with the overwritten row zeroed."""
+
+    @staticmethod
+    def forward(ctx, M: Tensor, z: Tensor, v_ret: Tensor, row: Tensor):  # type: ignore[override]
+        width, zd = M.shape[-1], z.shape[-1]
+        retro = torch.nn.functional.pad(z, (width - zd, 0))  # [0, z_t]
+        out = torch.addcmul(M, v_ret.unsqueeze(-1), retro.unsqueeze(1))
+        idx = torch.arange(M.shape[0], device=M.device)
+        out[idx, row] = torch.nn.functional.pad(z, (0, width - zd))  # [z_t, 0]
+        ctx.save_for_backward(v_ret, row)
+        ctx.zd = zd
+        return out
+
+    @staticmethod
+    def backward(ctx, d_out: Tensor):  # type: ignore[override]
+        v_ret, row = ctx.saved_tensors
+        zd = ctx.zd
+        idx = torch.arange(d_out.shape[0], device=d_out.device)
+        d_m = d_z = None
+        if ctx.needs_input_grad[1]:
+            d_z = torch.bmm(v_ret.unsqueeze(1), d_out[..., zd:]).squeeze(1) + d_out[idx, row, :zd]
+        if ctx.needs_input_grad[0]:
+            d_m = d_out.clone()
+            d_m[idx, row] = 0.0
+        return d_m, d_z, None, None
