@@ -548,3 +548,27 @@ def test_read_of_detached_memory_computes_no_memory_gradient():
     r, _ = mem_ops._Read.apply(M, keys, beta, written)  # M does not require grad
     r.sum().backward()
     assert keys.grad is not None and M.grad is None
+
+
+def test_double_backward_raises_instead_of_being_wrong():
+    M, keys, beta, written = _read_inputs(6, 3)
+    keys.requires_grad_()
+    r, _ = mem_ops._Read.apply(M.requires_grad_(), keys, beta, written)
+    (g,) = torch.autograd.grad(r.square().sum(), keys, create_graph=True)
+    with pytest.raises(RuntimeError):
+        g.sum().backward()
+
+
+def test_read_under_autocast_and_write_with_nonzero_v_ret_on_the_row():
+    M, keys, beta, written = _read_inputs(7, 4)
+    M, keys = M.float().requires_grad_(), keys.float().requires_grad_()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        r, _ = mem_ops._Read.apply(M, keys, beta.float(), written)
+    r.float().sum().backward()
+    assert torch.isfinite(M.grad).all() and torch.isfinite(keys.grad).all()
+    g = torch.Generator().manual_seed(8)
+    z = torch.randn(2, 2, generator=g, dtype=torch.float64, requires_grad=True)
+    v_ret = torch.rand(2, 5, generator=g, dtype=torch.float64)  # nonzero on the chosen rows too
+    row = torch.tensor([0, 3])
+    m0 = torch.randn(2, 5, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda m, zz: mem_ops._Write.apply(m, zz, v_ret, row), (m0, z))

@@ -164,3 +164,43 @@ def test_task_classes_share_the_base() -> None:
         single = gym.make(env_id).unwrapped
         assert isinstance(single, TaskEnv), env_id
         assert spec.vector_entry_point is not None
+
+
+@pytest.mark.parametrize("env_id", TASKS)
+def test_reset_mask_resets_only_those_copies(env_id: str) -> None:
+    env = gym.make_vec(env_id, num_envs=3, vectorization_mode="vector_entry_point")
+    env.reset(seed=5)
+    for a in np.random.default_rng(2).integers(env.single_action_space.n, size=(7, 3)):
+        env.step(a)
+    before = env.get_state()
+    env.reset(options={"reset_mask": np.array([False, True, False])})
+    after = env.get_state()
+    for k in before:
+        if k in ("rng_key", "rng_counter", "autoreset"):
+            continue
+        for i in (0, 2):  # untouched copies keep their state exactly
+            np.testing.assert_array_equal(np.asarray(after[k])[i], np.asarray(before[k])[i], k)
+    with pytest.raises(ValueError, match="reset_mask"):
+        env.reset(options={"reset_mask": np.array([True, False])})
+
+
+def test_seeds_big_none_and_negative() -> None:
+    env_id = TASKS[0]
+    vec = gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point")
+    single = gym.make(env_id)
+    obs, _ = vec.reset(seed=2**64 - 1)  # copy 1 gets (2**64 - 1 + 1) mod 2**64 = 0
+    _assert_obs_equal({k: v[1] for k, v in obs.items()}, single.reset(seed=0)[0], "wrapped seed")
+    vec.reset(seed=[3, None])
+    with pytest.raises(ValueError, match="seeds must be integers >= 0"):
+        vec.reset(seed=-1)
+
+
+def test_random_return_is_estimated_for_non_default_knobs() -> None:
+    knobs = {"size": 10, "num_objects": 1, "max_steps": 20}
+    env = gym.make_vec("merlin_rl/InstructedGoal-v0", num_envs=32,
+                       vectorization_mode="vector_entry_point", **knobs)
+    core = env.unwrapped.core
+    rng = np.random.default_rng(9)
+    measured = _episodes_done(env, lambda c: rng.integers(4, size=c.num_envs), 1500).mean()
+    assert core.random_return < 0.2  # far from the default-knob 0.26
+    assert abs(core.random_return - measured) < 0.03, (core.random_return, measured)

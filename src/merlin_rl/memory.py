@@ -118,14 +118,17 @@ class _Read(torch.autograd.Function):
         w = p * mask
         r = torch.bmm(w, M)
         ctx.save_for_backward(M, keys, k_scale, kn, rn, dots, cos, beta, p, w, mask)
-        ctx.mark_non_differentiable(written)
+        ctx.set_materialize_grads(False)  # an unused output's gradient arrives as None
         return r, w
 
     @staticmethod
+    @torch.autograd.function.once_differentiable  # no double backward: it raises, not lies
     def backward(ctx, d_r: Tensor | None, d_w: Tensor | None):  # type: ignore[override]
         M, keys, k_scale, kn, rn, dots, cos, beta, p, w, mask = ctx.saved_tensors
         need_m, need_k, need_beta = ctx.needs_input_grad[:3]
-        dw = torch.zeros_like(w) if d_w is None else d_w.clone()
+        if d_r is not None:
+            d_r = d_r.to(M.dtype)  # under autocast r may be lower precision than M
+        dw = torch.zeros_like(w) if d_w is None else d_w.to(w.dtype, copy=True)
         if d_r is not None:
             dw = dw.baddbmm_(d_r, M.transpose(1, 2))  # d r / d w = M
         dp = dw * mask
@@ -198,7 +201,8 @@ def write(mem: MemoryState, z: Tensor, gamma: float, allocation: str = "usage") 
 
 
 class _Write(torch.autograd.Function):
-    """M_t = M_{t-1} + v^ret_t [0, z_t]^T with row ``row`` replaced by [z_t, 0], as one node.
+    """M_t = M_{t-1} + v^ret_t [0, z_t]^T with row ``row`` replaced by [z_t, 0], as one node
+    (``v_ret`` and ``row`` are constants: no gradient flows to them).
 
     Forward: one fused multiply-add over M (v^ret is 0 on the chosen row) and an in-place row
     write into the fresh matrix. Backward: dz = v^ret . dM_t[:, Z:] + dM_t[row, :Z] (one batched
@@ -216,13 +220,17 @@ class _Write(torch.autograd.Function):
         return out
 
     @staticmethod
+    @torch.autograd.function.once_differentiable
     def backward(ctx, d_out: Tensor):  # type: ignore[override]
         v_ret, row = ctx.saved_tensors
         zd = ctx.zd
         idx = torch.arange(d_out.shape[0], device=d_out.device)
         d_m = d_z = None
         if ctx.needs_input_grad[1]:
-            d_z = torch.bmm(v_ret.unsqueeze(1), d_out[..., zd:]).squeeze(1) + d_out[idx, row, :zd]
+            v = v_ret.clone()
+            v[idx, row] = 0.0  # the chosen row is overwritten whatever v^ret says there
+            d_z = torch.bmm(v.unsqueeze(1).to(d_out.dtype), d_out[..., zd:]).squeeze(1) \
+                + d_out[idx, row, :zd]
         if ctx.needs_input_grad[0]:
             d_m = d_out.clone()
             d_m[idx, row] = 0.0

@@ -8,7 +8,8 @@ its own floor tint):
 
 1. explore, ``explore_steps`` (15) steps: one square of a random colour (of a palette of 8) at a
    random cell that is NOT in view from the start (the agent sees only 5 x 5 cells around itself),
-   so the agent has to walk until the square comes into view. Nothing is rewarded;
+   so the agent has to walk until the square comes into view (with ``room_size`` <= 5 every cell
+   is in view from the start cell, and the square is placed on any free cell). Nothing is rewarded;
 2. distractor, ``distractor_steps`` (45) steps: ``num_apples`` (4) apples at random cells, each
    worth ``apple_reward`` (1) when walked onto;
 3. final, up to ``final_steps`` (15) steps: ``num_colours`` (4) squares of different colours at

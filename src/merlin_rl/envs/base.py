@@ -51,7 +51,8 @@ class BatchRNG:
 
     def seed(self, seeds: np.ndarray, mask: np.ndarray | None = None) -> None:
         """Start the streams of the copies in ``mask`` (all if None) from integer seeds [B]."""
-        s = np.asarray(seeds).astype(np.int64).view(np.uint64)
+        s = np.asarray(seeds)
+        s = s if s.dtype == np.uint64 else s.astype(np.int64).view(np.uint64)
         key = splitmix64(s ^ _SEED_SALT)
         if mask is None:
             self.key, self.counter = key.copy(), np.zeros(self.num_envs, np.uint64)
@@ -103,6 +104,43 @@ def check_int(task: str, name: str, value: Any, low: int, high: int | None = Non
 def upscale(image: np.ndarray, factor: int) -> np.ndarray:
     """Nearest-neighbour upscaling of an (H, W, C) image by an integer factor (for render)."""
     return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
+
+
+_ESTIMATING: list[bool] = [False]
+_RANDOM_RETURNS: dict[tuple, float] = {}
+
+
+def estimate_random_return(core_cls: type["TaskCore"], knobs: dict[str, Any],
+                           episodes: int = 1024, seed: int = 0, max_steps: int = 100_000) -> float:
+    """Mean return of uniformly random actions over the first episode of ``episodes`` copies of
+    ``core_cls(**knobs)`` (fixed seed, cached per knobs): a task's ``random_return`` for knobs
+    other than the documented defaults. While it runs, :func:`estimating` is True, so the core
+    it builds does not estimate again."""
+    key = (core_cls, tuple(sorted(knobs.items())))
+    if key not in _RANDOM_RETURNS:
+        _ESTIMATING[0] = True
+        try:
+            core = core_cls(episodes, **knobs)
+        finally:
+            _ESTIMATING[0] = False
+        core.rng.seed(seed * episodes + np.arange(episodes))
+        alive = np.ones(episodes, bool)
+        core.reset(alive.copy())
+        rng = np.random.default_rng(seed)
+        total = np.zeros(episodes)
+        for _ in range(max_steps):
+            reward, term, trunc = core.step(rng.integers(core.action_space.n, size=episodes), alive)
+            total += np.where(alive, reward, 0.0)
+            alive &= ~(term | trunc)
+            if not alive.any():
+                break
+        _RANDOM_RETURNS[key] = float(total.mean())
+    return _RANDOM_RETURNS[key]
+
+
+def estimating() -> bool:
+    """True while :func:`estimate_random_return` builds its core."""
+    return _ESTIMATING[0]
 
 
 class TaskCore:
@@ -182,7 +220,7 @@ class TaskEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         if seed is not None:
-            self.core.rng.seed(np.array([seed]))
+            self.core.rng.seed(np.array([int(seed) % 2**64], np.uint64))
         elif not self._seeded:
             self.core.rng.seed(self.np_random.integers(2**62, size=1))
         self._seeded = True
@@ -229,23 +267,51 @@ class TaskVectorEnv(VectorEnv):
         self._all = np.ones(self.num_envs, bool)
         self._seeded = False
 
-    def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
-        if seed is None:
-            if not self._seeded:
-                base = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(2))
-                self.core.rng.seed(base + np.arange(self.num_envs))
-        elif isinstance(seed, (int, np.integer)):
-            self.core.rng.seed(int(seed) + np.arange(self.num_envs))
-        else:
-            seeds = list(seed)
-            if len(seeds) != self.num_envs or any(s is None for s in seeds):
-                raise ValueError(f"{self.core.name}: reset(seed=...) takes an int or a list of "
-                                 f"{self.num_envs} ints, got {seed!r}")
-            self.core.rng.seed(np.asarray(seeds, np.int64))
+    def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
+        """Reset every copy, or with ``options={"reset_mask": bool [B]}`` only those (Gymnasium
+        1.x). ``seed``: an int s seeds copy i with s + i; a list gives one seed (or None:
+        random) per copy; None keeps the streams going (random ones on the first reset)."""
+        mask = self._all
+        if options:
+            unknown = set(options) - {"reset_mask"}
+            if unknown:
+                raise ValueError(f"{self.core.name}: unknown reset options {sorted(unknown)}; "
+                                 f"supported: 'reset_mask'")
+            mask = np.asarray(options["reset_mask"])
+            if mask.shape != (self.num_envs,) or mask.dtype != np.bool_:
+                raise ValueError(f"{self.core.name}: reset_mask must be a bool array of shape "
+                                 f"({self.num_envs},), got {mask.dtype} {mask.shape}")
+        seeds = self._seeds(seed)
+        if seeds is not None:
+            self.core.rng.seed(seeds, mask)
         self._seeded = True
-        self.core.reset(self._all)
-        self._autoreset[:] = False
+        self.core.reset(mask)
+        self._autoreset[mask] = False
         return self.core.observation(), {}
+
+    def _seeds(self, seed: int | list[int | None] | None) -> np.ndarray | None:
+        """Per-copy seeds as uint64 [B] (None: keep the current streams)."""
+        b = self.num_envs
+        if seed is None:
+            if self._seeded:
+                return None
+            seed = [None] * b
+        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+            seed = [int(seed) + i for i in range(b)]
+        seed = list(seed)
+        if len(seed) != b:
+            raise ValueError(f"{self.core.name}: reset(seed=...) takes an int or a list of {b} "
+                             f"seeds, got {len(seed)}")
+        fresh = np.random.SeedSequence().generate_state(b, np.uint64)
+        out = np.empty(b, np.uint64)
+        for i, s in enumerate(seed):  # b Python ints at reset(seed=...) only, never per step
+            if s is None:
+                out[i] = fresh[i]
+            elif isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 0:
+                out[i] = int(s) % 2**64
+            else:
+                raise ValueError(f"{self.core.name}: seeds must be integers >= 0 or None, got {s!r}")
+        return out
 
     def step(self, actions: Any):
         actions = np.asarray(actions).reshape(self.num_envs).astype(np.int64)
