@@ -110,36 +110,40 @@ _ESTIMATING: list[bool] = [False]
 _RANDOM_RETURNS: dict[tuple, float] = {}
 
 
-def estimate_random_return(core_cls: type["TaskCore"], knobs: dict[str, Any],
-                           episodes: int = 1024, seed: int = 0, max_steps: int = 100_000) -> float:
-    """Mean return of uniformly random actions over the first episode of ``episodes`` copies of
-    ``core_cls(**knobs)`` (fixed seed, cached per knobs): a task's ``random_return`` for knobs
-    other than the documented defaults. While it runs, :func:`estimating` is True, so the core
-    it builds does not estimate again."""
-    key = (core_cls, tuple(sorted(knobs.items())))
-    if key not in _RANDOM_RETURNS:
-        _ESTIMATING[0] = True
-        try:
-            core = core_cls(episodes, **knobs)
-        finally:
-            _ESTIMATING[0] = False
-        core.rng.seed(seed * episodes + np.arange(episodes))
-        alive = np.ones(episodes, bool)
-        core.reset(alive.copy())
-        rng = np.random.default_rng(seed)
-        total = np.zeros(episodes)
-        for _ in range(max_steps):
-            reward, term, trunc = core.step(rng.integers(core.action_space.n, size=episodes), alive)
-            total += np.where(alive, reward, 0.0)
-            alive &= ~(term | trunc)
-            if not alive.any():
-                break
+def estimate_return(core_cls: type["TaskCore"], knobs: dict[str, Any], policy=None,
+                    episodes: int = 1024, seed: int = 0, max_steps: int = 100_000) -> float:
+    """Mean return over the first episode of ``episodes`` copies of ``core_cls(**knobs)`` under
+    ``policy(core) -> actions`` (None: uniformly random actions; that result is cached per
+    knobs). A task's ``random_return`` for knobs other than the documented defaults, and how the
+    documented numbers are measured. While it runs, :func:`estimating` is True, so the core it
+    builds does not estimate again."""
+    key = (core_cls, tuple(sorted(knobs.items())), episodes, seed)
+    if policy is None and key in _RANDOM_RETURNS:
+        return _RANDOM_RETURNS[key]
+    _ESTIMATING[0] = True
+    try:
+        core = core_cls(episodes, **knobs)
+    finally:
+        _ESTIMATING[0] = False
+    core.rng.seed(seed * episodes + np.arange(episodes))
+    alive = np.ones(episodes, bool)
+    core.reset(alive.copy())
+    rng = np.random.default_rng(seed)
+    total = np.zeros(episodes)
+    for _ in range(max_steps):
+        acts = rng.integers(core.action_space.n, size=episodes) if policy is None else policy(core)
+        reward, term, trunc = core.step(acts, alive)
+        total += np.where(alive, reward, 0.0)
+        alive &= ~(term | trunc)
+        if not alive.any():
+            break
+    if policy is None:
         _RANDOM_RETURNS[key] = float(total.mean())
-    return _RANDOM_RETURNS[key]
+    return float(total.mean())
 
 
 def estimating() -> bool:
-    """True while :func:`estimate_random_return` builds its core."""
+    """True while :func:`estimate_return` builds its core."""
     return _ESTIMATING[0]
 
 

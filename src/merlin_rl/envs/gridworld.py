@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 import numpy as np
 from gymnasium import spaces
 
-from merlin_rl.envs.base import TaskCore, check_int, upscale
+from merlin_rl.envs.base import TaskCore, check_int, estimate_return, estimating, upscale
 
 # cell codes
 FLOOR, WALL, AGENT, APPLE, KEY, DOOR, COLOUR0 = range(7)
@@ -53,8 +53,6 @@ FLOOR_TINTS = np.array([[15, 15, 40], [12, 38, 12], [42, 14, 14]], dtype=np.uint
 _INF = 1 << 20
 
 # random-return estimates for non-default knobs, keyed by (task, knobs)
-_RANDOM_CACHE: dict[tuple, float] = {}
-_ESTIMATING = [False]
 
 
 def check_reward(task: str, name: str, value: Any) -> float:
@@ -394,38 +392,9 @@ class RoomsCore(TaskCore):
     # ---- random return --------------------------------------------------------------------
     def _random_return(self) -> float:
         """The documented measurement at the default knobs; otherwise a Monte Carlo estimate
-        (1024 episodes of uniformly random actions, fixed seed, cached)."""
+        (1024 episodes of uniformly random actions, fixed seed, cached; small images)."""
         if self.knobs == self.defaults:
             return self.default_random_return
-        if _ESTIMATING[0]:
+        if estimating():
             return float("nan")
-        key = (self.name, tuple(sorted(self.knobs.items())))
-        if key not in _RANDOM_CACHE:
-            _RANDOM_CACHE[key] = estimate_return(type(self), self.knobs, None, 1024)
-        return _RANDOM_CACHE[key]
-
-
-def estimate_return(cls: type[RoomsCore], knobs: dict[str, Any], policy, episodes: int,
-                    seed: int = 0) -> float:
-    """Mean return of the first episode of ``episodes`` copies of ``cls(**knobs)`` under
-    ``policy(core) -> actions`` (None: uniformly random actions). Used for the random return of
-    non-default knobs and to measure the documented numbers."""
-    _ESTIMATING[0] = True
-    try:
-        core = cls(episodes, image_size=5, **knobs)
-    finally:
-        _ESTIMATING[0] = False
-    core.rng.seed(seed * episodes + np.arange(episodes))
-    everyone = np.ones(episodes, bool)
-    core.reset(everyone)
-    rng = np.random.default_rng(seed)
-    alive = everyone.copy()
-    total = np.zeros(episodes)
-    for _ in range(int(core.phase_steps.sum())):
-        acts = rng.integers(len(MOVES), size=episodes) if policy is None else policy(core)
-        reward, term, _ = core.step(acts, alive)
-        total += np.where(alive, reward, 0.0)
-        alive &= ~term
-        if not alive.any():
-            break
-    return float(total.mean())
+        return estimate_return(type(self), {**self.knobs, "image_size": 5})

@@ -50,7 +50,7 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
-from merlin_rl.envs.base import (TaskCore, TaskEnv, TaskVectorEnv, check_int, estimate_random_return,
+from merlin_rl.envs.base import (TaskCore, TaskEnv, TaskVectorEnv, check_int, estimate_return,
                                  estimating, upscale)
 
 COLOURS = ("red", "green", "blue", "yellow", "purple", "cyan")
@@ -167,7 +167,7 @@ class InstructedGoalCore(TaskCore):
         elif estimating():
             self.random_return = float("nan")
         else:
-            self.random_return = estimate_random_return(
+            self.random_return = estimate_return(
                 type(self), {"size": n, "num_objects": self.num_objects,
                              "max_steps": self.max_steps, "delay": self.delay})
         yy, xx = np.divmod(np.arange(n * n), n)
