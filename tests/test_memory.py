@@ -69,7 +69,13 @@ class RefMemory:
         self.write_step = [0] * rows
         self.count = 0
 
-    def add_usage(self, weights: list[list[float]]) -> None:  # weights (H, N)
+    def add_usage(self, weights: list[list[float]], allocation: str = "usage-literal") -> None:
+        """weights (H, N). ``usage``: u = (1 - 2/N) u + mean_h w; otherwise u += sum_h w."""
+        if allocation == "usage":
+            decay = max(0.0, 1.0 - 2.0 / self.N)
+            for j in range(self.N):
+                self.usage[j] = decay * self.usage[j] + sum(h[j] for h in weights) / len(weights)
+            return
         for head in weights:
             for j in range(self.N):
                 self.usage[j] += head[j]
@@ -211,7 +217,7 @@ def test_read_empty_memory_is_zero_and_finite():
 
 
 # -------------------------------------------------------------------- delta + retroactive write
-@pytest.mark.parametrize("allocation", ["usage", "fifo"])
+@pytest.mark.parametrize("allocation", ["usage", "usage-literal", "fifo"])
 def test_retroactive_write_closed_form(allocation):
     """Row s (no overwrites) holds [z_s, (1-gamma) sum_{t>s} gamma^(t-s-1) z_t] (DESIGN §1)."""
     B, N, Z, T, gamma = 3, 8, 4, 6, 0.85
@@ -242,11 +248,11 @@ def test_retroactive_write_closed_form(allocation):
     assert mem.v_w.argmax(-1).tolist() == [T - 1] * B
 
 
-@pytest.mark.parametrize("allocation", ["usage", "fifo"])
+@pytest.mark.parametrize("allocation", ["usage", "usage-literal", "fifo"])
 def test_random_read_write_sequence_vs_reference(allocation):
     """Reads + usage + writes for more steps than rows (overwrites) against RefMemory."""
     B, N, Z, H, T, gamma = 3, 4, 3, 2, 13, 0.8
-    g = torch.Generator().manual_seed(8 if allocation == "usage" else 9)
+    g = torch.Generator().manual_seed({"usage": 10, "usage-literal": 8, "fifo": 9}[allocation])
     mem = MemoryState.zeros(B, N, 2 * Z)
     refs = [RefMemory(N, Z) for _ in range(B)]
     overwritten: set[int] = set()
@@ -264,13 +270,13 @@ def test_random_read_write_sequence_vs_reference(allocation):
                 torch.testing.assert_close(readout[b, h].double(),
                                            torch.tensor(r, dtype=torch.float64),
                                            atol=1e-5, rtol=1e-5)
-            refs[b].add_usage(weights[b].tolist())
-        mem = mem_ops.add_usage(mem, weights)
+            refs[b].add_usage(weights[b].tolist(), allocation)
+        mem = mem_ops.add_usage(mem, weights, allocation)
         # extra random use of written rows (other readers), so that different rows get overwritten
         extra = torch.rand(B, 1, N, generator=g) * 2.0 * mem.written[:, None].float()
-        mem = mem_ops.add_usage(mem, extra)
+        mem = mem_ops.add_usage(mem, extra, allocation)
         for b in range(B):
-            refs[b].add_usage(extra[b].tolist())
+            refs[b].add_usage(extra[b].tolist(), allocation)
         z = torch.randn(B, Z, generator=g)
         rows = mem_ops.choose_rows(mem, allocation)
         mem = mem_ops.write(mem, z, gamma, allocation)
@@ -288,7 +294,7 @@ def test_add_usage_sums_heads_without_grad():
     B, N, H = 2, 5, 3
     mem = written_memory(B, N, 2, steps=[5, 3], seed=10)
     w = torch.rand(B, H, N, generator=torch.Generator().manual_seed(11)).requires_grad_(True)
-    new = mem_ops.add_usage(mem, w)
+    new = mem_ops.add_usage(mem, w, "usage-literal")
     for b in range(B):
         for j in range(N):
             expected = float(mem.usage[b, j]) + sum(float(w[b, h, j].detach()) for h in range(H))
@@ -572,3 +578,94 @@ def test_read_under_autocast_and_write_with_nonzero_v_ret_on_the_row():
     row = torch.tensor([0, 3])
     m0 = torch.randn(2, 5, 4, generator=g, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda m, zz: mem_ops._Write.apply(m, zz, v_ret, row), (m0, z))
+
+
+# ------------------------------------------------- forgetting usage (DESIGN §1 correction)
+def test_decaying_usage_matches_loop_reference():
+    B, N, H = 2, 5, 3
+    mem = written_memory(B, N, 2, steps=[5, 3], seed=30)
+    w = torch.rand(B, H, N, generator=torch.Generator().manual_seed(31))
+    new = mem_ops.add_usage(mem, w, "usage")
+    decay = 1.0 - 2.0 / N
+    for b in range(B):
+        for j in range(N):
+            expected = decay * float(mem.usage[b, j]) + sum(float(w[b, h, j]) for h in range(H)) / H
+            assert float(new.usage[b, j]) == pytest.approx(expected, abs=1e-6)
+    assert mem_ops.usage_decay(1) == 0.0 and mem_ops.usage_decay(100) == pytest.approx(0.98)
+
+
+def _random_read_episode(allocation: str, N: int, steps: int, strong_row: int | None = None,
+                         seed: int = 40, B: int = 4, Z: int = 8, H: int = 3) -> list[list[int]]:
+    """Write z_t = a random vector every step, after H random-key reads (as the agent does:
+    read, add usage, write). With ``strong_row`` one head reads that row's event with a sharp
+    key every step. Returns, per env, the episode step held by each row at the end."""
+    g = torch.Generator().manual_seed(seed)
+    mem = MemoryState.zeros(B, N, 2 * Z)
+    target = None
+    for t in range(steps):
+        keys = torch.randn(B, H, 2 * Z, generator=g)
+        beta = torch.full((B, H), 5.0)
+        if strong_row is not None and target is not None:
+            keys[:, 0] = target
+            beta[:, 0] = 200.0
+        _, w = mem_ops.read(mem, keys, beta)
+        mem = mem_ops.add_usage(mem, w, allocation)
+        mem = mem_ops.write(mem, torch.randn(B, Z, generator=g), gamma=0.9, allocation=allocation)
+        if strong_row is not None and t == strong_row:
+            target = mem.M[:, t].clone()  # the key that finds that event (cosine 1)
+    return mem.write_step.tolist()
+
+
+@pytest.mark.parametrize("N", [16, 64])
+def test_memory_keeps_recent_steps_after_3n_random_reads(N):
+    """After 3N steps of random reads at least half of the last N steps are held (the literal
+    rule keeps steps 0..N-2 and the latest, and fails this)."""
+    steps = 3 * N
+    for allocation in ("usage", "fifo"):
+        for held in _random_read_episode(allocation, N, steps):
+            recent = sum(1 for s in held if s >= steps - N)
+            assert recent >= N // 2, (allocation, recent)
+    literal = _random_read_episode("usage-literal", N, steps)
+    assert all(sum(1 for s in held if s >= steps - N) <= 2 for held in literal)
+
+
+@pytest.mark.parametrize("N", [8, 32])
+def test_strongly_read_row_survives_10n_steps(N):
+    """An event read strongly every step stays in memory for 10N steps (fifo loses it)."""
+    kept = _random_read_episode("usage", N, 10 * N, strong_row=2)
+    assert all(2 in held for held in kept)
+    assert not any(2 in held for held in _random_read_episode("fifo", N, 10 * N, strong_row=2))
+
+
+def test_retroactive_closed_form_for_rows_never_overwritten():
+    """With overwrites going on (usage allocation, T > N), a row whose event was never replaced
+    holds [z_s, (1-gamma) sum_{t>s} gamma^(t-s-1) z_t], and overwritten rows hold only their
+    new event's z (nothing of the old one leaks)."""
+    B, N, Z, T, H, gamma = 3, 6, 3, 20, 2, 0.8
+    g = torch.Generator().manual_seed(50)
+    mem = MemoryState.zeros(B, N, 2 * Z, dtype=torch.float64)
+    zs = torch.randn(T, B, Z, generator=g, dtype=torch.float64)
+    history = [[None] * N for _ in range(B)]  # per row: list of writes (step) in order
+    for b in range(B):
+        history[b] = [[] for _ in range(N)]
+    for t in range(T):
+        keys = torch.randn(B, H, 2 * Z, generator=g, dtype=torch.float64)
+        # env 0 keeps re-reading its first event, so that row is never overwritten
+        keys[0, 0] = torch.cat([zs[0, 0], torch.zeros(Z, dtype=torch.float64)])
+        beta = torch.tensor([[100.0, 3.0]] * B, dtype=torch.float64)
+        _, w = mem_ops.read(mem, keys, beta)
+        mem = mem_ops.add_usage(mem, w, "usage")
+        rows = mem_ops.choose_rows(mem, "usage")
+        mem = mem_ops.write(mem, zs[t], gamma, "usage")
+        for b in range(B):
+            history[b][int(rows[b])].append(t)
+    survivors = 0
+    for b in range(B):
+        for j in range(N):
+            s = history[b][j][-1]  # the event the row holds now
+            torch.testing.assert_close(mem.M[b, j, :Z], zs[s, b])
+            ret = sum((1 - gamma) * gamma ** (t - s - 1) * zs[t, b] for t in range(s + 1, T))
+            torch.testing.assert_close(mem.M[b, j, Z:], torch.as_tensor(ret) + 0 * zs[0, b])
+            survivors += len(history[b][j]) == 1
+    assert history[0][0] == [0]  # the strongly read first event survived
+    assert survivors >= 1 and any(len(h) > 1 for hb in history for h in hb)

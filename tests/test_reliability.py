@@ -23,6 +23,7 @@ from merlin_rl.checkpoint import CheckpointError, load_checkpoint
 from merlin_rl.cli import main as cli_main
 from merlin_rl.config import make_config
 from merlin_rl.envs import EnvError
+from merlin_rl.learner import Learner
 from merlin_rl.train import Trainer, TrainingDiverged
 
 torch.set_num_threads(1)
@@ -107,18 +108,18 @@ def test_nan_updates_are_skipped_then_the_run_stops(tmp_path, monkeypatch):
     tr = Trainer(cfg, run_dir=tmp_path, progress=False)
     tr.update(tr.rollout())
     tr.checkpoint()
-    before = {k: v.clone() for k, v in tr.agent.state_dict().items()}
-    real = Trainer.losses
+    before = {k: v.clone() for k, v in tr.agent.named_parameters()}
+    real = Learner.losses
 
-    def nan_losses(self, seg):
-        mbp, pol, logs = real(self, seg)
+    def nan_losses(self, *args, **kwargs):
+        mbp, pol, logs = real(self, *args, **kwargs)
         return mbp * float("nan"), pol, logs
 
-    monkeypatch.setattr(Trainer, "losses", nan_losses)
+    monkeypatch.setattr(Learner, "losses", nan_losses)
     for _ in range(2):  # skipped, parameters untouched
         logs = tr.update(tr.rollout())
     assert logs["skipped_updates"] == 2
-    assert all(torch.equal(before[k], v) for k, v in tr.agent.state_dict().items())
+    assert all(torch.equal(before[k], v) for k, v in tr.agent.named_parameters())
     with pytest.raises(TrainingDiverged, match="3 non-finite updates in a row"):
         tr.update(tr.rollout())
     kept = _model(tmp_path / "checkpoints" / "latest.pt")
@@ -128,14 +129,14 @@ def test_nan_updates_are_skipped_then_the_run_stops(tmp_path, monkeypatch):
 
 def test_one_nan_does_not_stop_training(tmp_path, monkeypatch):
     tr = Trainer(make_config("small", max_nonfinite=2, **TINY), run_dir=tmp_path, progress=False)
-    real, calls = Trainer.losses, {"n": 0}
+    real, calls = Learner.losses, {"n": 0}
 
-    def flaky(self, seg):
+    def flaky(self, *args, **kwargs):
         calls["n"] += 1
-        mbp, pol, logs = real(self, seg)
+        mbp, pol, logs = real(self, *args, **kwargs)
         return (mbp * float("nan") if calls["n"] % 2 else mbp), pol, logs
 
-    monkeypatch.setattr(Trainer, "losses", flaky)
+    monkeypatch.setattr(Learner, "losses", flaky)
     for _ in range(6):
         tr.update(tr.rollout())
     assert tr.skipped_updates == 3

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from merlin_rl import losses
 from merlin_rl import memory as mem_ops
-from merlin_rl.config import Config
+from merlin_rl.config import AUTO_MEMORY_FALLBACK, Config
 from merlin_rl.encoders import UnsupportedSpaceError
 from merlin_rl.mbp import MBP
 from merlin_rl.memory import MemoryState
@@ -44,6 +44,10 @@ class AgentState:
     def detach(self) -> "AgentState":
         """Cut the graph between truncation windows."""
         return self._map(lambda x: x.detach())
+
+    def select(self, index: Tensor) -> "AgentState":
+        """The state of environments ``index`` (a minibatch over environments)."""
+        return self._map(lambda x: x.select(index) if isinstance(x, MemoryState) else x[index])
 
     def reset(self, mask: Tensor) -> "AgentState":
         """Zero the state of environments whose episode starts now (mask (B,) bool).
@@ -103,7 +107,8 @@ class Predictions:
 
     value: Tensor  # V_t
     advantage: Tensor  # A_t
-    kl: Tensor | None
+    kl: Tensor | None  # KL(q_t || p_t) in nats (what is reported)
+    kl_objective: Tensor | None  # the KL term as optimised (free nats, balancing)
     recon: dict[str, Tensor]
 
 
@@ -130,11 +135,23 @@ class Agent(nn.Module):
                        decoders=self.is_merlin, use_memory=self.use_memory)
         self.policy = Policy(cfg.z_dim, self.num_actions, cfg.policy_hidden, cfg.mlp_hidden,
                              2 * cfg.z_dim if self.use_memory else 0, cfg.read_strength_init)
+        # running second moment of the discounted return (reward scale, learner.RewardScale)
+        self.register_buffer("return_sq_sum", torch.zeros((), dtype=torch.float64))
+        self.register_buffer("return_count", torch.zeros((), dtype=torch.float64))
+
+    def reward_scale(self) -> float:
+        """1 / sqrt(E[G^2]) of the discounted returns G seen in training (1 before any reward, or
+        with ``reward_norm`` off): rewards are divided by their return scale everywhere in the
+        agent (input r_{t-1}, its reconstruction, the return heads, the advantages)."""
+        if self.cfg.reward_norm == "off" or float(self.return_sq_sum) <= 0.0:
+            return 1.0
+        return float(torch.rsqrt(self.return_sq_sum / self.return_count))
 
     def initial_state(self, batch: int, device: torch.device | str = "cpu") -> AgentState:
         cfg = self.cfg
         z = lambda *s: torch.zeros(batch, *s, device=device)  # noqa: E731
-        mem = (MemoryState.zeros(batch, cfg.memory_rows, 2 * cfg.z_dim, device)
+        rows = cfg.memory_rows or AUTO_MEMORY_FALLBACK  # the trainer resolves 0 from the env
+        mem = (MemoryState.zeros(batch, rows, 2 * cfg.z_dim, device)
                if self.use_memory else None)
         return AgentState(
             mbp_h=z(2, cfg.mbp_hidden), mbp_c=z(2, cfg.mbp_hidden),
@@ -143,23 +160,31 @@ class Agent(nn.Module):
             prev_action=z(self.num_actions), prev_reward=z(1), memory=mem)
 
     def step(self, obs: dict[str, Tensor], state: AgentState, sample: bool = True,
-             noise: StepNoise | None = None) -> tuple[StepOutput, AgentState]:
+             noise: StepNoise | None = None, action: Tensor | None = None,
+             obs_code: Tensor | None = None) -> tuple[StepOutput, AgentState]:
         """One step for all environments; ``state.prev_reward`` must already hold r_{t-1}.
 
         ``sample``: draw z and a_t (else z = mu and the argmax action). ``noise``: the random
-        numbers to draw them with (else torch's global generator is used)."""
+        numbers to draw them with (else torch's global generator is used). ``action`` (B,): take
+        these actions instead of choosing (the replay learner re-runs an acted segment).
+        ``obs_code``: the encoders' output for ``obs``, computed beforehand."""
         mbp, cfg = self.mbp, self.cfg
         h_prev = state.mbp_h.flatten(1)  # [h^1_{t-1}, h^2_{t-1}]
-        e = mbp.encode(obs, state.prev_action, state.prev_reward)
+        e = mbp.encode(obs, state.prev_action, state.prev_reward, obs_code)
         z, dist = mbp.latent(e, h_prev, state.m, sample, noise.eps if noise else None)
         memory = state.memory
 
         # policy: no gradient into the MBP for MERLIN
-        z_pol = z.detach() if self.is_merlin else z
+        if self.is_merlin:  # the policy reads the sample z_t, or the posterior mean
+            z_pol = (dist["mu_q"] if cfg.policy_input == "mean" else z).detach()
+        else:
+            z_pol = z
         mem_pol = memory.detach() if (self.is_merlin and memory is not None) else memory
         logits, pol_h, pol_c, pol_w = self.policy(z_pol, state.pol_h, state.pol_c, mem_pol)
         log_pi = F.log_softmax(logits, -1)
-        if not sample:
+        if action is not None:
+            pass
+        elif not sample:
             action = logits.argmax(-1)
         elif noise is not None:  # inverse-CDF sampling with the given uniforms
             cdf = log_pi.exp().cumsum(-1)
@@ -178,7 +203,7 @@ class Agent(nn.Module):
             keys, beta = mbp.read_interface(h_cat)
             reads, mbp_w = mem_ops.read(memory, keys, beta)
             m_new = reads.flatten(1)
-            memory = mem_ops.add_usage(memory, mbp_w)
+            memory = mem_ops.add_usage(memory, mbp_w, cfg.allocation)
             memory = mem_ops.write(memory, z, cfg.gamma, cfg.allocation)
 
         out = StepOutput(action=action, log_prob=log_prob, entropy=entropy, logits=logits, z=z,
@@ -199,17 +224,20 @@ class Agent(nn.Module):
         a_onehot = F.one_hot(cat([s.action for s in steps]), self.num_actions).to(z.dtype)
         value, adv = self.mbp.returns(z, log_pi, a_onehot)
         unflat = lambda x: x.view(t, b)  # noqa: E731
-        kl = None
+        kl = kl_obj = None
         if steps[0].dist:
-            kl = unflat(losses.gaussian_kl(**{k: cat([s.dist[k] for s in steps])
-                                               for k in steps[0].dist}))
+            dist = {k: cat([s.dist[k] for s in steps]) for k in steps[0].dist}
+            kl = unflat(losses.gaussian_kl(**dist))
+            kl_obj = kl if self.cfg.elbo == "literal" else unflat(losses.kl_objective(
+                **dist, free_nats=self.cfg.kl_free_nats, balance=self.cfg.kl_balance))
         recon = {}
         if self.mbp.decoders:
             obs = {k: cat([s.obs[k] for s in steps]) for k in steps[0].obs}
             recon = self.mbp.reconstruction_losses(
                 z, obs, cat([s.prev_action for s in steps]), cat([s.prev_reward for s in steps]))
             recon = {k: unflat(v) for k, v in recon.items()}
-        return Predictions(value=unflat(value), advantage=unflat(adv), kl=kl, recon=recon)
+        return Predictions(value=unflat(value), advantage=unflat(adv), kl=kl, kl_objective=kl_obj,
+                           recon=recon)
 
     def env_action(self, action: Tensor):
         """Agent action index -> the environment's action value (``Discrete.start`` offset)."""

@@ -11,6 +11,10 @@ from typing import Any
 AGENTS = ("merlin", "rl-mem", "rl-lstm")
 DEVICES = ("cpu", "cuda", "auto")
 DEFAULT_ENV = "merlin_rl/ColourMatch-v0"
+ELBOS = ("balanced", "literal")
+REWARD_NORMS = ("return-std", "off")
+ADVANTAGE_NORMS = ("batch", "off")
+ALLOCATIONS = ("usage", "usage-literal", "fifo")  # memory.ALLOCATIONS
 
 
 class ConfigError(ValueError):
@@ -41,8 +45,9 @@ class Config:
     mbp_hidden: int = 128  # each of the 2 MBP LSTM layers
     policy_hidden: int = 64  # each of the 2 policy LSTM layers
     mbp_reads: int = 3  # K^r
-    memory_rows: int = 64  # N
-    allocation: str = "usage"  # or "fifo"
+    memory_rows: int = 0  # N; 0 = auto: the env's declared episode length (<= 1024), else 64
+    allocation: str = "usage"  # decaying usage; or "usage-literal" (the paper's rule), "fifo"
+    policy_input: str = "sample"  # what the policy reads of z_t: the "sample" or the "mean" mu_q
     read_strength_init: float = 5.0  # initial read strength beta = softplus(bias) of every key
     # learning
     tau: int = 20
@@ -54,6 +59,9 @@ class Config:
     grad_clip: float = 20.0
     entropy_cost: float = 0.01
     kl_weight: float = 1.0
+    elbo: str = "balanced"  # KL balancing + free nats (losses.kl_objective); "literal": the paper's
+    kl_free_nats: float = 1.0  # balanced ELBO: KL below this many nats per step costs nothing
+    kl_balance: float = 0.8  # balanced ELBO: share of the KL gradient that trains the prior
     image_weight: float = 50.0  # on the per-image sum of squared pixel errors
     vector_weight: float = 1.0
     text_weight: float = 1.0
@@ -61,6 +69,12 @@ class Config:
     action_weight: float = 1.0
     reward_weight: float = 1.0
     return_weight: float = 0.4
+    # learner (learner.py): K epochs of replayed segments, minibatches over environments
+    epochs: int = 1  # K; 1 with 1 minibatch is the paper's A2C update on one graph
+    minibatches: int = 1  # minibatches over environments per epoch (must divide the env count)
+    ppo_clip: float = 0.2  # PPO's clipped ratio on the policy term (inactive at K = 1)
+    reward_norm: str = "return-std"  # rewards / running sqrt(E[G^2]) of discounted returns; "off"
+    advantage_norm: str = "batch"  # advantages to zero mean, unit std per minibatch; "off"
     # bookkeeping
     log_interval: int = 10_000  # env steps between metrics rows
     checkpoint_interval: int = 100_000  # env steps between checkpoints
@@ -76,15 +90,27 @@ class Config:
             raise ConfigError(f"--preset {self.preset!r} is not known; allowed: {', '.join(PRESETS)}")
         if self.device not in DEVICES:
             raise ConfigError(f"--device {self.device!r} is not known; allowed: {', '.join(DEVICES)}")
-        if self.allocation not in ("usage", "fifo"):
-            raise ConfigError(f"allocation {self.allocation!r} is not known; allowed: usage, fifo")
-        for name in ("total_steps", "num_envs", "z_dim", "enc_dim", "image_channels", "mlp_hidden",
-                     "mbp_hidden", "policy_hidden", "mbp_reads", "memory_rows", "tau",
+        if self.allocation not in ALLOCATIONS:
+            raise ConfigError(f"--allocation {self.allocation!r} is not known; allowed: "
+                              f"{', '.join(ALLOCATIONS)}")
+        if self.reward_norm not in REWARD_NORMS:
+            raise ConfigError(f"--reward-norm {self.reward_norm!r} is not known; allowed: "
+                              f"{', '.join(REWARD_NORMS)}")
+        if self.advantage_norm not in ADVANTAGE_NORMS:
+            raise ConfigError(f"--advantage-norm {self.advantage_norm!r} is not known; allowed: "
+                              f"{', '.join(ADVANTAGE_NORMS)}")
+        for name in ("epochs", "minibatches", "total_steps", "num_envs", "z_dim", "enc_dim",
+                     "image_channels", "mlp_hidden",
+                     "mbp_hidden", "policy_hidden", "mbp_reads", "tau",
                      "log_interval", "checkpoint_interval", "keep_checkpoints", "max_nonfinite",
                      "tb_images_every"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 raise ConfigError(f"{_flag(name)} must be a positive integer, got {v!r}")
+        if not isinstance(self.memory_rows, int) or isinstance(self.memory_rows, bool) \
+                or self.memory_rows < 0:
+            raise ConfigError(f"--memory-rows must be a positive integer or 0 (auto: the env's "
+                              f"episode length), got {self.memory_rows!r}")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**31:
             raise ConfigError(f"--seed must be an integer in [0, 2**31), got {self.seed!r}")
         if not isinstance(self.env_kwargs, dict):
@@ -96,11 +122,21 @@ class Config:
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not 0.0 < v <= 1.0:
                 raise ConfigError(f"{_flag(name)} must be in (0, 1], got {v!r}")
-        for name in ("lr_mbp", "lr_policy", "adam_eps", "grad_clip", "read_strength_init"):
+        if self.num_envs % self.minibatches:
+            raise ConfigError(f"--minibatches {self.minibatches} must divide --num-envs "
+                              f"{self.num_envs}")
+        for name in ("ppo_clip", "lr_mbp", "lr_policy", "adam_eps", "grad_clip", "read_strength_init"):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
                 raise ConfigError(f"{_flag(name)} must be a positive finite number, got {v!r}")
-        for name in ("entropy_cost", "kl_weight", "image_weight", "vector_weight", "text_weight",
+        if self.policy_input not in ("sample", "mean"):
+            raise ConfigError(f"--policy-input {self.policy_input!r} is not known; allowed: "
+                              "sample, mean")
+        if self.elbo not in ELBOS:
+            raise ConfigError(f"--elbo {self.elbo!r} is not known; allowed: {', '.join(ELBOS)}")
+        if not isinstance(self.kl_balance, (int, float)) or not 0.0 < self.kl_balance < 1.0:
+            raise ConfigError(f"--kl-balance must be in (0, 1), got {self.kl_balance!r}")
+        for name in ("entropy_cost", "kl_weight", "kl_free_nats", "image_weight", "vector_weight", "text_weight",
                      "discrete_weight", "action_weight", "reward_weight", "return_weight"):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
@@ -117,6 +153,17 @@ class Config:
         if unknown:
             raise ConfigError(f"unknown config keys {unknown}; allowed: {sorted(known)}")
         return Config(**d)
+
+
+AUTO_MEMORY_CAP = 1024  # most rows chosen automatically
+AUTO_MEMORY_FALLBACK = 64  # rows when the env declares no episode length
+
+
+def auto_memory_rows(episode_length: int | None) -> int:
+    """N = the episode length (the paper's choice), capped at 1024; 64 when it is unknown."""
+    if episode_length is None or episode_length <= 0:
+        return AUTO_MEMORY_FALLBACK
+    return min(int(episode_length), AUTO_MEMORY_CAP)
 
 
 def _flag(name: str) -> str:

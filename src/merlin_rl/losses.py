@@ -19,6 +19,23 @@ def gaussian_kl(mu_q: Tensor, logsig_q: Tensor, mu_p: Tensor, logsig_p: Tensor) 
     return (logsig_p - logsig_q + 0.5 * (var_ratio + mean_term) - 0.5).sum(-1)
 
 
+def kl_objective(mu_q: Tensor, logsig_q: Tensor, mu_p: Tensor, logsig_p: Tensor,
+                 free_nats: float = 1.0, balance: float = 0.8) -> Tensor:
+    """The ELBO's KL term as optimised by default (DESIGN.md §2, "the latent must carry the
+    observation"): KL balancing with free nats.
+
+    L_KL = balance max(f, KL(sg(q) || p)) + (1 - balance) max(f, KL(q || sg(p))), f = free_nats.
+
+    Its value is max(f, KL(q || p)); ``balance`` is the share of the KL gradient that trains the
+    prior (the posterior gets the rest), and the first ``f`` nats of a step's KL cost nothing
+    (free bits on the step's total). The paper's literal term is :func:`gaussian_kl`. (...,)."""
+    to_prior = gaussian_kl(mu_q.detach(), logsig_q.detach(), mu_p, logsig_p)
+    to_post = gaussian_kl(mu_q, logsig_q, mu_p.detach(), logsig_p.detach())
+    if free_nats > 0.0:
+        to_prior, to_post = to_prior.clamp(min=free_nats), to_post.clamp(min=free_nats)
+    return balance * to_prior + (1.0 - balance) * to_post
+
+
 def gaussian_log_prob(x: Tensor, mu: Tensor, logsig: Tensor) -> Tensor:
     """log N(x; mu, sig^2) summed over the last dim (used by tests and diagnostics)."""
     return (-0.5 * ((x - mu) * torch.exp(-logsig)).pow(2) - logsig
@@ -60,6 +77,16 @@ def return_loss(value: Tensor, advantage: Tensor, target: Tensor) -> Tensor:
 def policy_loss(log_prob: Tensor, advantages: Tensor, entropy: Tensor, entropy_cost: float) -> Tensor:
     """-stopgrad(Adv_t) log pi(a_t) - entropy_cost H(pi_t), elementwise."""
     return -advantages.detach() * log_prob - entropy_cost * entropy
+
+
+def clipped_policy_loss(ratio: Tensor, advantages: Tensor, entropy: Tensor, entropy_cost: float,
+                        clip: float) -> Tensor:
+    """PPO's clipped surrogate: -min(rho Adv, clip(rho, 1 - eps, 1 + eps) Adv) - c H, elementwise,
+    with rho = pi(a_t) / pi_old(a_t). At rho = 1 its value and gradient equal :func:`policy_loss`'s
+    (the A2C update with K = 1)."""
+    adv = advantages.detach()
+    surrogate = torch.min(ratio * adv, ratio.clamp(1.0 - clip, 1.0 + clip) * adv)
+    return -surrogate - entropy_cost * entropy
 
 
 def masked_mean(x: Tensor, mask: Tensor) -> Tensor:

@@ -54,9 +54,12 @@ class MBP(nn.Module):
         self.value_head = mlp(cfg.z_dim + num_actions, cfg.mlp_hidden, 1)
         self.advantage_head = mlp(cfg.z_dim + num_actions, cfg.mlp_hidden, 1)
 
-    def encode(self, obs: dict[str, Tensor], prev_action: Tensor, prev_reward: Tensor) -> Tensor:
-        """e_t = [encoders(o_t), a_{t-1} one-hot, r_{t-1}] (step 1)."""
-        return torch.cat([self.codec.encode(obs), prev_action, prev_reward], dim=-1)
+    def encode(self, obs: dict[str, Tensor], prev_action: Tensor, prev_reward: Tensor,
+               obs_code: Tensor | None = None) -> Tensor:
+        """e_t = [encoders(o_t), a_{t-1} one-hot, r_{t-1}] (step 1). ``obs_code``: encoders(o_t)
+        computed beforehand (the replay learner encodes a whole segment in one batch)."""
+        code = self.codec.encode(obs) if obs_code is None else obs_code
+        return torch.cat([code, prev_action, prev_reward], dim=-1)
 
     def latent(self, e: Tensor, h_prev: Tensor, m_prev: Tensor, sample: bool,
                eps: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor]]:

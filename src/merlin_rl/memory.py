@@ -4,6 +4,10 @@ Each environment owns a matrix ``M`` of ``N`` rows of width ``2|z|``. Row ``s`` 
 holds ``[z_s, (1-gamma) * sum_{t>s} gamma^(t-s-1) z_t]`` (retroactive update). Reads are
 content-based (cosine similarity, softmax with a strength) over written rows only. When every row is
 used, the row with the smallest usage is overwritten (ties: the oldest write) after being cleared.
+Usage forgets (``usage``, the default): it decays by ``1 - 2/N`` per step and each read adds its
+mean weight, so unread rows age out oldest first while rows that keep being read stay
+(DESIGN.md §1, correction). ``usage-literal`` is the paper's rule read literally (usage only grows;
+it freezes a full memory) and ``fifo`` a circular buffer; both are kept for ablations.
 
 All functions are pure: they take a :class:`MemoryState` and return a new one, so the autograd graph
 through the memory is kept inside a truncation window (the caller detaches between windows).
@@ -16,7 +20,7 @@ from dataclasses import dataclass, fields, replace
 import torch
 from torch import Tensor
 
-ALLOCATIONS = ("usage", "fifo")
+ALLOCATIONS = ("usage", "usage-literal", "fifo")
 _NORM_EPS = 1e-6
 
 
@@ -48,6 +52,10 @@ class MemoryState:
 
     def detach(self) -> "MemoryState":
         return MemoryState(**{f.name: getattr(self, f.name).detach() for f in fields(self)})
+
+    def select(self, index: Tensor) -> "MemoryState":
+        """The memories of environments ``index`` (a minibatch over environments)."""
+        return MemoryState(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
     def reset(self, mask: Tensor) -> "MemoryState":
         """Blank the memory of environments where ``mask`` (B,) is True (new episode)."""
@@ -151,22 +159,42 @@ class _Read(torch.autograd.Function):
         return d_m, d_k, d_beta, None
 
 
-def add_usage(mem: MemoryState, weights: Tensor) -> MemoryState:
-    """u_t[k] += sum_i w^i[k]: reading a row counts as using it (no gradient)."""
-    return replace(mem, usage=mem.usage + weights.detach().sum(1))
+def usage_decay(rows: int) -> float:
+    """Per-step usage decay of the ``usage`` allocation: delta = max(0, 1 - 2/N).
+
+    With reads spread evenly (each row gets ~1/N of the mean read weight per step) an unread row
+    settles at usage ~1/2, below the 1 of a fresh write, so the oldest unread rows go first and
+    the newest N steps stay; a row holding a mean read weight w every step settles at w N / 2."""
+    return max(0.0, 1.0 - 2.0 / rows)
+
+
+def add_usage(mem: MemoryState, weights: Tensor, allocation: str = "usage") -> MemoryState:
+    """Reading a row counts as using it (no gradient). weights (B, K^r, N).
+
+    ``usage``: u_t = delta u_{t-1} + mean_i w^i (see :func:`usage_decay`);
+    ``usage-literal`` and ``fifo``: u_t = u_{t-1} + sum_i w^i (the paper's rule)."""
+    w = weights.detach()
+    if allocation == "usage":
+        return replace(mem, usage=mem.usage * usage_decay(mem.M.shape[1]) + w.mean(1))
+    _check_allocation(allocation)
+    return replace(mem, usage=mem.usage + w.sum(1))
+
+
+def _check_allocation(allocation: str) -> None:
+    if allocation not in ALLOCATIONS:
+        raise ValueError(f"allocation must be one of {ALLOCATIONS}, got {allocation!r}")
 
 
 def choose_rows(mem: MemoryState, allocation: str = "usage") -> Tensor:
     """Row to write for each environment (B,).
 
-    Free rows are filled in order; afterwards ``usage`` picks the least-used row (ties: the oldest
-    write) and ``fifo`` cycles through the rows like a circular buffer.
+    Free rows are filled in order; afterwards ``usage`` and ``usage-literal`` pick the least-used
+    row (ties: the oldest write) and ``fifo`` cycles through the rows like a circular buffer.
     """
     n = mem.M.shape[1]
+    _check_allocation(allocation)
     if allocation == "fifo":
         return mem.count % n
-    if allocation != "usage":
-        raise ValueError(f"allocation must be one of {ALLOCATIONS}, got {allocation!r}")
     min_usage = mem.usage.min(dim=-1, keepdim=True).values
     candidates = mem.usage == min_usage
     oldest = mem.write_step.masked_fill(~candidates, torch.iinfo(torch.long).max).argmin(dim=-1)

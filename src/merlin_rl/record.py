@@ -52,7 +52,7 @@ def collect_episode(agent, env, loop) -> list[dict]:
             m = agent.mbp.codec.modality(key)
             rec = m.reconstruct(out.z[:1])[0].permute(1, 2, 0).numpy()
         r, done, _, valid = loop.step(out.action)
-        state.prev_reward = r[:, None]
+        state.prev_reward = (r * agent.reward_scale())[:, None]
         if not bool(valid[0]):  # the autoreset step after the previous episode: not shown
             continue
         steps.append({

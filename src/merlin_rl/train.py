@@ -1,5 +1,6 @@
-"""Training: rollouts of tau steps over B environments, truncated BPTT through the agent and its
-memory, two Adam optimisers, metrics, TensorBoard and checkpoints (DESIGN.md §2)."""
+"""Training: the :class:`Trainer` orchestrates acting (acting.py: segments of tau steps over B
+environments) and learning (learner.py: truncated BPTT through the agent and its memory, two Adam
+optimisers), and owns metrics, TensorBoard and checkpoints (DESIGN.md §2)."""
 
 from __future__ import annotations
 
@@ -7,26 +8,26 @@ import csv
 import dataclasses
 import os
 import random
-import sys
 import time
-from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import torch
 from torch import Tensor
 
-from merlin_rl import losses
-from merlin_rl.agent import Agent, AgentState, StepNoise, StepOutput
+from merlin_rl.acting import Actor, EnvLoop, EpisodeTracker, Segment, autoreset_mode
+from merlin_rl.agent import Agent, AgentState, StepNoise
 from merlin_rl.checkpoint import (CheckpointError, link_atomic, load_checkpoint, load_model_state,
                                   prune_checkpoints, save_checkpoint)
-from merlin_rl.config import Config, ConfigError
-from merlin_rl.distributed import (all_sum, average_gradients, barrier, broadcast_parameters,
-                                   init_distributed, world_size_from_env)
-from merlin_rl.envs import EnvError, check_observation, import_env_modules, make_vector_env
+from merlin_rl.config import Config, ConfigError, auto_memory_rows
+from merlin_rl.distributed import (all_sum, barrier, broadcast_parameters, init_distributed,
+                                   world_size_from_env)
+from merlin_rl.envs import declared_episode_length, import_env_modules, make_vector_env
+from merlin_rl.learner import Learner, TrainingDiverged
+
+__all__ = ["Trainer", "TrainingDiverged", "EnvLoop", "EpisodeTracker", "Segment", "RunLog",
+           "autoreset_mode", "evaluate", "resolve_device"]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -41,148 +42,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def autoreset_mode(env: gym.vector.VectorEnv) -> str:
-    """'next' (Gymnasium's default) or 'same'; other modes are refused."""
-    mode = env.metadata.get("autoreset_mode", gym.vector.AutoresetMode.NEXT_STEP)
-    mode = getattr(mode, "value", mode)
-    if mode == gym.vector.AutoresetMode.NEXT_STEP.value:
-        return "next"
-    if mode == gym.vector.AutoresetMode.SAME_STEP.value:
-        return "same"
-    raise ConfigError(f"vector env autoreset mode {mode!r} is not supported; allowed: NextStep, SameStep")
-
-
-class TrainingDiverged(RuntimeError):
-    """Too many non-finite updates in a row."""
-
-
-@dataclass
-class Segment:
-    """tau steps of B environments, time-major."""
-
-    outputs: list[StepOutput]
-    rewards: Tensor  # (T, B) r_t
-    dones: Tensor  # (T, B) episode ended (terminated or truncated) at t
-    terminals: Tensor  # (T, B) terminated at t
-    valid: Tensor  # (T, B) 1 where the transition belongs to an episode (not an autoreset step)
-    bootstrap: Tensor  # (B,) V of the observation after the segment
-
-
-class EpisodeTracker:
-    """Returns and lengths of finished episodes, vectorised over environments."""
-
-    def __init__(self, num_envs: int) -> None:
-        self.ret = np.zeros(num_envs)
-        self.len = np.zeros(num_envs, np.int64)
-        self.recent: deque[tuple[float, int]] = deque(maxlen=100)
-        self.since_log: list[tuple[float, int]] = []
-        self.count = 0
-
-    def update(self, rewards: np.ndarray, done: np.ndarray, valid: np.ndarray) -> None:
-        self.ret += rewards * valid
-        self.len += valid
-        ended = done & valid
-        if ended.any():
-            finished = list(zip(self.ret[ended].tolist(), self.len[ended].tolist()))
-            self.recent.extend(finished)
-            self.since_log.extend(finished)
-            self.count += len(finished)
-            self.ret[ended] = 0.0
-            self.len[ended] = 0
-
-    def recent_return(self) -> float:
-        return float(np.mean([r for r, _ in self.recent])) if self.recent else float("nan")
-
-    def pop_episodes(self) -> list[tuple[float, int]]:
-        """(return, length) of the episodes finished since the last call, in env order."""
-        eps, self.since_log = self.since_log, []
-        return eps
-
-    def pop_since_log(self) -> list[float]:
-        """[sum of returns, sum of lengths, count] of the episodes finished since the last call."""
-        eps, self.since_log = self.since_log, []
-        return [float(sum(r for r, _ in eps)), float(sum(n for _, n in eps)), float(len(eps))]
-
-
-class EnvLoop:
-    """Steps a vector env and keeps the autoreset bookkeeping (Gymnasium 1.x).
-
-    Under ``NEXT_STEP`` autoreset, the call after an episode ends is a reset step: its action is
-    ignored and its transition is marked invalid (it never enters the losses); the observation it
-    returns starts a new episode. Under ``SAME_STEP`` the observation returned with ``done`` already
-    starts the new episode; a truncation there is not bootstrapped (treated as a termination).
-    """
-
-    def __init__(self, env: gym.vector.VectorEnv, agent: Agent, device: torch.device,
-                 seed: int) -> None:
-        self.env, self.agent, self.device = env, agent, device
-        self.mode = autoreset_mode(env)
-        try:
-            obs, _ = env.reset(seed=seed)
-        except (ValueError, TypeError) as e:  # e.g. observations that cannot be batched
-            raise EnvError(f"env.reset() failed: {str(e).splitlines()[0] if str(e) else e!r}; "
-                           f"do its observations fit its space {env.single_observation_space}?"
-                           ) from None
-        check_observation(env, obs, "env.reset()")
-        self.checked_step = False
-        self.obs = agent.mbp.codec.to_tensors(obs, device)
-        b = env.num_envs
-        self.episode_start = torch.ones(b, dtype=torch.bool, device=device)
-        self.pending_reset = np.zeros(b, bool)
-        self.episodes = EpisodeTracker(b)
-
-    @property
-    def can_save(self) -> bool:
-        """Whether the environments can save and restore their state (built-in tasks can)."""
-        return hasattr(self.env, "get_state") and hasattr(self.env, "set_state")
-
-    def get_state(self) -> dict[str, Any]:
-        """Environment and bookkeeping state for an exact resume (tensors and plain values)."""
-        t = self.episodes
-        env_state = {k: torch.as_tensor(v) if isinstance(v, np.ndarray) else v
-                     for k, v in self.env.get_state().items()}
-        return {"env": env_state, "obs": self.obs, "episode_start": self.episode_start,
-                "pending_reset": torch.as_tensor(self.pending_reset),
-                "ret": torch.as_tensor(t.ret), "len": torch.as_tensor(t.len),
-                "recent": list(t.recent), "count": t.count}
-
-    def set_state(self, s: dict[str, Any]) -> None:
-        self.env.set_state({k: v.numpy() if isinstance(v, Tensor) else v
-                            for k, v in s["env"].items()})
-        self.obs = {k: v.to(self.device) for k, v in s["obs"].items()}
-        self.episode_start = s["episode_start"].to(self.device)
-        self.pending_reset = s["pending_reset"].numpy().copy()
-        t = self.episodes
-        t.ret, t.len = s["ret"].numpy().copy(), s["len"].numpy().copy()
-        t.recent.clear()
-        t.recent.extend(tuple(x) for x in s["recent"])
-        t.count = int(s["count"])
-
-    def step(self, action: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """Apply actions; returns (rewards, dones, terminals, valid) as tensors (B,)."""
-        valid = ~self.pending_reset
-        obs, r, term, trunc, _ = self.env.step(self.agent.env_action(action))
-        if not self.checked_step:  # once: a wrong space would otherwise fail deep in a module
-            check_observation(self.env, obs, "env.step()")
-            self.checked_step = True
-        r = np.asarray(r, np.float32)
-        term, trunc = np.asarray(term, bool), np.asarray(trunc, bool)
-        done = term | trunc
-        self.episodes.update(r, done, valid)
-        if self.mode == "next":
-            start = self.pending_reset
-            self.pending_reset = done & valid
-        else:
-            start = done
-            # the value of the final observation is not computed under SAME_STEP, so a time-limit
-            # truncation is treated as a termination (no bootstrap)
-            term = done
-        self.obs = self.agent.mbp.codec.to_tensors(obs, self.device)
-        self.episode_start = torch.as_tensor(start, device=self.device)
-        as_t = lambda x: torch.as_tensor(x, device=self.device)  # noqa: E731
-        return as_t(r), as_t(done), as_t(term), as_t(valid)
 
 
 class Trainer:
@@ -205,6 +64,10 @@ class Trainer:
         import_env_modules(cfg.env_import)
         self.env = make_vector_env(cfg.env, self.local_envs, cfg.env_kwargs, cfg.async_envs)
         autoreset_mode(self.env)  # refuse unsupported modes before building anything
+        if cfg.memory_rows == 0:  # auto: N covers the declared episode (recorded in config.json)
+            length = declared_episode_length(self.env, cfg.env)
+            cfg = dataclasses.replace(cfg, memory_rows=auto_memory_rows(length))
+            self.cfg = cfg
         self.agent = Agent(self.env.single_observation_space, self.env.single_action_space,
                            cfg).to(self.device)
         broadcast_parameters(self.agent, self.dist)
@@ -213,15 +76,9 @@ class Trainer:
         # One noise stream for the global batch, sliced per rank: env i draws the same random
         # numbers whatever the number of processes.
         self.noise_gen = torch.Generator().manual_seed(cfg.seed)
-        # fused Adam: one kernel over all parameters instead of a Python loop (CPU and CUDA)
-        self.opt_mbp = torch.optim.Adam(self.agent.mbp_parameters(), lr=cfg.lr_mbp, eps=cfg.adam_eps,
-                                        fused=True)
-        self.opt_policy = torch.optim.Adam(self.agent.policy_parameters(), lr=cfg.lr_policy, fused=True,
-                                           eps=cfg.adam_eps)
+        self.learner = Learner(self.agent, cfg, self.dist, self.device)
         self.env_steps = 0
         self.updates = 0
-        self.skipped_updates = 0
-        self.nonfinite_streak = 0
         self.resumed_from: int | None = None
         self.progress = progress
         self.run_dir = Path(run_dir or cfg.run_dir or default_run_dir(cfg))
@@ -239,6 +96,14 @@ class Trainer:
         self.loop = EnvLoop(self.env, self.agent, self.device, cfg.seed + self.dist.rank)
         self.episodes = self.loop.episodes
         self.state = self.agent.initial_state(self.local_envs, self.device)
+        self.actor = Actor(self.agent, self.loop, self.step_fn, lambda: self._noise(), cfg.tau,
+                           cfg.gamma, self.dist if self.dist.enabled else None)
+
+    # the learner's optimisers and counters, under the names checkpoints and tools use
+    opt_mbp = property(lambda self: self.learner.opt_mbp)
+    opt_policy = property(lambda self: self.learner.opt_policy)
+    skipped_updates = property(lambda self: self.learner.skipped_updates)
+    nonfinite_streak = property(lambda self: self.learner.nonfinite_streak)
 
     def _noise(self) -> StepNoise:
         b, lo = self.cfg.num_envs, self.dist.rank * self.local_envs
@@ -246,110 +111,33 @@ class Trainer:
         u = torch.rand(b, generator=self.noise_gen)[lo:lo + self.local_envs]
         return StepNoise(eps=eps.to(self.device), uniform=u.to(self.device))
 
-    # ----------------------------------------------------------------------------------- rollout
+    # ------------------------------------------------------------------------ acting, learning
     def rollout(self) -> Segment:
-        """Run tau steps with the graph kept for one backward pass over the segment."""
-        cfg, loop = self.cfg, self.loop
-        outs, rewards, dones, terms, valids = [], [], [], [], []
-        for _ in range(cfg.tau):
-            self.state = self.state.reset(loop.episode_start)
-            out, self.state = self.step_fn(loop.obs, self.state, noise=self._noise())
-            r, done, term, valid = loop.step(out.action)
-            self.state.prev_reward = r[:, None]
-            outs.append(out)
-            rewards.append(r)
-            dones.append(done)
-            terms.append(term)
-            valids.append(valid)
-            self.env_steps += cfg.num_envs
-        with torch.no_grad():  # V of the next observation, without advancing the state
-            peek_state = self.state.reset(loop.episode_start)
-            peek = self.step_fn(loop.obs, peek_state, sample=False)[0]
-            bootstrap = self.agent.evaluate([peek]).value[0]
-        return Segment(outs, torch.stack(rewards), torch.stack(dones), torch.stack(terms),
-                       torch.stack(valids).float(), bootstrap)
+        """Act for tau steps (acting.Actor), with the graph kept only for the single-graph update."""
+        self.actor.loop = self.loop
+        seg, self.state = self.actor.collect(self.state, keep_graph=self.learner.single_graph)
+        self.env_steps += self.cfg.tau * self.cfg.num_envs
+        return seg
 
-    # ------------------------------------------------------------------------------------ losses
     def losses(self, seg: Segment) -> tuple[Tensor, Tensor, dict[str, float]]:
-        """MBP loss (ELBO + return loss) and policy loss, averaged over valid transitions."""
-        cfg = self.cfg
-        stack = lambda name: torch.stack([getattr(o, name) for o in seg.outputs])  # noqa: E731
-        pred = self.agent.evaluate(seg.outputs)
-        values, log_probs, entropy = pred.value, stack("log_prob"), stack("entropy")
-        adv = losses.gae(seg.rewards, values, seg.bootstrap, seg.dones, seg.terminals,
-                         cfg.gamma, cfg.lam)
-        targets = adv + values.detach()  # lambda-returns R_t
-        mask = seg.valid
-        mean = lambda x: losses.masked_mean(x, mask)  # noqa: E731
-        terms: dict[str, Tensor] = {}
-        terms["return"] = mean(losses.return_loss(values, pred.advantage, targets))
-        mbp_loss = cfg.return_weight * terms["return"]
-        if pred.kl is not None:
-            terms["kl"] = mean(pred.kl)
-            mbp_loss = mbp_loss + cfg.kl_weight * terms["kl"]
-        for key, value in pred.recon.items():
-            terms["recon_" + key] = mean(value)
-            mbp_loss = mbp_loss + self._recon_weight(key) * terms["recon_" + key]
-        terms["policy"] = mean(losses.policy_loss(log_probs, adv, entropy, cfg.entropy_cost))
-        terms["entropy"] = mean(entropy)
-        logs = {f"loss/{k}": float(v.detach()) for k, v in terms.items()}
-        logs["loss/mbp"] = float(mbp_loss.detach())
-        logs["value/mean"] = float(mean(values.detach()))
-        logs["value/advantage_abs"] = float(mean(adv.abs()))
-        return mbp_loss, terms["policy"], logs
-
-    def _recon_weight(self, key: str) -> float:
-        kind = key.split(":")[0]
-        return float(getattr(self.cfg, f"{kind}_weight"))
+        """MBP and policy loss of an acted segment (single-graph form; for checks and tools)."""
+        values = self.agent.evaluate(seg.outputs).value
+        adv, targets = self.learner.targets(seg, values)
+        return self.learner.losses(seg.outputs, seg, adv, targets)
 
     def update(self, seg: Segment) -> dict[str, float]:
-        """One gradient step of both optimisers; skipped if a loss or gradient is not finite."""
-        mbp_loss, policy_loss, logs = self.losses(seg)
-        if self.dist.enabled:
-            # losses are means over this rank's valid transitions; weight them so that the
-            # averaged gradient is that of the mean over all ranks' valid transitions
-            local = float(seg.valid.sum())
-            total = all_sum([local], self.dist, self.device)[0]
-            scale = local * self.dist.world_size / max(total, 1.0)
-            mbp_loss, policy_loss = mbp_loss * scale, policy_loss * scale
-        self.opt_mbp.zero_grad(set_to_none=True)
-        self.opt_policy.zero_grad(set_to_none=True)
-        (mbp_loss + policy_loss).backward()
-        average_gradients(self.agent.mbp_parameters(), self.dist)
-        average_gradients(self.agent.policy_parameters(), self.dist)
-        gn_mbp = torch.nn.utils.clip_grad_norm_(self.agent.mbp_parameters(), self.cfg.grad_clip)
-        gn_pol = torch.nn.utils.clip_grad_norm_(self.agent.policy_parameters(), self.cfg.grad_clip)
-        logs["grad_norm/mbp"], logs["grad_norm/policy"] = float(gn_mbp), float(gn_pol)
-        local_bad = not (torch.isfinite(mbp_loss) and torch.isfinite(policy_loss))
-        bad = all_sum([float(local_bad)], self.dist, self.device)[0] > 0
-        bad = bad or not (np.isfinite(logs["grad_norm/mbp"]) and np.isfinite(logs["grad_norm/policy"]))
-        if bad:
-            self._skip_update()
-        else:
-            self.opt_mbp.step()
-            self.opt_policy.step()
-            self.nonfinite_streak = 0
-        logs["skipped_updates"] = float(self.skipped_updates)
-        self.state = self.state.detach()  # truncated BPTT: nothing flows across windows
+        """All gradient steps for the segment (learner.Learner.update); then the recurrent state is
+        cut from the graph (truncated BPTT: nothing flows across windows)."""
+        try:
+            logs = self.learner.update(seg, self.env_steps)
+        except TrainingDiverged as e:
+            latest = self.run_dir / "checkpoints" / "latest.pt"
+            raise TrainingDiverged(f"{e}. The last good parameters are in {latest}"
+                                   if latest.exists() else f"{e} before the first checkpoint"
+                                   ) from None
+        self.state = self.state.detach()
         self.updates += 1
         return logs
-
-    def _skip_update(self) -> None:
-        """Non-finite loss or gradient: no step; stop after ``max_nonfinite`` in a row."""
-        self.opt_mbp.zero_grad(set_to_none=True)
-        self.opt_policy.zero_grad(set_to_none=True)
-        self.nonfinite_streak += 1
-        self.skipped_updates += 1
-        if self.dist.is_main:
-            print(f"merlin-rl: warning: non-finite loss or gradient at env step {self.env_steps} "
-                  f"(update {self.updates}); update skipped", file=sys.stderr)
-        if self.nonfinite_streak >= self.cfg.max_nonfinite:
-            latest = self.run_dir / "checkpoints" / "latest.pt"
-            raise TrainingDiverged(
-                f"{self.nonfinite_streak} non-finite updates in a row at env step "
-                f"{self.env_steps}; stopped. The last good parameters are in {latest}"
-                if latest.exists() else f"{self.nonfinite_streak} non-finite updates in a row at "
-                f"env step {self.env_steps}; stopped before the first checkpoint")
 
     # ------------------------------------------------------------------------------ checkpoints
     def _run_state(self) -> dict[str, Any] | None:
@@ -358,6 +146,7 @@ class Trainer:
             return None
         kind, keys, pos, has_gauss, gauss = np.random.get_state()
         return {"loop": self.loop.get_state(), "agent": self.state.to_dict(),
+                "return_G": self.actor.returns.G,
                 "num_envs": self.local_envs, "torch_rng": torch.get_rng_state(),
                 "numpy_rng": [kind, torch.as_tensor(keys.astype(np.int64)), pos, has_gauss, gauss],
                 "python_rng": random.getstate()}
@@ -399,14 +188,16 @@ class Trainer:
         self.opt_mbp.load_state_dict(ckpt["opt_mbp"])
         self.opt_policy.load_state_dict(ckpt["opt_policy"])
         self.env_steps, self.updates = int(ckpt["env_steps"]), int(ckpt["updates"])
-        self.skipped_updates = int(ckpt.get("skipped_updates", 0))
-        self.nonfinite_streak = int(ckpt.get("nonfinite_streak", 0))
+        self.learner.skipped_updates = int(ckpt.get("skipped_updates", 0))
+        self.learner.nonfinite_streak = int(ckpt.get("nonfinite_streak", 0))
         self.resumed_from = self.env_steps
         run_state = ckpt.get("run_state")
         if (run_state is not None and not self.dist.enabled and self.loop.can_save
                 and run_state["num_envs"] == self.local_envs and "noise_rng" in ckpt):
             self.noise_gen.set_state(ckpt["noise_rng"])
             self.loop.set_state(run_state["loop"])
+            if "return_G" in run_state:
+                self.actor.returns.G = run_state["return_G"].to(self.device)
             self.state = AgentState.from_dict({k: v.to(self.device)
                                                for k, v in run_state["agent"].items()})
             torch.set_rng_state(run_state["torch_rng"])
@@ -418,6 +209,7 @@ class Trainer:
         seed = (self.cfg.seed + 1_000_003 * self.updates) % 2**31
         self.noise_gen.manual_seed(seed)
         self.loop = EnvLoop(self.env, self.agent, self.device, seed + self.dist.rank)
+        self.actor.returns.G.zero_()
         self.episodes = self.loop.episodes
         self.state = self.agent.initial_state(self.local_envs, self.device)
         return False
@@ -573,7 +365,7 @@ def evaluate(agent: Agent, cfg: Config, episodes: int, greedy: bool = False, see
         state = state.reset(loop.episode_start)
         out, state = agent.step(loop.obs, state, sample=not greedy)
         r, done, _, valid = loop.step(out.action)
-        state.prev_reward = r[:, None]
+        state.prev_reward = (r * agent.reward_scale())[:, None]
         ended = (done & valid).nonzero().flatten().tolist()
         finished = tracker.pop_episodes()
         for i, ep in zip(ended, finished):

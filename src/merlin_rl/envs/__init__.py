@@ -26,6 +26,7 @@ TASKS: dict[str, tuple[str, str]] = {
     "KeyToDoor-v0": ("key_to_door", "KeyToDoor"),
     "ActiveVisualMatch-v0": ("active_visual_match", "ActiveVisualMatch"),
     "InstructedGoal-v0": ("instructed_goal", "InstructedGoal"),
+    "RepeatSymbol-v0": ("repeat_symbol", "RepeatSymbol"),
 }
 
 
@@ -84,6 +85,106 @@ def make_vector_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any] | Non
         raise UnsupportedSpaceError(
             f"env {env_id!r} has action space {act}; supported: Discrete (categorical policy)")
     return env
+
+
+def _positive_int(value: Any) -> int | None:
+    """``value`` as an int if it is a positive integer (not a bool), else None."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > 0:
+        return int(value)
+    return None
+
+
+def _sub_envs(env: gym.Env | gym.vector.VectorEnv) -> list[Any]:
+    """The single envs of a ``SyncVectorEnv`` (wrappers included), else []."""
+    envs = getattr(env.unwrapped, "envs", None) if isinstance(env, gym.vector.VectorEnv) else None
+    return list(envs) if isinstance(envs, (list, tuple)) else []
+
+
+def _time_limit(env: Any) -> int | None:
+    """The ``max_episode_steps`` of the outermost TimeLimit wrapper around ``env``, if any."""
+    while isinstance(env, gym.Wrapper):
+        if isinstance(env, gym.wrappers.TimeLimit):
+            return _positive_int(getattr(env, "_max_episode_steps", None))
+        env = env.env
+    return None
+
+
+def _spec_limit(spec: Any) -> int | None:
+    """The episode-step limit a Gymnasium ``EnvSpec`` gives: ``max_episode_steps`` passed to
+    ``make``/``make_vec`` (kept in ``spec.kwargs``) over the registered one."""
+    if spec is None:
+        return None
+    kwargs = getattr(spec, "kwargs", None) or {}
+    passed = _positive_int(kwargs.get("max_episode_steps"))  # None there: the registered one
+    return passed if passed is not None else _positive_int(getattr(spec, "max_episode_steps", None))
+
+
+def _minigrid_steps(env: gym.Env | gym.vector.VectorEnv, spec: Any) -> int | None:
+    """MiniGrid truncates inside the env at its ``max_steps`` (no TimeLimit, no spec limit)."""
+    entry = str(getattr(spec, "entry_point", "") or "")
+    if not entry.startswith("minigrid"):
+        return None
+    subs = _sub_envs(env)
+    if subs:
+        return _positive_int(getattr(subs[0].unwrapped, "max_steps", None))
+    if isinstance(env, gym.vector.VectorEnv):  # e.g. AsyncVectorEnv: ask a worker
+        return _positive_int(env.get_attr("max_steps")[0])
+    return _positive_int(getattr(env.unwrapped, "max_steps", None))
+
+
+def _builtin_length(env: gym.Env | gym.vector.VectorEnv, env_id: str) -> int | None:
+    """The episode length a built-in task's core declares, wherever the core lives."""
+    from merlin_rl.envs.base import TaskEnv, TaskVectorEnv
+
+    inner = env.unwrapped
+    if isinstance(inner, (TaskEnv, TaskVectorEnv)):
+        return _positive_int(inner.episode_length)
+    subs = _sub_envs(env)
+    if subs:
+        single = subs[0].unwrapped
+        return _positive_int(single.episode_length) if isinstance(single, TaskEnv) else None
+    if isinstance(env, gym.vector.VectorEnv) and env_id.startswith(BUILTIN_PREFIX):
+        return _positive_int(env.get_attr("episode_length")[0])  # AsyncVectorEnv
+    return None
+
+
+def declared_episode_length(env: gym.vector.VectorEnv | gym.Env, env_id: str) -> int | None:
+    """The most steps an episode of ``env`` (made from ``env_id``) can take, as declared:
+
+    * a built-in task: its core's ``episode_length`` for the knobs in use (the exact length for
+      tasks whose episodes never end early);
+    * otherwise the step limit of its Gymnasium spec (``max_episode_steps``, as passed to
+      ``make_vec`` or as registered; also a TimeLimit wrapper around a ``SyncVectorEnv``'s
+      envs), then the ``max_steps`` of a MiniGrid env (MiniGrid truncates inside the env);
+    * else None (nothing declares a length; the env may run for ever).
+
+    A built-in task made with a shorter step limit gives the smaller of the two. Never raises:
+    whatever cannot be read counts as not declared."""
+    lengths: list[int] = []
+    try:
+        spec = getattr(env.unwrapped, "spec", None) or getattr(env, "spec", None)
+    except Exception:  # noqa: BLE001 -- a foreign env's attribute access may fail in any way
+        spec = None
+    if spec is None:
+        try:
+            spec = gym.spec(env_id)
+        except Exception:  # noqa: BLE001 -- unknown id, or a bad one
+            spec = None
+    for source in (lambda: _builtin_length(env, env_id), lambda: _spec_limit(spec),
+                   lambda: _time_limit(env) if isinstance(env, gym.Env) else None,
+                   lambda: min(filter(None, map(_time_limit, _sub_envs(env))), default=None)):
+        try:
+            value = source()
+        except Exception:  # noqa: BLE001
+            value = None
+        if value is not None:
+            lengths.append(value)
+    if lengths:
+        return min(lengths)
+    try:
+        return _minigrid_steps(env, spec)
+    except Exception:  # noqa: BLE001
+        return None
 
 
 def check_observation(env: gym.vector.VectorEnv, obs: Any, when: str) -> None:

@@ -151,9 +151,11 @@ class TaskCore:
     """Game state of B copies of one task; subclasses implement the game.
 
     Subclasses set ``name``, ``observation_space`` (single copy, a ``Dict``), ``action_space``
-    (``Discrete``), ``max_return``, ``random_return`` and ``state_keys`` (the array attributes
-    that hold all the game state, for exact checkpoint/resume), and implement :meth:`reset`,
-    :meth:`step`, :meth:`observation`, :meth:`render` and :meth:`oracle`. They draw randomness
+    (``Discrete``), ``max_return``, ``random_return``, ``episode_length`` (an int: the most steps
+    an episode can take with the knobs in use, its exact length where episodes never end early)
+    and ``state_keys`` (the array attributes that hold all the game state, for exact
+    checkpoint/resume), and implement :meth:`reset`, :meth:`step`, :meth:`observation`,
+    :meth:`render` and :meth:`oracle`. They draw randomness
     only from ``self.rng`` with the mask of the copies concerned, and never loop over copies."""
 
     name: ClassVar[str] = "task"
@@ -162,6 +164,7 @@ class TaskCore:
     action_space: spaces.Discrete
     max_return: float
     random_return: float
+    episode_length: int
 
     def __init__(self, num_envs: int) -> None:
         self.num_envs = check_int(self.name, "num_envs", num_envs, 1)
@@ -215,6 +218,7 @@ class TaskEnv(gym.Env):
         self.action_space = self.core.action_space
         self.render_mode = render_mode
         self.max_return, self.random_return = self.core.max_return, self.core.random_return
+        self.episode_length = int(self.core.episode_length)  # the most steps of an episode
         self._all = np.ones(1, bool)
         self._seeded = False
 
@@ -267,6 +271,7 @@ class TaskVectorEnv(VectorEnv):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.render_mode = render_mode
         self.max_return, self.random_return = self.core.max_return, self.core.random_return
+        self.episode_length = int(self.core.episode_length)  # the most steps of an episode
         self._autoreset = np.zeros(self.num_envs, bool)
         self._all = np.ones(self.num_envs, bool)
         self._seeded = False

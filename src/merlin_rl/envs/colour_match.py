@@ -49,6 +49,7 @@ class ColourMatchCore(TaskCore):
         self.cue_steps = check_int(self.name, "cue_steps", cue_steps, 1)
         s = check_int(self.name, "image_size", image_size, 1)
         self.length = self.cue_steps + self.delay + 1
+        self.episode_length = self.length  # every episode: cue, delay, choice
         self.observation_space = spaces.Dict({"image": spaces.Box(0, 255, (s, s, 3), np.uint8)})
         self.action_space = spaces.Discrete(self.k)
         self.max_return, self.random_return = 1.0, 1.0 / self.k

@@ -156,6 +156,7 @@ class RoomsCore(TaskCore):
         self.phase_steps = np.array([check_int(name, "explore_steps", explore_steps, 1),
                                      check_int(name, "distractor_steps", distractor_steps, 1),
                                      check_int(name, "final_steps", final_steps, 1)], np.int64)
+        self.episode_length = int(self.phase_steps.sum())  # the final phase may end it earlier
         self.num_apples = check_int(name, "num_apples", num_apples, 0, n * n - 1)
         self.apple_reward = check_reward(name, "apple_reward", apple_reward)
         self.final_reward = check_reward(name, "final_reward", final_reward)

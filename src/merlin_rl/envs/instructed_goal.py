@@ -153,6 +153,7 @@ class InstructedGoalCore(TaskCore):
         self.max_steps = check_int(self.name, "max_steps", max_steps,
                                    2 * (n - 1) + 2 * self.num_objects)
         self.delay = check_int(self.name, "delay", delay, 0)
+        self.episode_length = self.delay + self.max_steps  # truncated then, unless it hit an object
         s = check_int(self.name, "image_size", 3 * n if image_size is None else image_size, 3 * n)
         self.image_size, self.k = s, s // n  # k x k pixels per cell
         self.observation_space = spaces.Dict({

@@ -147,6 +147,7 @@ class MemoryGameCore(TaskCore):
             raise ValueError(f"{self.name}: rows * cols must be even (pairs of cards), got "
                              f"{self.rows} x {self.cols}")
         self.max_steps = check_int(self.name, "max_steps", max_steps, 1)
+        self.episode_length = self.max_steps  # truncated then; ends earlier when all are matched
         self.view = check_int(self.name, "view", view, 1, 9)
         if self.view % 2 == 0:
             raise ValueError(f"{self.name}: view must be odd (the cursor is the centre cell), "

@@ -69,6 +69,7 @@ class VisuomotorMappingCore(TaskCore):
         self.image_size = s
         self.period = 1 + self.feedback  # steps per trial
         self.length = (self.trials - 1) * self.period + 1
+        self.episode_length = self.length  # every episode ends with the last trial's response
         self.observation_space = spaces.Dict({"image": spaces.Box(0, 255, (s, s, 3), np.uint8)})
         self.action_space = spaces.Discrete(self.a)
         self.max_return, self.random_return = float(self.trials), self.trials / self.a

@@ -153,6 +153,7 @@ class _Maze(TaskCore):
         super().__init__(num_envs)
         s = self.image_size = check_int(self.name, "image_size", image_size, 1)
         self.episode_steps = check_int(self.name, "episode_steps", episode_steps, 1)
+        self.episode_length = self.episode_steps  # every episode (truncated; never terminates)
         self.goal_radius = _check_radius(self.name, goal_radius)
         self.observation_space = spaces.Dict({
             "image": spaces.Box(0, 255, (s, s, 3), np.uint8),

@@ -1,0 +1,250 @@
+"""Acting (DESIGN.md §2): stepping the B environments with the agent for one segment of tau steps
+and storing what the learner needs. The learner is in learner.py; train.py orchestrates both.
+
+Under the replay learner the agent acts without autograd and the segment keeps the state at its
+start, the episode starts, the noise and the actions, so that learner.replay can re-run it with
+autograd. Under the single-graph update (K = 1, one minibatch) acting keeps the graph.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import Tensor
+
+from merlin_rl.agent import Agent, AgentState, StepNoise, StepOutput
+from merlin_rl.config import ConfigError
+from merlin_rl.distributed import all_sum
+from merlin_rl.envs import EnvError, check_observation
+
+
+def autoreset_mode(env: gym.vector.VectorEnv) -> str:
+    """'next' (Gymnasium's default) or 'same'; other modes are refused."""
+    mode = env.metadata.get("autoreset_mode", gym.vector.AutoresetMode.NEXT_STEP)
+    mode = getattr(mode, "value", mode)
+    if mode == gym.vector.AutoresetMode.NEXT_STEP.value:
+        return "next"
+    if mode == gym.vector.AutoresetMode.SAME_STEP.value:
+        return "same"
+    raise ConfigError(f"vector env autoreset mode {mode!r} is not supported; allowed: NextStep, SameStep")
+
+
+@dataclass
+class Segment:
+    """tau acted steps of B environments, time-major, with what the replay learner needs to re-run
+    them: the state before the first step, the episode starts, the noise and the actions."""
+
+    outputs: list[StepOutput]
+    rewards: Tensor  # (T, B) r_t, divided by the reward scale (what the losses see)
+    dones: Tensor  # (T, B) episode ended (terminated or truncated) at t
+    terminals: Tensor  # (T, B) terminated at t
+    valid: Tensor  # (T, B) 1 where the transition belongs to an episode (not an autoreset step)
+    bootstrap: Tensor  # (B,) V of the observation after the segment
+    start_state: AgentState  # (detached) recurrent state and memory before step 0's reset
+    starts: Tensor  # (T, B) bool, an episode starts at t (the state is reset before step t)
+    noise: list[StepNoise]  # eps of z and the uniforms of a, per step
+    actions: Tensor  # (T, B) a_t
+    log_probs: Tensor  # (T, B) log pi(a_t) when acting (PPO's old policy)
+    raw_rewards: Tensor  # (T, B) r_t as the environment gave it
+
+    @property
+    def with_graph(self) -> bool:
+        """Whether the acting pass kept its autograd graph (the single-graph A2C update)."""
+        return self.outputs[0].z.requires_grad
+
+
+class EpisodeTracker:
+    """Returns and lengths of finished episodes, vectorised over environments."""
+
+    def __init__(self, num_envs: int) -> None:
+        self.ret = np.zeros(num_envs)
+        self.len = np.zeros(num_envs, np.int64)
+        self.recent: deque[tuple[float, int]] = deque(maxlen=100)
+        self.since_log: list[tuple[float, int]] = []
+        self.count = 0
+
+    def update(self, rewards: np.ndarray, done: np.ndarray, valid: np.ndarray) -> None:
+        self.ret += rewards * valid
+        self.len += valid
+        ended = done & valid
+        if ended.any():
+            finished = list(zip(self.ret[ended].tolist(), self.len[ended].tolist()))
+            self.recent.extend(finished)
+            self.since_log.extend(finished)
+            self.count += len(finished)
+            self.ret[ended] = 0.0
+            self.len[ended] = 0
+
+    def recent_return(self) -> float:
+        return float(np.mean([r for r, _ in self.recent])) if self.recent else float("nan")
+
+    def pop_episodes(self) -> list[tuple[float, int]]:
+        """(return, length) of the episodes finished since the last call, in env order."""
+        eps, self.since_log = self.since_log, []
+        return eps
+
+    def pop_since_log(self) -> list[float]:
+        """[sum of returns, sum of lengths, count] of the episodes finished since the last call."""
+        eps, self.since_log = self.since_log, []
+        return [float(sum(r for r, _ in eps)), float(sum(n for _, n in eps)), float(len(eps))]
+
+
+class EnvLoop:
+    """Steps a vector env and keeps the autoreset bookkeeping (Gymnasium 1.x).
+
+    Under ``NEXT_STEP`` autoreset, the call after an episode ends is a reset step: its action is
+    ignored and its transition is marked invalid (it never enters the losses); the observation it
+    returns starts a new episode. Under ``SAME_STEP`` the observation returned with ``done`` already
+    starts the new episode; a truncation there is not bootstrapped (treated as a termination).
+    """
+
+    def __init__(self, env: gym.vector.VectorEnv, agent: Agent, device: torch.device,
+                 seed: int) -> None:
+        self.env, self.agent, self.device = env, agent, device
+        self.mode = autoreset_mode(env)
+        try:
+            obs, _ = env.reset(seed=seed)
+        except (ValueError, TypeError) as e:  # e.g. observations that cannot be batched
+            raise EnvError(f"env.reset() failed: {str(e).splitlines()[0] if str(e) else e!r}; "
+                           f"do its observations fit its space {env.single_observation_space}?"
+                           ) from None
+        check_observation(env, obs, "env.reset()")
+        self.checked_step = False
+        self.obs = agent.mbp.codec.to_tensors(obs, device)
+        b = env.num_envs
+        self.episode_start = torch.ones(b, dtype=torch.bool, device=device)
+        self.pending_reset = np.zeros(b, bool)
+        self.episodes = EpisodeTracker(b)
+
+    @property
+    def can_save(self) -> bool:
+        """Whether the environments can save and restore their state (built-in tasks can)."""
+        return hasattr(self.env, "get_state") and hasattr(self.env, "set_state")
+
+    def get_state(self) -> dict[str, Any]:
+        """Environment and bookkeeping state for an exact resume (tensors and plain values)."""
+        t = self.episodes
+        env_state = {k: torch.as_tensor(v) if isinstance(v, np.ndarray) else v
+                     for k, v in self.env.get_state().items()}
+        return {"env": env_state, "obs": self.obs, "episode_start": self.episode_start,
+                "pending_reset": torch.as_tensor(self.pending_reset),
+                "ret": torch.as_tensor(t.ret), "len": torch.as_tensor(t.len),
+                "recent": list(t.recent), "count": t.count}
+
+    def set_state(self, s: dict[str, Any]) -> None:
+        self.env.set_state({k: v.numpy() if isinstance(v, Tensor) else v
+                            for k, v in s["env"].items()})
+        self.obs = {k: v.to(self.device) for k, v in s["obs"].items()}
+        self.episode_start = s["episode_start"].to(self.device)
+        self.pending_reset = s["pending_reset"].numpy().copy()
+        t = self.episodes
+        t.ret, t.len = s["ret"].numpy().copy(), s["len"].numpy().copy()
+        t.recent.clear()
+        t.recent.extend(tuple(x) for x in s["recent"])
+        t.count = int(s["count"])
+
+    def step(self, action: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Apply actions; returns (rewards, dones, terminals, valid) as tensors (B,)."""
+        valid = ~self.pending_reset
+        obs, r, term, trunc, _ = self.env.step(self.agent.env_action(action))
+        if not self.checked_step:  # once: a wrong space would otherwise fail deep in a module
+            check_observation(self.env, obs, "env.step()")
+            self.checked_step = True
+        r = np.asarray(r, np.float32)
+        term, trunc = np.asarray(term, bool), np.asarray(trunc, bool)
+        done = term | trunc
+        self.episodes.update(r, done, valid)
+        if self.mode == "next":
+            start = self.pending_reset
+            self.pending_reset = done & valid
+        else:
+            start = done
+            # the value of the final observation is not computed under SAME_STEP, so a time-limit
+            # truncation is treated as a termination (no bootstrap)
+            term = done
+        self.obs = self.agent.mbp.codec.to_tensors(obs, self.device)
+        self.episode_start = torch.as_tensor(start, device=self.device)
+        as_t = lambda x: torch.as_tensor(x, device=self.device)  # noqa: E731
+        return as_t(r), as_t(done), as_t(term), as_t(valid)
+
+
+
+
+class ReturnTracker:
+    """Discounted returns G_t = gamma G_{t-1} (1 - done_{t-1}) + r_t per environment, and the
+    segment's sum of G^2 and count over valid steps (they update the agent's reward scale)."""
+
+    def __init__(self, num_envs: int, gamma: float, device: torch.device) -> None:
+        self.gamma = gamma
+        self.G = torch.zeros(num_envs, dtype=torch.float64, device=device)
+
+    def segment_moments(self, rewards: Tensor, dones: Tensor, valid: Tensor) -> tuple[float, float]:
+        """Advance G over a segment (T, B) of raw rewards; returns (sum of G^2, count)."""
+        sq, n = 0.0, 0.0
+        for t in range(rewards.shape[0]):
+            v = valid[t].to(torch.float64)
+            self.G = self.G * self.gamma + rewards[t].to(torch.float64) * v
+            sq += float((self.G.square() * v).sum())
+            n += float(v.sum())
+            self.G = torch.where(dones[t] & (v > 0), torch.zeros_like(self.G), self.G)
+        return sq, n
+
+
+class Actor:
+    """Runs segments of ``tau`` steps: the acting half of the training loop."""
+
+    def __init__(self, agent: Agent, loop: "EnvLoop", step_fn: Callable[..., Any],
+                 noise_fn: Callable[[], StepNoise], tau: int, gamma: float,
+                 dist: Any = None) -> None:
+        self.agent, self.loop, self.step_fn, self.noise_fn = agent, loop, step_fn, noise_fn
+        self.tau, self.dist = tau, dist  # dist: under torchrun the return moments sum over ranks
+        self.returns = ReturnTracker(loop.env.num_envs, gamma, loop.device)
+
+    def collect(self, state: AgentState, keep_graph: bool) -> tuple[Segment, AgentState]:
+        """Act for tau steps from ``state``; returns the segment and the state after it.
+
+        ``keep_graph``: keep autograd's graph (single-graph update); else act under no_grad.
+        Rewards enter the agent (as r_{t-1}) divided by the current reward scale; the segment's
+        ``rewards`` use the scale updated with this segment's returns."""
+        loop, agent = self.loop, self.agent
+        scale = agent.reward_scale()
+        start_state = state.detach()
+        outs, raw, dones, terms, valids, starts, noises = [], [], [], [], [], [], []
+        with torch.set_grad_enabled(keep_graph and torch.is_grad_enabled()):
+            for _ in range(self.tau):
+                starts.append(loop.episode_start)
+                state = state.reset(loop.episode_start)
+                noise = self.noise_fn()
+                out, state = self.step_fn(loop.obs, state, noise=noise)
+                r, done, term, valid = loop.step(out.action)
+                state.prev_reward = (r * scale)[:, None]
+                outs.append(out)
+                noises.append(noise)
+                for xs, x in ((raw, r), (dones, done), (terms, term), (valids, valid)):
+                    xs.append(x)
+        with torch.no_grad():  # V of the next observation, without advancing the state
+            peek_state = state.reset(loop.episode_start)
+            peek = self.step_fn(loop.obs, peek_state, sample=False)[0]
+            bootstrap = agent.evaluate([peek]).value[0]
+        raw_t, dones_t, valid_t = torch.stack(raw), torch.stack(dones), torch.stack(valids)
+        self._update_scale(raw_t, dones_t, valid_t)
+        seg = Segment(
+            outputs=outs, rewards=raw_t * agent.reward_scale(), dones=dones_t,
+            terminals=torch.stack(terms), valid=valid_t.float(), bootstrap=bootstrap,
+            start_state=start_state, starts=torch.stack(starts), noise=noises,
+            actions=torch.stack([o.action for o in outs]),
+            log_probs=torch.stack([o.log_prob for o in outs]).detach(), raw_rewards=raw_t)
+        return seg, state
+
+    def _update_scale(self, rewards: Tensor, dones: Tensor, valid: Tensor) -> None:
+        """Add the segment's return moments (summed over ranks) to the agent's reward scale."""
+        sq, n = self.returns.segment_moments(rewards, dones, valid)
+        if self.dist is not None:
+            sq, n = all_sum([sq, n], self.dist, self.loop.device)
+        self.agent.return_sq_sum += sq
+        self.agent.return_count += n

@@ -1,0 +1,211 @@
+"""Learning (DESIGN.md §2): the losses of an acted segment and the optimiser steps.
+
+Two updates share one loss:
+
+* single graph (``epochs`` = 1, ``minibatches`` = 1, the paper's A2C update): the segment was
+  acted with autograd on, and one backward pass goes through it;
+* replay: the segment was acted without autograd; for each of K epochs and each minibatch of
+  environments it is re-run from its start state (:func:`replay`: encoders batched over T x B,
+  the recurrent core stepped), and the MBP loss and PPO's clipped policy term are recomputed.
+
+Advantages and lambda-return targets come from the acting pass's values, once per segment.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from merlin_rl import losses
+from merlin_rl.acting import Segment
+from merlin_rl.agent import Agent, AgentState, StepNoise, StepOutput
+from merlin_rl.config import Config
+from merlin_rl.distributed import all_sum, average_gradients
+
+
+class TrainingDiverged(RuntimeError):
+    """Too many non-finite updates in a row."""
+
+
+def replay(agent: Agent, seg: Segment, index: Tensor | None = None
+           ) -> tuple[list[StepOutput], AgentState]:
+    """Re-run the acted segment (of environments ``index``, all if None) with autograd.
+
+    From the stored start state, with the stored episode starts, rewards r_{t-1}, noise eps and
+    actions, every step is recomputed; the encoders run once over all T x B observations. With
+    unchanged parameters this reproduces the acting pass (z, logits, memory). Returns the steps'
+    outputs and the state after the segment."""
+    pick = (lambda x: x) if index is None else (lambda x: x[index])  # noqa: E731
+    state = seg.start_state if index is None else seg.start_state.select(index)
+    T = len(seg.outputs)
+    obs_names = list(seg.outputs[0].obs)
+    obs = {k: torch.cat([pick(o.obs[k]) for o in seg.outputs], 0) for k in obs_names}
+    codes = agent.mbp.codec.encode(obs).chunk(T, 0)  # (T * B', enc) -> T x (B', enc)
+    outs = []
+    for t, acted in enumerate(seg.outputs):
+        state = state.reset(pick(seg.starts[t]))
+        state.prev_reward = pick(acted.prev_reward)
+        noise = StepNoise(eps=pick(seg.noise[t].eps), uniform=pick(seg.noise[t].uniform))
+        out, state = agent.step({k: pick(acted.obs[k]) for k in obs_names}, state, noise=noise,
+                                action=pick(seg.actions[t]), obs_code=codes[t])
+        outs.append(out)
+    return outs, state
+
+
+class Learner:
+    """Two Adam optimisers (MBP, policy) and the update rule (DESIGN.md §2)."""
+
+    def __init__(self, agent: Agent, cfg: Config, dist: Any, device: torch.device) -> None:
+        self.agent, self.cfg, self.dist, self.device = agent, cfg, dist, device
+        # fused Adam: one kernel over all parameters instead of a Python loop (CPU and CUDA)
+        self.opt_mbp = torch.optim.Adam(agent.mbp_parameters(), lr=cfg.lr_mbp, eps=cfg.adam_eps,
+                                        fused=True)
+        self.opt_policy = torch.optim.Adam(agent.policy_parameters(), lr=cfg.lr_policy,
+                                           eps=cfg.adam_eps, fused=True)
+        self.skipped_updates = 0
+        self.nonfinite_streak = 0
+
+    @property
+    def single_graph(self) -> bool:
+        """Whether acting keeps the graph for one backward pass (K = 1, one minibatch)."""
+        return self.cfg.epochs == 1 and self.cfg.minibatches == 1
+
+    # ------------------------------------------------------------------------------------ losses
+    def targets(self, seg: Segment, values: Tensor) -> tuple[Tensor, Tensor]:
+        """GAE advantages and lambda-return targets R_t = Adv_t + V_t (T, B), no gradient."""
+        cfg = self.cfg
+        adv = losses.gae(seg.rewards, values, seg.bootstrap, seg.dones, seg.terminals,
+                         cfg.gamma, cfg.lam)
+        return adv, adv + values.detach()
+
+    def losses(self, outputs: list[StepOutput], seg: Segment, adv: Tensor, targets: Tensor,
+               index: Tensor | None = None) -> tuple[Tensor, Tensor, dict[str, float]]:
+        """MBP loss (ELBO + return loss) and policy loss, averaged over valid transitions.
+
+        Policy term: -min(rho Adv, clip(rho, 1 - eps, 1 + eps) Adv) - c H with
+        rho = pi(a_t) / pi_old(a_t); at rho = 1 (K = 1) its gradient is A2C's."""
+        cfg = self.cfg
+        pick = (lambda x: x) if index is None else (lambda x: x[:, index])  # noqa: E731
+        pred = self.agent.evaluate(outputs)
+        mask = pick(seg.valid)
+        mean = lambda x: losses.masked_mean(x, mask)  # noqa: E731
+        adv, targets = pick(adv), pick(targets)
+        log_probs = torch.stack([o.log_prob for o in outputs])
+        entropy = torch.stack([o.entropy for o in outputs])
+        terms: dict[str, Tensor] = {}
+        terms["return"] = mean(losses.return_loss(pred.value, pred.advantage, targets))
+        mbp_loss = cfg.return_weight * terms["return"]
+        if pred.kl is not None:
+            terms["kl"] = mean(pred.kl)
+            mbp_loss = mbp_loss + cfg.kl_weight * mean(pred.kl_objective)
+        for key, value in pred.recon.items():
+            terms["recon_" + key] = mean(value)
+            mbp_loss = mbp_loss + self._recon_weight(key) * terms["recon_" + key]
+        if cfg.advantage_norm == "batch":
+            adv = self._normalise(adv, mask)
+        ratio = torch.exp(log_probs - pick(seg.log_probs))
+        terms["policy"] = mean(losses.clipped_policy_loss(ratio, adv, entropy, cfg.entropy_cost,
+                                                          cfg.ppo_clip))
+        terms["entropy"] = mean(entropy)
+        logs = {f"loss/{k}": float(v.detach()) for k, v in terms.items()}
+        logs["loss/mbp"] = float(mbp_loss.detach())
+        logs["value/mean"] = float(mean(pred.value.detach()))
+        logs["policy/clip_fraction"] = float(mean(((ratio - 1.0).abs() > cfg.ppo_clip).float()))
+        return mbp_loss, terms["policy"], logs
+
+    def _normalise(self, adv: Tensor, mask: Tensor) -> Tensor:
+        """(Adv - mean) / std over the valid entries of the minibatch on every rank."""
+        a = adv.detach().double()
+        m = mask.double()
+        total, sq, n = all_sum([float((a * m).sum()), float((a.square() * m).sum()),
+                                float(m.sum())], self.dist, self.device)
+        n = max(n, 1.0)
+        mu = total / n
+        std = max(sq / n - mu * mu, 0.0) ** 0.5
+        return (adv - mu) / (std + 1e-8)
+
+    def _recon_weight(self, key: str) -> float:
+        kind = key.split(":")[0]
+        return float(getattr(self.cfg, f"{kind}_weight"))
+
+    # ----------------------------------------------------------------------------------- updates
+    def update(self, seg: Segment, env_steps: int = 0) -> dict[str, float]:
+        """All gradient steps for one segment; returns the mean of their logs."""
+        if seg.with_graph:
+            values = self.agent.evaluate(seg.outputs).value
+            adv, targets = self.targets(seg, values)
+            mbp_loss, policy_loss, logs = self.losses(seg.outputs, seg, adv, targets)
+            logs.update(self._step(mbp_loss, policy_loss, seg.valid, env_steps))
+            logs["value/advantage_abs"] = float(losses.masked_mean(adv.abs(), seg.valid))
+            return logs
+        with torch.no_grad():
+            values = self.agent.evaluate(seg.outputs).value
+        adv, targets = self.targets(seg, values)
+        b = seg.rewards.shape[1]
+        per = b // self.cfg.minibatches
+        gen = torch.Generator().manual_seed(int(self.agent.return_count) + env_steps)
+        sums: dict[str, float] = {}
+        n = 0
+        for _ in range(self.cfg.epochs):
+            order = torch.randperm(b, generator=gen).to(seg.rewards.device)
+            for i in range(self.cfg.minibatches):
+                index = order[i * per:(i + 1) * per]
+                outs, _ = replay(self.agent, seg, index)
+                mbp_loss, policy_loss, logs = self.losses(outs, seg, adv, targets, index)
+                logs.update(self._step(mbp_loss, policy_loss, seg.valid[:, index], env_steps))
+                for k, v in logs.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                n += 1
+        out = {k: v / n for k, v in sums.items()}
+        out["skipped_updates"] = float(self.skipped_updates)
+        out["value/advantage_abs"] = float(losses.masked_mean(adv.abs(), seg.valid))
+        return out
+
+    def _step(self, mbp_loss: Tensor, policy_loss: Tensor, valid: Tensor,
+              env_steps: int) -> dict[str, float]:
+        """One step of both optimisers; skipped if a loss or gradient is not finite."""
+        dist = self.dist
+        if dist.enabled:
+            # losses are means over this rank's valid transitions; weight them so that the
+            # averaged gradient is that of the mean over all ranks' valid transitions
+            local = float(valid.sum())
+            total = all_sum([local], dist, self.device)[0]
+            scale = local * dist.world_size / max(total, 1.0)
+            mbp_loss, policy_loss = mbp_loss * scale, policy_loss * scale
+        agent = self.agent
+        self.opt_mbp.zero_grad(set_to_none=True)
+        self.opt_policy.zero_grad(set_to_none=True)
+        (mbp_loss + policy_loss).backward()
+        average_gradients(agent.mbp_parameters(), dist)
+        average_gradients(agent.policy_parameters(), dist)
+        gn_mbp = torch.nn.utils.clip_grad_norm_(agent.mbp_parameters(), self.cfg.grad_clip)
+        gn_pol = torch.nn.utils.clip_grad_norm_(agent.policy_parameters(), self.cfg.grad_clip)
+        logs = {"grad_norm/mbp": float(gn_mbp), "grad_norm/policy": float(gn_pol)}
+        local_bad = not (torch.isfinite(mbp_loss) and torch.isfinite(policy_loss))
+        bad = all_sum([float(local_bad)], dist, self.device)[0] > 0
+        bad = bad or not (np.isfinite(logs["grad_norm/mbp"]) and np.isfinite(logs["grad_norm/policy"]))
+        if bad:
+            self._skip(env_steps)
+        else:
+            self.opt_mbp.step()
+            self.opt_policy.step()
+            self.nonfinite_streak = 0
+        logs["skipped_updates"] = float(self.skipped_updates)
+        return logs
+
+    def _skip(self, env_steps: int) -> None:
+        """Non-finite loss or gradient: no step; stop after ``max_nonfinite`` in a row."""
+        self.opt_mbp.zero_grad(set_to_none=True)
+        self.opt_policy.zero_grad(set_to_none=True)
+        self.nonfinite_streak += 1
+        self.skipped_updates += 1
+        if self.dist.is_main:
+            print(f"merlin-rl: warning: non-finite loss or gradient at env step {env_steps}; "
+                  "update skipped", file=sys.stderr)
+        if self.nonfinite_streak >= self.cfg.max_nonfinite:
+            raise TrainingDiverged(f"{self.nonfinite_streak} non-finite updates in a row at env "
+                                   f"step {env_steps}; stopped")

@@ -1,0 +1,127 @@
+"""The replay learner (DESIGN.md §2, learner.py): re-running an acted segment reproduces it, its
+gradients equal the single-graph update's, PPO's clipped objective, K epochs x minibatches."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from merlin_rl import losses
+from merlin_rl.config import make_config
+from merlin_rl.learner import replay
+from merlin_rl.train import Trainer
+
+TINY = dict(z_dim=8, enc_dim=16, image_channels=4, mlp_hidden=16, mbp_hidden=16, policy_hidden=16,
+            memory_rows=4, num_envs=4, tau=7, env_kwargs={"delay": 3})
+
+
+def _trainer(tmp_path, name: str, **kw) -> Trainer:
+    return Trainer(make_config("small", **{**TINY, **kw}), run_dir=tmp_path / name, progress=False)
+
+
+def test_replay_reproduces_the_acting_pass(tmp_path):
+    """Same z, logits, reads and memory (episode ends and overwrites inside the segment: 5-step
+    episodes, 4 rows, 7 steps, after a first segment)."""
+    tr = _trainer(tmp_path, "a", epochs=2)
+    tr.update(tr.rollout())
+    seg = tr.rollout()
+    assert not seg.with_graph
+    outs, state = replay(tr.agent, seg)
+    assert outs[0].z.requires_grad
+    for t, (a, b) in enumerate(zip(seg.outputs, outs)):
+        for name in ("z", "logits", "log_prob", "mbp_weights", "policy_weights"):
+            torch.testing.assert_close(getattr(b, name).detach(), getattr(a, name), atol=1e-5,
+                                       rtol=1e-5, msg=lambda m, n=name, t=t: f"{n} t={t}: {m}")
+        assert torch.equal(a.action, b.action)
+    for name, x in tr.state.memory.as_dict().items():
+        y = state.memory.as_dict()[name]
+        torch.testing.assert_close(y.detach().to(x.dtype), x, atol=1e-5, rtol=1e-5, msg=name)
+    torch.testing.assert_close(state.mbp_h.detach(), tr.state.mbp_h, atol=1e-5, rtol=1e-5)
+    # a minibatch of environments replays as its slice of the batch
+    index = torch.tensor([3, 1])
+    sub, sub_state = replay(tr.agent, seg, index)
+    for a, b in zip(outs, sub):
+        torch.testing.assert_close(b.z, a.z[index], atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(sub_state.memory.M, state.memory.M[index], atol=1e-6, rtol=1e-6)
+    tr.env.close()
+
+
+def test_replay_gradients_equal_the_single_graph_gradients(tmp_path):
+    single = _trainer(tmp_path, "single", epochs=1)
+    replayed = _trainer(tmp_path, "replayed", epochs=3)
+    for tr in (single, replayed):  # one real update first, so the reward scale is not 1
+        tr.update(tr.rollout())
+    replayed.agent.load_state_dict(single.agent.state_dict())
+    grads = []
+    for tr in (single, replayed):
+        seg = tr.rollout()
+        assert seg.with_graph == (tr is single)
+        with torch.no_grad():
+            values = tr.agent.evaluate(seg.outputs).value
+        adv, targets = tr.learner.targets(seg, values)
+        outs = seg.outputs if seg.with_graph else replay(tr.agent, seg)[0]
+        mbp_loss, policy_loss, _ = tr.learner.losses(outs, seg, adv, targets)
+        tr.agent.zero_grad(set_to_none=True)
+        (mbp_loss + policy_loss).backward()
+        grads.append({k: p.grad.clone() for k, p in tr.agent.named_parameters()
+                      if p.grad is not None})
+        tr.env.close()
+    assert grads[0].keys() == grads[1].keys() and len(grads[0]) > 20
+    for k in grads[0]:
+        torch.testing.assert_close(grads[1][k], grads[0][k], atol=1e-5, rtol=1e-4, msg=k)
+
+
+def test_clipped_policy_loss_hand_example():
+    ratio = torch.tensor([0.5, 1.0, 1.5, 1.5], requires_grad=True)
+    adv = torch.tensor([1.0, -1.0, 1.0, -1.0])
+    ent = torch.tensor([0.1, 0.2, 0.3, 0.4])
+    loss = losses.clipped_policy_loss(ratio, adv, ent, entropy_cost=0.5, clip=0.2)
+    # min(rho A, clip(rho) A): 0.5 (unclipped), -1, 1.2 (clipped at 1.2), -1.5 (unclipped)
+    expected = -torch.tensor([0.5, -1.0, 1.2, -1.5]) - 0.5 * ent
+    torch.testing.assert_close(loss.detach(), expected)
+    loss.sum().backward()
+    torch.testing.assert_close(ratio.grad, torch.tensor([-1.0, 1.0, 0.0, 1.0]))
+    # at rho = 1 it is the A2C loss, value and gradient
+    lp = torch.tensor([-1.0, -2.0], requires_grad=True)
+    a2 = torch.tensor([0.7, -0.3])
+    ppo = losses.clipped_policy_loss(torch.exp(lp - lp.detach()), a2, torch.zeros(2), 0.0, 0.2)
+    g1 = torch.autograd.grad(ppo.sum(), lp)[0]
+    a2c = losses.policy_loss(lp, a2, torch.zeros(2), 0.0)
+    g2 = torch.autograd.grad(a2c.sum(), lp)[0]
+    torch.testing.assert_close(g1, g2)
+
+
+@pytest.mark.parametrize("epochs,minibatches", [(1, 2), (3, 2)])
+def test_epochs_and_minibatches_take_that_many_steps(tmp_path, epochs, minibatches):
+    tr = _trainer(tmp_path, f"k{epochs}m{minibatches}", epochs=epochs, minibatches=minibatches)
+    before = {k: p.detach().clone() for k, p in tr.agent.named_parameters()}
+    logs = tr.update(tr.rollout())
+    assert all(torch.isfinite(torch.tensor(v)) for v in logs.values())
+    steps = {int(s["step"]) for s in tr.opt_mbp.state_dict()["state"].values()}
+    assert steps == {epochs * minibatches}
+    changed = [k for k, p in tr.agent.named_parameters() if not torch.equal(p, before[k])]
+    assert any(k.startswith("policy.") for k in changed) and any(k.startswith("mbp.") for k in changed)
+    tr.env.close()
+
+
+def test_replayed_policy_loss_reaches_no_mbp_parameter(tmp_path):
+    """Gradient flow under replay: the policy term trains the policy only (MERLIN)."""
+    tr = _trainer(tmp_path, "flow", epochs=2)
+    seg = tr.rollout()
+    with torch.no_grad():
+        values = tr.agent.evaluate(seg.outputs).value
+    adv, targets = tr.learner.targets(seg, values)
+    outs, _ = replay(tr.agent, seg)
+    _, policy_loss, _ = tr.learner.losses(outs, seg, adv, targets)
+    policy_loss.backward()
+    for k, p in tr.agent.named_parameters():
+        if k.startswith("mbp."):
+            assert p.grad is None or not p.grad.any(), k
+    assert any(p.grad is not None and p.grad.any() for p in tr.agent.policy.parameters())
+    tr.env.close()
+
+
+def test_minibatches_must_divide_the_envs():
+    from merlin_rl.config import ConfigError
+    with pytest.raises(ConfigError, match="--minibatches 3 must divide --num-envs 4"):
+        make_config("small", num_envs=4, minibatches=3)
