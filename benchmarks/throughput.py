@@ -242,6 +242,7 @@ def instrument(tr: Trainer, prof: Profiler) -> Iterator[None]:
     patch(agent, "step", "agent_step_other")
     patch(agent, "evaluate", "loss_terms")
     patch(tr, "losses", "loss_terms")
+    patch(tr.learner, "losses", "loss_terms")
     patch(tr, "_noise", "noise")
     patch(tr.loop, "step", "env_loop_other")
     patch(tr.env, "step", "env_step")
@@ -464,6 +465,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the per-step cell (compilation happens in the warm-up)")
     p.add_argument("--memory-rows", type=int, default=None, help="override N (default: preset's)")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=JSON",
+                   help="further Config overrides, e.g. epochs=1 minibatches=1")
     args = p.parse_args(argv)
     for name in ("updates", "threads"):
         v = getattr(args, name)
@@ -484,8 +487,10 @@ def main(argv: list[str] | None = None) -> None:
                       device=args.device, seconds=args.seconds, updates=args.updates,
                       breakdown_updates=args.breakdown_updates, env_seconds=args.env_seconds,
                       warmup=args.warmup, threads=args.threads, seed=args.seed,
-                      config={k: v for k, v in (("compile", args.compile),
-                                                ("memory_rows", args.memory_rows)) if v})
+                      config={**{k: v for k, v in (("compile", args.compile),
+                                                   ("memory_rows", args.memory_rows)) if v},
+                              **{k: json.loads(v) for k, v in
+                                 (x.split("=", 1) for x in args.set)}})
     except (ConfigError, EnvError) as e:
         print(f"throughput.py: error: {e}", file=sys.stderr)
         raise SystemExit(2) from None

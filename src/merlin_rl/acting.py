@@ -176,23 +176,20 @@ class EnvLoop:
 
 
 class ReturnTracker:
-    """Discounted returns G_t = gamma G_{t-1} (1 - done_{t-1}) + r_t per environment, and the
-    segment's sum of G^2 and count over valid steps (they update the agent's reward scale)."""
+    """Discounted returns G_t = gamma G_{t-1} + r_t per environment (reset after an episode ends),
+    counted over valid steps: their second moment sets the agent's reward scale."""
 
     def __init__(self, num_envs: int, gamma: float, device: torch.device) -> None:
         self.gamma = gamma
         self.G = torch.zeros(num_envs, dtype=torch.float64, device=device)
 
-    def segment_moments(self, rewards: Tensor, dones: Tensor, valid: Tensor) -> tuple[float, float]:
-        """Advance G over a segment (T, B) of raw rewards; returns (sum of G^2, count)."""
-        sq, n = 0.0, 0.0
-        for t in range(rewards.shape[0]):
-            v = valid[t].to(torch.float64)
-            self.G = self.G * self.gamma + rewards[t].to(torch.float64) * v
-            sq += float((self.G.square() * v).sum())
-            n += float(v.sum())
-            self.G = torch.where(dones[t] & (v > 0), torch.zeros_like(self.G), self.G)
-        return sq, n
+    def step(self, rewards: Tensor, done: Tensor, valid: Tensor) -> tuple[float, float]:
+        """Advance G by one step of raw rewards (B,); returns (sum of G^2, count) over valid envs."""
+        v = valid.to(torch.float64)
+        self.G = self.G * self.gamma + rewards.to(torch.float64) * v
+        moments = (float((self.G.square() * v).sum()), float(v.sum()))
+        self.G = torch.where(done & valid, torch.zeros_like(self.G), self.G)
+        return moments
 
 
 class Actor:
@@ -209,12 +206,12 @@ class Actor:
         """Act for tau steps from ``state``; returns the segment and the state after it.
 
         ``keep_graph``: keep autograd's graph (single-graph update); else act under no_grad.
-        Rewards enter the agent (as r_{t-1}) divided by the current reward scale; the segment's
-        ``rewards`` use the scale updated with this segment's returns."""
+        Each step's reward first updates the return moments (summed over ranks), then is divided
+        by the reward scale they give, for the agent's input r_{t-1} and for the losses: scaling
+        the task's rewards by c changes nothing the agent sees."""
         loop, agent = self.loop, self.agent
-        scale = agent.reward_scale()
         start_state = state.detach()
-        outs, raw, dones, terms, valids, starts, noises = [], [], [], [], [], [], []
+        outs, raw, rewards, dones, terms, valids, starts, noises = ([] for _ in range(8))
         with torch.set_grad_enabled(keep_graph and torch.is_grad_enabled()):
             for _ in range(self.tau):
                 starts.append(loop.episode_start)
@@ -222,29 +219,31 @@ class Actor:
                 noise = self.noise_fn()
                 out, state = self.step_fn(loop.obs, state, noise=noise)
                 r, done, term, valid = loop.step(out.action)
-                state.prev_reward = (r * scale)[:, None]
+                scaled = r * self._update_scale(r, done, valid)
+                state.prev_reward = scaled[:, None]
                 outs.append(out)
                 noises.append(noise)
-                for xs, x in ((raw, r), (dones, done), (terms, term), (valids, valid)):
+                for xs, x in ((raw, r), (rewards, scaled), (dones, done), (terms, term),
+                              (valids, valid)):
                     xs.append(x)
         with torch.no_grad():  # V of the next observation, without advancing the state
             peek_state = state.reset(loop.episode_start)
             peek = self.step_fn(loop.obs, peek_state, sample=False)[0]
             bootstrap = agent.evaluate([peek]).value[0]
-        raw_t, dones_t, valid_t = torch.stack(raw), torch.stack(dones), torch.stack(valids)
-        self._update_scale(raw_t, dones_t, valid_t)
         seg = Segment(
-            outputs=outs, rewards=raw_t * agent.reward_scale(), dones=dones_t,
-            terminals=torch.stack(terms), valid=valid_t.float(), bootstrap=bootstrap,
+            outputs=outs, rewards=torch.stack(rewards), dones=torch.stack(dones),
+            terminals=torch.stack(terms), valid=torch.stack(valids).float(), bootstrap=bootstrap,
             start_state=start_state, starts=torch.stack(starts), noise=noises,
             actions=torch.stack([o.action for o in outs]),
-            log_probs=torch.stack([o.log_prob for o in outs]).detach(), raw_rewards=raw_t)
+            log_probs=torch.stack([o.log_prob for o in outs]).detach(),
+            raw_rewards=torch.stack(raw))
         return seg, state
 
-    def _update_scale(self, rewards: Tensor, dones: Tensor, valid: Tensor) -> None:
-        """Add the segment's return moments (summed over ranks) to the agent's reward scale."""
-        sq, n = self.returns.segment_moments(rewards, dones, valid)
+    def _update_scale(self, rewards: Tensor, done: Tensor, valid: Tensor) -> float:
+        """Add one step's return moments (summed over ranks) to the agent's; the new scale."""
+        sq, n = self.returns.step(rewards, done, valid)
         if self.dist is not None:
             sq, n = all_sum([sq, n], self.dist, self.loop.device)
         self.agent.return_sq_sum += sq
         self.agent.return_count += n
+        return self.agent.reward_scale()

@@ -112,6 +112,12 @@ class Predictions:
     recon: dict[str, Tensor]
 
 
+def _older_checkpoints(module: nn.Module, state_dict: dict, prefix: str, *args) -> None:
+    """Checkpoints written before the reward scale existed load with no return statistics."""
+    for name in ("return_sq_sum", "return_count"):
+        state_dict.setdefault(prefix + name, torch.zeros((), dtype=torch.float64))
+
+
 class Agent(nn.Module):
     """MBP + policy. ``cfg.agent`` picks the configuration (DESIGN §3):
 
@@ -138,6 +144,7 @@ class Agent(nn.Module):
         # running second moment of the discounted return (reward scale, learner.RewardScale)
         self.register_buffer("return_sq_sum", torch.zeros((), dtype=torch.float64))
         self.register_buffer("return_count", torch.zeros((), dtype=torch.float64))
+        self.register_load_state_dict_pre_hook(_older_checkpoints)
 
     def reward_scale(self) -> float:
         """1 / sqrt(E[G^2]) of the discounted returns G seen in training (1 before any reward, or

@@ -180,6 +180,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         policy_hidden=256, mbp_reads=3, memory_rows=1350, tau=20, gamma=0.96, lam=0.9,
         lr_mbp=2e-4, lr_policy=2e-4, entropy_cost=0.01, num_envs=16, read_strength_init=1.0,
         env_kwargs={"image_size": 64},
+        # the paper's update and ELBO: one A2C step per segment, literal KL, no normalisation
+        # (the forgetting usage allocation stays: the literal rule freezes a full memory)
+        epochs=1, minibatches=1, elbo="literal", reward_norm="off", advantage_norm="off",
     ),
 }
 
