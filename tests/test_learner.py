@@ -47,7 +47,7 @@ def test_replay_reproduces_the_acting_pass(tmp_path):
 
 
 def test_replay_gradients_equal_the_single_graph_gradients(tmp_path):
-    single = _trainer(tmp_path, "single", epochs=1)
+    single = _trainer(tmp_path, "single", epochs=1, minibatches=1)
     replayed = _trainer(tmp_path, "replayed", epochs=3)
     for tr in (single, replayed):  # one real update first, so the reward scale is not 1
         tr.update(tr.rollout())
@@ -121,7 +121,24 @@ def test_replayed_policy_loss_reaches_no_mbp_parameter(tmp_path):
     tr.env.close()
 
 
-def test_minibatches_must_divide_the_envs():
-    from merlin_rl.config import ConfigError
-    with pytest.raises(ConfigError, match="--minibatches 3 must divide --num-envs 4"):
-        make_config("small", num_envs=4, minibatches=3)
+def test_uneven_minibatches_cover_every_env_once_per_epoch(tmp_path, monkeypatch):
+    """3 envs in 2 minibatches: sizes 2 and 1, every env replayed once per epoch; more
+    minibatches than envs means one env each."""
+    import merlin_rl.learner as learner_mod
+
+    seen: list[list[int]] = []
+    real = learner_mod.replay
+
+    def spy(agent, seg, index=None):
+        seen.append(sorted(index.tolist()))
+        return real(agent, seg, index)
+
+    monkeypatch.setattr(learner_mod, "replay", spy)
+    tr = _trainer(tmp_path, "uneven", num_envs=3, epochs=2, minibatches=2)
+    tr.update(tr.rollout())
+    assert [len(x) for x in seen] in ([2, 1, 2, 1], [1, 2, 1, 2], [2, 1, 1, 2], [1, 2, 2, 1])
+    assert sorted(seen[0] + seen[1]) == [0, 1, 2] and sorted(seen[2] + seen[3]) == [0, 1, 2]
+    seen.clear()
+    tr = _trainer(tmp_path, "many", num_envs=2, epochs=1, minibatches=5)
+    tr.update(tr.rollout())
+    assert sorted(len(x) for x in seen) == [1, 1]

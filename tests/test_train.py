@@ -53,3 +53,35 @@ def test_paper_preset_runs_one_update(tmp_path):
     assert all(torch.isfinite(torch.tensor(v)) for v in logs.values())
     assert tr.agent.mbp.codec.modality("image").shape == (64, 64, 3)
     tr.env.close()
+
+
+def test_memory_rows_default_to_the_declared_episode_length(tmp_path):
+    """N = the env's episode length (the paper's choice), recorded in config.json; an explicit
+    --memory-rows wins; envs that declare no length get 64."""
+    import json
+
+    import gymnasium as gym
+
+    from merlin_rl.config import auto_memory_rows
+
+    small = {k: v for k, v in TINY.items() if k not in ("memory_rows", "env_kwargs")}
+    tr = Trainer(make_config("small", **small, total_steps=40, env_kwargs={"delay": 7}),
+                 run_dir=tmp_path / "auto", progress=False)
+    assert tr.cfg.memory_rows == 9  # ColourMatch: 1 cue + 7 delay + 1 choice step
+    assert tr.state.memory.M.shape[1] == 9
+    tr.train()
+    assert json.loads((tmp_path / "auto" / "config.json").read_text())["memory_rows"] == 9
+    tr = Trainer(make_config("small", **small, memory_rows=5), run_dir=tmp_path / "explicit",
+                 progress=False)
+    assert tr.cfg.memory_rows == 5
+    tr.env.close()
+    assert auto_memory_rows(None) == 64 and auto_memory_rows(5000) == 1024
+    gym.register("merlin_rl_test/NoLimit-v0", entry_point="gymnasium.envs.classic_control:CartPoleEnv")
+    tr = Trainer(make_config("small", **small, env="merlin_rl_test/NoLimit-v0"),
+                 run_dir=tmp_path / "nolimit", progress=False)
+    assert tr.cfg.memory_rows == 64
+    tr.env.close()
+    tr = Trainer(make_config("small", **small, env="CartPole-v1"), run_dir=tmp_path / "cartpole",
+                 progress=False)
+    assert tr.cfg.memory_rows == 500
+    tr.env.close()

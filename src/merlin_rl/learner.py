@@ -68,11 +68,12 @@ class Learner:
                                            eps=cfg.adam_eps, fused=True)
         self.skipped_updates = 0
         self.nonfinite_streak = 0
+        self.agent_envs = cfg.num_envs // max(dist.world_size, 1)  # this rank's environments
 
     @property
     def single_graph(self) -> bool:
         """Whether acting keeps the graph for one backward pass (K = 1, one minibatch)."""
-        return self.cfg.epochs == 1 and self.cfg.minibatches == 1
+        return self.cfg.epochs == 1 and min(self.cfg.minibatches, self.agent_envs) == 1
 
     # ------------------------------------------------------------------------------------ losses
     def targets(self, seg: Segment, values: Tensor) -> tuple[Tensor, Tensor]:
@@ -146,14 +147,13 @@ class Learner:
             values = self.agent.evaluate(seg.outputs).value
         adv, targets = self.targets(seg, values)
         b = seg.rewards.shape[1]
-        per = b // self.cfg.minibatches
+        parts = min(self.cfg.minibatches, b)  # nearly equal minibatches of environments
         gen = torch.Generator().manual_seed(int(self.agent.return_count) + env_steps)
         sums: dict[str, float] = {}
         n = 0
         for _ in range(self.cfg.epochs):
             order = torch.randperm(b, generator=gen).to(seg.rewards.device)
-            for i in range(self.cfg.minibatches):
-                index = order[i * per:(i + 1) * per]
+            for index in order.tensor_split(parts):
                 outs, _ = replay(self.agent, seg, index)
                 mbp_loss, policy_loss, logs = self.losses(outs, seg, adv, targets, index)
                 logs.update(self._step(mbp_loss, policy_loss, seg.valid[:, index], env_steps))
