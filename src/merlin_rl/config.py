@@ -10,6 +10,7 @@ from typing import Any
 
 AGENTS = ("merlin", "rl-mem", "rl-lstm")
 DEVICES = ("cpu", "cuda", "auto")
+ALLOCATIONS = ("usage", "fifo")
 DEFAULT_ENV = "merlin_rl/ColourMatch-v0"
 
 
@@ -70,14 +71,21 @@ class Config:
 
     def validate(self) -> "Config":
         """Raise ConfigError naming the first bad value and what is allowed."""
+        _check_types(self)
         if self.agent not in AGENTS:
             raise ConfigError(f"--agent {self.agent!r} is not known; allowed: {', '.join(AGENTS)}")
         if self.preset not in PRESETS:
             raise ConfigError(f"--preset {self.preset!r} is not known; allowed: {', '.join(PRESETS)}")
         if self.device not in DEVICES:
             raise ConfigError(f"--device {self.device!r} is not known; allowed: {', '.join(DEVICES)}")
-        if self.allocation not in ("usage", "fifo"):
-            raise ConfigError(f"allocation {self.allocation!r} is not known; allowed: usage, fifo")
+        if self.allocation not in ALLOCATIONS:
+            raise ConfigError(f"--allocation {self.allocation!r} is not known; allowed: "
+                              f"{', '.join(ALLOCATIONS)}")
+        if not self.env:
+            raise ConfigError("--env must name an environment id, got ''")
+        if ":" in self.env:  # Gymnasium would import the module before the colon
+            raise ConfigError(f"--env {self.env!r}: the 'module:id' form is not accepted (it "
+                              "imports code); use --env-import MODULE --env ID")
         for name in ("total_steps", "num_envs", "z_dim", "enc_dim", "image_channels", "mlp_hidden",
                      "mbp_hidden", "policy_hidden", "mbp_reads", "memory_rows", "tau",
                      "log_interval", "checkpoint_interval", "keep_checkpoints", "max_nonfinite",
@@ -87,8 +95,9 @@ class Config:
                 raise ConfigError(f"{_flag(name)} must be a positive integer, got {v!r}")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**31:
             raise ConfigError(f"--seed must be an integer in [0, 2**31), got {self.seed!r}")
-        if not isinstance(self.env_kwargs, dict):
-            raise ConfigError(f"--env-kwargs must be a JSON object, got {self.env_kwargs!r}")
+        if self.tau > self.total_steps:
+            raise ConfigError(f"--tau {self.tau} must not exceed --total-steps "
+                              f"{self.total_steps} (tau is the rollout length in env steps)")
         for name in ("async_envs", "compile"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{_flag(name)} must be true or false, got {getattr(self, name)!r}")
@@ -123,6 +132,25 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+# annotation -> (accepted Python types, words for the message)
+_TYPES: dict[str, tuple[Any, str]] = {
+    "int": (int, "an integer"), "float": ((int, float), "a number"), "str": (str, "a string"),
+    "bool": (bool, "true or false"), "dict": (dict, "a JSON object")}
+
+
+def _check_types(cfg: "Config") -> None:
+    """Raise ConfigError for the first field whose value has the wrong type (every field of
+    type int, float, str, bool or dict, so new fields are covered too)."""
+    for f in dataclasses.fields(cfg):
+        name = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+        want = _TYPES.get(name.split("[")[0])
+        if want is None:
+            continue
+        v = getattr(cfg, f.name)
+        if not isinstance(v, want[0]) or (name != "bool" and isinstance(v, bool)):
+            raise ConfigError(f"{_flag(f.name)} must be {want[1]}, got {v!r}")
+
+
 # Values each preset sets; anything the user passes explicitly wins over the preset.
 PRESETS: dict[str, dict[str, Any]] = {
     # Sized so the built-in task trains on a 2-core laptop CPU in minutes (docs/results.md).
@@ -139,7 +167,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 def make_config(preset: str = "small", **overrides: Any) -> Config:
     """Defaults, then the preset's values, then ``overrides`` (e.g. from the command line)."""
-    if preset not in PRESETS:
+    if not isinstance(preset, str) or preset not in PRESETS:
         raise ConfigError(f"--preset {preset!r} is not known; allowed: {', '.join(PRESETS)}")
     values: dict[str, Any] = dict(PRESETS[preset])
     values.update({k: v for k, v in overrides.items() if v is not None})
