@@ -89,9 +89,9 @@ def _load_error(path: Path, e: Exception) -> CheckpointError:
     if isinstance(e, pickle.UnpicklingError) or "weights_only" in text:
         return CheckpointError(f"checkpoint {str(path)!r} is not a merlin-rl checkpoint (not a "
                                "PyTorch file, or damaged)")
-    first = text.strip().splitlines()[0].split(". ")[0] if text.strip() else type(e).__name__
+    first = text.strip().splitlines()[0].split(". ")[0] if text.strip() else ""
     return CheckpointError(f"checkpoint {str(path)!r} is damaged or not a merlin-rl checkpoint "
-                           f"(truncated?): {first}")
+                           f"(truncated?): {type(e).__name__}: {first}")
 
 
 def _is_counter(v: Any) -> bool:
@@ -122,6 +122,10 @@ def _check_contents(path: Path, ckpt: dict[str, Any]) -> Config:
             isinstance(k, str) and torch.is_tensor(v) for k, v in model.items()):
         raise CheckpointError(f"checkpoint {name!r}: model must be a non-empty dict of named "
                               f"tensors, got {type(model).__name__}")
+    bad = next((k for k, v in model.items() if v.is_floating_point()
+                and not bool(torch.isfinite(v).all())), None)
+    if bad is not None:
+        raise CheckpointError(f"checkpoint {name!r} is damaged: parameter {bad} holds NaN or inf")
     for key in ("opt_mbp", "opt_policy"):
         if not isinstance(ckpt[key], dict):
             raise CheckpointError(f"checkpoint {name!r}: {key} must be an optimiser state dict, "

@@ -377,8 +377,8 @@ def _read_config_file(path: str) -> dict[str, Any]:
     except OSError as e:
         raise ConfigError(f"--config {path!r} cannot be read: {e.strerror or e}") from None
     except ValueError as e:  # JSONDecodeError, TOMLDecodeError, YAML errors, UnicodeDecodeError
-        raise ConfigError(f"--config {path!r} is not valid {kind.lstrip('.').upper()}: "
-                          f"{e}") from None
+        fmt = "YAML" if kind in (".yaml", ".yml") else kind[1:].upper()
+        raise ConfigError(f"--config {path!r} is not valid {fmt}: {e}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"--config {path!r} must hold an object of settings, got "
                           f"{type(data).__name__}")
@@ -420,11 +420,16 @@ def _check_metrics(path: Path) -> None:
         rows = read_metrics(path)
         for i, row in enumerate(rows):
             for key in ("env_steps", "wall_time"):
-                value = float(row.get(key) or "nan") if key in row else 0.0
+                if key not in row:
+                    continue
+                try:
+                    value = float(row[key])
+                except (TypeError, ValueError):
+                    value = math.nan
                 if not math.isfinite(value) or (key == "env_steps" and value != int(value)):
                     raise ConfigError(f"{str(path)!r} line {i + 2}: {key} is not a number: "
                                       f"{row.get(key)!r}")
-    except (ConfigError, ValueError) as e:
+    except ConfigError as e:
         raise ConfigError(f"--resume: {e}; repair that file or move it away to continue "
                           "without it") from None
 
@@ -481,7 +486,8 @@ def _move_aside(run_dir: Path) -> Path:
 
 
 def _restore(run_dir: Path, aside: Path) -> None:
-    """Undo ``_move_aside``: the new run's files go, the old run's come back."""
+    """Undo ``_move_aside`` (the new run failed before its first checkpoint): the new run's
+    files go, the old run's come back."""
     for name in RUN_FILES:
         if (aside / name).exists() or (run_dir / name).exists():
             new = run_dir / name
@@ -491,9 +497,7 @@ def _restore(run_dir: Path, aside: Path) -> None:
                 new.unlink()
             if (aside / name).exists():
                 os.replace(aside / name, new)
-    shutil.rmtree(aside, ignore_errors=True)
-    print(f"merlin-rl: the new run stopped before its first checkpoint; the old run in "
-          f"{str(run_dir)!r} is restored", file=sys.stderr)
+    shutil.rmtree(aside, ignore_errors=True)  # silent: the error line that follows says why
 
 
 def _load_agent(args: argparse.Namespace, device, batch: int = 1):
