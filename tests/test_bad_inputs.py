@@ -9,7 +9,6 @@ JSON without NaN, wall_time after a resume, a full disk, Ctrl-C during start-up,
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import random
