@@ -275,6 +275,11 @@ CASES: dict[str, Case] = {
     "env-kwargs-not-json": (lambda c: _train(c, "--env-kwargs", "{delay: 3"),
                             ("--env-kwargs is not valid JSON",)),
     "env-kwargs-list": (lambda c: _train(c, "--env-kwargs", "[1, 2]"), ("--env-kwargs",)),
+    "env-kwargs-reserved": (lambda c: _train_new(c, "--env-kwargs", '{"vector_kwargs": {}}'),
+                            ("--env-kwargs", "vector_kwargs")),
+    "new-run-nan-observation": (  # refused before the run directory is created
+        lambda c: _train_new(c, "--env", "test/NanObs-v0", "--env-kwargs", "{}"),
+        ("NaN or inf",)),
     "seed-overflow": (lambda c: _train(c, "--seed", "99999999999999999999999"), ("--seed",)),
     "seed-negative": (lambda c: _train(c, "--seed", "-1"), ("--seed", "-1")),
     "total-steps-not-int": (lambda c: _train(c, "--total-steps", "abc"), ("--total-steps",)),

@@ -234,7 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "(default: the checkpoint's env)")
     r.add_argument("--fps", type=_positive, default=4, help="frames per second, >= 1 (default 4)")
     for command in (t, e, pl, m, x, r):
-        command.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+        command.add_argument("--debug", action="store_true",
+                             help="show tracebacks on errors (off by default)")
     return p
 
 

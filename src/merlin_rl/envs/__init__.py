@@ -11,6 +11,7 @@ import numpy as np
 from merlin_rl.encoders import UnsupportedSpaceError
 
 BUILTIN_PREFIX = "merlin_rl/"
+RESERVED_KWARGS = {"num_envs", "vectorization_mode", "vector_kwargs", "wrappers", "id"}
 
 
 class EnvError(ValueError):
@@ -83,6 +84,10 @@ def make_vector_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any] | Non
         raise EnvError(f"unknown env id {env_id!r} ({e.__class__.__name__}); built-in tasks: "
                        f"{', '.join(builtin)}; or any registered Gymnasium id") from None
     kwargs = dict(env_kwargs or {})
+    reserved = sorted(RESERVED_KWARGS & set(kwargs))
+    if reserved:  # gym.make_vec's own arguments, not the env's
+        raise EnvError(f"--env-kwargs may not set {reserved} (arguments of the vector env "
+                       "factory, not of the env)")
     if async_envs:
         mode = "async"
     else:
