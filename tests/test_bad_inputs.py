@@ -309,7 +309,7 @@ CASES: dict[str, Case] = {
                            ("config.json", "list")),
     "resume-config-bad-value": (
         lambda c: _resume_without_checkpoint(
-            c, json.dumps({**json.loads((c.run / "config.json").read_text()), "memory_rows": 0})),
+            c, json.dumps({**json.loads((c.run / "config.json").read_text()), "memory_rows": -1})),
         ("config.json", "--memory-rows")),
     "resume-metrics-garbage": (lambda c: _resume_with(c, b"env_steps,wall_time\n20,0.1\nzz,yy\n"),
                                ("metrics.csv", "line 3")),
@@ -328,7 +328,7 @@ CASES: dict[str, Case] = {
                             ("p.pt", "not allowed", "Result")),
     "eval-truncated": (lambda c: _eval(c, c.write("cut.pt", c.ckpt.read_bytes()[:3000])),
                        ("cut.pt",)),
-    "eval-memory-rows-0": (lambda c: _eval(c, c.altered("a.pt", {"memory_rows": 0})),
+    "eval-memory-rows-negative": (lambda c: _eval(c, c.altered("a.pt", {"memory_rows": -1})),
                            ("a.pt", "--memory-rows")),
     "eval-z-dim-negative": (lambda c: _eval(c, c.altered("a.pt", {"z_dim": -1})),
                             ("a.pt", "--z-dim")),

@@ -288,7 +288,13 @@ def _train(args: argparse.Namespace) -> int:
         _check_is_run(Path(cfg.run_dir), "--resume" if args.resume else "--overwrite")
     # everything is checked (settings, device, memory, env construction, run directory) before
     # the old run is touched
-    trainer = Trainer(cfg, progress=not args.no_progress)
+    new_dir = Path(cfg.run_dir) if cfg.run_dir and not Path(cfg.run_dir).exists() else None
+    try:
+        trainer = Trainer(cfg, progress=not args.no_progress)
+    except BaseException:
+        if new_dir is not None and new_dir.is_dir() and not any(new_dir.iterdir()):
+            new_dir.rmdir()  # created by the Trainer just before the env failed: leave no trace
+        raise
     aside: Path | None = None
     main_rank = trainer.dist.is_main
     try:

@@ -78,14 +78,8 @@ class Config:
             raise ConfigError(f"--preset {self.preset!r} is not known; allowed: {', '.join(PRESETS)}")
         if self.device not in DEVICES:
             raise ConfigError(f"--device {self.device!r} is not known; allowed: {', '.join(DEVICES)}")
-        if self.allocation not in ALLOCATIONS:
-            raise ConfigError(f"--allocation {self.allocation!r} is not known; allowed: "
-                              f"{', '.join(ALLOCATIONS)}")
-        if not self.env:
-            raise ConfigError("--env must name an environment id, got ''")
-        if ":" in self.env:  # Gymnasium would import the module before the colon
-            raise ConfigError(f"--env {self.env!r}: the 'module:id' form is not accepted (it "
-                              "imports code); use --env-import MODULE --env ID")
+        if self.allocation not in ("usage", "fifo"):
+            raise ConfigError(f"allocation {self.allocation!r} is not known; allowed: usage, fifo")
         for name in ("total_steps", "num_envs", "z_dim", "enc_dim", "image_channels", "mlp_hidden",
                      "mbp_hidden", "policy_hidden", "mbp_reads", "memory_rows", "tau",
                      "log_interval", "checkpoint_interval", "keep_checkpoints", "max_nonfinite",
@@ -114,6 +108,11 @@ class Config:
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
                 raise ConfigError(f"{_flag(name)} must be a finite number >= 0, got {v!r}")
+        if not self.env:
+            raise ConfigError("--env must name an environment id, got ''")
+        if ":" in self.env:  # Gymnasium would import the module before the colon
+            raise ConfigError(f"--env {self.env!r}: the 'module:id' form is not accepted (it "
+                              "imports code); use --env-import MODULE --env ID")
         return self
 
     def to_json(self) -> str:

@@ -238,10 +238,6 @@ class Trainer:
         # called with the path after each checkpoint is written (the CLI's --overwrite uses it)
         self.on_checkpoint: Callable[[Path], None] | None = None
         self.progress = progress
-        # the first reset checks the env's observations before the run directory is created
-        self.loop = EnvLoop(self.env, self.agent, self.device, cfg.seed + self.dist.rank)
-        self.episodes = self.loop.episodes
-        self.state = self.agent.initial_state(self.local_envs, self.device)
         self.run_dir = Path(run_dir or cfg.run_dir or default_run_dir(cfg))
         self.cfg = cfg = dataclasses.replace(cfg, run_dir=str(self.run_dir))
         if self.dist.is_main:
@@ -254,6 +250,9 @@ class Trainer:
             except OSError as e:
                 raise ConfigError(f"--run-dir {str(self.run_dir)!r} cannot be written: "
                                   f"{e.strerror or e}") from None
+        self.loop = EnvLoop(self.env, self.agent, self.device, cfg.seed + self.dist.rank)
+        self.episodes = self.loop.episodes
+        self.state = self.agent.initial_state(self.local_envs, self.device)
 
     def _noise(self) -> StepNoise:
         b, lo = self.cfg.num_envs, self.dist.rank * self.local_envs
