@@ -234,6 +234,11 @@ CASES: dict[str, Case] = {
                                                     "100000000000"), ("--memory-rows",)),
     "overwrite-z-dim-1e11": (lambda c: _train(c, "--overwrite", "--z-dim", "100000000000"),
                              ("--z-dim 100000000000",)),
+    "overwrite-image-channels-huge": (lambda c: _train(c, "--overwrite", "--image-channels",
+                                                       "100000"), ("--image-channels 100000",)),
+    "overwrite-image-channels-overflow": (
+        lambda c: _train(c, "--overwrite", "--image-channels", "99999999999999999999"),
+        ("--image-channels",)),
     "overwrite-tau-over-total": (lambda c: _train(c, "--overwrite", "--tau", "1000000000"),
                                  ("--tau", "--total-steps")),
     "overwrite-tau-too-big-for-memory": (
@@ -625,6 +630,32 @@ def test_full_disk_runtime_error_keeps_the_previous_checkpoint(ctx, monkeypatch)
     assert all(torch.equal(good[k], after[k]) for k in good)
     assert not list((ctx.tmp / "disk" / "checkpoints").glob(".*.tmp"))
     tr.env.close()
+
+
+def test_allocation_failure_is_one_line(ctx, capsys, monkeypatch):
+    """What the estimate misses: the allocator's RuntimeError becomes one line, exit 2."""
+    import merlin_rl.train as train_mod
+
+    def fails(*a, **k):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: "
+                           "can't allocate memory: you tried to allocate 360000000000 bytes.")
+
+    monkeypatch.setattr(train_mod, "Agent", fails)
+    before = snapshot(ctx.tmp)
+    assert_one_line(run_cli(capsys, *_train(ctx, "--overwrite")), "out of memory",
+                    "360000000000 bytes")
+    assert snapshot(ctx.tmp) == before
+
+
+def test_other_runtime_errors_are_not_hidden(ctx, capsys, monkeypatch):
+    import merlin_rl.train as train_mod
+
+    def bug(*a, **k):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(train_mod, "Agent", bug)
+    res = run_cli(capsys, *_train_new(ctx))
+    assert res.rc == 1 and "Traceback" in res.err  # a bug is reported as a bug
 
 
 def test_debug_shows_the_traceback(ctx, capsys):

@@ -288,6 +288,7 @@ def _train(args: argparse.Namespace) -> int:
         _check_is_run(Path(cfg.run_dir), "--resume" if args.resume else "--overwrite")
     # everything is checked (settings, device, memory, env construction, run directory) before
     # the old run is touched
+    _check_train_memory(cfg)
     new_dir = Path(cfg.run_dir) if cfg.run_dir and not Path(cfg.run_dir).exists() else None
     try:
         trainer = Trainer(cfg, progress=not args.no_progress)
@@ -329,6 +330,22 @@ def _train(args: argparse.Namespace) -> int:
         summary.update(run_dir=str(trainer.run_dir), processes=trainer.dist.world_size)
         print(_json_line(summary))
     return 0
+
+
+def _check_train_memory(cfg: Config) -> None:
+    """The memory estimate with the env's observation space (image encoders included), from one
+    probe copy of the env, before the Trainer allocates anything."""
+    from merlin_rl.envs import import_env_modules, make_vector_env
+    from merlin_rl.limits import check_memory
+    from merlin_rl.train import resolve_device
+
+    device = resolve_device(cfg.device)
+    check_memory(cfg, device)  # before even one env is made
+    import_env_modules(cfg.env_import)
+    probe = make_vector_env(cfg.env, 1, cfg.env_kwargs)
+    space = probe.single_observation_space
+    probe.close()
+    check_memory(cfg, device, obs_space=space)
 
 
 def _finished(run_dir: Path, steps: int, total: int) -> int:
@@ -526,8 +543,10 @@ def _load_agent(args: argparse.Namespace, device, batch: int = 1):
         raise EnvError(f"checkpoint {str(path)!r} was trained on {cfg.env!r}, which is not "
                        f"registered; its run imported {cfg.env_import!r}, and a checkpoint never "
                        f"imports code: add --env-import {cfg.env_import} if you trust it")
-    check_memory(cfg, device, batch=batch, steps=1)
+    check_memory(cfg, device, batch=min(batch, cfg.num_envs), steps=1)  # evaluate's batch
     env = make_vector_env(cfg.env, 1, cfg.env_kwargs)
+    check_memory(cfg, device, batch=min(batch, cfg.num_envs), steps=1,
+                 obs_space=env.single_observation_space)
     agent = Agent(env.single_observation_space, env.single_action_space, cfg)
     env.close()
     load_model_state(agent, ckpt["model"], path)
@@ -610,22 +629,33 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise
             sys.stderr.write(f"merlin-rl: error: {_one_line(e)}\n")
             return 2
-        except MemoryError as e:  # what the size estimate (merlin_rl.limits) did not foresee
-            if args.debug:
-                raise
-            sys.stderr.write(f"merlin-rl: error: out of memory ({_one_line(e)}); make the sizes "
-                             "(--num-envs, --memory-rows, --z-dim, --tau, ...) smaller\n")
-            return 2
         except TrainingDiverged as e:
             if args.debug:
                 raise
             sys.stderr.write(f"merlin-rl: error: {_one_line(e)}\n")
             return 1
+        except (MemoryError, RuntimeError) as e:  # what merlin_rl.limits did not foresee
+            if args.debug or not _out_of_memory(e):
+                raise
+            found = re.search(r"tried to allocate [^.(]+", str(e))
+            what = found[0].strip() if found else type(e).__name__
+            sys.stderr.write(f"merlin-rl: error: out of memory ({what}); make the sizes "
+                             "(--num-envs, --memory-rows, --z-dim, --image-channels, --tau, ...) "
+                             "smaller\n")
+            return 2
     except KeyboardInterrupt:
         if args.debug:
             raise
         sys.stderr.write("merlin-rl: interrupted\n")
         return 130
+
+
+def _out_of_memory(e: BaseException) -> bool:
+    """MemoryError, torch.OutOfMemoryError, or the CPU allocator's RuntimeError."""
+    import torch
+
+    return (isinstance(e, (MemoryError, torch.OutOfMemoryError))
+            or "can't allocate memory" in str(e) or "out of memory" in str(e))
 
 
 def _one_line(e: BaseException) -> str:

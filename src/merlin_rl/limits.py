@@ -8,7 +8,9 @@ not counted), so a run refused here would certainly have run out of memory.
 from __future__ import annotations
 
 import os
+from typing import Any
 
+import gymnasium as gym
 import torch
 
 from merlin_rl.config import Config, ConfigError
@@ -16,8 +18,22 @@ from merlin_rl.config import Config, ConfigError
 _ACTIONS = 16  # a typical action count (the env is not built yet); small against the sizes
 
 
-def estimate_bytes(cfg: Config, batch: int, steps: int) -> dict[str, tuple[int, tuple[str, ...]]]:
-    """Lower bounds in bytes: {what: (bytes, the fields that drive it)}."""
+def image_sizes(space: gym.Space) -> list[tuple[int, int]]:
+    """(H, W) of the image parts of an observation space (3-D Boxes, in Dicts and Tuples)."""
+    if isinstance(space, gym.spaces.Dict):
+        return [hw for sub in space.spaces.values() for hw in image_sizes(sub)]
+    if isinstance(space, gym.spaces.Tuple):
+        return [hw for sub in space.spaces for hw in image_sizes(sub)]
+    if isinstance(space, gym.spaces.Box) and len(space.shape) == 3:
+        a, b, c = space.shape  # (H, W, C) or (C, H, W): the two largest sides
+        return [tuple(sorted((a, b, c))[1:])]
+    return []
+
+
+def estimate_bytes(cfg: Config, batch: int, steps: int, obs_space: Any = None
+                   ) -> dict[str, tuple[int, tuple[str, ...]]]:
+    """Lower bounds in bytes: {what: (bytes, the fields that drive it)}; the image encoders are
+    counted when ``obs_space`` is given."""
     z, h, p, m = cfg.z_dim, cfg.mbp_hidden, cfg.policy_hidden, cfg.mlp_hidden
     r, n, e = cfg.mbp_reads, cfg.memory_rows, cfg.enc_dim
     uses_memory = cfg.agent in ("merlin", "rl-mem")
@@ -28,7 +44,14 @@ def estimate_bytes(cfg: Config, batch: int, steps: int) -> dict[str, tuple[int, 
     params += 2 * m * (2 * h + r * w + e + 2 * z)  # prior and posterior MLPs
     params += m * (z + 2 * p + w + _ACTIONS)  # policy head
     per_step = 8 * h + 8 * p + 4 * z + r * w + e  # floats kept per env and step
+    c = cfg.image_channels
+    images = image_sizes(obs_space) if obs_space is not None else []
+    # per image: at least one residual block (two c x c 3x3 convs); three conv outputs at half size
+    image_params = 18 * c * c * len(images)
+    image_acts = sum(3 * c * ((hh + 1) // 2) * ((ww + 1) // 2) for hh, ww in images)
     return {
+        "image encoder": (16 * image_params + 4 * steps * batch * image_acts,
+                          ("image_channels", "num_envs", "tau")),
         "model parameters (with gradients and optimiser state)":
             (16 * params, ("z_dim", "mbp_hidden", "policy_hidden", "mlp_hidden", "mbp_reads",
                            "enc_dim")),
@@ -56,13 +79,14 @@ def _gb(x: float) -> str:
 
 
 def check_memory(cfg: Config, device: torch.device, batch: int | None = None,
-                 steps: int | None = None) -> None:
+                 steps: int | None = None, obs_space: Any = None) -> None:
     """Raise ConfigError naming the flags when the sizes certainly exceed ``device``'s memory.
 
-    ``batch`` and ``steps`` default to training's: ``num_envs`` environments, ``tau`` steps."""
+    ``batch`` and ``steps`` default to training's: ``num_envs`` environments, ``tau`` steps;
+    with ``obs_space`` the image encoders are counted too."""
     batch = cfg.num_envs if batch is None else batch
     steps = cfg.tau if steps is None else steps
-    terms = estimate_bytes(cfg, batch, steps)
+    terms = estimate_bytes(cfg, batch, steps, obs_space)
     total = sum(b for b, _ in terms.values())
     have, what = available_bytes(device)
     if total <= have:
