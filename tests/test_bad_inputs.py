@@ -316,6 +316,8 @@ CASES: dict[str, Case] = {
         lambda c: _resume_without_checkpoint(
             c, json.dumps({**json.loads((c.run / "config.json").read_text()), "memory_rows": -1})),
         ("config.json", "--memory-rows")),
+    "resume-restart-with-bad-flag": (lambda c: [*_resume_without_checkpoint(c), "--gamma", "2"],
+                                     ("--gamma",)),
     "resume-metrics-garbage": (lambda c: _resume_with(c, b"env_steps,wall_time\n20,0.1\nzz,yy\n"),
                                ("metrics.csv", "line 3")),
     "resume-metrics-nul": (lambda c: _resume_with(c, b"env_steps,wall_time\n20,0.1\n\x00\x00\n"),

@@ -272,9 +272,6 @@ def _train(args: argparse.Namespace) -> int:
                               "trust it")
         _check_metrics(Path(run_dir) / "metrics.csv")
         values = {**stored, **values}
-        if resume_from is None:
-            print(f"merlin-rl: {latest} does not exist yet; restarting the run from the beginning",
-                  file=sys.stderr)
     preset = args.preset or values.pop("preset", None) or "small"
     values.pop("preset", None)
     cfg = make_config(preset, **values)
@@ -298,6 +295,9 @@ def _train(args: argparse.Namespace) -> int:
         raise
     aside: Path | None = None
     main_rank = trainer.dist.is_main
+    if args.resume and resume_from is None and main_rank:  # said once everything is checked
+        print(f"merlin-rl: {Path(cfg.run_dir) / 'checkpoints' / 'latest.pt'} does not exist yet; "
+              "restarting the run from the beginning", file=sys.stderr)
     try:
         if replace and (world_size_from_env() == 1 or os.environ.get("RANK") == "0"):
             aside = _move_aside(Path(cfg.run_dir))
