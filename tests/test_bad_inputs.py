@@ -375,6 +375,13 @@ CASES: dict[str, Case] = {
     "eval-seed-negative": (lambda c: _eval(c, c.ckpt, "--seed", "-1"), ("--seed", "-1", "0 to")),
     "eval-episodes-0": (lambda c: ["eval", "--checkpoint", c.ckpt, "--episodes", "0"],
                         ("--episodes",)),
+    "eval-episodes-huge": (lambda c: _eval(c, c.ckpt)[:-2] + ["--episodes",
+                                                                "99999999999999999999"],
+                           ("--episodes", "1,000,000")),
+    "record-episodes-huge": (lambda c: ["record", "--checkpoint", c.ckpt, "--out", "v.gif",
+                                        "--episodes", "100000"], ("--episodes", "1,000")),
+    "memory-out-nul-byte": (lambda c: ["memory", "--checkpoint", c.ckpt, "--out", "a\x00b.png"],
+                            ("--out", "NUL")),
     "eval-device-cuda": (lambda c: _eval(c, c.ckpt, "--device", "cuda"), ("--device cuda",)),
     # --- memory
     "memory-out-extension": (lambda c: ["memory", "--checkpoint", c.ckpt, "--out", "x.xyz"],

@@ -112,15 +112,30 @@ def _seed(text: str) -> int:
     return value
 
 
-def _positive(text: str) -> int:
-    """A positive integer flag (--episodes, --fps, --jobs)."""
+def _positive(text: str, most: int | None = None) -> int:
+    """A positive integer flag (--episodes, --fps, --jobs), at most ``most``."""
+    allowed = f"1 to {most:,}" if most else ">= 1"
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"is not an integer: {text!r} (allowed: >= 1)") from None
+        raise argparse.ArgumentTypeError(f"is not an integer: {text!r} (allowed: "
+                                         f"{allowed})") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    if most is not None and value > most:
+        raise argparse.ArgumentTypeError(f"is too large: {text} (allowed: {allowed})")
     return value
+
+
+def _at_most(most: int):
+    """``_positive`` with an upper bound, for argparse's ``type=``."""
+    def parse(text: str) -> int:
+        return _positive(text, most)
+    return parse
+
+
+EVAL_EPISODES_MAX = 1_000_000
+RECORD_EPISODES_MAX = 1_000  # every frame is kept in memory until the video is written
 
 
 def _default_text(name: str) -> str:
@@ -202,8 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="hide the progress bar (off by default)")
     e = sub.add_parser("eval", help="evaluate a checkpoint; prints a JSON summary as last line")
     _add_checkpoint_flags(e, 12345)
-    e.add_argument("--episodes", type=_positive, default=100,
-                   help="episodes to run, >= 1 (default 100)")
+    e.add_argument("--episodes", type=_at_most(EVAL_EPISODES_MAX), default=100,
+                   help=f"episodes to run, 1 to {EVAL_EPISODES_MAX:,} (default 100)")
     e.add_argument("--greedy", action="store_true", help="argmax actions and mean z (default: sample)")
     e.add_argument("--device", default="cpu", choices=DEVICES,
                    help="where the agent runs (default cpu)")
@@ -228,11 +243,12 @@ def build_parser() -> argparse.ArgumentParser:
                                       "return predictions beside the frames")
     _add_checkpoint_flags(r, 0)
     r.add_argument("--out", required=True, help="FILE.gif (Pillow) or FILE.mp4 (video extra)")
-    r.add_argument("--episodes", type=_positive, default=1,
-                   help="episodes to record, >= 1 (default 1)")
+    r.add_argument("--episodes", type=_at_most(RECORD_EPISODES_MAX), default=1,
+                   help=f"episodes to record, 1 to {RECORD_EPISODES_MAX:,} (default 1)")
     r.add_argument("--env", default=None, help="another env id with the same spaces "
                                                 "(default: the checkpoint's env)")
-    r.add_argument("--fps", type=_positive, default=4, help="frames per second, >= 1 (default 4)")
+    r.add_argument("--fps", type=_at_most(1000), default=4,
+                   help="frames per second, 1 to 1,000 (default 4)")
     for command in (t, e, pl, m, x, r):
         command.add_argument("--debug", action="store_true",
                              help="show tracebacks on errors (off by default)")

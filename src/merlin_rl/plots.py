@@ -30,6 +30,8 @@ FIGURE_TYPES = (".png", ".pdf", ".svg")
 def check_output_file(out: str | Path, allowed: tuple[str, ...], flag: str = "--out") -> Path:
     """Refuse an output path before any work: wrong extension, missing or unwritable folder, or
     a folder in its place."""
+    if "\x00" in str(out):
+        raise ConfigError(f"{flag} {str(out)!r}: a file name cannot hold a NUL byte")
     out = Path(out)
     if out.suffix.lower() not in allowed:
         names = ", ".join(allowed[:-1]) + " or " + allowed[-1] if len(allowed) > 1 else allowed[0]
