@@ -20,7 +20,7 @@ from torch import Tensor
 from merlin_rl.agent import Agent, AgentState, StepNoise, StepOutput
 from merlin_rl.config import ConfigError
 from merlin_rl.distributed import all_sum
-from merlin_rl.envs import EnvError, check_observation
+from merlin_rl.envs import EnvError, check_observation, first_line
 
 
 def autoreset_mode(env: gym.vector.VectorEnv) -> str:
@@ -112,7 +112,9 @@ class EnvLoop:
         except (ValueError, TypeError) as e:  # e.g. observations that cannot be batched
             raise EnvError(f"env.reset() failed: {str(e).splitlines()[0] if str(e) else e!r}; "
                            f"do its observations fit its space {env.single_observation_space}?"
-                           ) from None
+                           ) from e
+        except Exception as e:  # noqa: BLE001 - the env's own error, in one line
+            raise EnvError(f"env {_env_id(env)!r}: reset() raised {first_line(e)}") from e
         check_observation(env, obs, "env.reset()")
         self.checked_step = False
         self.obs = agent.mbp.codec.to_tensors(obs, device)
@@ -151,7 +153,10 @@ class EnvLoop:
     def step(self, action: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Apply actions; returns (rewards, dones, terminals, valid) as tensors (B,)."""
         valid = ~self.pending_reset
-        obs, r, term, trunc, _ = self.env.step(self.agent.env_action(action))
+        try:
+            obs, r, term, trunc, _ = self.env.step(self.agent.env_action(action))
+        except Exception as e:  # noqa: BLE001 - the env's own error, in one line
+            raise EnvError(f"env {_env_id(self.env)!r}: step() raised {first_line(e)}") from e
         if not self.checked_step:  # once: a wrong space would otherwise fail deep in a module
             check_observation(self.env, obs, "env.step()")
             self.checked_step = True
@@ -173,6 +178,10 @@ class EnvLoop:
         return as_t(r), as_t(done), as_t(term), as_t(valid)
 
 
+
+
+def _env_id(env: gym.vector.VectorEnv) -> str:
+    return str(getattr(getattr(env, "spec", None), "id", None) or type(env).__name__)
 
 
 class ReturnTracker:

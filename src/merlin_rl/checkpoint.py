@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
+import re
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from merlin_rl.config import Config
+from merlin_rl.config import Config, ConfigError
 
 FORMAT_VERSION = 1
 
@@ -76,26 +79,84 @@ def save_checkpoint(path: str | os.PathLike, cfg: Config, agent: torch.nn.Module
     }, path)
 
 
+def _load_error(path: Path, e: Exception) -> CheckpointError:
+    """One line for a file torch.load refused (never PyTorch's advice to load it unsafely)."""
+    text = str(e)
+    found = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+    if found:
+        return CheckpointError(f"checkpoint {str(path)!r} holds objects that are not allowed "
+                               f"({found[1]}); only tensors and plain values are loaded")
+    if isinstance(e, pickle.UnpicklingError) or "weights_only" in text:
+        return CheckpointError(f"checkpoint {str(path)!r} is not a merlin-rl checkpoint (not a "
+                               "PyTorch file, or damaged)")
+    first = text.strip().splitlines()[0].split(". ")[0] if text.strip() else ""
+    return CheckpointError(f"checkpoint {str(path)!r} is damaged or not a merlin-rl checkpoint "
+                           f"(truncated?): {type(e).__name__}: {first}")
+
+
+def _is_counter(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _check_contents(path: Path, ckpt: dict[str, Any]) -> Config:
+    """The checkpoint's settings, validated like a config file, and the types of its parts."""
+    name = str(path)
+    missing = [k for k in ("config", "model", "opt_mbp", "opt_policy", "env_steps", "updates")
+               if k not in ckpt]
+    if missing:
+        raise CheckpointError(f"checkpoint {name!r} is incomplete: it lacks {missing}")
+    try:
+        settings = json.loads(ckpt["config"]) if isinstance(ckpt["config"], str) else None
+    except ValueError as e:
+        raise CheckpointError(f"checkpoint {name!r} has settings that are not valid JSON: "
+                              f"{e}") from None
+    if not isinstance(settings, dict):
+        raise CheckpointError(f"checkpoint {name!r} has no settings object (config must be a "
+                              "JSON object as text)")
+    try:
+        cfg = Config.from_dict(settings).validate()
+    except (ConfigError, TypeError) as e:
+        raise CheckpointError(f"checkpoint {name!r} has invalid settings: {e}") from None
+    model = ckpt["model"]
+    if not isinstance(model, dict) or not model or not all(
+            isinstance(k, str) and torch.is_tensor(v) for k, v in model.items()):
+        raise CheckpointError(f"checkpoint {name!r}: model must be a non-empty dict of named "
+                              f"tensors, got {type(model).__name__}")
+    bad = next((k for k, v in model.items() if v.is_floating_point()
+                and not bool(torch.isfinite(v).all())), None)
+    if bad is not None:
+        raise CheckpointError(f"checkpoint {name!r} is damaged: parameter {bad} holds NaN or inf")
+    for key in ("opt_mbp", "opt_policy"):
+        if not isinstance(ckpt[key], dict):
+            raise CheckpointError(f"checkpoint {name!r}: {key} must be an optimiser state dict, "
+                                  f"got {type(ckpt[key]).__name__}")
+    for key in ("env_steps", "updates"):
+        if not _is_counter(ckpt[key]):
+            raise CheckpointError(f"checkpoint {name!r}: {key} must be an integer >= 0, got "
+                                  f"{ckpt[key]!r}")
+    return cfg
+
+
 def load_checkpoint(path: str | os.PathLike, expect: Config | None = None) -> dict[str, Any]:
-    """Read a checkpoint safely; with ``expect``, check the agent and model sizes match."""
+    """Read a checkpoint safely and validate it (settings like a config file, the types of its
+    parts); with ``expect``, check the agent and model sizes match. Nothing in it is imported:
+    its ``env_import`` setting is only information (see ``merlin_rl.cli``)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist or is not a file")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": not for users
+            warnings.simplefilter("ignore")
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except OSError as e:
+        raise CheckpointError(f"checkpoint {str(path)!r} cannot be read: "
+                              f"{e.strerror or e}") from None
     except Exception as e:  # truncated file, pickled code, not a checkpoint at all
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"checkpoint {str(path)!r} cannot be read safely: {first}") from None
+        raise _load_error(path, e) from None
     if not isinstance(ckpt, dict) or ckpt.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"checkpoint {str(path)!r} is not a merlin-rl checkpoint of format "
                               f"version {FORMAT_VERSION}")
-    try:
-        ckpt["config_obj"] = Config.from_dict(json.loads(ckpt["config"]))
-        for key in ("model", "opt_mbp", "opt_policy", "env_steps", "updates"):
-            ckpt[key]
-    except (KeyError, TypeError, ValueError) as e:
-        raise CheckpointError(f"checkpoint {str(path)!r} is incomplete or has a bad config: "
-                              f"{type(e).__name__}: {e}") from None
+    ckpt["config_obj"] = _check_contents(path, ckpt)
     if expect is not None:
         got = ckpt["config_obj"]
         for key in ("agent", "env", "env_kwargs", "z_dim", "mbp_hidden", "policy_hidden",
@@ -106,12 +167,30 @@ def load_checkpoint(path: str | os.PathLike, expect: Config | None = None) -> di
     return ckpt
 
 
+def _shape(x: Any) -> str:
+    return str(tuple(x.shape)) if torch.is_tensor(x) else type(x).__name__
+
+
 def load_model_state(module: torch.nn.Module, state: dict[str, Any], path: str | os.PathLike
                      ) -> None:
-    """``load_state_dict`` with a clear error when the checkpoint's shapes do not fit."""
-    try:
-        module.load_state_dict(state)
-    except RuntimeError as e:
-        first = str(e).strip().splitlines()[0]
-        raise CheckpointError(f"checkpoint {str(path)!r} does not fit this model (another "
-                              f"observation space or model size?): {first}") from None
+    """``load_state_dict`` with a clear error naming the first keys or shapes that differ."""
+    own = module.state_dict()
+    diffs = [f"{k}: checkpoint {_shape(state[k])}, model {_shape(v)}" for k, v in own.items()
+             if k in state and (not torch.is_tensor(state[k]) or state[k].shape != v.shape)]
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    parts = []
+    if diffs:
+        parts.append(f"{len(diffs)} shapes differ, first {'; '.join(diffs[:2])}")
+    if missing:
+        parts.append(f"{len(missing)} keys missing, first {', '.join(missing[:3])}")
+    if unexpected:
+        parts.append(f"{len(unexpected)} unexpected keys, first {', '.join(unexpected[:3])}")
+    if not parts:
+        try:
+            module.load_state_dict(state)
+            return
+        except (RuntimeError, TypeError, ValueError) as e:
+            parts.append(str(e).strip().splitlines()[-1].strip() if str(e).strip() else repr(e))
+    raise CheckpointError(f"checkpoint {str(path)!r} does not fit this model (another "
+                          f"observation space or model size?): {'; '.join(parts)}")

@@ -5,62 +5,222 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
+import re
 import shutil
 import sys
+import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from merlin_rl.config import AGENTS, DEVICES, PRESETS, Config, ConfigError, make_config
+from merlin_rl.config import (ADVANTAGE_NORMS, AGENTS, ALLOCATIONS, DEVICES, ELBOS,
+                              POLICY_INPUTS, PRESETS, REWARD_NORMS, Config, ConfigError,
+                              make_config)
 
-# flags shown first in --help, with their help text; every other Config field gets a flag too
-MAIN_FLAGS = {
-    "env": "Gymnasium id to train on (built-in tasks are under merlin_rl/)",
-    "agent": f"agent configuration: {', '.join(AGENTS)}",
-    "total_steps": "environment steps to train for",
-    "num_envs": "environments stepped together as one batch (B)",
-    "seed": "random seed (CPU runs are reproducible)",
-    "run_dir": "where config, metrics, TensorBoard logs and checkpoints go",
-    "device": f"{', '.join(DEVICES)}",
+# Every train flag: what it is and its unit or range; the default is added from the presets.
+# The first ones are shown first in --help.
+FLAG_HELP: dict[str, str] = {
+    "env": "Gymnasium id to train on: a built-in task (merlin_rl/ColourMatch-v0, "
+           "merlin_rl/MemoryGame-v0, ... see docs/tasks.md) or any registered id",
+    "agent": "agent configuration (DESIGN §3)",
+    "total_steps": "training budget in environment steps (summed over all environments), >= 1",
+    "num_envs": "environments stepped together as one batch (B), >= 1",
+    "seed": "random seed, integer in [0, 2**31) (CPU runs are reproducible)",
+    "run_dir": "folder for config.json, metrics.csv, TensorBoard logs (tb/) and checkpoints/",
+    "device": "where the agent runs (auto: cuda if a GPU is available, else cpu)",
     "async_envs": "step environments in subprocess workers (for slow external environments)",
     "compile": "torch.compile the per-step cell (slow first minutes; see docs/performance.md)",
-    "env_import": "module(s) to import first, comma-separated, that register third-party envs",
+    "env_import": "module(s) to import first, comma-separated, that register third-party envs "
+                  "(the only way merlin-rl imports code you name)",
+    "env_kwargs": "keyword arguments for the env as a JSON object, e.g. '{\"delay\": 40}'",
+    "z_dim": "size of the latent state z (memory rows are 2 z_dim wide), >= 1",
+    "enc_dim": "encoding size per observation modality, >= 1",
+    "image_channels": "channels of the image encoder's and decoder's conv layers, >= 1",
+    "mlp_hidden": "hidden units of the prior, posterior, decoder, return and policy MLPs, >= 1",
+    "mbp_hidden": "hidden units of each of the MBP's 2 LSTM layers, >= 1",
+    "policy_hidden": "hidden units of each of the policy's 2 LSTM layers, >= 1",
+    "mbp_reads": "memory read heads of the MBP (K^r), >= 1",
+    "memory_rows": "rows of the external memory (N), one written per step, >= 1; 0 = the env's "
+                   "declared episode length (at most 1024; 64 if it declares none)",
+    "allocation": "which memory row a write replaces once all are used: least used with usage "
+                  "decaying per step (usage), the paper's never-decaying usage (usage-literal), "
+                  "or the oldest (fifo)",
+    "policy_input": "what the policy reads of z_t: the posterior sample (the paper's) or its "
+                    "mean mu_q",
+    "read_strength_init": "initial read strength beta of every memory read key, > 0",
+    "tau": "rollout length in steps per update (truncated BPTT window), 1 to --total-steps",
+    "gamma": "discount factor per step, in (0, 1]",
+    "lam": "GAE lambda, in (0, 1]",
+    "lr_mbp": "Adam learning rate of the MBP, > 0",
+    "lr_policy": "Adam learning rate of the policy, > 0",
+    "adam_eps": "Adam epsilon of both optimisers, > 0",
+    "grad_clip": "global gradient-norm clip of each optimiser, > 0",
+    "entropy_cost": "weight of the policy's entropy bonus, >= 0",
+    "kl_weight": "weight of the ELBO's KL term (MERLIN), >= 0",
+    "elbo": "KL term of the ELBO: balanced (KL balancing with free nats, keeps z informative "
+            "for every input kind) or literal (the paper's KL(q || p))",
+    "kl_free_nats": "balanced ELBO: nats of KL per step that cost nothing (free bits), >= 0",
+    "kl_balance": "balanced ELBO: share of the KL gradient that trains the prior, in (0, 1)",
+    "epochs": "learner epochs K over each acted segment (1 with 1 minibatch: the paper's "
+              "single A2C step), >= 1",
+    "minibatches": "minibatches of environments per epoch (each re-runs the segment), >= 1",
+    "ppo_clip": "PPO clip epsilon of the policy ratio (inactive at K = 1), > 0",
+    "reward_norm": "divide rewards by a running sqrt(E[G^2]) of discounted returns "
+                   "(return-std) or not (off)",
+    "advantage_norm": "advantages to zero mean and unit std per minibatch (batch) or not (off)",
+    "image_weight": "weight of the image reconstruction loss (sum of squared pixel errors per "
+                    "image), >= 0",
+    "vector_weight": "weight of the vector-observation reconstruction loss, >= 0",
+    "text_weight": "weight of the text reconstruction loss, >= 0",
+    "discrete_weight": "weight of the discrete-observation reconstruction loss, >= 0",
+    "action_weight": "weight of the previous-action reconstruction loss, >= 0",
+    "reward_weight": "weight of the previous-reward reconstruction loss, >= 0",
+    "return_weight": "weight of the MBP's return-prediction loss, >= 0",
+    "log_interval": "env steps between metrics.csv rows, >= 1",
+    "checkpoint_interval": "env steps between checkpoints, >= 1",
+    "keep_checkpoints": "newest step_*.pt checkpoints kept, >= 1",
+    "max_nonfinite": "non-finite updates in a row (skipped) before the run stops, >= 1",
+    "tb_images_every": "updates between TensorBoard reconstruction and read-weight images, >= 1",
 }
+MAIN_FLAGS = ("env", "agent", "total_steps", "num_envs", "seed", "run_dir", "device",
+              "async_envs", "compile", "env_import")
+CHOICES: dict[str, tuple[str, ...]] = {"agent": AGENTS, "device": DEVICES,
+                                       "allocation": ALLOCATIONS, "elbo": ELBOS,
+                                       "reward_norm": REWARD_NORMS,
+                                       "advantage_norm": ADVANTAGE_NORMS,
+                                       "policy_input": POLICY_INPUTS}
+SEED_RANGE = 2**31
+CONFIG_SUFFIXES = (".json", ".toml", ".yaml", ".yml")
+_NO_IMPORT = object()
 
 
 class _Parser(argparse.ArgumentParser):
     """Bad arguments: one line saying what was wrong, exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        found = re.match(r"argument ([^:]+): (is .*)", message)
+        if found:  # "argument --env-kwargs: is not valid JSON" -> "--env-kwargs is not ..."
+            message = f"{found[1]} {found[2]}"
         sys.stderr.write(f"merlin-rl: error: {message}\n")
         raise SystemExit(2)
 
 
+def _json_object(text: str) -> dict[str, Any]:
+    """--env-kwargs: a JSON object."""
+    try:
+        value = json.loads(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"is not valid JSON: {e} (give an object such as "
+                                         "'{\"delay\": 40}')") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"is not a JSON object: {text!r} (give an object such "
+                                         "as '{\"delay\": 40}')")
+    return value
+
+
+def _seed(text: str) -> int:
+    """--seed: an integer in [0, 2**31)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"is not an integer: {text!r} (allowed: 0 to "
+                                         f"{SEED_RANGE - 1})") from None
+    if not 0 <= value < SEED_RANGE:
+        raise argparse.ArgumentTypeError(f"is out of range: {text} (allowed: 0 to "
+                                         f"{SEED_RANGE - 1})")
+    return value
+
+
+def _positive(text: str, most: int | None = None) -> int:
+    """A positive integer flag (--episodes, --fps, --jobs), at most ``most``."""
+    allowed = f"1 to {most:,}" if most else ">= 1"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"is not an integer: {text!r} (allowed: "
+                                         f"{allowed})") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    if most is not None and value > most:
+        raise argparse.ArgumentTypeError(f"is too large: {text} (allowed: {allowed})")
+    return value
+
+
+def _at_most(most: int):
+    """``_positive`` with an upper bound, for argparse's ``type=``."""
+    def parse(text: str) -> int:
+        return _positive(text, most)
+    return parse
+
+
+EVAL_EPISODES_MAX = 1_000_000
+RECORD_EPISODES_MAX = 1_000  # every frame is kept in memory until the video is written
+
+
+def _default_text(name: str) -> str:
+    """'default 32; 200 with --preset paper' from the dataclass default and the presets."""
+    default = {f.name: f for f in dataclasses.fields(Config)}[name]
+    value = (default.default_factory() if default.default_factory is not dataclasses.MISSING
+             else default.default)
+    if name == "run_dir":
+        return "default runs/<agent>_<env>_s<seed>_<date-time>"
+    if name == "env_import":
+        return "default none"
+    if isinstance(value, bool):
+        return "off by default"
+    text = f"default {json.dumps(value) if isinstance(value, dict) else value}"
+    for preset, values in PRESETS.items():
+        if name in values and values[name] != value:
+            other = values[name]
+            text += (f"; {json.dumps(other) if isinstance(other, dict) else other} with "
+                     f"--preset {preset}")
+    if name == "env_kwargs":
+        text += " (built-in tasks only)"
+    return text.replace("%", "%%")
+
+
 def _add_config_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE", default=None,
-                   help="settings from a JSON or TOML file (keys as in a run's config.json)")
+                   help="settings from a file: JSON, TOML or YAML (.json, .toml, .yaml, .yml), "
+                        "keys as in a run's config.json; flags given as well win (default none)")
     p.add_argument("--preset", default=None, choices=list(PRESETS),
-                   help="model sizes and learning settings (small: laptop CPU; paper: DESIGN §3)")
+                   help="model sizes and learning settings: small (a laptop CPU) or paper "
+                        "(DESIGN §3); flags given as well win (default small)")
     fields = {f.name: f for f in dataclasses.fields(Config)}
-    order = list(MAIN_FLAGS) + [n for n in fields if n not in MAIN_FLAGS]
+    order = [n for n in MAIN_FLAGS if n in fields] + [n for n in fields if n not in MAIN_FLAGS]
     for name in order:
         f = fields[name]
-        if name in ("preset",):
+        if name == "preset":
             continue
         flag = "--" + name.replace("_", "-")
+        what = FLAG_HELP.get(name, name.replace("_", " "))
+        text = f"{what.replace('%', '%%')} ({_default_text(name)})"
         if name == "env_kwargs":
-            p.add_argument(flag, type=json.loads, default=None, metavar="JSON",
-                           help="keyword arguments for a built-in task, e.g. '{\"delay\": 40}'")
+            p.add_argument(flag, type=_json_object, default=None, metavar="JSON", help=text)
+            continue
+        if name == "seed":
+            p.add_argument(flag, type=_seed, default=None, metavar="N", help=text)
             continue
         type_name = f.type if isinstance(f.type, str) else f.type.__name__
         if type_name == "bool":
-            p.add_argument(flag, action="store_true", default=None,
-                           help=MAIN_FLAGS.get(name, "(off by default)"))
+            p.add_argument(flag, action="store_true", default=None, help=text)
             continue
         typ = {"int": int, "float": float, "str": str}[type_name]
-        choices = {"agent": AGENTS, "device": DEVICES}.get(name)
-        p.add_argument(flag, type=typ, default=None, choices=choices,
-                       help=MAIN_FLAGS.get(name, f"(default: preset value, {f.default!r} in small)"))
+        metavar = None if name in CHOICES else {"int": "N", "float": "X"}.get(
+            type_name, {"env": "ID", "run_dir": "DIR", "env_import": "MODULES"}.get(name))
+        p.add_argument(flag, type=typ, default=None, choices=CHOICES.get(name), metavar=metavar,
+                       help=text)
+
+
+def _add_checkpoint_flags(p: argparse.ArgumentParser, seed: int) -> None:
+    p.add_argument("--checkpoint", required=True, metavar="FILE",
+                   help="path to a .pt checkpoint (e.g. RUN_DIR/checkpoints/final.pt)")
+    p.add_argument("--seed", type=_seed, default=seed,
+                   help=f"environment and sampling seed, 0 to {SEED_RANGE - 1} (default {seed})")
+    p.add_argument("--env-import", default=None, metavar="MODULES",
+                   help="module(s) to import first, comma-separated, that register the "
+                        "checkpoint's env; a checkpoint never imports code itself (default none)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,41 +229,49 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train an agent (defaults: MERLIN on the built-in task)")
     _add_config_flags(t)
     t.add_argument("--resume", action="store_true",
-                   help="continue the run in --run-dir from its latest checkpoint")
+                   help="continue the run in --run-dir from its latest checkpoint (off by default)")
     t.add_argument("--overwrite", action="store_true",
-                   help="replace the run already in --run-dir (its checkpoints, metrics, logs)")
-    t.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+                   help="replace the merlin-rl run already in --run-dir; the old run is removed "
+                        "only once the new one has written its first checkpoint (off by default)")
+    t.add_argument("--no-progress", action="store_true",
+                   help="hide the progress bar (off by default)")
     e = sub.add_parser("eval", help="evaluate a checkpoint; prints a JSON summary as last line")
-    e.add_argument("--checkpoint", required=True, help="path to a .pt checkpoint")
-    e.add_argument("--episodes", type=int, default=100, help="episodes to run (default 100)")
+    _add_checkpoint_flags(e, 12345)
+    e.add_argument("--episodes", type=_at_most(EVAL_EPISODES_MAX), default=100,
+                   help=f"episodes to run, 1 to {EVAL_EPISODES_MAX:,} (default 100)")
     e.add_argument("--greedy", action="store_true", help="argmax actions and mean z (default: sample)")
-    e.add_argument("--seed", type=int, default=12345, help="environment seed")
-    e.add_argument("--device", default="cpu", choices=DEVICES)
+    e.add_argument("--device", default="cpu", choices=DEVICES,
+                   help="where the agent runs (default cpu)")
     pl = sub.add_parser("plot", help="learning curves of run directories (mean and 95%% interval "
                                      "over seeds, grouped by env and agent)")
     pl.add_argument("runs", nargs="+", metavar="RUN_DIR")
-    pl.add_argument("--out", required=True, help="image file to write (.png, .pdf, .svg)")
+    pl.add_argument("--out", required=True, help="image file to write (.png, .pdf or .svg)")
     pl.add_argument("--metric", default="episode_return", help="metrics.csv column (default "
                                                                 "episode_return)")
     m = sub.add_parser("memory", help="figure of an episode's memory read weights "
                                       "(time x memory row, per read head)")
-    m.add_argument("--checkpoint", required=True, help="path to a .pt checkpoint")
-    m.add_argument("--out", required=True, help="image file to write")
-    m.add_argument("--seed", type=int, default=0, help="environment and sampling seed")
+    _add_checkpoint_flags(m, 0)
+    m.add_argument("--out", required=True, help="image file to write (.png, .pdf or .svg)")
     x = sub.add_parser("experiment", help="run a grid of agents x envs x seeds (one process "
                                           "each; finished runs are kept) and summarise it")
     x.add_argument("grid", metavar="CONFIG", help="grid file (.yaml, .toml or .json)")
-    x.add_argument("--jobs", type=int, default=1, help="runs at a time (default 1)")
+    x.add_argument("--jobs", type=_positive, default=1, help="runs at a time, >= 1 (default 1)")
+    x.add_argument("--env-import", default=None, metavar="MODULES",
+                   help="module(s) that register third-party envs, imported here and by every "
+                        "run (default none)")
     r = sub.add_parser("record", help="video of episodes with memory reads, reconstructions and "
                                       "return predictions beside the frames")
-    r.add_argument("--checkpoint", required=True, help="path to a .pt checkpoint")
+    _add_checkpoint_flags(r, 0)
     r.add_argument("--out", required=True, help="FILE.gif (Pillow) or FILE.mp4 (video extra)")
-    r.add_argument("--episodes", type=int, default=1, help="episodes to record (default 1)")
-    r.add_argument("--env", default=None, help="another env id with the same spaces")
-    r.add_argument("--fps", type=int, default=4, help="frames per second (default 4)")
-    r.add_argument("--seed", type=int, default=0, help="environment and sampling seed")
+    r.add_argument("--episodes", type=_at_most(RECORD_EPISODES_MAX), default=1,
+                   help=f"episodes to record, 1 to {RECORD_EPISODES_MAX:,} (default 1)")
+    r.add_argument("--env", default=None, help="another env id with the same spaces "
+                                                "(default: the checkpoint's env)")
+    r.add_argument("--fps", type=_at_most(1000), default=4,
+                   help="frames per second, 1 to 1,000 (default 4)")
     for command in (t, e, pl, m, x, r):
-        command.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+        command.add_argument("--debug", action="store_true",
+                             help="show tracebacks on errors (off by default)")
     return p
 
 
@@ -119,103 +287,302 @@ def _train(args: argparse.Namespace) -> int:
         raise ConfigError("--resume and --overwrite exclude each other")
     run_dir = values.get("run_dir")
     resume_from: Path | None = None
+    done_steps = 0
     if args.resume:
         if not run_dir:
             raise ConfigError("--resume needs --run-dir, the run directory to continue")
         latest = Path(run_dir) / "checkpoints" / "latest.pt"
         saved = Path(run_dir) / "config.json"
         if latest.exists():  # the run's own settings, then what was given explicitly now
-            values = {**dataclasses.asdict(load_checkpoint(latest)["config_obj"]), **values}
-            resume_from = latest
+            ckpt = load_checkpoint(latest)
+            stored = dataclasses.asdict(ckpt["config_obj"])
+            resume_from, done_steps = latest, int(ckpt["env_steps"])
         elif saved.exists():  # killed before its first checkpoint: start it again from scratch
-            values = {**json.loads(saved.read_text()), **values}
-            print(f"merlin-rl: {latest} does not exist yet; restarting the run from the beginning",
-                  file=sys.stderr)
+            stored = _run_config(saved)
         else:
             raise ConfigError(f"--resume: no run to continue in {run_dir!r} (no {latest})")
+        imported = stored.pop("env_import", "")
+        if imported and args.env_import is None:
+            raise ConfigError(f"--resume: the run in {run_dir!r} imported {imported!r}; a run's "
+                              f"files never import code: add --env-import {imported} if you "
+                              "trust it")
+        _check_metrics(Path(run_dir) / "metrics.csv")
+        values = {**stored, **values}
     preset = args.preset or values.pop("preset", None) or "small"
     values.pop("preset", None)
     cfg = make_config(preset, **values)
-    if cfg.run_dir and resume_from is None and _holds_run(Path(cfg.run_dir)):
+    if resume_from is not None and done_steps >= cfg.total_steps:
+        return _finished(Path(cfg.run_dir), done_steps, cfg.total_steps)
+    replace = bool(cfg.run_dir) and resume_from is None and _holds_run(Path(cfg.run_dir))
+    if replace:
         if not (args.overwrite or args.resume):
             raise ConfigError(f"--run-dir {cfg.run_dir!r} already holds a run; add --resume to "
                               "continue it, --overwrite to replace it, or choose another --run-dir")
-        if world_size_from_env() == 1 or os.environ.get("RANK") == "0":
-            _clear_run_dir(Path(cfg.run_dir))
-    trainer = Trainer(cfg, progress=not args.no_progress)
-    if resume_from is not None:
-        latest = resume_from
-        exact = trainer.load(latest)
-        how = ("exactly (environments, recurrent state and memory restored)" if exact else
-               "with fresh environments and recurrent state")
-        if trainer.dist.is_main:
-            print(f"resumed from {latest} at {trainer.env_steps} env steps, {how}", file=sys.stderr)
-    main_rank = trainer.dist.is_main
-    if main_rank:
-        print(f"run directory: {trainer.run_dir}", file=sys.stderr)
+        _check_is_run(Path(cfg.run_dir), "--resume" if args.resume else "--overwrite")
+    # everything is checked (settings, device, memory, env construction, run directory) before
+    # the old run is touched
+    _check_train_memory(cfg)
+    new_dir = Path(cfg.run_dir) if cfg.run_dir and not Path(cfg.run_dir).exists() else None
     try:
+        trainer = Trainer(cfg, progress=not args.no_progress)
+    except BaseException:
+        if new_dir is not None and new_dir.is_dir() and not any(new_dir.iterdir()):
+            new_dir.rmdir()  # created by the Trainer just before the env failed: leave no trace
+        raise
+    aside: Path | None = None
+    main_rank = trainer.dist.is_main
+    if args.resume and resume_from is None and main_rank:  # said once everything is checked
+        print(f"merlin-rl: {Path(cfg.run_dir) / 'checkpoints' / 'latest.pt'} does not exist yet; "
+              "restarting the run from the beginning", file=sys.stderr)
+    try:
+        if replace and (world_size_from_env() == 1 or os.environ.get("RANK") == "0"):
+            aside = _move_aside(Path(cfg.run_dir))
+
+            def drop_old_run(_: Path) -> None:
+                nonlocal aside
+                if aside is not None:
+                    shutil.rmtree(aside, ignore_errors=True)
+                    aside = None
+
+            trainer.on_checkpoint = drop_old_run
+        if resume_from is not None:
+            exact = trainer.load(resume_from)
+            how = ("exactly (environments, recurrent state and memory restored)" if exact else
+                   "with fresh environments and recurrent state")
+            if main_rank:
+                print(f"resumed from {resume_from} at {trainer.env_steps} env steps, {how}",
+                      file=sys.stderr)
+        if main_rank:
+            print(f"run directory: {trainer.run_dir}", file=sys.stderr)
         row = trainer.train()
+    except BaseException:
+        if aside is not None:  # the new run failed before its first checkpoint: undo
+            _restore(Path(cfg.run_dir), aside)
+        raise
     finally:
         shutdown(trainer.dist)
     if main_rank:
         summary = {k: row.get(k) for k in ("env_steps", "episode_return", "fps", "wall_time")}
         summary.update(run_dir=str(trainer.run_dir), processes=trainer.dist.world_size)
-        print(json.dumps(summary))
+        print(_json_line(summary))
     return 0
 
 
+def _check_train_memory(cfg: Config) -> None:
+    """The memory estimate with the env's observation space (image encoders included), from one
+    probe copy of the env, before the Trainer allocates anything."""
+    from merlin_rl.envs import import_env_modules, make_vector_env
+    from merlin_rl.limits import check_memory
+    from merlin_rl.train import resolve_device
+
+    device = resolve_device(cfg.device)
+    check_memory(cfg, device)  # before even one env is made
+    import_env_modules(cfg.env_import)
+    probe = make_vector_env(cfg.env, 1, cfg.env_kwargs)
+    space = probe.single_observation_space
+    probe.close()
+    check_memory(cfg, device, obs_space=space)
+
+
+def _finished(run_dir: Path, steps: int, total: int) -> int:
+    """--resume of a run that has reached --total-steps: say so, print its summary, exit 0."""
+    print(f"merlin-rl: the run in {str(run_dir)!r} is finished ({steps} env steps, --total-steps "
+          f"{total}); nothing to do (give a larger --total-steps to continue it)", file=sys.stderr)
+    summary: dict[str, Any] = {"env_steps": steps, "finished": True, "run_dir": str(run_dir)}
+    try:
+        from merlin_rl.plots import read_metrics
+
+        rows = read_metrics(run_dir / "metrics.csv")
+        for key in ("episode_return", "fps", "wall_time"):
+            summary[key] = float(rows[-1][key]) if rows and rows[-1].get(key) else None
+    except (ConfigError, ValueError):
+        pass
+    print(_json_line(summary))
+    return 0
+
+
+def _json_line(obj: Any) -> str:
+    """JSON with NaN and infinities as null (they are not valid JSON)."""
+    def clean(x: Any) -> Any:
+        if isinstance(x, float) and not math.isfinite(x):
+            return None
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [clean(v) for v in x]
+        return x
+    return json.dumps(clean(obj), allow_nan=False)
+
+
 def _read_config_file(path: str) -> dict[str, Any]:
-    """Settings from a JSON or TOML file (keys as in config.json); command-line flags win."""
+    """Settings from a JSON, TOML or YAML file (keys as in config.json); command-line flags win."""
     p = Path(path)
+    kind = p.suffix.lower()
+    if kind not in CONFIG_SUFFIXES:
+        raise ConfigError(f"--config {path!r}: the file must be JSON, TOML or YAML (ending in "
+                          f"{', '.join(CONFIG_SUFFIXES)})")
     try:
         text = p.read_text()
-        if p.suffix == ".toml":
+        if kind == ".toml":
             import tomllib
             data = tomllib.loads(text)
+        elif kind in (".yaml", ".yml"):
+            import yaml
+            try:  # safe_load: plain values only, no objects or code
+                data = yaml.safe_load(text)
+            except yaml.YAMLError as e:
+                raise ValueError(" ".join(str(e).split())) from None
         else:
             data = json.loads(text)
     except OSError as e:
         raise ConfigError(f"--config {path!r} cannot be read: {e.strerror or e}") from None
-    except ValueError as e:  # JSONDecodeError, TOMLDecodeError
-        raise ConfigError(f"--config {path!r} is not valid {p.suffix.lstrip('.') or 'JSON'}: {e}") from None
+    except ValueError as e:  # JSONDecodeError, TOMLDecodeError, YAML errors, UnicodeDecodeError
+        fmt = "YAML" if kind in (".yaml", ".yml") else kind[1:].upper()
+        raise ConfigError(f"--config {path!r} is not valid {fmt}: {e}") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"--config {path!r} must hold an object of settings, got {type(data).__name__}")
+        raise ConfigError(f"--config {path!r} must hold an object of settings, got "
+                          f"{type(data).__name__}")
     known = {f.name for f in dataclasses.fields(Config)}
-    unknown = sorted(set(data) - known)
+    unknown = sorted(set(map(str, data)) - known)
     if unknown:
         raise ConfigError(f"--config {path!r} has unknown keys {unknown}; allowed: {sorted(known)}")
+    if data.get("env_import"):
+        raise ConfigError(f"--config {path!r} sets env_import; a file never imports code: pass "
+                          f"--env-import {data['env_import']} on the command line instead")
     for f in dataclasses.fields(Config):
-        if f.name in data and f.name != "preset":
+        if f.name in data:
             want = {"int": int, "float": (int, float), "str": str, "bool": bool}.get(
                 f.type if isinstance(f.type, str) else f.type.__name__, dict)
             v = data[f.name]
-            if not isinstance(v, want) or (want is int and isinstance(v, bool)):
+            if not isinstance(v, want) or (want is not bool and isinstance(v, bool)):
                 raise ConfigError(f"--config {path!r}: {f.name} must be {f.type}, got {v!r}")
     return data
+
+
+def _run_config(path: Path) -> dict[str, Any]:
+    """A run's config.json, checked like a --config file (ConfigError naming it)."""
+    from merlin_rl.plots import read_run_config
+
+    data = read_run_config(path)
+    try:
+        return dataclasses.asdict(Config.from_dict(data).validate())
+    except (ConfigError, TypeError) as e:
+        raise ConfigError(f"--resume: {str(path)!r} has invalid settings: {e}") from None
+
+
+def _check_metrics(path: Path) -> None:
+    """--resume: a metrics.csv that cannot be continued is refused before anything changes."""
+    from merlin_rl.plots import read_metrics
+
+    if not path.exists():
+        return
+    try:
+        rows = read_metrics(path)
+        for i, row in enumerate(rows):
+            for key in ("env_steps", "wall_time"):
+                if key not in row:
+                    continue
+                try:
+                    value = float(row[key])
+                except (TypeError, ValueError):
+                    value = math.nan
+                if not math.isfinite(value) or (key == "env_steps" and value != int(value)):
+                    raise ConfigError(f"{str(path)!r} line {i + 2}: {key} is not a number: "
+                                      f"{row.get(key)!r}")
+    except ConfigError as e:
+        raise ConfigError(f"--resume: {e}; repair that file or move it away to continue "
+                          "without it") from None
+
+
+RUN_FILES = ("checkpoints", "tb", "metrics.csv", "config.json")
 
 
 def _holds_run(run_dir: Path) -> bool:
     return any((run_dir / n).exists() for n in ("checkpoints", "metrics.csv", "config.json"))
 
 
-def _clear_run_dir(run_dir: Path) -> None:
-    """--overwrite: remove what a previous run wrote (and nothing else)."""
-    for name in ("checkpoints", "tb"):
-        shutil.rmtree(run_dir / name, ignore_errors=True)
-    for name in ("metrics.csv", "config.json"):
-        (run_dir / name).unlink(missing_ok=True)
+def _check_is_run(run_dir: Path, flag: str) -> None:
+    """Refuse to replace a folder that is not a merlin-rl run (its files are someone else's)."""
+    what = None
+    try:
+        cfg = json.loads((run_dir / "config.json").read_text())
+        if not isinstance(cfg, dict) or not {"agent", "env", "total_steps"} <= set(cfg):
+            what = "its config.json is not a merlin-rl config"
+    except (OSError, ValueError):
+        what = "it has no readable merlin-rl config.json"
+    metrics = run_dir / "metrics.csv"
+    if what is None and metrics.exists():
+        try:
+            with open(metrics, encoding="utf-8") as f:
+                if not f.readline().startswith("env_steps"):
+                    what = "its metrics.csv is not one of ours"
+        except (OSError, ValueError):
+            what = "its metrics.csv is not one of ours"
+    ours = re.compile(r"(step_\d+\.pt|latest\.pt|final\.pt|\..*\.tmp)$")
+    if what is None and (run_dir / "checkpoints").exists():
+        ckpts = run_dir / "checkpoints"
+        if not ckpts.is_dir() or not all(ours.match(p.name) and p.is_file()
+                                         for p in ckpts.iterdir()):
+            what = "its checkpoints/ holds files that are not merlin-rl checkpoints"
+    if what is None and (run_dir / "tb").exists():
+        tb = run_dir / "tb"
+        if not tb.is_dir() or not all(p.is_dir() or p.name.startswith("events.out.tfevents")
+                                      for p in tb.rglob("*")):
+            what = "its tb/ holds files that are not TensorBoard logs"
+    if what is not None:
+        raise ConfigError(f"{flag}: --run-dir {str(run_dir)!r} is not a merlin-rl run ({what}); "
+                          "nothing was changed: choose another --run-dir")
 
 
-def _load_agent(path: str, device):
-    """(agent, config, checkpoint) from a checkpoint file, on ``device``, in eval mode."""
+def _move_aside(run_dir: Path) -> Path:
+    """Move the old run's files into a hidden folder of ``run_dir`` (same file system: atomic
+    renames); it is deleted once the new run has written its first checkpoint."""
+    aside = run_dir / f".overwritten-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    aside.mkdir()
+    for name in RUN_FILES:
+        if (run_dir / name).exists():
+            os.replace(run_dir / name, aside / name)
+    return aside
+
+
+def _restore(run_dir: Path, aside: Path) -> None:
+    """Undo ``_move_aside`` (the new run failed before its first checkpoint): the new run's
+    files go, the old run's come back."""
+    for name in RUN_FILES:
+        if (aside / name).exists() or (run_dir / name).exists():
+            new = run_dir / name
+            if new.is_dir():
+                shutil.rmtree(new, ignore_errors=True)
+            elif new.exists():
+                new.unlink()
+            if (aside / name).exists():
+                os.replace(aside / name, new)
+    shutil.rmtree(aside, ignore_errors=True)  # silent: the error line that follows says why
+
+
+def _load_agent(args: argparse.Namespace, device, batch: int = 1):
+    """(agent, config, checkpoint) from ``args.checkpoint``, on ``device``, in eval mode. Only
+    the user's own ``--env-import`` is imported, never the checkpoint's ``env_import``."""
+    import gymnasium as gym
+
     from merlin_rl.agent import Agent
     from merlin_rl.checkpoint import load_checkpoint, load_model_state
-    from merlin_rl.envs import import_env_modules, make_vector_env
+    from merlin_rl.envs import EnvError, import_env_modules, make_vector_env
+    from merlin_rl.limits import check_memory
 
+    path = args.checkpoint
     ckpt = load_checkpoint(Path(path))
     cfg: Config = ckpt["config_obj"]
-    import_env_modules(cfg.env_import)
+    if args.env_import:
+        import_env_modules(args.env_import)
+    if cfg.env_import and not args.env_import and cfg.env not in gym.registry:
+        raise EnvError(f"checkpoint {str(path)!r} was trained on {cfg.env!r}, which is not "
+                       f"registered; its run imported {cfg.env_import!r}, and a checkpoint never "
+                       f"imports code: add --env-import {cfg.env_import} if you trust it")
+    check_memory(cfg, device, batch=min(batch, cfg.num_envs), steps=1)  # evaluate's batch
     env = make_vector_env(cfg.env, 1, cfg.env_kwargs)
+    check_memory(cfg, device, batch=min(batch, cfg.num_envs), steps=1,
+                 obs_space=env.single_observation_space)
     agent = Agent(env.single_observation_space, env.single_action_space, cfg)
     env.close()
     load_model_state(agent, ckpt["model"], path)
@@ -227,82 +594,109 @@ def _eval(args: argparse.Namespace) -> int:
 
     from merlin_rl.train import evaluate, resolve_device
 
-    if args.episodes <= 0:
-        raise ConfigError(f"--episodes must be a positive integer, got {args.episodes}")
     device = resolve_device(args.device)
-    agent, cfg, ckpt = _load_agent(args.checkpoint, device)
+    agent, cfg, ckpt = _load_agent(args, device, batch=args.episodes)
     torch.manual_seed(args.seed)
     result = evaluate(agent, cfg, args.episodes, greedy=args.greedy, seed=args.seed, device=device)
     result.update(agent=cfg.agent, env=cfg.env, checkpoint=str(args.checkpoint),
                   env_steps=int(ckpt["env_steps"]))
-    print(json.dumps(result))
+    print(_json_line(result))
     return 0
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from merlin_rl.plots import plot_runs
+    from merlin_rl.plots import FIGURE_TYPES, check_output_file, plot_runs
 
+    check_output_file(args.out, FIGURE_TYPES)
     summary = plot_runs(args.runs, args.out, args.metric)
-    print(json.dumps({"out": args.out, "curves": summary}))
+    print(_json_line({"out": args.out, "curves": summary}))
     return 0
 
 
 def _memory(args: argparse.Namespace) -> int:
     import torch
 
-    from merlin_rl.plots import memory_figure
+    from merlin_rl.plots import FIGURE_TYPES, check_output_file, memory_figure
 
-    agent, cfg, _ = _load_agent(args.checkpoint, torch.device("cpu"))
+    check_output_file(args.out, FIGURE_TYPES)
+    agent, cfg, _ = _load_agent(args, torch.device("cpu"))
     torch.manual_seed(args.seed)
     info = memory_figure(agent, cfg, args.out, seed=args.seed)
-    print(json.dumps({"out": args.out, **info}))
+    print(_json_line({"out": args.out, **info}))
     return 0
 
 
 def _record(args: argparse.Namespace) -> int:
     import torch
 
-    from merlin_rl.record import record
+    from merlin_rl.record import check_video_out, record
 
-    if args.fps <= 0:
-        raise ConfigError(f"--fps must be a positive integer, got {args.fps}")
-    agent, cfg, _ = _load_agent(args.checkpoint, torch.device("cpu"))
-    print(json.dumps(record(agent, cfg, args.out, args.episodes, args.env, args.fps, args.seed)))
+    check_video_out(args.out)
+    agent, cfg, _ = _load_agent(args, torch.device("cpu"))
+    print(_json_line(record(agent, cfg, args.out, args.episodes, args.env, args.fps, args.seed)))
     return 0
 
 
 def _experiment(args: argparse.Namespace) -> int:
     from merlin_rl.experiment import run_experiment
 
-    result = run_experiment(args.grid, args.jobs)
+    result = run_experiment(args.grid, args.jobs, args.env_import or "")
     failed = {k: v for k, v in result["runs"].items() if v.startswith("failed")}
     for name, status in failed.items():
         print(f"merlin-rl: run {name} {status}", file=sys.stderr)
-    print(json.dumps(result))
+    print(_json_line(result))
     return 1 if failed else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from merlin_rl.checkpoint import CheckpointError
-    from merlin_rl.encoders import UnsupportedSpaceError
-    from merlin_rl.envs import EnvError
-    from merlin_rl.train import TrainingDiverged
-
     args = build_parser().parse_args(argv)
     try:
+        from merlin_rl.checkpoint import CheckpointError
+        from merlin_rl.encoders import UnsupportedSpaceError
+        from merlin_rl.envs import EnvError
+        from merlin_rl.train import TrainingDiverged
+
         commands = {"train": _train, "eval": _eval, "plot": _plot, "memory": _memory,
                     "experiment": _experiment, "record": _record}
-        return commands[args.command](args)
-    except (ConfigError, EnvError, UnsupportedSpaceError, CheckpointError, OSError) as e:
-        if args.debug:
-            raise
-        sys.stderr.write(f"merlin-rl: error: {e}\n")
-        return 2
-    except TrainingDiverged as e:
-        if args.debug:
-            raise
-        sys.stderr.write(f"merlin-rl: error: {e}\n")
-        return 1
+        try:
+            return commands[args.command](args)
+        except (ConfigError, EnvError, UnsupportedSpaceError, CheckpointError, OSError) as e:
+            if args.debug:
+                raise
+            sys.stderr.write(f"merlin-rl: error: {_one_line(e)}\n")
+            return 2
+        except TrainingDiverged as e:
+            if args.debug:
+                raise
+            sys.stderr.write(f"merlin-rl: error: {_one_line(e)}\n")
+            return 1
+        except (MemoryError, RuntimeError) as e:  # what merlin_rl.limits did not foresee
+            if args.debug or not _out_of_memory(e):
+                raise
+            found = re.search(r"tried to allocate [^.(]+", str(e))
+            what = found[0].strip() if found else type(e).__name__
+            sys.stderr.write(f"merlin-rl: error: out of memory ({what}); make the sizes "
+                             "(--num-envs, --memory-rows, --z-dim, --image-channels, --tau, ...) "
+                             "smaller\n")
+            return 2
     except KeyboardInterrupt:
+        if args.debug:
+            raise
         sys.stderr.write("merlin-rl: interrupted\n")
         return 130
+
+
+def _out_of_memory(e: BaseException) -> bool:
+    """MemoryError, torch.OutOfMemoryError, or the CPU allocator's RuntimeError."""
+    import torch
+
+    return (isinstance(e, (MemoryError, torch.OutOfMemoryError))
+            or "can't allocate memory" in str(e) or "out of memory" in str(e))
+
+
+def _one_line(e: BaseException) -> str:
+    """The message on one line (an error line never spans several)."""
+    text = " ".join(str(e).split())
+    if isinstance(e, OSError) and e.filename is not None and e.strerror:
+        text = f"{e.filename!r}: {e.strerror}"
+    return text or type(e).__name__

@@ -14,6 +14,7 @@ DEFAULT_ENV = "merlin_rl/ColourMatch-v0"
 ELBOS = ("balanced", "literal")
 REWARD_NORMS = ("return-std", "off")
 ADVANTAGE_NORMS = ("batch", "off")
+POLICY_INPUTS = ("sample", "mean")
 ALLOCATIONS = ("usage", "usage-literal", "fifo")  # memory.ALLOCATIONS
 
 
@@ -84,6 +85,7 @@ class Config:
 
     def validate(self) -> "Config":
         """Raise ConfigError naming the first bad value and what is allowed."""
+        _check_types(self)
         if self.agent not in AGENTS:
             raise ConfigError(f"--agent {self.agent!r} is not known; allowed: {', '.join(AGENTS)}")
         if self.preset not in PRESETS:
@@ -113,8 +115,9 @@ class Config:
                               f"episode length), got {self.memory_rows!r}")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**31:
             raise ConfigError(f"--seed must be an integer in [0, 2**31), got {self.seed!r}")
-        if not isinstance(self.env_kwargs, dict):
-            raise ConfigError(f"--env-kwargs must be a JSON object, got {self.env_kwargs!r}")
+        if self.tau > self.total_steps:
+            raise ConfigError(f"--tau {self.tau} must not exceed --total-steps "
+                              f"{self.total_steps} (tau is the rollout length in env steps)")
         for name in ("async_envs", "compile"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{_flag(name)} must be true or false, got {getattr(self, name)!r}")
@@ -126,9 +129,9 @@ class Config:
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
                 raise ConfigError(f"{_flag(name)} must be a positive finite number, got {v!r}")
-        if self.policy_input not in ("sample", "mean"):
+        if self.policy_input not in POLICY_INPUTS:
             raise ConfigError(f"--policy-input {self.policy_input!r} is not known; allowed: "
-                              "sample, mean")
+                              f"{', '.join(POLICY_INPUTS)}")
         if self.elbo not in ELBOS:
             raise ConfigError(f"--elbo {self.elbo!r} is not known; allowed: {', '.join(ELBOS)}")
         if not isinstance(self.kl_balance, (int, float)) or not 0.0 < self.kl_balance < 1.0:
@@ -138,6 +141,11 @@ class Config:
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
                 raise ConfigError(f"{_flag(name)} must be a finite number >= 0, got {v!r}")
+        if not self.env:
+            raise ConfigError("--env must name an environment id, got ''")
+        if ":" in self.env:  # Gymnasium would import the module before the colon
+            raise ConfigError(f"--env {self.env!r}: the 'module:id' form is not accepted (it "
+                              "imports code); use --env-import MODULE --env ID")
         return self
 
     def to_json(self) -> str:
@@ -167,6 +175,25 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+# annotation -> (accepted Python types, words for the message)
+_TYPES: dict[str, tuple[Any, str]] = {
+    "int": (int, "an integer"), "float": ((int, float), "a number"), "str": (str, "a string"),
+    "bool": (bool, "true or false"), "dict": (dict, "a JSON object")}
+
+
+def _check_types(cfg: "Config") -> None:
+    """Raise ConfigError for the first field whose value has the wrong type (every field of
+    type int, float, str, bool or dict, so new fields are covered too)."""
+    for f in dataclasses.fields(cfg):
+        name = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+        want = _TYPES.get(name.split("[")[0])
+        if want is None:
+            continue
+        v = getattr(cfg, f.name)
+        if not isinstance(v, want[0]) or (name != "bool" and isinstance(v, bool)):
+            raise ConfigError(f"{_flag(f.name)} must be {want[1]}, got {v!r}")
+
+
 # Values each preset sets; anything the user passes explicitly wins over the preset.
 PRESETS: dict[str, dict[str, Any]] = {
     # Sized so the built-in task trains on a 2-core laptop CPU in minutes (docs/results.md).
@@ -186,7 +213,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 def make_config(preset: str = "small", **overrides: Any) -> Config:
     """Defaults, then the preset's values, then ``overrides`` (e.g. from the command line)."""
-    if preset not in PRESETS:
+    if not isinstance(preset, str) or preset not in PRESETS:
         raise ConfigError(f"--preset {preset!r} is not known; allowed: {', '.join(PRESETS)}")
     values: dict[str, Any] = dict(PRESETS[preset])
     values.update({k: v for k, v in overrides.items() if v is not None})

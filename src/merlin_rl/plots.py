@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 from collections import defaultdict
 from pathlib import Path
 
@@ -23,6 +24,67 @@ def _pyplot():
     return plt
 
 
+FIGURE_TYPES = (".png", ".pdf", ".svg")
+
+
+def check_output_file(out: str | Path, allowed: tuple[str, ...], flag: str = "--out") -> Path:
+    """Refuse an output path before any work: wrong extension, missing or unwritable folder, or
+    a folder in its place."""
+    if "\x00" in str(out):
+        raise ConfigError(f"{flag} {str(out)!r}: a file name cannot hold a NUL byte")
+    out = Path(out)
+    if out.suffix.lower() not in allowed:
+        names = ", ".join(allowed[:-1]) + " or " + allowed[-1] if len(allowed) > 1 else allowed[0]
+        raise ConfigError(f"{flag} {str(out)!r}: the file name must end in {names}")
+    parent = out.parent
+    if not parent.is_dir():
+        raise ConfigError(f"{flag} {str(out)!r}: the folder {str(parent)!r} does not exist")
+    if out.is_dir():
+        raise ConfigError(f"{flag} {str(out)!r} is a folder; give a file name")
+    if not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise ConfigError(f"{flag} {str(out)!r} cannot be written (permission denied)")
+    return out
+
+
+def read_run_config(cfg_path: Path) -> dict:
+    """A run's config.json as a dict; ConfigError naming the file when it is not one."""
+    try:
+        cfg = json.loads(cfg_path.read_text())
+    except OSError as e:
+        raise ConfigError(f"{str(cfg_path)!r} cannot be read: {e.strerror or e}") from None
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
+        raise ConfigError(f"{str(cfg_path)!r} is not valid JSON: {e}") from None
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"{str(cfg_path)!r} must hold a JSON object of settings, got "
+                          f"{type(cfg).__name__}")
+    return cfg
+
+
+def read_metrics(metrics: Path) -> list[dict[str, str]]:
+    """The rows of a metrics.csv; ConfigError naming the file when it is not a CSV file with an
+    env_steps column."""
+    try:
+        with open(metrics, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+            header = rows[0].keys() if rows else None
+    except OSError as e:
+        raise ConfigError(f"{str(metrics)!r} cannot be read: {e.strerror or e}") from None
+    except (csv.Error, UnicodeDecodeError) as e:  # NUL bytes, binary data
+        raise ConfigError(f"{str(metrics)!r} is not a CSV text file: {e}") from None
+    if header is not None and "env_steps" not in header:
+        raise ConfigError(f"{str(metrics)!r} has no env_steps column; columns: "
+                          f"{', '.join(map(str, header))[:200]}")
+    return rows
+
+
+def _number(metrics: Path, line: int, column: str, text: str | None) -> float:
+    try:
+        return float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConfigError(f"{str(metrics)!r} line {line}: {column} is not a number: "
+                          f"{text!r}") from None
+
+
 def read_run(run_dir: str | Path, metric: str) -> tuple[dict, np.ndarray, np.ndarray]:
     """(config, env_steps, metric values) of one run directory; rows where the metric is NaN
     (no episode finished in that interval) are dropped."""
@@ -31,14 +93,15 @@ def read_run(run_dir: str | Path, metric: str) -> tuple[dict, np.ndarray, np.nda
     if not metrics.is_file() or not cfg_path.is_file():
         raise ConfigError(f"{str(run_dir)!r} is not a run directory (needs metrics.csv and "
                           "config.json)")
-    cfg = json.loads(cfg_path.read_text())
-    with open(metrics, newline="") as f:
-        rows = list(csv.DictReader(f))
+    cfg = read_run_config(cfg_path)
+    rows = read_metrics(metrics)
     if rows and metric not in rows[0]:
         raise ConfigError(f"--metric {metric!r} is not a column of {str(metrics)!r}; columns: "
                           f"{', '.join(rows[0])}")
-    pts = [(float(r["env_steps"]), float(r[metric])) for r in rows if r.get(metric) not in ("", None)]
-    pts = [(s, v) for s, v in pts if math.isfinite(v)]
+    pts = [(_number(metrics, i + 2, "env_steps", r["env_steps"]),
+            _number(metrics, i + 2, metric, r[metric]))
+           for i, r in enumerate(rows) if r.get(metric) not in ("", None)]
+    pts = [(s, v) for s, v in pts if math.isfinite(v) and math.isfinite(s)]
     steps = np.array([s for s, _ in pts])
     return cfg, steps, np.array([v for _, v in pts])
 
@@ -62,7 +125,7 @@ def plot_runs(run_dirs: list[str], out: str | Path, metric: str = "episode_retur
     for d in run_dirs:
         cfg, steps, values = read_run(d, metric)
         if len(steps):
-            groups[cfg.get("env", "?")][cfg.get("agent", "?")].append((steps, values))
+            groups[str(cfg.get("env", "?"))][str(cfg.get("agent", "?"))].append((steps, values))
     if not groups:
         raise ConfigError(f"no finite {metric!r} values in {run_dirs}")
     plt = _pyplot()

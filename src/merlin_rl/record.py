@@ -115,13 +115,13 @@ def render_frames(steps: list[dict], title: str) -> list[np.ndarray]:
 
 def save_video(frames: list[np.ndarray], out: str | Path, fps: int) -> None:
     out = Path(out)
-    if out.suffix == ".gif":
+    if out.suffix.lower() == ".gif":
         from PIL import Image
 
         images = [Image.fromarray(f) for f in frames]
         images[0].save(out, save_all=True, append_images=images[1:], duration=int(1000 / fps),
                        loop=0)
-    elif out.suffix == ".mp4":
+    elif out.suffix.lower() == ".mp4":
         try:
             import imageio.v2 as imageio
         except ImportError:
@@ -132,6 +132,21 @@ def save_video(frames: list[np.ndarray], out: str | Path, fps: int) -> None:
         raise ConfigError(f"--out {str(out)!r}: the file must end in .gif or .mp4")
 
 
+def check_video_out(out: str | Path) -> Path:
+    """Refuse an output file before rendering: extension, folder, and the MP4 extra."""
+    from merlin_rl.plots import check_output_file
+
+    out = check_output_file(out, (".gif", ".mp4"))
+    if out.suffix.lower() == ".mp4":
+        try:
+            import imageio.v2  # noqa: F401
+            import imageio_ffmpeg  # noqa: F401
+        except ImportError:
+            raise ConfigError(f"--out {str(out)!r}: MP4 needs the video extra: pip install "
+                              "'merlin-rl[video]' (or write a .gif)") from None
+    return out
+
+
 def record(agent, cfg, out: str | Path, episodes: int = 1, env_id: str | None = None,
            fps: int = 4, seed: int = 0) -> dict:
     from merlin_rl.envs import make_vector_env
@@ -139,8 +154,7 @@ def record(agent, cfg, out: str | Path, episodes: int = 1, env_id: str | None = 
 
     if episodes <= 0:
         raise ConfigError(f"--episodes must be a positive integer, got {episodes}")
-    if Path(out).suffix not in (".gif", ".mp4"):
-        raise ConfigError(f"--out {str(out)!r}: the file must end in .gif or .mp4")
+    check_video_out(out)
     env_id = env_id or cfg.env
     env = make_vector_env(env_id, 1, cfg.env_kwargs if env_id == cfg.env else {})
     if env_id != cfg.env:

@@ -10,7 +10,7 @@ import os
 import random
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -23,8 +23,10 @@ from merlin_rl.checkpoint import (CheckpointError, link_atomic, load_checkpoint,
 from merlin_rl.config import Config, ConfigError, auto_memory_rows
 from merlin_rl.distributed import (all_sum, barrier, broadcast_parameters, init_distributed,
                                    world_size_from_env)
-from merlin_rl.envs import declared_episode_length, import_env_modules, make_vector_env
+from merlin_rl.envs import (EnvError, declared_episode_length, first_line, import_env_modules,
+                            make_vector_env)
 from merlin_rl.learner import Learner, TrainingDiverged
+from merlin_rl.limits import check_memory
 
 __all__ = ["Trainer", "TrainingDiverged", "EnvLoop", "EpisodeTracker", "Segment", "RunLog",
            "autoreset_mode", "evaluate", "resolve_device"]
@@ -60,6 +62,7 @@ class Trainer:
             device = torch.device("cuda", self.dist.local_rank)
         self.device = device
         self.local_envs = cfg.num_envs // world  # this rank's share of the environments
+        check_memory(cfg, device)  # refuse sizes that cannot fit before allocating anything
         seed_everything(cfg.seed)
         import_env_modules(cfg.env_import)
         self.env = make_vector_env(cfg.env, self.local_envs, cfg.env_kwargs, cfg.async_envs)
@@ -80,6 +83,8 @@ class Trainer:
         self.env_steps = 0
         self.updates = 0
         self.resumed_from: int | None = None
+        # called with the path after each checkpoint is written (the CLI's --overwrite uses it)
+        self.on_checkpoint: Callable[[Path], None] | None = None
         self.progress = progress
         self.run_dir = Path(run_dir or cfg.run_dir or default_run_dir(cfg))
         self.cfg = cfg = dataclasses.replace(cfg, run_dir=str(self.run_dir))
@@ -170,13 +175,17 @@ class Trainer:
                 if final:
                     link_atomic(path, ckpt_dir / "final.pt")
                 prune_checkpoints(ckpt_dir, self.cfg.keep_checkpoints)
-            except OSError as e:
+            except (OSError, RuntimeError) as e:  # RuntimeError: torch's writer on a full disk
+                if isinstance(e, RuntimeError):
+                    e = OSError(first_line(e).split(": ", 1)[-1].split(". ")[0])
                 error = (f"writing checkpoint {str(path)!r} failed ({e.strerror or e}); " +
                          ("the previous checkpoint is intact" if previous else
                           "no checkpoint has been written yet"))
         # every rank learns whether rank 0 succeeded (instead of waiting for it forever)
         if all_sum([float(bool(error))], self.dist, self.device)[0] > 0:
             raise CheckpointError(error or "rank 0 failed to write a checkpoint")
+        if self.dist.is_main and self.on_checkpoint is not None:
+            self.on_checkpoint(path)
         return path
 
     def load(self, path: str | os.PathLike) -> bool:
@@ -185,8 +194,18 @@ class Trainer:
         restored: single process, built-in tasks); otherwise the environments start afresh."""
         ckpt = load_checkpoint(path, self.cfg)
         load_model_state(self.agent, ckpt["model"], path)
-        self.opt_mbp.load_state_dict(ckpt["opt_mbp"])
-        self.opt_policy.load_state_dict(ckpt["opt_policy"])
+        try:
+            self.opt_mbp.load_state_dict(ckpt["opt_mbp"])
+            self.opt_policy.load_state_dict(ckpt["opt_policy"])
+            return self._load_run_state(ckpt)
+        except (EnvError, ConfigError):
+            raise
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as e:
+            raise CheckpointError(f"checkpoint {str(path)!r} has a damaged optimiser or run "
+                                  f"state: {first_line(e)}") from e
+
+    def _load_run_state(self, ckpt: dict[str, Any]) -> bool:
+        """Counters, and the exact run state where it applies (see ``load``)."""
         self.env_steps, self.updates = int(ckpt["env_steps"]), int(ckpt["updates"])
         self.learner.skipped_updates = int(ckpt.get("skipped_updates", 0))
         self.learner.nonfinite_streak = int(ckpt.get("nonfinite_streak", 0))
@@ -287,12 +306,16 @@ class RunLog:
         (run_dir / "config.json").write_text(cfg.to_json())
         self.path = run_dir / "metrics.csv"
         purge = None
+        self.wall_offset = 0.0  # a resumed run's wall_time continues from its last kept row
         if resumed_from is not None:  # drop what was logged after the checkpoint we resume from
             purge = resumed_from + 1
             if self.path.exists():
                 with open(self.path, newline="") as f:
                     rows = list(csv.reader(f))
                 keep = rows[:1] + [r for r in rows[1:] if r and int(float(r[0])) <= resumed_from]
+                col = rows[0].index("wall_time") if rows and "wall_time" in rows[0] else None
+                if col is not None and len(keep) > 1 and len(keep[-1]) > col:
+                    self.wall_offset = float(keep[-1][col])
                 tmp = self.path.with_suffix(".csv.tmp")
                 with open(tmp, "w", newline="") as f:
                     csv.writer(f).writerows(keep)
@@ -302,6 +325,9 @@ class RunLog:
         self.csv: csv.DictWriter | None = None
 
     def write(self, row: dict[str, float]) -> None:
+        """Append ``row`` (its wall_time is shifted in place by a resumed run's offset)."""
+        if self.wall_offset and "wall_time" in row:
+            row["wall_time"] = round(row["wall_time"] + self.wall_offset, 3)
         if self.csv is None:
             new = not self.path.exists()
             self.file = open(self.path, "a", newline="")

@@ -11,6 +11,7 @@ import numpy as np
 from merlin_rl.encoders import UnsupportedSpaceError
 
 BUILTIN_PREFIX = "merlin_rl/"
+RESERVED_KWARGS = {"num_envs", "vectorization_mode", "vector_kwargs", "wrappers", "id"}
 
 
 class EnvError(ValueError):
@@ -47,13 +48,25 @@ def register_builtin() -> None:
 register_builtin()
 
 
+def first_line(e: BaseException) -> str:
+    """``Type: first line of the message`` of an exception, for one-line errors."""
+    text = str(e).strip()
+    return f"{type(e).__name__}: {text.splitlines()[0]}" if text else type(e).__name__
+
+
 def import_env_modules(modules: str) -> None:
-    """Import the comma-separated modules that register third-party environments."""
+    """Import the comma-separated modules that register third-party environments (only ever
+    called with the user's own ``--env-import``, never with a value read from a file)."""
     for name in filter(None, (m.strip() for m in modules.split(","))):
         try:
             importlib.import_module(name)
+        except KeyboardInterrupt:
+            raise
         except ImportError as e:
-            raise EnvError(f"--env-import {name!r} cannot be imported: {e}") from None
+            raise EnvError(f"--env-import {name!r} cannot be imported: {e}") from e
+        except BaseException as e:  # noqa: BLE001 - SyntaxError, SystemExit, errors it raises
+            raise EnvError(f"--env-import {name!r} failed while being imported: "
+                           f"{first_line(e)}") from e
 
 
 def make_vector_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any] | None = None,
@@ -62,6 +75,9 @@ def make_vector_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any] | Non
     Gymnasium's ``SyncVectorEnv`` for anything else, or with ``async_envs`` one subprocess per copy
     (Gymnasium's ``AsyncVectorEnv``, for slow external environments). Checks that the action
     space is Discrete."""
+    if ":" in env_id:  # Gymnasium would import the module named before the colon
+        raise EnvError(f"env id {env_id!r}: the 'module:id' form is not accepted (it imports "
+                       "code); use --env-import MODULE and the plain id")
     try:
         spec = gym.spec(env_id)
     except gym.error.Error as e:
@@ -69,6 +85,10 @@ def make_vector_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any] | Non
         raise EnvError(f"unknown env id {env_id!r} ({e.__class__.__name__}); built-in tasks: "
                        f"{', '.join(builtin)}; or any registered Gymnasium id") from None
     kwargs = dict(env_kwargs or {})
+    reserved = sorted(RESERVED_KWARGS & set(kwargs))
+    if reserved:  # gym.make_vec's own arguments, not the env's
+        raise EnvError(f"--env-kwargs may not set {reserved} (arguments of the vector env "
+                       "factory, not of the env)")
     if async_envs:
         mode = "async"
     else:
@@ -78,7 +98,9 @@ def make_vector_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any] | Non
     except gym.error.DependencyNotInstalled as e:
         raise EnvError(f"env {env_id!r} needs a package that is not installed: {e}") from None
     except (TypeError, ValueError) as e:  # bad keyword arguments for the task
-        raise EnvError(f"env {env_id!r} rejected its arguments {kwargs}: {e}") from None
+        raise EnvError(f"env {env_id!r} rejected its arguments {kwargs}: {e}") from e
+    except Exception as e:  # noqa: BLE001 - a third-party constructor that fails
+        raise EnvError(f"env {env_id!r} could not be created: {first_line(e)}") from e
     act = env.single_action_space
     if not isinstance(act, gym.spaces.Discrete):
         env.close()
@@ -199,8 +221,16 @@ def check_observation(env: gym.vector.VectorEnv, obs: Any, when: str) -> None:
                                f"{list(space.spaces)}")
             if not sub.contains(obs[key]):
                 a = np.asarray(obs[key])
+                if _not_finite(a):
+                    raise EnvError(f"{when}: observation {key!r} holds NaN or inf")
                 raise EnvError(f"{when}: observation {key!r} (shape {a.shape}, dtype {a.dtype}) "
                                f"does not fit its space {sub}")
     a = np.asarray(obs) if not isinstance(obs, dict) else None
+    if a is not None and _not_finite(a):
+        raise EnvError(f"{when}: observation holds NaN or inf")
     got = f"shape {a.shape}, dtype {a.dtype}" if a is not None else f"keys {list(obs)}"
     raise EnvError(f"{when}: observation ({got}) does not fit the observation space {space}")
+
+
+def _not_finite(a: np.ndarray) -> bool:
+    return a.dtype.kind in "fc" and not np.isfinite(a).all()
