@@ -60,12 +60,24 @@ def main() -> None:
     tasks = {}
     for env_id in [a.only] if a.only else builtin_ids():
         batched = batched_rate(env_id, a.num_envs, a.seconds)
-        tasks[env_id] = {"single_steps_per_s": round(single_rate(env_id, a.seconds)),
-                         f"batched_{a.num_envs}_steps_per_s": round(batched),
-                         "meets_goal": batched >= GOAL}
-    print(json.dumps({"benchmark": "envs", "num_envs": a.num_envs, "goal_steps_per_s": GOAL,
-                      "machine": platform.processor() or platform.machine(),
-                      "numpy": np.__version__, "tasks": tasks}, indent=2))
+        tasks[env_id] = {
+            "single_steps_per_s": round(single_rate(env_id, a.seconds)),
+            f"batched_{a.num_envs}_steps_per_s": round(batched),
+            "meets_goal": batched >= GOAL,
+        }
+    print(
+        json.dumps(
+            {
+                "benchmark": "envs",
+                "num_envs": a.num_envs,
+                "goal_steps_per_s": GOAL,
+                "machine": platform.processor() or platform.machine(),
+                "numpy": np.__version__,
+                "tasks": tasks,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -78,10 +78,26 @@ def run(kind: str, elbo: str, updates: int, seed: int) -> dict:
     env_id = f"merlin_rl_bench/Random{kind.title()}-v0"
     if env_id not in gym.registry:
         gym.register(env_id, entry_point=RandomInputEnv, kwargs={"kind": kind})
-    cfg = make_config("small", env=env_id, z_dim=8, enc_dim=16, mlp_hidden=32, mbp_hidden=32,
-                      policy_hidden=16, memory_rows=16, num_envs=8, tau=10, seed=seed, elbo=elbo)
-    key = {"discrete": "discrete:obs", "vector": "vector:obs", "text": "text:obs",
-           "image": "image:obs"}[kind]
+    cfg = make_config(
+        "small",
+        env=env_id,
+        z_dim=8,
+        enc_dim=16,
+        mlp_hidden=32,
+        mbp_hidden=32,
+        policy_hidden=16,
+        memory_rows=16,
+        num_envs=8,
+        tau=10,
+        seed=seed,
+        elbo=elbo,
+    )
+    key = {
+        "discrete": "discrete:obs",
+        "vector": "vector:obs",
+        "text": "text:obs",
+        "image": "image:obs",
+    }[kind]
     recon, kl = [], []
     with tempfile.TemporaryDirectory() as tmp:
         tr = Trainer(cfg, run_dir=tmp, progress=False)
@@ -94,9 +110,16 @@ def run(kind: str, elbo: str, updates: int, seed: int) -> dict:
     weight = float(getattr(cfg, f"{kind}_weight"))
     base = baseline(kind, weight)
     r = float(np.mean(recon)) * weight
-    return {"kind": kind, "elbo": elbo, "updates": updates, "weight": weight,
-            "recon_weighted": round(r, 4), "uninformed_loss": round(base, 4),
-            "recon_fraction_of_uninformed": round(r / base, 4), "kl_nats": round(float(np.mean(kl)), 4)}
+    return {
+        "kind": kind,
+        "elbo": elbo,
+        "updates": updates,
+        "weight": weight,
+        "recon_weighted": round(r, 4),
+        "uninformed_loss": round(base, 4),
+        "recon_fraction_of_uninformed": round(r / base, 4),
+        "kl_nats": round(float(np.mean(kl)), 4),
+    }
 
 
 def main() -> None:

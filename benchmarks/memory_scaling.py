@@ -41,8 +41,9 @@ def full_memory(b: int, n: int, width: int) -> MemoryState:
     return mem
 
 
-def window(mem: MemoryState, z: torch.Tensor, keys: torch.Tensor, beta: torch.Tensor,
-           gamma: float = 0.96) -> torch.Tensor:
+def window(
+    mem: MemoryState, z: torch.Tensor, keys: torch.Tensor, beta: torch.Tensor, gamma: float = 0.96
+) -> torch.Tensor:
     loss = torch.zeros(())
     for t in range(z.shape[0]):
         reads, w = mem_ops.read(mem, keys[t], beta[t])
@@ -81,31 +82,54 @@ def end_to_end(seconds: float) -> dict:
     from throughput import measure
 
     out = {}
-    runs = (("paper_preset", "paper", {}),  # |z| = 200, 64x64 images, B = 16 (DESIGN §3)
-            ("small_preset_z32", "small", {"z_dim": 32}),
-            ("small_preset_z200", "small", {"z_dim": 200}))
+    runs = (
+        ("paper_preset", "paper", {}),  # |z| = 200, 64x64 images, B = 16 (DESIGN §3)
+        ("small_preset_z32", "small", {"z_dim": 32}),
+        ("small_preset_z200", "small", {"z_dim": 200}),
+    )
     for label, preset, extra in runs:
-        rate = {n: measure(preset=preset, num_envs=16, seconds=seconds, breakdown_updates=0,
-                           env_seconds=0, acting=False, warmup=1,
-                           config={"memory_rows": n, **extra})["train_steps_per_s"]
-                for n in (256, 1350)}
-        out[label] = {"steps_per_s_256": rate[256], "steps_per_s_1350": rate[1350],
-                      "cost_ratio_1350_vs_256": round(rate[256] / rate[1350], 3)}
+        rate = {
+            n: measure(
+                preset=preset,
+                num_envs=16,
+                seconds=seconds,
+                breakdown_updates=0,
+                env_seconds=0,
+                acting=False,
+                warmup=1,
+                config={"memory_rows": n, **extra},
+            )["train_steps_per_s"]
+            for n in (256, 1350)
+        }
+        out[label] = {
+            "steps_per_s_256": rate[256],
+            "steps_per_s_1350": rate[1350],
+            "cost_ratio_1350_vs_256": round(rate[256] / rate[1350], 3),
+        }
     return out
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--rows", type=int, nargs="+", default=[64, 256, 512, 1024, 1350, 2048, 4096, 8192])
+    p.add_argument(
+        "--rows", type=int, nargs="+", default=[64, 256, 512, 1024, 1350, 2048, 4096, 8192]
+    )
     p.add_argument("--envs", type=int, nargs="+", default=[1, 16, 64, 256])
     p.add_argument("--z-dim", type=int, default=200)
     p.add_argument("--heads", type=int, default=3)
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--repeats", type=int, default=2)
-    p.add_argument("--max-elements", type=float, default=4e8,
-                   help="skip (B, N) pairs whose window would hold more floats than this")
-    p.add_argument("--end-to-end", action="store_true",
-                   help="also time whole training steps with N = 256 and 1350 rows at B = 16")
+    p.add_argument(
+        "--max-elements",
+        type=float,
+        default=4e8,
+        help="skip (B, N) pairs whose window would hold more floats than this",
+    )
+    p.add_argument(
+        "--end-to-end",
+        action="store_true",
+        help="also time whole training steps with N = 256 and 1350 rows at B = 16",
+    )
     p.add_argument("--seconds", type=float, default=20.0, help="timing budget per end-to-end run")
     args = p.parse_args()
     width = 2 * args.z_dim
@@ -122,8 +146,11 @@ def main() -> None:
                 ys.append(ms)
         if len(xs) >= 3:
             slope, r2 = linear_fit(xs, ys)
-            fits[str(b)] = {"ms_per_1000_rows": round(1000 * slope, 4), "r2": round(r2, 4),
-                            "rows": xs}
+            fits[str(b)] = {
+                "ms_per_1000_rows": round(1000 * slope, 4),
+                "r2": round(r2, 4),
+                "rows": xs,
+            }
     by = {(r["envs"], r["rows"]): r["ms_per_step"] for r in results}
     ratio = (by[(16, 1350)] / by[(16, 256)]) if (16, 1350) in by and (16, 256) in by else None
     # autograd memory of one tau-step window at fixed N after an episode has run for A steps:
@@ -150,10 +177,22 @@ def main() -> None:
             window(mem, z, keys, beta)
         footprint.append({"episode_steps_before": age, "saved_mb": round(sum(saved) / 2**20, 2)})
     e2e = end_to_end(args.seconds) if args.end_to_end else None
-    print(json.dumps({"end_to_end_training_b16": e2e, "z_dim": args.z_dim, "heads": args.heads, "window_steps": args.steps,
-                      "threads": torch.get_num_threads(), "results": results, "linear_fit": fits,
-                      "ratio_1350_vs_256_rows_at_16_envs": None if ratio is None else round(ratio, 3),
-                      "saved_for_backward_per_window_b4_n256": footprint}, indent=2))
+    print(
+        json.dumps(
+            {
+                "end_to_end_training_b16": e2e,
+                "z_dim": args.z_dim,
+                "heads": args.heads,
+                "window_steps": args.steps,
+                "threads": torch.get_num_threads(),
+                "results": results,
+                "linear_fit": fits,
+                "ratio_1350_vs_256_rows_at_16_envs": None if ratio is None else round(ratio, 3),
+                "saved_for_backward_per_window_b4_n256": footprint,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

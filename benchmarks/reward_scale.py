@@ -47,12 +47,21 @@ def register_scaled(env_id: str, scale: float) -> str:
     """Register ``env_id`` with rewards x ``scale`` under a new id; returns that id."""
     new_id = f"{SCALED_PREFIX}{env_id.split('/')[-1].split('-v')[0]}x{scale:g}-v0"
     if new_id not in gym.registry:
+
         def make_vec(num_envs: int = 1, **kwargs: Any) -> gym.vector.VectorEnv:
-            return ScaledRewards(gym.make_vec(env_id, num_envs=num_envs,
-                                              vectorization_mode="vector_entry_point", **kwargs),
-                                 scale)
-        gym.register(new_id, entry_point=gym.spec(env_id).entry_point, vector_entry_point=make_vec,
-                     max_episode_steps=gym.spec(env_id).max_episode_steps)
+            return ScaledRewards(
+                gym.make_vec(
+                    env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs
+                ),
+                scale,
+            )
+
+        gym.register(
+            new_id,
+            entry_point=gym.spec(env_id).entry_point,
+            vector_entry_point=make_vec,
+            max_episode_steps=gym.spec(env_id).max_episode_steps,
+        )
     return new_id
 
 
@@ -61,7 +70,7 @@ def steps_to(metrics: Path, target: float, window: int = 3) -> tuple[float | Non
     rows = list(csv.DictReader(open(metrics)))
     rets = [float(r["episode_return"]) for r in rows]
     for i in range(len(rows)):
-        recent = [x for x in rets[max(0, i - window + 1):i + 1] if np.isfinite(x)]
+        recent = [x for x in rets[max(0, i - window + 1) : i + 1] if np.isfinite(x)]
         if len(recent) == window and np.mean(recent) >= target:
             return float(rows[i]["env_steps"]), float(rows[i]["wall_time"])
     return None, None
@@ -83,10 +92,15 @@ def _run(args: tuple[str, float, int, int, str, dict]) -> dict:
     tr = Trainer(cfg, run_dir=run_dir, progress=False)
     last = tr.train()
     steps, wall = steps_to(run_dir / "metrics.csv", 0.9 * max_return * scale)
-    return {"scale": scale, "max_return": max_return * scale, "steps_to_0.9": steps,
-            "wall_to_0.9_s": wall, "final_return": last.get("episode_return"),
-            "final_return_unscaled": last.get("episode_return", float("nan")) / scale,
-            "run_dir": str(run_dir)}
+    return {
+        "scale": scale,
+        "max_return": max_return * scale,
+        "steps_to_0.9": steps,
+        "wall_to_0.9_s": wall,
+        "final_return": last.get("episode_return"),
+        "final_return_unscaled": last.get("episode_return", float("nan")) / scale,
+        "run_dir": str(run_dir),
+    }
 
 
 def main() -> None:
@@ -97,8 +111,13 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--out", default="runs/reward_scale")
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=JSON",
-                   help="Config overrides, e.g. epochs=3 reward_norm='\"off\"'")
+    p.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=JSON",
+        help="Config overrides, e.g. epochs=3 reward_norm='\"off\"'",
+    )
     a = p.parse_args()
     overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in a.set)}
     jobs = [(a.env, s, a.total_steps, a.seed, a.out, overrides) for s in a.scales]
@@ -111,10 +130,22 @@ def main() -> None:
     for r in results:
         ok = base is not None and base["steps_to_0.9"] and r["steps_to_0.9"]
         r["steps_ratio_vs_unscaled"] = r["steps_to_0.9"] / base["steps_to_0.9"] if ok else None
-    print(json.dumps({"benchmark": "reward_scale", "env": a.env, "seed": a.seed,
-                      "total_steps": a.total_steps, "overrides": overrides,
-                      "machine": platform.machine(), "cpus": mp.cpu_count(),
-                      "torch": torch.__version__, "results": results}, indent=2))
+    print(
+        json.dumps(
+            {
+                "benchmark": "reward_scale",
+                "env": a.env,
+                "seed": a.seed,
+                "total_steps": a.total_steps,
+                "overrides": overrides,
+                "machine": platform.machine(),
+                "cpus": mp.cpu_count(),
+                "torch": torch.__version__,
+                "results": results,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -18,21 +18,42 @@ import sys
 import tempfile
 
 
-def run(procs: int, total_steps: int, num_envs: int, extra: list[str],
-        threads: int | None = None) -> dict:
+def run(
+    procs: int, total_steps: int, num_envs: int, extra: list[str], threads: int | None = None
+) -> dict:
     threads = threads or max(1, (os.cpu_count() or 1) // procs)
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               f"--nproc_per_node={procs}", "-m", "merlin_rl", "train", "--total-steps",
-               str(total_steps), "--num-envs", str(num_envs), "--run-dir", f"{tmp}/run",
-               "--no-progress", "--log-interval", str(total_steps), *extra]
+        cmd = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc_per_node={procs}",
+            "-m",
+            "merlin_rl",
+            "train",
+            "--total-steps",
+            str(total_steps),
+            "--num-envs",
+            str(num_envs),
+            "--run-dir",
+            f"{tmp}/run",
+            "--no-progress",
+            "--log-interval",
+            str(total_steps),
+            *extra,
+        ]
         res = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if res.returncode != 0:
             raise SystemExit(f"P={procs} failed:\n{res.stderr[-2000:]}")
         summary = json.loads(res.stdout.strip().splitlines()[-1])
-    return {"procs": procs, "threads_per_proc": threads, "steps_per_s": summary["fps"],
-            "wall_time_s": summary["wall_time"]}
+    return {
+        "procs": procs,
+        "threads_per_proc": threads,
+        "steps_per_s": summary["fps"],
+        "wall_time_s": summary["wall_time"],
+    }
 
 
 def main() -> None:
@@ -43,15 +64,26 @@ def main() -> None:
     p.add_argument("--threads-per-proc", type=int, default=None, help="default: cores // P")
     p.add_argument("extra", nargs="*", help="extra `merlin-rl train` flags (after --)")
     args = p.parse_args()
-    rows = [run(n, args.total_steps, args.num_envs, args.extra, args.threads_per_proc)
-            for n in args.procs]
+    rows = [
+        run(n, args.total_steps, args.num_envs, args.extra, args.threads_per_proc)
+        for n in args.procs
+    ]
     base = next((r["steps_per_s"] for r in rows if r["procs"] == 1), None)
     for r in rows:
         if base:
             r["speedup"] = r["steps_per_s"] / base
             r["parallel_efficiency"] = r["speedup"] / r["procs"]
-    print(json.dumps({"cpu_count": os.cpu_count(), "num_envs": args.num_envs,
-                      "total_steps": args.total_steps, "runs": rows}, indent=2))
+    print(
+        json.dumps(
+            {
+                "cpu_count": os.cpu_count(),
+                "num_envs": args.num_envs,
+                "total_steps": args.total_steps,
+                "runs": rows,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

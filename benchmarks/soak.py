@@ -34,8 +34,13 @@ def main() -> None:
     from merlin_rl.train import Trainer
 
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = make_config("small", agent=args.agent, total_steps=args.total_steps,
-                          checkpoint_interval=args.every, log_interval=args.every)
+        cfg = make_config(
+            "small",
+            agent=args.agent,
+            total_steps=args.total_steps,
+            checkpoint_interval=args.every,
+            log_interval=args.every,
+        )
         tr = Trainer(cfg, run_dir=tmp, progress=False)
         samples = [{"env_steps": 0, "rss_mb": round(rss_mb(), 1), "wall_s": 0.0}]
         t0, next_sample = time.time(), args.every
@@ -44,19 +49,32 @@ def main() -> None:
             if tr.env_steps % cfg.checkpoint_interval < cfg.tau * cfg.num_envs:
                 tr.checkpoint()  # include checkpoint writing in what is measured
             if tr.env_steps >= next_sample:
-                samples.append({"env_steps": tr.env_steps, "rss_mb": round(rss_mb(), 1),
-                                "wall_s": round(time.time() - t0, 1)})
+                samples.append(
+                    {
+                        "env_steps": tr.env_steps,
+                        "rss_mb": round(rss_mb(), 1),
+                        "wall_s": round(time.time() - t0, 1),
+                    }
+                )
                 next_sample += args.every
         tr.env.close()
     after = [s for s in samples if s["env_steps"] >= args.warmup]
     growth = after[-1]["rss_mb"] - after[0]["rss_mb"] if len(after) > 1 else 0.0
     span = (after[-1]["env_steps"] - after[0]["env_steps"]) if len(after) > 1 else 1
-    print(json.dumps({"agent": args.agent, "total_steps": args.total_steps,
-                      "rss_after_warmup_mb": after[0]["rss_mb"] if after else None,
-                      "rss_final_mb": samples[-1]["rss_mb"],
-                      "growth_after_warmup_mb": round(growth, 1),
-                      "growth_mb_per_million_steps": round(growth / span * 1e6, 2),
-                      "samples": samples}, indent=2))
+    print(
+        json.dumps(
+            {
+                "agent": args.agent,
+                "total_steps": args.total_steps,
+                "rss_after_warmup_mb": after[0]["rss_mb"] if after else None,
+                "rss_final_mb": samples[-1]["rss_mb"],
+                "growth_after_warmup_mb": round(growth, 1),
+                "growth_mb_per_million_steps": round(growth / span * 1e6, 2),
+                "samples": samples,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -49,8 +49,11 @@ def train_steps_per_s(env_id: str, agent: str, num_envs: int, preset: str, segme
         t_roll += t1 - t0
     steps = segments * cfg.tau * num_envs
     tr.env.close()
-    return {"train_steps_per_s": steps / (t_roll + t_upd), "rollout_steps_per_s": steps / t_roll,
-            "update_ms_per_segment": 1000 * t_upd / segments}
+    return {
+        "train_steps_per_s": steps / (t_roll + t_upd),
+        "rollout_steps_per_s": steps / t_roll,
+        "update_ms_per_segment": 1000 * t_upd / segments,
+    }
 
 
 def main() -> None:
@@ -63,9 +66,15 @@ def main() -> None:
     args = p.parse_args()
     if args.num_envs is None:
         args.num_envs = make_config(args.preset).num_envs
-    out = {"env": args.env, "agent": args.agent, "preset": args.preset, "num_envs": args.num_envs,
-           "torch": torch.__version__, "threads": torch.get_num_threads(),
-           "machine": platform.processor() or platform.machine()}
+    out = {
+        "env": args.env,
+        "agent": args.agent,
+        "preset": args.preset,
+        "num_envs": args.num_envs,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "machine": platform.processor() or platform.machine(),
+    }
     out.update(train_steps_per_s(args.env, args.agent, args.num_envs, args.preset, args.segments))
     out["env_steps_per_s_1"] = env_steps_per_s(args.env, 1, 2.0)
     out["env_steps_per_s_batched"] = env_steps_per_s(args.env, args.num_envs, 2.0)

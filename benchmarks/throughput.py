@@ -76,8 +76,14 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "backward": ("backward",),
     "optimiser": ("grad_clip", "optimiser"),
     "env": ("env_step",),
-    "other": ("obs_to_tensor", "env_loop_other", "agent_step_other", "noise", "state_reset",
-              "other"),
+    "other": (
+        "obs_to_tensor",
+        "env_loop_other",
+        "agent_step_other",
+        "noise",
+        "state_reset",
+        "other",
+    ),
 }
 COMPONENTS = tuple(c for cs in GROUPS.values() for c in cs)
 PHASES = ("rollout", "update")
@@ -119,9 +125,13 @@ def machine_info(device: torch.device | None = None) -> dict[str, Any]:
     except (AttributeError, OSError):
         affinity = None
     info: dict[str, Any] = {
-        "cpu": _cpu_model(), "arch": platform.machine(), "cpu_count": os.cpu_count(),
-        "cpus_usable": affinity, "platform": platform.platform(),
-        "python": platform.python_version(), "numpy": np.__version__,
+        "cpu": _cpu_model(),
+        "arch": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": affinity,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
         "load_average": load_average(),
         "cuda_available": torch.cuda.is_available(),
     }
@@ -137,16 +147,21 @@ def load_average() -> list[float] | None:
 
 
 def thread_info() -> dict[str, Any]:
-    return {"threads": torch.get_num_threads(), "interop_threads": torch.get_num_interop_threads(),
-            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")}
+    return {
+        "threads": torch.get_num_threads(),
+        "interop_threads": torch.get_num_interop_threads(),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+    }
 
 
 def check_device(name: str) -> None:
     """Fail early, with a clear message, on --device cuda without a GPU."""
     if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda was asked for but no CUDA GPU is available "
-                          f"(torch {torch.__version__}, CUDA build: {torch.version.cuda}); "
-                          "use --device cpu or auto")
+        raise ConfigError(
+            "--device cuda was asked for but no CUDA GPU is available "
+            f"(torch {torch.__version__}, CUDA build: {torch.version.cuda}); "
+            "use --device cpu or auto"
+        )
 
 
 # -------------------------------------------------------------------------------- profiler
@@ -200,6 +215,7 @@ class Profiler:
                 return fn(*args, **kwargs)
             finally:
                 self.pop()
+
         timed.__wrapped__ = fn  # type: ignore[attr-defined]
         return timed
 
@@ -278,26 +294,35 @@ def summarise(prof: Profiler, segments: int) -> dict[str, Any]:
     def entry(names: tuple[str, ...]) -> dict[str, Any]:
         per = {p: ms(sum(prof.time.get((p, n), 0.0) for n in names)) for p in PHASES}
         total = sum(per.values())
-        return {"ms_per_segment": rnd(total), "rollout_ms": rnd(per["rollout"]),
-                "update_ms": rnd(per["update"]),
-                "fraction_of_training": rnd(total / seg_ms) if seg_ms else None,
-                "fraction_of_update": rnd(per["update"] / upd_ms) if upd_ms else None}
+        return {
+            "ms_per_segment": rnd(total),
+            "rollout_ms": rnd(per["rollout"]),
+            "update_ms": rnd(per["update"]),
+            "fraction_of_training": rnd(total / seg_ms) if seg_ms else None,
+            "fraction_of_update": rnd(per["update"] / upd_ms) if upd_ms else None,
+        }
 
     components = {}
     for name in COMPONENTS:
         e = entry((name,))
-        e["calls_per_segment"] = round(sum(prof.calls.get((p, name), 0) for p in PHASES)
-                                       / segments, 2)
+        e["calls_per_segment"] = round(
+            sum(prof.calls.get((p, name), 0) for p in PHASES) / segments, 2
+        )
         components[name] = e
-    return {"segments": segments, "segment_ms": rnd(seg_ms),
-            "rollout_ms": rnd(ms(prof.phase_time.get("rollout", 0.0))), "update_ms": rnd(upd_ms),
-            "groups": {g: entry(names) for g, names in GROUPS.items()},
-            "components": components}
+    return {
+        "segments": segments,
+        "segment_ms": rnd(seg_ms),
+        "rollout_ms": rnd(ms(prof.phase_time.get("rollout", 0.0))),
+        "update_ms": rnd(upd_ms),
+        "groups": {g: entry(names) for g, names in GROUPS.items()},
+        "components": components,
+    }
 
 
 # ---------------------------------------------------------------------------------- measure
-def env_steps_per_s(env_id: str, num_envs: int, seconds: float,
-                    env_kwargs: dict[str, Any] | None = None) -> float:
+def env_steps_per_s(
+    env_id: str, num_envs: int, seconds: float, env_kwargs: dict[str, Any] | None = None
+) -> float:
     """Raw vector-env steps/s with uniformly random actions (no agent)."""
     env = make_vector_env(env_id, num_envs, env_kwargs)
     env.reset(seed=0)
@@ -305,8 +330,10 @@ def env_steps_per_s(env_id: str, num_envs: int, seconds: float,
     n, t0 = 0, time.perf_counter()
     while True:
         for _ in range(20):
-            env.step(rng.integers(env.single_action_space.n, size=num_envs)
-                     + int(env.single_action_space.start))
+            env.step(
+                rng.integers(env.single_action_space.n, size=num_envs)
+                + int(env.single_action_space.start)
+            )
         n += 20 * num_envs
         if time.perf_counter() - t0 >= seconds:
             break
@@ -315,11 +342,22 @@ def env_steps_per_s(env_id: str, num_envs: int, seconds: float,
     return rate
 
 
-def measure(env: str = DEFAULT_ENV, agent: str = "merlin", preset: str = "small",
-            num_envs: int | None = None, device: str = "cpu", seconds: float = 30.0,
-            updates: int | None = None, breakdown_updates: int = 5, env_seconds: float = 2.0,
-            warmup: int = 2, threads: int | None = None, seed: int = 0,
-            acting: bool = True, config: dict[str, Any] | None = None) -> dict[str, Any]:
+def measure(
+    env: str = DEFAULT_ENV,
+    agent: str = "merlin",
+    preset: str = "small",
+    num_envs: int | None = None,
+    device: str = "cpu",
+    seconds: float = 30.0,
+    updates: int | None = None,
+    breakdown_updates: int = 5,
+    env_seconds: float = 2.0,
+    warmup: int = 2,
+    threads: int | None = None,
+    seed: int = 0,
+    acting: bool = True,
+    config: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Train with the real Trainer and measure it (see the module docstring); returns a dict.
 
     ``config``: further Config overrides (e.g. ``{"memory_rows": 1350}``).
@@ -328,8 +366,9 @@ def measure(env: str = DEFAULT_ENV, agent: str = "merlin", preset: str = "small"
     check_device(device)
     if threads is not None:
         torch.set_num_threads(threads)
-    overrides: dict[str, Any] = dict(env=env, agent=agent, total_steps=10**12, seed=seed,
-                                     device=device)
+    overrides: dict[str, Any] = dict(
+        env=env, agent=agent, total_steps=10**12, seed=seed, device=device
+    )
     if num_envs is not None:
         overrides["num_envs"] = num_envs
     overrides.update(config or {})
@@ -338,26 +377,48 @@ def measure(env: str = DEFAULT_ENV, agent: str = "merlin", preset: str = "small"
     with tempfile.TemporaryDirectory(prefix="merlin-throughput-") as tmp:
         tr = Trainer(cfg, run_dir=tmp, progress=False)
         try:
-            return _measure(tr, cfg, seconds, updates, breakdown_updates, env_seconds, warmup,
-                            acting, rss0)
+            return _measure(
+                tr, cfg, seconds, updates, breakdown_updates, env_seconds, warmup, acting, rss0
+            )
         finally:
             tr.env.close()
 
 
-def _measure(tr: Trainer, cfg, seconds: float, updates: int | None, breakdown_updates: int,
-             env_seconds: float, warmup: int, acting: bool, rss0: float) -> dict[str, Any]:
+def _measure(
+    tr: Trainer,
+    cfg,
+    seconds: float,
+    updates: int | None,
+    breakdown_updates: int,
+    env_seconds: float,
+    warmup: int,
+    acting: bool,
+    rss0: float,
+) -> dict[str, Any]:
     dev = tr.device
     cuda = dev.type == "cuda"
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     steps_per_seg = cfg.tau * tr.local_envs
     n_params = sum(p.numel() for p in tr.agent.parameters())
     out: dict[str, Any] = {
-        "benchmark": "throughput", "env": cfg.env, "agent": cfg.agent, "preset": cfg.preset,
-        "num_envs": cfg.num_envs, "tau": cfg.tau, "device": str(dev), "parameters": n_params,
-        "torch": torch.__version__, **thread_info(), "machine": machine_info(dev),
-        "budget": {"seconds": None if updates is not None else seconds, "updates": updates,
-                   "warmup_segments": warmup, "breakdown_updates": breakdown_updates,
-                   "env_seconds": env_seconds},
+        "benchmark": "throughput",
+        "env": cfg.env,
+        "agent": cfg.agent,
+        "preset": cfg.preset,
+        "num_envs": cfg.num_envs,
+        "tau": cfg.tau,
+        "device": str(dev),
+        "parameters": n_params,
+        "torch": torch.__version__,
+        **thread_info(),
+        "machine": machine_info(dev),
+        "budget": {
+            "seconds": None if updates is not None else seconds,
+            "updates": updates,
+            "warmup_segments": warmup,
+            "breakdown_updates": breakdown_updates,
+            "env_seconds": env_seconds,
+        },
     }
     if cuda:
         torch.cuda.reset_peak_memory_stats(dev)
@@ -375,7 +436,8 @@ def _measure(tr: Trainer, cfg, seconds: float, updates: int | None, breakdown_up
     n = 0
     start = time.perf_counter()
     while n < (updates if updates is not None else 1) or (
-            updates is None and time.perf_counter() - start < seconds):
+        updates is None and time.perf_counter() - start < seconds
+    ):
         t0 = time.perf_counter()
         seg = tr.rollout()
         sync()
@@ -388,15 +450,18 @@ def _measure(tr: Trainer, cfg, seconds: float, updates: int | None, breakdown_up
         n += 1
     del seg
     steps = n * steps_per_seg
-    out.update({
-        "segments_timed": n, "env_steps_timed": steps,
-        "train_steps_per_s": round(steps / (t_roll + t_upd), 2),
-        "rollout_steps_per_s": round(steps / t_roll, 2),
-        "segment_ms": round(1000 * (t_roll + t_upd) / n, 3),
-        "rollout_ms_per_segment": round(1000 * t_roll / n, 3),
-        "update_ms_per_segment": round(1000 * t_upd / n, 3),
-        "update_fraction": round(t_upd / (t_roll + t_upd), 4),
-    })
+    out.update(
+        {
+            "segments_timed": n,
+            "env_steps_timed": steps,
+            "train_steps_per_s": round(steps / (t_roll + t_upd), 2),
+            "rollout_steps_per_s": round(steps / t_roll, 2),
+            "segment_ms": round(1000 * (t_roll + t_upd) / n, 3),
+            "rollout_ms_per_segment": round(1000 * t_roll / n, 3),
+            "update_ms_per_segment": round(1000 * t_upd / n, 3),
+            "update_fraction": round(t_upd / (t_roll + t_upd), 4),
+        }
+    )
 
     # 2. acting only, no autograd graph (pure inference through the same rollout code)
     if acting:
@@ -450,23 +515,51 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--num-envs", type=int, default=None, help="default: the preset's")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     budget = p.add_mutually_exclusive_group()
-    budget.add_argument("--seconds", type=float, default=30.0,
-                        help="wall-clock budget of the clean timing (default 30)")
-    budget.add_argument("--updates", type=int, default=None,
-                        help="time exactly this many segments (rollout + update) instead")
-    p.add_argument("--breakdown-updates", type=int, default=5,
-                   help="instrumented segments for the per-component breakdown (0: none)")
-    p.add_argument("--env-seconds", type=float, default=2.0,
-                   help="budget of the raw env-rate measurement (0: none)")
+    budget.add_argument(
+        "--seconds",
+        type=float,
+        default=30.0,
+        help="wall-clock budget of the clean timing (default 30)",
+    )
+    budget.add_argument(
+        "--updates",
+        type=int,
+        default=None,
+        help="time exactly this many segments (rollout + update) instead",
+    )
+    p.add_argument(
+        "--breakdown-updates",
+        type=int,
+        default=5,
+        help="instrumented segments for the per-component breakdown (0: none)",
+    )
+    p.add_argument(
+        "--env-seconds",
+        type=float,
+        default=2.0,
+        help="budget of the raw env-rate measurement (0: none)",
+    )
     p.add_argument("--warmup", type=int, default=2, help="untimed segments first")
-    p.add_argument("--threads", type=int, default=None,
-                   help="torch intra-op threads (default: torch's, i.e. OMP_NUM_THREADS or cores)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch intra-op threads (default: torch's, i.e. OMP_NUM_THREADS or cores)",
+    )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--compile", action="store_true",
-                   help="torch.compile the per-step cell (compilation happens in the warm-up)")
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the per-step cell (compilation happens in the warm-up)",
+    )
     p.add_argument("--memory-rows", type=int, default=None, help="override N (default: preset's)")
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=JSON",
-                   help="further Config overrides, e.g. epochs=1 minibatches=1")
+    p.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=JSON",
+        help="further Config overrides, e.g. epochs=1 minibatches=1",
+    )
     args = p.parse_args(argv)
     for name in ("updates", "threads"):
         v = getattr(args, name)
@@ -483,14 +576,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     try:
-        out = measure(env=args.env, agent=args.agent, preset=args.preset, num_envs=args.num_envs,
-                      device=args.device, seconds=args.seconds, updates=args.updates,
-                      breakdown_updates=args.breakdown_updates, env_seconds=args.env_seconds,
-                      warmup=args.warmup, threads=args.threads, seed=args.seed,
-                      config={**{k: v for k, v in (("compile", args.compile),
-                                                   ("memory_rows", args.memory_rows)) if v},
-                              **{k: json.loads(v) for k, v in
-                                 (x.split("=", 1) for x in args.set)}})
+        out = measure(
+            env=args.env,
+            agent=args.agent,
+            preset=args.preset,
+            num_envs=args.num_envs,
+            device=args.device,
+            seconds=args.seconds,
+            updates=args.updates,
+            breakdown_updates=args.breakdown_updates,
+            env_seconds=args.env_seconds,
+            warmup=args.warmup,
+            threads=args.threads,
+            seed=args.seed,
+            config={
+                **{
+                    k: v
+                    for k, v in (("compile", args.compile), ("memory_rows", args.memory_rows))
+                    if v
+                },
+                **{k: json.loads(v) for k, v in (x.split("=", 1) for x in args.set)},
+            },
+        )
     except (ConfigError, EnvError) as e:
         print(f"throughput.py: error: {e}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -1,6 +1,6 @@
 """Plot episode return against wall-clock time and env steps from runs' metrics.csv files.
 
-    python experiments/plot_curves.py --out docs/colour_match_curves.png LABEL=RUN_DIR [LABEL=RUN_DIR ...]
+python experiments/plot_curves.py --out docs/colour_match_curves.png LABEL=RUN_DIR [LABEL=RUN_DIR ...]
 """
 
 from __future__ import annotations

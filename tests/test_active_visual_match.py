@@ -119,14 +119,20 @@ def test_colours_are_uniform_over_the_palette() -> None:
     assert np.abs(freq - 1 / len(PALETTE)).max() < 0.03
 
 
-@pytest.mark.parametrize("knobs, name", [
-    (dict(num_colours=1), "num_colours"), (dict(num_colours=9), "num_colours"),
-    (dict(room_size=3, num_colours=5), "num_colours"), (dict(room_size=4, num_colours=4),
-                                                         "num_colours"),
-    (dict(room_size=1), "room_size"), (dict(final_steps=0), "final_steps"),
-    (dict(num_apples=50), "num_apples"), (dict(apple_reward=-1.0), "apple_reward"),
-    (dict(image_size=300), "image_size"),
-])
+@pytest.mark.parametrize(
+    "knobs, name",
+    [
+        (dict(num_colours=1), "num_colours"),
+        (dict(num_colours=9), "num_colours"),
+        (dict(room_size=3, num_colours=5), "num_colours"),
+        (dict(room_size=4, num_colours=4), "num_colours"),
+        (dict(room_size=1), "room_size"),
+        (dict(final_steps=0), "final_steps"),
+        (dict(num_apples=50), "num_apples"),
+        (dict(apple_reward=-1.0), "apple_reward"),
+        (dict(image_size=300), "image_size"),
+    ],
+)
 def test_bad_knobs_are_clear_errors(knobs, name) -> None:
     with pytest.raises(ValueError, match=f"ActiveVisualMatch: {name} must be"):
         ActiveVisualMatchCore(1, **knobs)

@@ -20,22 +20,35 @@ CPU = torch.device("cpu")
 
 
 def obs_space() -> gym.spaces.Dict:
-    return gym.spaces.Dict({
-        "image": gym.spaces.Box(0, 255, (8, 8, 3), np.uint8),
-        "vec": gym.spaces.Box(-1.0, 1.0, (3,), np.float32),
-    })
+    return gym.spaces.Dict(
+        {
+            "image": gym.spaces.Box(0, 255, (8, 8, 3), np.uint8),
+            "vec": gym.spaces.Box(-1.0, 1.0, (3,), np.float32),
+        }
+    )
 
 
 def make_agent(kind: str = "merlin", seed: int = 0) -> Agent:
     torch.manual_seed(seed)
-    cfg = make_config("small", agent=kind, z_dim=8, enc_dim=16, image_channels=4, mlp_hidden=16,
-                      mbp_hidden=16, policy_hidden=16, memory_rows=6)
+    cfg = make_config(
+        "small",
+        agent=kind,
+        z_dim=8,
+        enc_dim=16,
+        image_channels=4,
+        mlp_hidden=16,
+        mbp_hidden=16,
+        policy_hidden=16,
+        memory_rows=6,
+    )
     return Agent(obs_space(), gym.spaces.Discrete(3), cfg)
 
 
 def random_obs(agent: Agent, rng: np.random.Generator, batch: int = B) -> dict[str, torch.Tensor]:
-    obs = {"image": rng.integers(0, 256, (batch, 8, 8, 3), dtype=np.uint8),
-           "vec": rng.standard_normal((batch, 3)).astype(np.float32)}
+    obs = {
+        "image": rng.integers(0, 256, (batch, 8, 8, 3), dtype=np.uint8),
+        "vec": rng.standard_normal((batch, 3)).astype(np.float32),
+    }
     return agent.mbp.codec.to_tensors(obs, CPU)
 
 
@@ -52,8 +65,9 @@ def rollout(agent: Agent, steps: int, seed: int = 0):
     return outs, state
 
 
-def predictions(agent: Agent, outs) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None,
-                                                dict[str, torch.Tensor]]:
+def predictions(
+    agent: Agent, outs
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, dict[str, torch.Tensor]]:
     """(V, A, KL or None, recon losses) as (T, B) tensors for a list of step outputs.
 
     Computed by ``Agent.evaluate`` for the whole segment at once."""
@@ -276,8 +290,9 @@ def test_agent_state_reset_zeroes_only_masked_envs(kind):
     assert before.keys() == after.keys()
     expected = {"mbp_h", "mbp_c", "m", "pol_h", "pol_c", "prev_action", "prev_reward"}
     if kind != "rl-lstm":
-        expected |= {"mem." + n for n in ("M", "v_ret", "v_w", "usage", "written", "write_step",
-                                          "count")}
+        expected |= {
+            "mem." + n for n in ("M", "v_ret", "v_w", "usage", "written", "write_step", "count")
+        }
         assert isinstance(new.memory, MemoryState)
     else:
         assert new.memory is None

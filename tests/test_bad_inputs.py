@@ -30,10 +30,33 @@ from merlin_rl.checkpoint import CheckpointError, load_checkpoint
 from merlin_rl.cli import CHOICES, FLAG_HELP, build_parser, main
 from merlin_rl.config import Config
 
-TINY = ["--num-envs", "2", "--tau", "5", "--z-dim", "8", "--enc-dim", "16", "--image-channels",
-        "4", "--mlp-hidden", "16", "--mbp-hidden", "16", "--policy-hidden", "16",
-        "--memory-rows", "8", "--env-kwargs", '{"delay": 3}', "--log-interval", "20",
-        "--checkpoint-interval", "20", "--no-progress"]
+TINY = [
+    "--num-envs",
+    "2",
+    "--tau",
+    "5",
+    "--z-dim",
+    "8",
+    "--enc-dim",
+    "16",
+    "--image-channels",
+    "4",
+    "--mlp-hidden",
+    "16",
+    "--mbp-hidden",
+    "16",
+    "--policy-hidden",
+    "16",
+    "--memory-rows",
+    "8",
+    "--env-kwargs",
+    '{"delay": 3}',
+    "--log-interval",
+    "20",
+    "--checkpoint-interval",
+    "20",
+    "--no-progress",
+]
 HAS_CUDA = torch.cuda.is_available()
 
 
@@ -102,8 +125,12 @@ def assert_one_line(res: Result, *names: str) -> str:
 
 def snapshot(root: Path) -> dict[str, str]:
     """Every file and folder under ``root`` with a hash of its contents."""
-    return {str(p.relative_to(root)): (hashlib.sha1(p.read_bytes()).hexdigest() if p.is_file()
-                                       else "dir") for p in sorted(root.rglob("*"))}
+    return {
+        str(p.relative_to(root)): (
+            hashlib.sha1(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+        )
+        for p in sorted(root.rglob("*"))
+    }
 
 
 @pytest.fixture(scope="module")
@@ -127,8 +154,9 @@ class Ctx:
         p.write_bytes(text) if isinstance(text, bytes) else p.write_text(text)
         return p
 
-    def altered(self, name: str, settings: dict | None = None, drop: tuple[str, ...] = (),
-                **parts) -> Path:
+    def altered(
+        self, name: str, settings: dict | None = None, drop: tuple[str, ...] = (), **parts
+    ) -> Path:
         """A copy of the checkpoint with ``settings`` changed, ``parts`` replaced and the keys
         ``drop`` removed."""
         ck = torch.load(self.ckpt, weights_only=True)
@@ -152,7 +180,8 @@ def ctx(trained, tmp_path, monkeypatch) -> Ctx:
     shutil.copytree(trained, run)
     # a module that would leave a mark if anything imported it
     (tmp_path / "evilmod.py").write_text(
-        "import pathlib\npathlib.Path(__file__).with_name('PWNED').write_text('ran')\n")
+        "import pathlib\npathlib.Path(__file__).with_name('PWNED').write_text('ran')\n"
+    )
     return Ctx(tmp_path, run, run / "checkpoints" / "final.pt")
 
 
@@ -174,8 +203,13 @@ def _eval(c: Ctx, ckpt: Path, *args) -> list:
 
 
 def _grid(c: Ctx, **changes) -> list:
-    grid = {"agents": ["rl-lstm"], "envs": ["merlin_rl/ColourMatch-v0"], "seeds": [0],
-            "out": str(c.tmp / "grid_out"), "train": {"total_steps": 40, "num_envs": 2}}
+    grid = {
+        "agents": ["rl-lstm"],
+        "envs": ["merlin_rl/ColourMatch-v0"],
+        "seeds": [0],
+        "out": str(c.tmp / "grid_out"),
+        "train": {"total_steps": 40, "num_envs": 2},
+    }
     grid.update(changes)
     return ["experiment", c.write("grid.json", json.dumps(grid))]
 
@@ -190,8 +224,9 @@ def _bad_run(c: Ctx, metrics: bytes | None = None, config: str | None = None) ->
     return d
 
 
-def _resume_without_checkpoint(c: Ctx, config: str | None = None,
-                               metrics: bytes | None = None) -> list:
+def _resume_without_checkpoint(
+    c: Ctx, config: str | None = None, metrics: bytes | None = None
+) -> list:
     shutil.rmtree(c.run / "checkpoints")  # as if killed before the first checkpoint
     if config is not None:
         (c.run / "config.json").write_text(config)
@@ -208,8 +243,11 @@ def _resume_with(c: Ctx, metrics: bytes) -> list:
 def _foreign_folder(c: Ctx, with_ckpt_dir: bool) -> list:
     d = c.tmp / "mine"
     (d / "checkpoints").mkdir(parents=True)
-    (d / "config.json").write_text(json.dumps({"agent": "merlin", "env": "x", "total_steps": 1}
-                                              if with_ckpt_dir else {"my": "notes"}))
+    (d / "config.json").write_text(
+        json.dumps(
+            {"agent": "merlin", "env": "x", "total_steps": 1} if with_ckpt_dir else {"my": "notes"}
+        )
+    )
     (d / "checkpoints" / "model.bin").write_bytes(b"someone else's weights")
     (d / "metrics.csv").write_text("env_steps,x\n1,2\n")
     return ["train", "--run-dir", d, "--total-steps", "40", *TINY, "--overwrite"]
@@ -224,67 +262,135 @@ def _module(c: Ctx, name: str, code: str) -> str:
 Case = tuple[Callable[[Ctx], list], tuple[str, ...]]
 CASES: dict[str, Case] = {
     # --- train --overwrite: the old run stays intact whatever is wrong with the new settings
-    "overwrite-bogus-env-kwargs": (lambda c: _train(c, "--overwrite", "--env-kwargs",
-                                                    '{"bogus": 1}'), ("bogus",)),
-    "overwrite-unknown-env": (lambda c: _train(c, "--overwrite", "--env", "NoSuchEnv-v9"),
-                              ("NoSuchEnv-v9",)),
-    "overwrite-num-envs-1e9": (lambda c: _train(c, "--overwrite", "--num-envs", "1000000000"),
-                               ("--num-envs 1000000000",)),
-    "overwrite-memory-rows-1e11": (lambda c: _train(c, "--overwrite", "--memory-rows",
-                                                    "100000000000"), ("--memory-rows",)),
-    "overwrite-z-dim-1e11": (lambda c: _train(c, "--overwrite", "--z-dim", "100000000000"),
-                             ("--z-dim 100000000000",)),
-    "overwrite-image-channels-huge": (lambda c: _train(c, "--overwrite", "--image-channels",
-                                                       "100000"), ("--image-channels 100000",)),
+    "overwrite-bogus-env-kwargs": (
+        lambda c: _train(c, "--overwrite", "--env-kwargs", '{"bogus": 1}'),
+        ("bogus",),
+    ),
+    "overwrite-unknown-env": (
+        lambda c: _train(c, "--overwrite", "--env", "NoSuchEnv-v9"),
+        ("NoSuchEnv-v9",),
+    ),
+    "overwrite-num-envs-1e9": (
+        lambda c: _train(c, "--overwrite", "--num-envs", "1000000000"),
+        ("--num-envs 1000000000",),
+    ),
+    "overwrite-memory-rows-1e11": (
+        lambda c: _train(c, "--overwrite", "--memory-rows", "100000000000"),
+        ("--memory-rows",),
+    ),
+    "overwrite-z-dim-1e11": (
+        lambda c: _train(c, "--overwrite", "--z-dim", "100000000000"),
+        ("--z-dim 100000000000",),
+    ),
+    "overwrite-image-channels-huge": (
+        lambda c: _train(c, "--overwrite", "--image-channels", "100000"),
+        ("--image-channels 100000",),
+    ),
     "overwrite-image-channels-overflow": (
         lambda c: _train(c, "--overwrite", "--image-channels", "99999999999999999999"),
-        ("--image-channels",)),
-    "overwrite-tau-over-total": (lambda c: _train(c, "--overwrite", "--tau", "1000000000"),
-                                 ("--tau", "--total-steps")),
+        ("--image-channels",),
+    ),
+    "overwrite-tau-over-total": (
+        lambda c: _train(c, "--overwrite", "--tau", "1000000000"),
+        ("--tau", "--total-steps"),
+    ),
     "overwrite-tau-too-big-for-memory": (
         lambda c: _train(c, "--overwrite", "--total-steps", "4000000000", "--tau", "1000000000"),
-        ("--tau 1000000000",)),
-    "overwrite-nan-observation": (lambda c: _train(c, "--overwrite", "--env", "test/NanObs-v0",
-                                                   "--env-kwargs", "{}"), ("NaN or inf",)),
+        ("--tau 1000000000",),
+    ),
+    "overwrite-nan-observation": (
+        lambda c: _train(c, "--overwrite", "--env", "test/NanObs-v0", "--env-kwargs", "{}"),
+        ("NaN or inf",),
+    ),
     "overwrite-env-step-raises": (  # fails after the old run was moved aside: it is restored
         lambda c: _train(c, "--overwrite", "--env", "test/StepRaises-v0", "--env-kwargs", "{}"),
-        ("test/StepRaises-v0", "step()", "RuntimeError: the simulator crashed")),
-    "overwrite-folder-not-a-run": (lambda c: _foreign_folder(c, False),
-                                   ("--overwrite", "mine", "not a merlin-rl run")),
-    "overwrite-foreign-checkpoints": (lambda c: _foreign_folder(c, True),
-                                      ("--overwrite", "checkpoints")),
+        ("test/StepRaises-v0", "step()", "RuntimeError: the simulator crashed"),
+    ),
+    "overwrite-folder-not-a-run": (
+        lambda c: _foreign_folder(c, False),
+        ("--overwrite", "mine", "not a merlin-rl run"),
+    ),
+    "overwrite-foreign-checkpoints": (
+        lambda c: _foreign_folder(c, True),
+        ("--overwrite", "checkpoints"),
+    ),
     "without-overwrite": (lambda c: _train(c), ("--overwrite", "--resume")),
-    "resume-and-overwrite": (lambda c: _train(c, "--resume", "--overwrite"),
-                             ("--resume", "--overwrite")),
+    "resume-and-overwrite": (
+        lambda c: _train(c, "--resume", "--overwrite"),
+        ("--resume", "--overwrite"),
+    ),
     # --- train: config files
-    "config-preset-list": (lambda c: ["train", "--config", c.write("c.json", '{"preset": '
-                                      '["small"]}'), "--run-dir", c.tmp / "r"], ("c.json", "preset")),
-    "config-yaml-wrong-type": (lambda c: ["train", "--config", c.write("c.yaml", "z_dim: big\n"),
-                                          "--run-dir", c.tmp / "r"], ("c.yaml", "z_dim")),
-    "config-yaml-syntax": (lambda c: ["train", "--config", c.write("c.yml", "z_dim: [8\n"),
-                                      "--run-dir", c.tmp / "r"], ("c.yml", "YAML")),
-    "config-unsupported-format": (lambda c: ["train", "--config", c.write("c.ini", "[x]\n"),
-                                             "--run-dir", c.tmp / "r"],
-                                  ("c.ini", "JSON, TOML or YAML")),
-    "config-not-json": (lambda c: ["train", "--config", c.write("c.json", "{not json"),
-                                   "--run-dir", c.tmp / "r"], ("c.json", "JSON")),
-    "config-list": (lambda c: ["train", "--config", c.write("c.json", "[1, 2]"), "--run-dir",
-                               c.tmp / "r"], ("c.json", "list")),
-    "config-bool-for-int": (lambda c: ["train", "--config", c.write("c.json", '{"z_dim": true}'),
-                                       "--run-dir", c.tmp / "r"], ("c.json", "z_dim")),
-    "config-env-import": (lambda c: ["train", "--config", c.write("c.json", '{"env_import": '
-                                     '"evilmod"}'), "--run-dir", c.tmp / "r"],
-                          ("c.json", "--env-import evilmod")),
+    "config-preset-list": (
+        lambda c: [
+            "train",
+            "--config",
+            c.write("c.json", '{"preset": ["small"]}'),
+            "--run-dir",
+            c.tmp / "r",
+        ],
+        ("c.json", "preset"),
+    ),
+    "config-yaml-wrong-type": (
+        lambda c: [
+            "train",
+            "--config",
+            c.write("c.yaml", "z_dim: big\n"),
+            "--run-dir",
+            c.tmp / "r",
+        ],
+        ("c.yaml", "z_dim"),
+    ),
+    "config-yaml-syntax": (
+        lambda c: ["train", "--config", c.write("c.yml", "z_dim: [8\n"), "--run-dir", c.tmp / "r"],
+        ("c.yml", "YAML"),
+    ),
+    "config-unsupported-format": (
+        lambda c: ["train", "--config", c.write("c.ini", "[x]\n"), "--run-dir", c.tmp / "r"],
+        ("c.ini", "JSON, TOML or YAML"),
+    ),
+    "config-not-json": (
+        lambda c: ["train", "--config", c.write("c.json", "{not json"), "--run-dir", c.tmp / "r"],
+        ("c.json", "JSON"),
+    ),
+    "config-list": (
+        lambda c: ["train", "--config", c.write("c.json", "[1, 2]"), "--run-dir", c.tmp / "r"],
+        ("c.json", "list"),
+    ),
+    "config-bool-for-int": (
+        lambda c: [
+            "train",
+            "--config",
+            c.write("c.json", '{"z_dim": true}'),
+            "--run-dir",
+            c.tmp / "r",
+        ],
+        ("c.json", "z_dim"),
+    ),
+    "config-env-import": (
+        lambda c: [
+            "train",
+            "--config",
+            c.write("c.json", '{"env_import": "evilmod"}'),
+            "--run-dir",
+            c.tmp / "r",
+        ],
+        ("c.json", "--env-import evilmod"),
+    ),
     "config-missing": (lambda c: ["train", "--config", c.tmp / "nope.json"], ("nope.json",)),
     # --- train: flags
-    "env-kwargs-not-json": (lambda c: _train(c, "--env-kwargs", "{delay: 3"),
-                            ("--env-kwargs is not valid JSON",)),
+    "env-kwargs-not-json": (
+        lambda c: _train(c, "--env-kwargs", "{delay: 3"),
+        ("--env-kwargs is not valid JSON",),
+    ),
     "env-kwargs-list": (lambda c: _train(c, "--env-kwargs", "[1, 2]"), ("--env-kwargs",)),
-    "env-kwargs-reserved": (lambda c: _train_new(c, "--env-kwargs", '{"vector_kwargs": {}}'),
-                            ("--env-kwargs", "vector_kwargs")),
+    "env-kwargs-reserved": (
+        lambda c: _train_new(c, "--env-kwargs", '{"vector_kwargs": {}}'),
+        ("--env-kwargs", "vector_kwargs"),
+    ),
     "new-run-nan-observation": (  # refused before the run directory is created
         lambda c: _train_new(c, "--env", "test/NanObs-v0", "--env-kwargs", "{}"),
-        ("NaN or inf",)),
+        ("NaN or inf",),
+    ),
     "seed-overflow": (lambda c: _train(c, "--seed", "99999999999999999999999"), ("--seed",)),
     "seed-negative": (lambda c: _train(c, "--seed", "-1"), ("--seed", "-1")),
     "total-steps-not-int": (lambda c: _train(c, "--total-steps", "abc"), ("--total-steps",)),
@@ -292,144 +398,277 @@ CASES: dict[str, Case] = {
     "agent-unknown": (lambda c: _train(c, "--agent", "dqn"), ("--agent", "dqn")),
     "gamma-above-1": (lambda c: _train(c, "--gamma", "2"), ("--gamma",)),
     "lr-inf": (lambda c: _train(c, "--lr-policy", "inf"), ("--lr-policy",)),
-    "device-cuda-without-gpu": (lambda c: _train(c, "--overwrite", "--device", "cuda"),
-                                ("--device cuda",)),
-    "run-dir-is-a-file": (lambda c: ["train", "--run-dir", c.write("afile", "x"),
-                                     "--total-steps", "40", *TINY], ("afile",)),
-    "env-module-colon-form": (lambda c: _train(c, "--env", "evilmod:Foo-v0"),
-                              ("--env", "evilmod:Foo-v0")),
-    "env-import-raises": (lambda c: _train_new(c, "--env-import", _module(
-        c, "boom_mod", "raise RuntimeError('boom at import')\n")),
-        ("--env-import", "boom_mod", "RuntimeError: boom at import")),
-    "env-import-syntax-error": (lambda c: _train_new(c, "--env-import", _module(
-        c, "syntax_mod", "def f(:\n")), ("syntax_mod", "SyntaxError")),
-    "env-import-sys-exit": (lambda c: _train_new(c, "--env-import", _module(
-        c, "exit_mod", "import sys\nsys.exit(3)\n")), ("exit_mod", "SystemExit: 3")),
-    "env-import-missing": (lambda c: _train_new(c, "--env-import", "no_such_module_xyz"),
-                           ("no_such_module_xyz",)),
+    "device-cuda-without-gpu": (
+        lambda c: _train(c, "--overwrite", "--device", "cuda"),
+        ("--device cuda",),
+    ),
+    "run-dir-is-a-file": (
+        lambda c: ["train", "--run-dir", c.write("afile", "x"), "--total-steps", "40", *TINY],
+        ("afile",),
+    ),
+    "env-module-colon-form": (
+        lambda c: _train(c, "--env", "evilmod:Foo-v0"),
+        ("--env", "evilmod:Foo-v0"),
+    ),
+    "env-import-raises": (
+        lambda c: _train_new(
+            c, "--env-import", _module(c, "boom_mod", "raise RuntimeError('boom at import')\n")
+        ),
+        ("--env-import", "boom_mod", "RuntimeError: boom at import"),
+    ),
+    "env-import-syntax-error": (
+        lambda c: _train_new(c, "--env-import", _module(c, "syntax_mod", "def f(:\n")),
+        ("syntax_mod", "SyntaxError"),
+    ),
+    "env-import-sys-exit": (
+        lambda c: _train_new(
+            c, "--env-import", _module(c, "exit_mod", "import sys\nsys.exit(3)\n")
+        ),
+        ("exit_mod", "SystemExit: 3"),
+    ),
+    "env-import-missing": (
+        lambda c: _train_new(c, "--env-import", "no_such_module_xyz"),
+        ("no_such_module_xyz",),
+    ),
     # --- train --resume with damaged run files
-    "resume-config-not-json": (lambda c: _resume_without_checkpoint(c, "{not json"),
-                               ("config.json", "JSON")),
-    "resume-config-list": (lambda c: _resume_without_checkpoint(c, "[1, 2]"),
-                           ("config.json", "list")),
+    "resume-config-not-json": (
+        lambda c: _resume_without_checkpoint(c, "{not json"),
+        ("config.json", "JSON"),
+    ),
+    "resume-config-list": (
+        lambda c: _resume_without_checkpoint(c, "[1, 2]"),
+        ("config.json", "list"),
+    ),
     "resume-config-bad-value": (
         lambda c: _resume_without_checkpoint(
-            c, json.dumps({**json.loads((c.run / "config.json").read_text()), "memory_rows": -1})),
-        ("config.json", "--memory-rows")),
-    "resume-restart-with-bad-flag": (lambda c: [*_resume_without_checkpoint(c), "--gamma", "2"],
-                                     ("--gamma",)),
-    "resume-metrics-garbage": (lambda c: _resume_with(c, b"env_steps,wall_time\n20,0.1\nzz,yy\n"),
-                               ("metrics.csv", "line 3")),
-    "resume-metrics-nul": (lambda c: _resume_with(c, b"env_steps,wall_time\n20,0.1\n\x00\x00\n"),
-                           ("metrics.csv",)),
-    "resume-metrics-binary": (lambda c: _resume_with(c, bytes(range(256)) * 4),
-                              ("metrics.csv",)),
+            c, json.dumps({**json.loads((c.run / "config.json").read_text()), "memory_rows": -1})
+        ),
+        ("config.json", "--memory-rows"),
+    ),
+    "resume-restart-with-bad-flag": (
+        lambda c: [*_resume_without_checkpoint(c), "--gamma", "2"],
+        ("--gamma",),
+    ),
+    "resume-metrics-garbage": (
+        lambda c: _resume_with(c, b"env_steps,wall_time\n20,0.1\nzz,yy\n"),
+        ("metrics.csv", "line 3"),
+    ),
+    "resume-metrics-nul": (
+        lambda c: _resume_with(c, b"env_steps,wall_time\n20,0.1\n\x00\x00\n"),
+        ("metrics.csv",),
+    ),
+    "resume-metrics-binary": (lambda c: _resume_with(c, bytes(range(256)) * 4), ("metrics.csv",)),
     "resume-checkpoint-env-import": (_resume_checkpoint_env_import, ("--env-import evilmod",)),
     "resume-without-run-dir-contents": (
-        lambda c: ["train", "--run-dir", c.tmp / "empty", "--resume"], ("--resume", "empty")),
+        lambda c: ["train", "--run-dir", c.tmp / "empty", "--resume"],
+        ("--resume", "empty"),
+    ),
     # --- eval: checkpoints that are damaged, hostile or invalid
     "eval-missing": (lambda c: _eval(c, c.tmp / "none.pt"), ("none.pt",)),
-    "eval-random-bytes": (lambda c: _eval(c, c.write("junk.pt", random.Random(1).randbytes(4096))),
-                          ("junk.pt", "not a merlin-rl checkpoint")),
-    "eval-pickled-object": (lambda c: _eval(c, c.altered("p.pt", payload=Result(0, "", ""))),
-                            ("p.pt", "not allowed", "Result")),
-    "eval-truncated": (lambda c: _eval(c, c.write("cut.pt", c.ckpt.read_bytes()[:3000])),
-                       ("cut.pt",)),
-    "eval-memory-rows-negative": (lambda c: _eval(c, c.altered("a.pt", {"memory_rows": -1})),
-                           ("a.pt", "--memory-rows")),
-    "eval-z-dim-negative": (lambda c: _eval(c, c.altered("a.pt", {"z_dim": -1})),
-                            ("a.pt", "--z-dim")),
-    "eval-env-kwargs-list": (lambda c: _eval(c, c.altered("a.pt", {"env_kwargs": [1, 2]})),
-                             ("a.pt", "--env-kwargs")),
-    "eval-preset-list": (lambda c: _eval(c, c.altered("a.pt", {"preset": ["small"]})),
-                         ("a.pt", "--preset")),
-    "eval-unknown-setting": (lambda c: _eval(c, c.altered("a.pt", {"colour": 3})),
-                             ("a.pt", "colour")),
-    "eval-env-colon-form": (lambda c: _eval(c, c.altered("a.pt", {"env": "evilmod:X-v0"})),
-                            ("a.pt", "--env")),
-    "eval-env-steps-text": (lambda c: _eval(c, c.altered("a.pt", env_steps="abc")),
-                            ("a.pt", "env_steps")),
+    "eval-random-bytes": (
+        lambda c: _eval(c, c.write("junk.pt", random.Random(1).randbytes(4096))),
+        ("junk.pt", "not a merlin-rl checkpoint"),
+    ),
+    "eval-pickled-object": (
+        lambda c: _eval(c, c.altered("p.pt", payload=Result(0, "", ""))),
+        ("p.pt", "not allowed", "Result"),
+    ),
+    "eval-truncated": (
+        lambda c: _eval(c, c.write("cut.pt", c.ckpt.read_bytes()[:3000])),
+        ("cut.pt",),
+    ),
+    "eval-memory-rows-negative": (
+        lambda c: _eval(c, c.altered("a.pt", {"memory_rows": -1})),
+        ("a.pt", "--memory-rows"),
+    ),
+    "eval-z-dim-negative": (
+        lambda c: _eval(c, c.altered("a.pt", {"z_dim": -1})),
+        ("a.pt", "--z-dim"),
+    ),
+    "eval-env-kwargs-list": (
+        lambda c: _eval(c, c.altered("a.pt", {"env_kwargs": [1, 2]})),
+        ("a.pt", "--env-kwargs"),
+    ),
+    "eval-preset-list": (
+        lambda c: _eval(c, c.altered("a.pt", {"preset": ["small"]})),
+        ("a.pt", "--preset"),
+    ),
+    "eval-unknown-setting": (
+        lambda c: _eval(c, c.altered("a.pt", {"colour": 3})),
+        ("a.pt", "colour"),
+    ),
+    "eval-env-colon-form": (
+        lambda c: _eval(c, c.altered("a.pt", {"env": "evilmod:X-v0"})),
+        ("a.pt", "--env"),
+    ),
+    "eval-env-steps-text": (
+        lambda c: _eval(c, c.altered("a.pt", env_steps="abc")),
+        ("a.pt", "env_steps"),
+    ),
     "eval-model-int": (lambda c: _eval(c, c.altered("a.pt", model=5)), ("a.pt", "model")),
-    "eval-model-nan": (lambda c: _eval(c, c.altered("a.pt", model={
-        k: torch.full_like(v, float("nan")) if v.is_floating_point() else v
-        for k, v in torch.load(c.ckpt, weights_only=True)["model"].items()})),
-        ("a.pt", "NaN")),
-    "eval-config-not-json": (lambda c: _eval(c, c.altered("a.pt", config="{oops")),
-                             ("a.pt", "JSON")),
-    "eval-config-list": (lambda c: _eval(c, c.altered("a.pt", config="[1, 2]")),
-                         ("a.pt", "settings")),
+    "eval-model-nan": (
+        lambda c: _eval(
+            c,
+            c.altered(
+                "a.pt",
+                model={
+                    k: torch.full_like(v, float("nan")) if v.is_floating_point() else v
+                    for k, v in torch.load(c.ckpt, weights_only=True)["model"].items()
+                },
+            ),
+        ),
+        ("a.pt", "NaN"),
+    ),
+    "eval-config-not-json": (
+        lambda c: _eval(c, c.altered("a.pt", config="{oops")),
+        ("a.pt", "JSON"),
+    ),
+    "eval-config-list": (
+        lambda c: _eval(c, c.altered("a.pt", config="[1, 2]")),
+        ("a.pt", "settings"),
+    ),
     "eval-no-model": (lambda c: _eval(c, c.altered("a.pt", drop=("model",))), ("a.pt", "model")),
-    "eval-format-version": (lambda c: _eval(c, c.altered("a.pt", format_version=2)),
-                            ("a.pt", "format version")),
-    "eval-shapes-differ": (lambda c: _eval(c, c.altered("a.pt", {"mlp_hidden": 24})),
-                           ("a.pt", "shapes differ", "checkpoint (")),
+    "eval-format-version": (
+        lambda c: _eval(c, c.altered("a.pt", format_version=2)),
+        ("a.pt", "format version"),
+    ),
+    "eval-shapes-differ": (
+        lambda c: _eval(c, c.altered("a.pt", {"mlp_hidden": 24})),
+        ("a.pt", "shapes differ", "checkpoint ("),
+    ),
     "eval-env-import-not-trusted": (
-        lambda c: _eval(c, c.altered("a.pt", {"env_import": "evilmod", "env": "evil/Env-v0",
-                                              "env_kwargs": {}})),
-        ("a.pt", "--env-import evilmod")),
+        lambda c: _eval(
+            c, c.altered("a.pt", {"env_import": "evilmod", "env": "evil/Env-v0", "env_kwargs": {}})
+        ),
+        ("a.pt", "--env-import evilmod"),
+    ),
     "eval-env-import-this": (  # 'this' would print the Zen of Python
-        lambda c: _eval(c, c.altered("a.pt", {"env_import": "this", "env": "zen/Env-v0",
-                                              "env_kwargs": {}})), ("--env-import this",)),
-    "eval-seed-overflow": (lambda c: _eval(c, c.ckpt, "--seed", "99999999999999999999999"),
-                           ("--seed", "2147483647")),
+        lambda c: _eval(
+            c, c.altered("a.pt", {"env_import": "this", "env": "zen/Env-v0", "env_kwargs": {}})
+        ),
+        ("--env-import this",),
+    ),
+    "eval-seed-overflow": (
+        lambda c: _eval(c, c.ckpt, "--seed", "99999999999999999999999"),
+        ("--seed", "2147483647"),
+    ),
     "eval-seed-negative": (lambda c: _eval(c, c.ckpt, "--seed", "-1"), ("--seed", "-1", "0 to")),
-    "eval-episodes-0": (lambda c: ["eval", "--checkpoint", c.ckpt, "--episodes", "0"],
-                        ("--episodes",)),
-    "eval-episodes-huge": (lambda c: _eval(c, c.ckpt)[:-2] + ["--episodes",
-                                                                "99999999999999999999"],
-                           ("--episodes", "1,000,000")),
-    "record-episodes-huge": (lambda c: ["record", "--checkpoint", c.ckpt, "--out", "v.gif",
-                                        "--episodes", "100000"], ("--episodes", "1,000")),
-    "memory-out-nul-byte": (lambda c: ["memory", "--checkpoint", c.ckpt, "--out", "a\x00b.png"],
-                            ("--out", "NUL")),
+    "eval-episodes-0": (
+        lambda c: ["eval", "--checkpoint", c.ckpt, "--episodes", "0"],
+        ("--episodes",),
+    ),
+    "eval-episodes-huge": (
+        lambda c: _eval(c, c.ckpt)[:-2] + ["--episodes", "99999999999999999999"],
+        ("--episodes", "1,000,000"),
+    ),
+    "record-episodes-huge": (
+        lambda c: ["record", "--checkpoint", c.ckpt, "--out", "v.gif", "--episodes", "100000"],
+        ("--episodes", "1,000"),
+    ),
+    "memory-out-nul-byte": (
+        lambda c: ["memory", "--checkpoint", c.ckpt, "--out", "a\x00b.png"],
+        ("--out", "NUL"),
+    ),
     "eval-device-cuda": (lambda c: _eval(c, c.ckpt, "--device", "cuda"), ("--device cuda",)),
     # --- memory
-    "memory-out-extension": (lambda c: ["memory", "--checkpoint", c.ckpt, "--out", "x.xyz"],
-                             ("--out", "x.xyz", ".png")),
-    "memory-out-no-extension": (lambda c: ["memory", "--checkpoint", c.ckpt, "--out", "name"],
-                                ("--out", "name")),
-    "memory-out-missing-folder": (lambda c: ["memory", "--checkpoint", c.ckpt, "--out",
-                                             c.tmp / "no" / "x.png"], ("--out", "does not exist")),
-    "memory-out-is-folder": (lambda c: ["memory", "--checkpoint", c.ckpt, "--out",
-                                        (c.tmp / "d.png").mkdir() or c.tmp / "d.png"],
-                             ("--out", "folder")),
-    "memory-seed-overflow": (lambda c: ["memory", "--checkpoint", c.ckpt, "--out", "m.png",
-                                        "--seed", "99999999999999999999999"], ("--seed",)),
-    "memory-random-bytes": (lambda c: ["memory", "--checkpoint", c.write("j.pt", b"\x80" * 99),
-                                       "--out", "m.png"], ("j.pt",)),
+    "memory-out-extension": (
+        lambda c: ["memory", "--checkpoint", c.ckpt, "--out", "x.xyz"],
+        ("--out", "x.xyz", ".png"),
+    ),
+    "memory-out-no-extension": (
+        lambda c: ["memory", "--checkpoint", c.ckpt, "--out", "name"],
+        ("--out", "name"),
+    ),
+    "memory-out-missing-folder": (
+        lambda c: ["memory", "--checkpoint", c.ckpt, "--out", c.tmp / "no" / "x.png"],
+        ("--out", "does not exist"),
+    ),
+    "memory-out-is-folder": (
+        lambda c: [
+            "memory",
+            "--checkpoint",
+            c.ckpt,
+            "--out",
+            (c.tmp / "d.png").mkdir() or c.tmp / "d.png",
+        ],
+        ("--out", "folder"),
+    ),
+    "memory-seed-overflow": (
+        lambda c: [
+            "memory",
+            "--checkpoint",
+            c.ckpt,
+            "--out",
+            "m.png",
+            "--seed",
+            "99999999999999999999999",
+        ],
+        ("--seed",),
+    ),
+    "memory-random-bytes": (
+        lambda c: ["memory", "--checkpoint", c.write("j.pt", b"\x80" * 99), "--out", "m.png"],
+        ("j.pt",),
+    ),
     # --- plot
     "plot-out-extension": (lambda c: ["plot", c.run, "--out", "x.xyz"], ("--out", "x.xyz")),
-    "plot-out-missing-folder": (lambda c: ["plot", c.run, "--out", c.tmp / "no" / "x.png"],
-                                ("--out", "does not exist")),
+    "plot-out-missing-folder": (
+        lambda c: ["plot", c.run, "--out", c.tmp / "no" / "x.png"],
+        ("--out", "does not exist"),
+    ),
     "plot-metrics-not-numeric": (
         lambda c: ["plot", _bad_run(c, b"env_steps,episode_return\n20,abc\n"), "--out", "p.png"],
-        ("metrics.csv", "episode_return", "abc")),
-    "plot-metrics-binary": (lambda c: ["plot", _bad_run(c, bytes(range(256)) * 8), "--out",
-                                       "p.png"], ("metrics.csv",)),
-    "plot-metrics-nul": (lambda c: ["plot", _bad_run(c, b"env_steps,episode_return\n\x00,1\n"),
-                                    "--out", "p.png"], ("metrics.csv",)),
-    "plot-metrics-no-env-steps": (lambda c: ["plot", _bad_run(c, b"step,episode_return\n1,2\n"),
-                                             "--out", "p.png"], ("metrics.csv", "env_steps")),
-    "plot-config-corrupt": (lambda c: ["plot", _bad_run(c, config="{not json"), "--out", "p.png"],
-                            ("config.json", "JSON")),
-    "plot-config-list": (lambda c: ["plot", _bad_run(c, config="[1, 2]"), "--out", "p.png"],
-                         ("config.json", "list")),
+        ("metrics.csv", "episode_return", "abc"),
+    ),
+    "plot-metrics-binary": (
+        lambda c: ["plot", _bad_run(c, bytes(range(256)) * 8), "--out", "p.png"],
+        ("metrics.csv",),
+    ),
+    "plot-metrics-nul": (
+        lambda c: ["plot", _bad_run(c, b"env_steps,episode_return\n\x00,1\n"), "--out", "p.png"],
+        ("metrics.csv",),
+    ),
+    "plot-metrics-no-env-steps": (
+        lambda c: ["plot", _bad_run(c, b"step,episode_return\n1,2\n"), "--out", "p.png"],
+        ("metrics.csv", "env_steps"),
+    ),
+    "plot-config-corrupt": (
+        lambda c: ["plot", _bad_run(c, config="{not json"), "--out", "p.png"],
+        ("config.json", "JSON"),
+    ),
+    "plot-config-list": (
+        lambda c: ["plot", _bad_run(c, config="[1, 2]"), "--out", "p.png"],
+        ("config.json", "list"),
+    ),
     "plot-not-a-run": (lambda c: ["plot", c.tmp, "--out", "p.png"], ("not a run directory",)),
-    "plot-unknown-metric": (lambda c: ["plot", c.run, "--out", "p.png", "--metric", "nope"],
-                            ("--metric", "nope")),
+    "plot-unknown-metric": (
+        lambda c: ["plot", c.run, "--out", "p.png", "--metric", "nope"],
+        ("--metric", "nope"),
+    ),
     # --- record
-    "record-out-extension": (lambda c: ["record", "--checkpoint", c.ckpt, "--out", "v.avi"],
-                             ("--out", ".gif or .mp4")),
-    "record-out-missing-folder": (lambda c: ["record", "--checkpoint", c.ckpt, "--out",
-                                             c.tmp / "no" / "v.gif"], ("--out", "does not exist")),
-    "record-fps-0": (lambda c: ["record", "--checkpoint", c.ckpt, "--out", "v.gif", "--fps", "0"],
-                     ("--fps",)),
-    "record-episodes-negative": (lambda c: ["record", "--checkpoint", c.ckpt, "--out", "v.gif",
-                                            "--episodes", "-1"], ("--episodes",)),
-    "record-other-env": (lambda c: ["record", "--checkpoint", c.ckpt, "--out", "v.gif", "--env",
-                                    "NoSuchEnv-v9"], ("NoSuchEnv-v9",)),
-    "record-seed-negative": (lambda c: ["record", "--checkpoint", c.ckpt, "--out", "v.gif",
-                                        "--seed", "-1"], ("--seed",)),
+    "record-out-extension": (
+        lambda c: ["record", "--checkpoint", c.ckpt, "--out", "v.avi"],
+        ("--out", ".gif or .mp4"),
+    ),
+    "record-out-missing-folder": (
+        lambda c: ["record", "--checkpoint", c.ckpt, "--out", c.tmp / "no" / "v.gif"],
+        ("--out", "does not exist"),
+    ),
+    "record-fps-0": (
+        lambda c: ["record", "--checkpoint", c.ckpt, "--out", "v.gif", "--fps", "0"],
+        ("--fps",),
+    ),
+    "record-episodes-negative": (
+        lambda c: ["record", "--checkpoint", c.ckpt, "--out", "v.gif", "--episodes", "-1"],
+        ("--episodes",),
+    ),
+    "record-other-env": (
+        lambda c: ["record", "--checkpoint", c.ckpt, "--out", "v.gif", "--env", "NoSuchEnv-v9"],
+        ("NoSuchEnv-v9",),
+    ),
+    "record-seed-negative": (
+        lambda c: ["record", "--checkpoint", c.ckpt, "--out", "v.gif", "--seed", "-1"],
+        ("--seed",),
+    ),
     # --- experiment: the whole grid is checked before the first run
     "grid-seed-text": (lambda c: _grid(c, seeds=["zero"]), ("seeds", "zero")),
     "grid-env-number": (lambda c: _grid(c, envs=[123]), ("envs", "123")),
@@ -437,8 +676,10 @@ CASES: dict[str, Case] = {
     "grid-out-number": (lambda c: _grid(c, out=5), ("out", "5")),
     "grid-threshold-text": (lambda c: _grid(c, threshold="high"), ("threshold", "high")),
     "grid-train-bad-value": (lambda c: _grid(c, train={"z_dim": 0}), ("--z-dim",)),
-    "grid-train-env-import": (lambda c: _grid(c, train={"env_import": "evilmod"}),
-                              ("env_import", "--env-import")),
+    "grid-train-env-import": (
+        lambda c: _grid(c, train={"env_import": "evilmod"}),
+        ("env_import", "--env-import"),
+    ),
     "grid-unknown-env": (lambda c: _grid(c, envs=["NoSuchEnv-v9"]), ("NoSuchEnv-v9",)),
     "grid-jobs-0": (lambda c: [*_grid(c), "--jobs", "0"], ("--jobs",)),
     "grid-missing-file": (lambda c: ["experiment", c.tmp / "g.toml"], ("g.toml",)),
@@ -456,7 +697,7 @@ def test_bad_input(ctx, capsys, case):
     if case == "overwrite-env-step-raises":  # it failed in training, after this progress line
         info = f"run directory: {ctx.run}\n"
         assert res.err.startswith(info), res.err
-        res.err = res.err[len(info):]
+        res.err = res.err[len(info) :]
     assert_one_line(res, *names)
     assert snapshot(ctx.tmp) == before, "a file was changed, created or deleted"
     assert not (ctx.tmp / "PWNED").exists() and "evilmod" not in sys.modules
@@ -469,8 +710,9 @@ def test_there_are_at_least_60_cases():
 def test_zen_is_not_printed(ctx, capsys):
     """A checkpoint naming env_import='this' must not import it (it would print the Zen)."""
     sys.modules.pop("this", None)
-    res = run_cli(capsys, *_eval(ctx, ctx.altered("z.pt", {"env_import": "this",
-                                                          "env": "zen/Env-v0"})))
+    res = run_cli(
+        capsys, *_eval(ctx, ctx.altered("z.pt", {"env_import": "this", "env": "zen/Env-v0"}))
+    )
     assert_one_line(res, "--env-import this")
     assert "Beautiful is better" not in res.out + res.err and "this" not in sys.modules
 
@@ -563,8 +805,9 @@ def test_overwrite_replaces_only_after_the_first_checkpoint(ctx, capsys, monkeyp
     assert json.loads((ctx.run / "config.json").read_text())["seed"] == 5
 
 
-def test_overwrite_interrupted_before_first_checkpoint_restores_the_old_run(ctx, capsys,
-                                                                            monkeypatch):
+def test_overwrite_interrupted_before_first_checkpoint_restores_the_old_run(
+    ctx, capsys, monkeypatch
+):
     from merlin_rl.train import Trainer
 
     before = snapshot(ctx.run)
@@ -588,16 +831,27 @@ def test_resume_of_a_finished_run(ctx, capsys):
 
 def test_summary_is_valid_json_without_episodes(ctx, capsys):
     """No episode finished: episode_return is null, not NaN (which is not JSON)."""
-    res = run_cli(capsys, "train", "--run-dir", ctx.tmp / "short", "--total-steps", "4",
-                  *TINY[:2], "--tau", "2", *TINY[4:])
+    res = run_cli(
+        capsys,
+        "train",
+        "--run-dir",
+        ctx.tmp / "short",
+        "--total-steps",
+        "4",
+        *TINY[:2],
+        "--tau",
+        "2",
+        *TINY[4:],
+    )
     assert res.rc == 0, res.err
     line = res.out.strip().splitlines()[-1]
     assert "NaN" not in line and json.loads(line)["episode_return"] is None
 
 
 def test_wall_time_continues_after_resume(ctx, capsys):
-    res = run_cli(capsys, "train", "--run-dir", ctx.run, "--resume", "--total-steps", "60",
-                  "--no-progress")
+    res = run_cli(
+        capsys, "train", "--run-dir", ctx.run, "--resume", "--total-steps", "60", "--no-progress"
+    )
     assert res.rc == 0, res.err
     lines = (ctx.run / "metrics.csv").read_text().strip().splitlines()
     col = lines[0].split(",").index("wall_time")
@@ -607,8 +861,9 @@ def test_wall_time_continues_after_resume(ctx, capsys):
 
 def test_yaml_config_is_supported(ctx, capsys):
     cfg = ctx.write("c.yaml", "agent: rl-lstm\nz_dim: 8\n")
-    res = run_cli(capsys, "train", "--config", cfg, "--run-dir", ctx.tmp / "y",
-                  "--total-steps", "20", *TINY)
+    res = run_cli(
+        capsys, "train", "--config", cfg, "--run-dir", ctx.tmp / "y", "--total-steps", "20", *TINY
+    )
     assert res.rc == 0, res.err
     assert json.loads((ctx.tmp / "y" / "config.json").read_text())["agent"] == "rl-lstm"
 
@@ -618,9 +873,19 @@ def test_full_disk_runtime_error_keeps_the_previous_checkpoint(ctx, monkeypatch)
     from merlin_rl.config import make_config
     from merlin_rl.train import Trainer
 
-    cfg = make_config("small", z_dim=8, enc_dim=16, image_channels=4, mlp_hidden=16,
-                      mbp_hidden=16, policy_hidden=16, memory_rows=8, num_envs=2, tau=5,
-                      env_kwargs={"delay": 3})
+    cfg = make_config(
+        "small",
+        z_dim=8,
+        enc_dim=16,
+        image_channels=4,
+        mlp_hidden=16,
+        mbp_hidden=16,
+        policy_hidden=16,
+        memory_rows=8,
+        num_envs=2,
+        tau=5,
+        env_kwargs={"delay": 3},
+    )
     tr = Trainer(cfg, run_dir=ctx.tmp / "disk", progress=False)
     tr.update(tr.rollout())
     tr.checkpoint()
@@ -646,13 +911,16 @@ def test_allocation_failure_is_one_line(ctx, capsys, monkeypatch):
     import merlin_rl.train as train_mod
 
     def fails(*a, **k):
-        raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: "
-                           "can't allocate memory: you tried to allocate 360000000000 bytes.")
+        raise RuntimeError(
+            "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: "
+            "can't allocate memory: you tried to allocate 360000000000 bytes."
+        )
 
     monkeypatch.setattr(train_mod, "Agent", fails)
     before = snapshot(ctx.tmp)
-    assert_one_line(run_cli(capsys, *_train(ctx, "--overwrite")), "out of memory",
-                    "360000000000 bytes")
+    assert_one_line(
+        run_cli(capsys, *_train(ctx, "--overwrite")), "out of memory", "360000000000 bytes"
+    )
     assert snapshot(ctx.tmp) == before
 
 
@@ -674,10 +942,13 @@ def test_debug_shows_the_traceback(ctx, capsys):
 
 
 def test_ctrl_c_during_start_up_is_one_line(tmp_path):
-    code = ("import sys; sys.argv[0] = 'merlin-rl'; import merlin_rl; "
-            "raise KeyboardInterrupt")  # as if Ctrl-C arrived while torch was being imported
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=120)
+    code = (
+        "import sys; sys.argv[0] = 'merlin-rl'; import merlin_rl; "
+        "raise KeyboardInterrupt"
+    )  # as if Ctrl-C arrived while torch was being imported
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
     assert proc.stderr == "merlin-rl: interrupted\n", proc.stderr
     assert proc.returncode in (130, -2)
 
@@ -697,16 +968,28 @@ def test_every_train_flag_explains_itself():
     for name, choices in {**CHOICES, "preset": ("small", "paper")}.items():
         assert tuple(by_dest[name].choices) == tuple(choices), name
     shown = train.format_help()
-    assert "--allocation {usage,fifo}" in shown and "--agent {merlin,rl-mem,rl-lstm}" in shown
+    assert (
+        "--allocation {usage,usage-literal,fifo}" in shown
+        and "--agent {merlin,rl-mem,rl-lstm}" in shown
+    )
     assert "preset value" not in shown
 
 
 def test_grid_whose_runs_finish_no_episode_succeeds(ctx, capsys, monkeypatch):
     """The runs succeed; the summary says "no finished episode" (no curves, exit code 0)."""
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    train = {"total_steps": 4, "num_envs": 2, "tau": 2, "z_dim": 8, "enc_dim": 16,
-             "image_channels": 4, "mlp_hidden": 16, "mbp_hidden": 16, "policy_hidden": 16,
-             "env_kwargs": {"delay": 3}}
+    train = {
+        "total_steps": 4,
+        "num_envs": 2,
+        "tau": 2,
+        "z_dim": 8,
+        "enc_dim": 16,
+        "image_channels": 4,
+        "mlp_hidden": 16,
+        "mbp_hidden": 16,
+        "policy_hidden": 16,
+        "env_kwargs": {"delay": 3},
+    }
     res = run_cli(capsys, *_grid(ctx, train=train, threshold=0.5))
     assert res.rc == 0, res.err
     result = json.loads(res.out.strip().splitlines()[-1])
@@ -715,13 +998,18 @@ def test_grid_whose_runs_finish_no_episode_succeeds(ctx, capsys, monkeypatch):
     assert "no finished episode" in (ctx.tmp / "grid_out" / "summary.md").read_text()
 
 
-@pytest.mark.skipif(__import__("importlib").util.find_spec("imageio") is not None,
-                    reason="the video extra is installed")
+@pytest.mark.skipif(
+    __import__("importlib").util.find_spec("imageio") is not None,
+    reason="the video extra is installed",
+)
 def test_mp4_without_the_video_extra_is_refused_before_rendering(ctx, capsys, monkeypatch):
     import merlin_rl.record as rec
 
     monkeypatch.setattr(rec, "render_frames", lambda *a: pytest.fail("rendered first"))
     before = snapshot(ctx.tmp)
-    assert_one_line(run_cli(capsys, "record", "--checkpoint", ctx.ckpt, "--out", "v.mp4"),
-                    "--out", "merlin-rl[video]")
+    assert_one_line(
+        run_cli(capsys, "record", "--checkpoint", ctx.ckpt, "--out", "v.mp4"),
+        "--out",
+        "merlin-rl[video]",
+    )
     assert snapshot(ctx.tmp) == before

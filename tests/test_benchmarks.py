@@ -25,21 +25,51 @@ def throughput():
     return load(BENCH / "throughput.py", "bench_throughput")
 
 
-TINY = ["--num-envs", "2", "--updates", "1", "--breakdown-updates", "1", "--warmup", "0",
-        "--env-seconds", "0.05", "--threads", "1"]
+TINY = [
+    "--num-envs",
+    "2",
+    "--updates",
+    "1",
+    "--breakdown-updates",
+    "1",
+    "--warmup",
+    "0",
+    "--env-seconds",
+    "0.05",
+    "--threads",
+    "1",
+]
 
 
 def test_throughput_prints_json_with_breakdown(throughput, capsys):
     from merlin_rl import memory as mem_ops
     from merlin_rl.agent import AgentState
 
-    originals = (mem_ops.read, mem_ops.write, mem_ops.add_usage, torch.Tensor.backward,
-                 AgentState.reset, torch.nn.utils.clip_grad_norm_)
+    originals = (
+        mem_ops.read,
+        mem_ops.write,
+        mem_ops.add_usage,
+        torch.Tensor.backward,
+        AgentState.reset,
+        torch.nn.utils.clip_grad_norm_,
+    )
     throughput.main(TINY)
     out = json.loads(capsys.readouterr().out)
-    for key in ("train_steps_per_s", "rollout_steps_per_s", "acting_steps_per_s_no_grad",
-                "update_ms_per_segment", "segment_ms", "env_steps_per_s_batched", "env_share",
-                "peak_rss_mb", "torch", "threads", "machine", "breakdown", "budget"):
+    for key in (
+        "train_steps_per_s",
+        "rollout_steps_per_s",
+        "acting_steps_per_s_no_grad",
+        "update_ms_per_segment",
+        "segment_ms",
+        "env_steps_per_s_batched",
+        "env_share",
+        "peak_rss_mb",
+        "torch",
+        "threads",
+        "machine",
+        "breakdown",
+        "budget",
+    ):
         assert key in out, key
     assert out["env"] == "merlin_rl/ColourMatch-v0" and out["agent"] == "merlin"
     assert out["preset"] == "small" and out["num_envs"] == 2 and out["threads"] == 1
@@ -47,24 +77,53 @@ def test_throughput_prints_json_with_breakdown(throughput, capsys):
     assert out["train_steps_per_s"] > 0 and out["update_ms_per_segment"] > 0
     assert out["env_steps_timed"] == 2 * out["tau"]
     bd = out["breakdown"]
-    for group in ("encoders", "mbp", "memory_read", "memory_write", "policy", "decoders",
-                  "return_heads", "backward", "optimiser", "env", "other"):
+    for group in (
+        "encoders",
+        "mbp",
+        "memory_read",
+        "memory_write",
+        "policy",
+        "decoders",
+        "return_heads",
+        "backward",
+        "optimiser",
+        "env",
+        "other",
+    ):
         g = bd["groups"][group]
         assert {"ms_per_segment", "fraction_of_training", "fraction_of_update"} <= set(g)
     # every component of a MERLIN step was seen, and the groups add up to the segment
-    for comp in ("encoders", "mbp_lstm", "memory_read", "memory_write", "policy", "decoders",
-                 "backward", "optimiser", "env_step"):
+    for comp in (
+        "encoders",
+        "mbp_lstm",
+        "memory_read",
+        "memory_write",
+        "policy",
+        "decoders",
+        "backward",
+        "optimiser",
+        "env_step",
+    ):
         assert bd["components"][comp]["ms_per_segment"] > 0, comp
-    assert bd["components"]["backward"]["calls_per_segment"] == 1
-    assert bd["components"]["memory_read"]["calls_per_segment"] == 2 * (out["tau"] + 1)
+    # the default learner: K = 3 epochs x 2 minibatches of environments, one backward each
+    assert bd["components"]["backward"]["calls_per_segment"] == 3 * 2
+    # reads (MBP + policy) while acting tau steps and peeking once, then again in each replay
+    tau = out["tau"]
+    assert bd["components"]["memory_read"]["calls_per_segment"] == 2 * (tau + 1) + 2 * tau * 3 * 2
     total = sum(g["fraction_of_training"] for g in bd["groups"].values())
     assert total == pytest.approx(1.0, abs=2e-3)
     upd = sum(g["fraction_of_update"] for g in bd["groups"].values())
     assert upd == pytest.approx(1.0, abs=2e-3)
     assert set(out["env_share"]) == {"from_breakdown", "from_raw_env_rate"}
     # the instrumentation is removed afterwards
-    assert originals == (mem_ops.read, mem_ops.write, mem_ops.add_usage, torch.Tensor.backward,
-                         AgentState.reset, torch.nn.utils.clip_grad_norm_)
+    assert originals == (
+        mem_ops.read,
+        mem_ops.write,
+        mem_ops.add_usage,
+        torch.Tensor.backward,
+        AgentState.reset,
+        torch.nn.utils.clip_grad_norm_,
+    )
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown without a GPU")
@@ -88,13 +147,55 @@ def test_rppo_speed_missing_sb3_contrib_message(monkeypatch, capsys):
 def test_rppo_speed_tiny_run(capsys):
     pytest.importorskip("sb3_contrib")
     rppo = load(BENCH / "peers" / "rppo_speed.py", "bench_rppo_speed")
-    rppo.main(["--num-envs", "2", "--iterations", "1", "--merlin-updates", "1", "--n-steps", "4",
-               "--batch-size", "8", "--n-epochs", "1", "--threads", "1"])
+    rppo.main(
+        [
+            "--num-envs",
+            "2",
+            "--iterations",
+            "1",
+            "--merlin-updates",
+            "1",
+            "--n-steps",
+            "4",
+            "--batch-size",
+            "8",
+            "--n-epochs",
+            "1",
+            "--threads",
+            "1",
+        ]
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["rppo"]["steps_per_s"] > 0 and out["merlin"]["train_steps_per_s"] > 0
     assert out["rppo"]["env_steps_timed"] == 4 * 2 and out["rppo"]["iterations_timed"] == 1
     assert out["rppo"]["sb3_defaults"] is False  # the smoke test overrides n_steps etc.
     assert out["adaptation"]["name"] == "flatten-extractor"
     assert out["ratio_merlin_over_rppo"] == pytest.approx(
-        out["merlin"]["train_steps_per_s"] / out["rppo"]["steps_per_s"], rel=1e-3)
+        out["merlin"]["train_steps_per_s"] / out["rppo"]["steps_per_s"], rel=1e-3
+    )
     assert out["merlin"]["num_envs"] == 2 and out["merlin"]["preset"] == "small"
+
+
+def test_memory_retention_and_latent_benchmarks_print_json(capsys, monkeypatch):
+    retention = load(BENCH / "memory_retention.py", "bench_retention")
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        ["memory_retention.py", "--env", "merlin_rl/RepeatSymbol-v0", "--rows", "8", "--envs", "2"],
+    )
+    retention.main()
+    out = json.loads(capsys.readouterr().out)
+    by = {r["allocation"]: r for r in out["results"]}
+    assert by["fifo"]["last_n_steps_held_mean"] == 8  # 51-step episodes, 8 rows
+    assert by["usage-literal"]["last_n_steps_held_mean"] <= 2
+    assert by["usage"]["last_n_steps_held_mean"] >= 4
+    latent = load(BENCH / "latent.py", "bench_latent")
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        ["latent.py", "--updates", "2", "--kinds", "vector", "text", "--elbos", "balanced"],
+    )
+    latent.main()
+    rows = json.loads(capsys.readouterr().out)["results"]
+    assert [r["kind"] for r in rows] == ["vector", "text"]
+    assert all(r["uninformed_loss"] > 0 and r["kl_nats"] >= 0 for r in rows)

@@ -25,9 +25,27 @@ import torch
 
 from merlin_rl.checkpoint import load_checkpoint
 
-TINY = ["--num-envs", "4", "--log-interval", "160", "--no-progress", "--z-dim", "8",
-        "--mbp-hidden", "16", "--policy-hidden", "16", "--mlp-hidden", "16", "--enc-dim", "16",
-        "--image-channels", "4", "--memory-rows", "8"]
+TINY = [
+    "--num-envs",
+    "4",
+    "--log-interval",
+    "160",
+    "--no-progress",
+    "--z-dim",
+    "8",
+    "--mbp-hidden",
+    "16",
+    "--policy-hidden",
+    "16",
+    "--mlp-hidden",
+    "16",
+    "--enc-dim",
+    "16",
+    "--image-channels",
+    "4",
+    "--memory-rows",
+    "8",
+]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
 AGENTS = ("merlin", "rl-mem", "rl-lstm")
 TIMEOUT = 180
@@ -38,13 +56,21 @@ def cli_cmd(*args) -> list[str]:
 
 
 def cli(*args, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(cli_cmd(*args), cwd=cwd, env=ENV, capture_output=True, text=True,
-                          timeout=TIMEOUT)
+    return subprocess.run(
+        cli_cmd(*args), cwd=cwd, env=ENV, capture_output=True, text=True, timeout=TIMEOUT
+    )
 
 
 def train_args(run_dir: Path, total_steps: int = 640, *extra) -> list[str]:
-    return ["train", "--total-steps", str(total_steps), "--run-dir", str(run_dir), *TINY,
-            *map(str, extra)]
+    return [
+        "train",
+        "--total-steps",
+        str(total_steps),
+        "--run-dir",
+        str(run_dir),
+        *TINY,
+        *map(str, extra),
+    ]
 
 
 def cli_inproc(capsys, *args) -> subprocess.CompletedProcess:
@@ -92,14 +118,25 @@ def runs(tmp_path_factory) -> dict[str, tuple[subprocess.CompletedProcess, Path]
     procs = {}
     for agent in AGENTS:
         run_dir = root / agent
-        procs[agent] = (subprocess.Popen(cli_cmd(*train_args(run_dir), "--agent", agent),
-                                         cwd=root, env=ENV, stdout=subprocess.PIPE,
-                                         stderr=subprocess.PIPE, text=True), run_dir)
+        procs[agent] = (
+            subprocess.Popen(
+                cli_cmd(*train_args(run_dir), "--agent", agent),
+                cwd=root,
+                env=ENV,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            ),
+            run_dir,
+        )
     out = {}
     try:
         for agent, (p, run_dir) in procs.items():
             stdout, stderr = p.communicate(timeout=TIMEOUT)
-            out[agent] = (subprocess.CompletedProcess(p.args, p.returncode, stdout, stderr), run_dir)
+            out[agent] = (
+                subprocess.CompletedProcess(p.args, p.returncode, stdout, stderr),
+                run_dir,
+            )
     finally:
         for p, _ in procs.values():
             if p.poll() is None:
@@ -145,8 +182,11 @@ def check_run_dir(run_dir: Path, agent: str, total_steps: int = 640) -> None:
         assert ckpt["env_steps"] == total_steps
         assert ckpt["config_obj"].agent == agent
         assert isinstance(ckpt["model"], dict) and ckpt["model"]
-        assert all(torch.isfinite(v).all() for v in ckpt["model"].values()
-                   if torch.is_tensor(v) and v.is_floating_point())
+        assert all(
+            torch.isfinite(v).all()
+            for v in ckpt["model"].values()
+            if torch.is_tensor(v) and v.is_floating_point()
+        )
     # no leftover temporary files from the atomic save
     names = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
     assert not [n for n in names if n.startswith(".") or n.endswith(".tmp")], names
@@ -164,8 +204,14 @@ def check_eval_result(proc: subprocess.CompletedProcess, agent: str, episodes: i
 
 def test_train_and_eval_merlin(merlin_run):
     check_run_dir(merlin_run, "merlin")
-    proc = cli("eval", "--checkpoint", merlin_run / "checkpoints" / "final.pt", "--episodes", "5",
-               cwd=merlin_run.parent)
+    proc = cli(
+        "eval",
+        "--checkpoint",
+        merlin_run / "checkpoints" / "final.pt",
+        "--episodes",
+        "5",
+        cwd=merlin_run.parent,
+    )
     check_eval_result(proc, "merlin")
 
 
@@ -175,8 +221,9 @@ def test_train_and_eval_baselines(runs, agent, capsys):
     assert proc.returncode == 0, proc.stderr
     assert last_json(proc.stdout)["env_steps"] == 640
     check_run_dir(run_dir, agent)
-    proc = cli_inproc(capsys, "eval", "--checkpoint", run_dir / "checkpoints" / "final.pt",
-                      "--episodes", "5")
+    proc = cli_inproc(
+        capsys, "eval", "--checkpoint", run_dir / "checkpoints" / "final.pt", "--episodes", "5"
+    )
     check_eval_result(proc, agent)
 
 
@@ -194,7 +241,7 @@ def test_resume_continues_from_checkpoint(merlin_run, tmp_path):
     assert ckpt["updates"] == old["updates"] + 2  # 160 more steps = 2 updates of 4 envs x tau 20
     rows = read_metrics(run_dir)
     assert rows[: len(rows_before)] == rows_before  # appended, header not repeated
-    assert [int(r["env_steps"]) for r in rows[len(rows_before):]] == [800]
+    assert [int(r["env_steps"]) for r in rows[len(rows_before) :]] == [800]
 
 
 def test_resume_with_different_model_is_refused(merlin_run, tmp_path, capsys):
@@ -231,43 +278,54 @@ BAD_TRAIN = {
 @pytest.mark.parametrize("case", list(BAD_TRAIN))
 def test_train_bad_input(tmp_path, capsys, case):
     args, names = BAD_TRAIN[case]
-    proc = cli_inproc(capsys, "train", "--run-dir", tmp_path / "run", "--total-steps", "80",
-                      "--no-progress", *args)
+    proc = cli_inproc(
+        capsys,
+        "train",
+        "--run-dir",
+        tmp_path / "run",
+        "--total-steps",
+        "80",
+        "--no-progress",
+        *args,
+    )
     assert_clean_error(proc, *names)
     assert not (tmp_path / "run" / "checkpoints").exists()
 
 
 def test_eval_missing_checkpoint(tmp_path, capsys):
     missing = tmp_path / "nope" / "final.pt"
-    assert_clean_error(cli_inproc(capsys, "eval", "--checkpoint", missing, "--episodes", "2"),
-                       str(missing))
+    assert_clean_error(
+        cli_inproc(capsys, "eval", "--checkpoint", missing, "--episodes", "2"), str(missing)
+    )
 
 
 def test_eval_random_bytes(tmp_path, capsys):
     junk = tmp_path / "junk.pt"
     junk.write_bytes(os.urandom(4096))
-    assert_clean_error(cli_inproc(capsys, "eval", "--checkpoint", junk, "--episodes", "2"),
-                       str(junk))
+    assert_clean_error(
+        cli_inproc(capsys, "eval", "--checkpoint", junk, "--episodes", "2"), str(junk)
+    )
 
 
 def test_eval_truncated_checkpoint(merlin_run, tmp_path, capsys):
     data = (merlin_run / "checkpoints" / "final.pt").read_bytes()
     cut = tmp_path / "cut.pt"
     cut.write_bytes(data[: len(data) // 2])
-    assert_clean_error(cli_inproc(capsys, "eval", "--checkpoint", cut, "--episodes", "2"),
-                       str(cut))
+    assert_clean_error(cli_inproc(capsys, "eval", "--checkpoint", cut, "--episodes", "2"), str(cut))
 
 
 def test_eval_not_a_merlin_checkpoint(tmp_path, capsys):
     other = tmp_path / "tensor.pt"
     torch.save({"weights": torch.zeros(3)}, other)
-    assert_clean_error(cli_inproc(capsys, "eval", "--checkpoint", other, "--episodes", "2"),
-                       str(other))
+    assert_clean_error(
+        cli_inproc(capsys, "eval", "--checkpoint", other, "--episodes", "2"), str(other)
+    )
 
 
 def test_eval_bad_episodes(merlin_run, capsys):
-    proc = cli_inproc(capsys, "eval", "--checkpoint", merlin_run / "checkpoints" / "final.pt",
-                      "--episodes", "0")
+    proc = cli_inproc(
+        capsys, "eval", "--checkpoint", merlin_run / "checkpoints" / "final.pt", "--episodes", "0"
+    )
     assert_clean_error(proc, "--episodes")
 
 
@@ -284,23 +342,27 @@ class _OpensAFile:
 def test_eval_rejects_pickled_objects(tmp_path, capsys):
     marker = tmp_path / "pwned"
     evil = tmp_path / "evil.pt"
-    torch.save({"format_version": 1, "config": "{}", "model": {},
-                "payload": _OpensAFile(str(marker))}, evil)
+    torch.save(
+        {"format_version": 1, "config": "{}", "model": {}, "payload": _OpensAFile(str(marker))},
+        evil,
+    )
     proc = cli("eval", "--checkpoint", evil, "--episodes", "2", cwd=tmp_path)
     assert_clean_error(proc, str(evil))
     assert not marker.exists(), "unpickling ran code from the checkpoint"
 
     plain = tmp_path / "namespace.pt"
     torch.save({"format_version": 1, "ns": argparse.Namespace(a=1)}, plain)
-    assert_clean_error(cli_inproc(capsys, "eval", "--checkpoint", plain, "--episodes", "2"),
-                       str(plain))
+    assert_clean_error(
+        cli_inproc(capsys, "eval", "--checkpoint", plain, "--episodes", "2"), str(plain)
+    )
 
 
 def test_bad_input_in_real_process(tmp_path):
     """The same kind of error from the real command (the pickled-object test above also runs one):
     exit status 2, one stderr line, no traceback."""
-    proc = cli("train", "--env", "NoSuchEnv-v9", "--run-dir", tmp_path / "r", "--no-progress",
-               cwd=tmp_path)
+    proc = cli(
+        "train", "--env", "NoSuchEnv-v9", "--run-dir", tmp_path / "r", "--no-progress", cwd=tmp_path
+    )
     assert_clean_error(proc, "NoSuchEnv-v9")
 
 

@@ -17,8 +17,18 @@ from merlin_rl.memory import MemoryState
 from merlin_rl.train import Trainer
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
-TINY = dict(z_dim=8, enc_dim=16, image_channels=4, mlp_hidden=16, mbp_hidden=16, policy_hidden=16,
-            memory_rows=8, num_envs=4, tau=5, env_kwargs={"delay": 3})
+TINY = dict(
+    z_dim=8,
+    enc_dim=16,
+    image_channels=4,
+    mlp_hidden=16,
+    mbp_hidden=16,
+    policy_hidden=16,
+    memory_rows=8,
+    num_envs=4,
+    tau=5,
+    env_kwargs={"delay": 3},
+)
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -45,8 +55,11 @@ def test_memory_on_gpu_matches_cpu() -> None:
 
 
 def test_training_on_gpu_keeps_everything_on_the_device(tmp_path) -> None:
-    tr = Trainer(make_config("small", device="cuda", total_steps=40, **TINY), run_dir=tmp_path,
-                 progress=False)
+    tr = Trainer(
+        make_config("small", device="cuda", total_steps=40, **TINY),
+        run_dir=tmp_path,
+        progress=False,
+    )
     tr.train()
     assert all(p.device.type == "cuda" for p in tr.agent.parameters())
     assert all(torch.isfinite(p).all() for p in tr.agent.parameters())
@@ -55,25 +68,47 @@ def test_training_on_gpu_keeps_everything_on_the_device(tmp_path) -> None:
 
 
 def test_gpu_checkpoint_resumes_on_cpu(tmp_path) -> None:
-    Trainer(make_config("small", device="cuda", total_steps=40, **TINY), run_dir=tmp_path,
-            progress=False).train()
-    tr = Trainer(make_config("small", device="cpu", total_steps=80, **TINY), run_dir=tmp_path,
-                 progress=False)
+    Trainer(
+        make_config("small", device="cuda", total_steps=40, **TINY),
+        run_dir=tmp_path,
+        progress=False,
+    ).train()
+    tr = Trainer(
+        make_config("small", device="cpu", total_steps=80, **TINY), run_dir=tmp_path, progress=False
+    )
     tr.load(tmp_path / "checkpoints" / "latest.pt")
     tr.train()
     assert tr.env_steps == 80
 
 
 def test_compiled_step_on_gpu(tmp_path) -> None:
-    tr = Trainer(make_config("small", device="cuda", compile=True, total_steps=40, **TINY),
-                 run_dir=tmp_path, progress=False)
+    tr = Trainer(
+        make_config("small", device="cuda", compile=True, total_steps=40, **TINY),
+        run_dir=tmp_path,
+        progress=False,
+    )
     tr.train()
     assert all(torch.isfinite(p).all() for p in tr.agent.parameters())
 
 
 def test_throughput_benchmark_on_gpu() -> None:
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "throughput.py"), "--device",
-                          "cuda", "--updates", "2", "--breakdown-updates", "1", "--num-envs", "64"],
-                         capture_output=True, text=True, timeout=600, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "throughput.py"),
+            "--device",
+            "cuda",
+            "--updates",
+            "2",
+            "--breakdown-updates",
+            "1",
+            "--num-envs",
+            "64",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
     result = json.loads(out.stdout)
     assert result["device"].startswith("cuda") and result["train_steps_per_s"] > 0

@@ -17,8 +17,17 @@ import torch.multiprocessing as mp
 
 torch.set_num_threads(1)
 
-TINY = dict(z_dim=8, enc_dim=16, image_channels=4, mlp_hidden=16, mbp_hidden=16, policy_hidden=16,
-            memory_rows=8, tau=6, env="test/Deterministic-v0")
+TINY = dict(
+    z_dim=8,
+    enc_dim=16,
+    image_channels=4,
+    mlp_hidden=16,
+    mbp_hidden=16,
+    policy_hidden=16,
+    memory_rows=8,
+    tau=6,
+    env="test/Deterministic-v0",
+)
 
 
 class DeterministicEnv(gym.Env):
@@ -26,9 +35,12 @@ class DeterministicEnv(gym.Env):
     for action (t mod 3); 5 steps per episode."""
 
     def __init__(self) -> None:
-        self.observation_space = gym.spaces.Dict({
-            "image": gym.spaces.Box(0, 255, (8, 8, 3), np.uint8),
-            "vector": gym.spaces.Box(-1.0, 1.0, (2,), np.float32)})
+        self.observation_space = gym.spaces.Dict(
+            {
+                "image": gym.spaces.Box(0, 255, (8, 8, 3), np.uint8),
+                "vector": gym.spaces.Box(-1.0, 1.0, (2,), np.float32),
+            }
+        )
         self.action_space = gym.spaces.Discrete(3)
         self.t, self.last = 0, 0
 
@@ -52,26 +64,38 @@ def _register() -> None:
         gym.register(id="test/Deterministic-v0", entry_point=DeterministicEnv)
 
 
-def _one_update(num_envs: int, run_dir: str) -> dict[str, torch.Tensor]:
+def _one_update(num_envs: int, run_dir: str, epochs: int = 1) -> dict[str, torch.Tensor]:
+    """One segment's update: the single-graph A2C step (epochs 1) or the replay learner with
+    ``epochs`` epochs over one minibatch of all environments (the same batch on any number of
+    ranks; minibatches over environments group them differently per rank)."""
     from merlin_rl.config import make_config
     from merlin_rl.train import Trainer
 
     _register()
-    tr = Trainer(make_config("small", num_envs=num_envs, seed=7, **TINY), run_dir=run_dir,
-                 progress=False)
+    tr = Trainer(
+        make_config("small", num_envs=num_envs, seed=7, epochs=epochs, minibatches=1, **TINY),
+        run_dir=run_dir,
+        progress=False,
+    )
     tr.update(tr.rollout())
     tr.env.close()
     return {k: v.detach().clone() for k, v in tr.agent.state_dict().items()}
 
 
-def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
-    os.environ.update(WORLD_SIZE=str(world), RANK=str(rank), LOCAL_RANK=str(rank),
-                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+def _worker(rank: int, world: int, port: int, out_dir: str, epochs: int = 1) -> None:
+    os.environ.update(
+        WORLD_SIZE=str(world),
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+    )
     torch.set_num_threads(1)
-    params = _one_update(4, os.path.join(out_dir, "run"))
+    params = _one_update(4, os.path.join(out_dir, "run"), epochs)
     if rank == 0:
         torch.save(params, os.path.join(out_dir, "params.pt"))
     import torch.distributed as dist
+
     dist.destroy_process_group()
 
 
@@ -81,9 +105,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_two_ranks_take_the_same_update_as_one(tmp_path):
-    single = _one_update(4, str(tmp_path / "single"))
-    mp.spawn(_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+@pytest.mark.parametrize("epochs", [1, 2])
+def test_two_ranks_take_the_same_update_as_one(tmp_path, epochs):
+    single = _one_update(4, str(tmp_path / "single"), epochs)
+    mp.spawn(_worker, args=(2, _free_port(), str(tmp_path), epochs), nprocs=2, join=True)
     dist_params = torch.load(tmp_path / "params.pt", weights_only=True)
     for k, v in single.items():
         torch.testing.assert_close(dist_params[k], v, rtol=1e-5, atol=1e-6, msg=k)
@@ -92,8 +117,11 @@ def test_two_ranks_take_the_same_update_as_one(tmp_path):
     from merlin_rl.train import Trainer
 
     _register()
-    initial = Trainer(make_config("small", num_envs=4, seed=7, **TINY),
-                      run_dir=str(tmp_path / "init"), progress=False).agent.state_dict()
+    initial = Trainer(
+        make_config("small", num_envs=4, seed=7, **TINY),
+        run_dir=str(tmp_path / "init"),
+        progress=False,
+    ).agent.state_dict()
     assert any(not torch.equal(initial[k], single[k]) for k in single)
 
 
@@ -104,21 +132,58 @@ def test_num_envs_must_split_evenly(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "3")
     monkeypatch.setenv("RANK", "0")
     with pytest.raises(ConfigError, match="divisible"):
-        Trainer(make_config("small", num_envs=4, **{**TINY, "env": "merlin_rl/ColourMatch-v0"}),
-                run_dir="/nonexistent", progress=False)
+        Trainer(
+            make_config("small", num_envs=4, **{**TINY, "env": "merlin_rl/ColourMatch-v0"}),
+            run_dir="/nonexistent",
+            progress=False,
+        )
 
 
-SMALL_FLAGS = ["--z-dim", "8", "--enc-dim", "16", "--image-channels", "4", "--mlp-hidden", "16",
-               "--mbp-hidden", "16", "--policy-hidden", "16", "--memory-rows", "8",
-               "--env-kwargs", '{"delay": 3}', "--tau", "5", "--no-progress"]
+SMALL_FLAGS = [
+    "--z-dim",
+    "8",
+    "--enc-dim",
+    "16",
+    "--image-channels",
+    "4",
+    "--mlp-hidden",
+    "16",
+    "--mbp-hidden",
+    "16",
+    "--policy-hidden",
+    "16",
+    "--memory-rows",
+    "8",
+    "--env-kwargs",
+    '{"delay": 3}',
+    "--tau",
+    "5",
+    "--no-progress",
+]
 
 
 def test_torchrun_run_resumes_single_process(tmp_path):
     run_dir = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           "-m", "merlin_rl", "train", "--total-steps", "400", "--num-envs", "4",
-           "--run-dir", str(run_dir), "--log-interval", "100", *SMALL_FLAGS]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "merlin_rl",
+        "train",
+        "--total-steps",
+        "400",
+        "--num-envs",
+        "4",
+        "--run-dir",
+        str(run_dir),
+        "--log-interval",
+        "100",
+        *SMALL_FLAGS,
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240)
     assert res.returncode == 0, res.stderr[-3000:]
     summary = json.loads(res.stdout.strip().splitlines()[-1])
@@ -129,9 +194,26 @@ def test_torchrun_run_resumes_single_process(tmp_path):
     assert len(rows) >= 2 and rows[0].startswith("env_steps")  # one header: rank 0 alone writes
     assert sum(r.startswith("env_steps") for r in rows) == 1
 
-    res = subprocess.run([sys.executable, "-m", "merlin_rl", "train", "--resume", "--run-dir",
-                          str(run_dir), "--total-steps", "600", "--num-envs", "4", *SMALL_FLAGS],
-                         capture_output=True, text=True, env=env, timeout=240)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "merlin_rl",
+            "train",
+            "--resume",
+            "--run-dir",
+            str(run_dir),
+            "--total-steps",
+            "600",
+            "--num-envs",
+            "4",
+            *SMALL_FLAGS,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     summary = json.loads(res.stdout.strip().splitlines()[-1])
     assert summary["processes"] == 1 and summary["env_steps"] >= 600
@@ -142,8 +224,12 @@ def test_async_envs_run_in_subprocesses(tmp_path):
     from merlin_rl.config import make_config
     from merlin_rl.train import Trainer
 
-    cfg = make_config("small", num_envs=2, async_envs=True,
-                      **{**TINY, "env": "merlin_rl/ColourMatch-v0", "env_kwargs": {"delay": 2}})
+    cfg = make_config(
+        "small",
+        num_envs=2,
+        async_envs=True,
+        **{**TINY, "env": "merlin_rl/ColourMatch-v0", "env_kwargs": {"delay": 2}},
+    )
     tr = Trainer(cfg, run_dir=tmp_path, progress=False)
     try:
         assert isinstance(tr.env, gym.vector.AsyncVectorEnv)

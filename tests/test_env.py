@@ -77,8 +77,12 @@ def test_single_env_reset_is_seeded():
 
 
 # ------------------------------------------------------------------------------ vector env
-def run_vector_oracle(env: gym.vector.VectorEnv, num_colours: int, min_episodes: int,
-                      rng: np.random.Generator | None = None) -> list[float]:
+def run_vector_oracle(
+    env: gym.vector.VectorEnv,
+    num_colours: int,
+    min_episodes: int,
+    rng: np.random.Generator | None = None,
+) -> list[float]:
     """Step ``env``; with ``rng`` act at random, otherwise answer the remembered cue colour.
 
     Tracks NEXT_STEP autoreset: the observation returned by the step after ``terminated`` is the
@@ -213,15 +217,18 @@ def test_vector_env_seeded_reset_is_reproducible():
 
 
 # ------------------------------------------------------------------------------ validation
-@pytest.mark.parametrize("kwargs, name", [
-    ({"delay": 0}, "delay"),
-    ({"delay": -2}, "delay"),
-    ({"num_colours": 1}, "num_colours"),
-    ({"num_colours": 0}, "num_colours"),
-    ({"num_colours": len(PALETTE) + 1}, "num_colours"),
-    ({"cue_steps": 0}, "cue_steps"),
-    ({"image_size": 0}, "image_size"),
-])
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"delay": 0}, "delay"),
+        ({"delay": -2}, "delay"),
+        ({"num_colours": 1}, "num_colours"),
+        ({"num_colours": 0}, "num_colours"),
+        ({"num_colours": len(PALETTE) + 1}, "num_colours"),
+        ({"cue_steps": 0}, "cue_steps"),
+        ({"image_size": 0}, "image_size"),
+    ],
+)
 def test_env_kwargs_validated(kwargs, name):
     with pytest.raises(ValueError, match=name):
         ColourMatchEnv(**kwargs)
@@ -238,8 +245,17 @@ def test_vector_env_num_envs_validated():
 
 # ------------------------------------------------------------------------------ EnvLoop
 def tiny_config(**kw):
-    return make_config("small", z_dim=8, enc_dim=16, image_channels=4, mlp_hidden=16,
-                       mbp_hidden=16, policy_hidden=16, memory_rows=8, **kw)
+    return make_config(
+        "small",
+        z_dim=8,
+        enc_dim=16,
+        image_channels=4,
+        mlp_hidden=16,
+        mbp_hidden=16,
+        policy_hidden=16,
+        memory_rows=8,
+        **kw,
+    )
 
 
 @pytest.mark.parametrize("agent_name", ["merlin", "rl-lstm"])
@@ -270,8 +286,9 @@ def test_envloop_valid_and_episode_start(agent_name):
             # invalid exactly on the autoreset step that follows an episode end
             np.testing.assert_array_equal(valid_np, ~prev_done, err_msg=f"step {step}")
             # the observation returned by the reset step starts a new episode; nothing else does
-            np.testing.assert_array_equal(loop.episode_start.cpu().numpy(), prev_done,
-                                          err_msg=f"step {step}")
+            np.testing.assert_array_equal(
+                loop.episode_start.cpu().numpy(), prev_done, err_msg=f"step {step}"
+            )
             # episodes end every `length` valid steps: steps length-1, 2*length, 3*length+1, ...
             expected_done = (step + 1) % (length + 1) == length
             assert done_np.tolist() == [expected_done] * b, f"step {step}"

@@ -11,26 +11,33 @@ import pytest
 from merlin_rl.envs import builtin_ids, declared_episode_length, make_vector_env
 
 # the tasks whose episodes never end early
-FIXED_LENGTH = {"merlin_rl/ColourMatch-v0", "merlin_rl/WaterMaze-v0",
-                "merlin_rl/VisuomotorMapping-v0", "merlin_rl/RepeatSymbol-v0"}
+FIXED_LENGTH = {
+    "merlin_rl/ColourMatch-v0",
+    "merlin_rl/WaterMaze-v0",
+    "merlin_rl/VisuomotorMapping-v0",
+    "merlin_rl/RepeatSymbol-v0",
+}
 # short knobs, so that many episodes end in a few hundred steps
-SHORT = {"merlin_rl/ColourMatch-v0": {"delay": 5},
-         "merlin_rl/WaterMaze-v0": {"episode_steps": 30},
-         "merlin_rl/MemoryGame-v0": {"max_steps": 40},
-         "merlin_rl/KeyToDoor-v0": {"explore_steps": 5, "distractor_steps": 7, "final_steps": 6},
-         "merlin_rl/ActiveVisualMatch-v0": {"explore_steps": 5, "distractor_steps": 7,
-                                            "final_steps": 6},
-         "merlin_rl/VisuomotorMapping-v0": {"trials": 6},
-         "merlin_rl/InstructedGoal-v0": {"max_steps": 16, "delay": 3},
-         "merlin_rl/RepeatSymbol-v0": {"k": 3, "episode_length": 12}}
-EXPECTED = {"merlin_rl/ColourMatch-v0": ({}, 26, {"delay": 5, "cue_steps": 2}, 8),
-            "merlin_rl/MemoryGame-v0": ({}, 100, {"max_steps": 40}, 40),
-            "merlin_rl/WaterMaze-v0": ({}, 200, {"episode_steps": 30}, 30),
-            "merlin_rl/VisuomotorMapping-v0": ({}, 63, {"trials": 6, "feedback_steps": 2}, 16),
-            "merlin_rl/KeyToDoor-v0": ({}, 75, {"explore_steps": 5, "distractor_steps": 7}, 27),
-            "merlin_rl/ActiveVisualMatch-v0": ({}, 75, {"final_steps": 9}, 69),
-            "merlin_rl/InstructedGoal-v0": ({}, 20, {"delay": 30}, 50),
-            "merlin_rl/RepeatSymbol-v0": ({}, 51, {"k": 10, "episode_length": 20}, 20)}
+SHORT = {
+    "merlin_rl/ColourMatch-v0": {"delay": 5},
+    "merlin_rl/WaterMaze-v0": {"episode_steps": 30},
+    "merlin_rl/MemoryGame-v0": {"max_steps": 40},
+    "merlin_rl/KeyToDoor-v0": {"explore_steps": 5, "distractor_steps": 7, "final_steps": 6},
+    "merlin_rl/ActiveVisualMatch-v0": {"explore_steps": 5, "distractor_steps": 7, "final_steps": 6},
+    "merlin_rl/VisuomotorMapping-v0": {"trials": 6},
+    "merlin_rl/InstructedGoal-v0": {"max_steps": 16, "delay": 3},
+    "merlin_rl/RepeatSymbol-v0": {"k": 3, "episode_length": 12},
+}
+EXPECTED = {
+    "merlin_rl/ColourMatch-v0": ({}, 26, {"delay": 5, "cue_steps": 2}, 8),
+    "merlin_rl/MemoryGame-v0": ({}, 100, {"max_steps": 40}, 40),
+    "merlin_rl/WaterMaze-v0": ({}, 200, {"episode_steps": 30}, 30),
+    "merlin_rl/VisuomotorMapping-v0": ({}, 63, {"trials": 6, "feedback_steps": 2}, 16),
+    "merlin_rl/KeyToDoor-v0": ({}, 75, {"explore_steps": 5, "distractor_steps": 7}, 27),
+    "merlin_rl/ActiveVisualMatch-v0": ({}, 75, {"final_steps": 9}, 69),
+    "merlin_rl/InstructedGoal-v0": ({}, 20, {"delay": 30}, 50),
+    "merlin_rl/RepeatSymbol-v0": ({}, 51, {"k": 10, "episode_length": 20}, 20),
+}
 
 
 def episode_lengths(env: gym.vector.VectorEnv, steps: int, seed: int = 0) -> list[int]:
@@ -150,7 +157,7 @@ def test_minigrid_declares_its_max_steps() -> None:
     env_id = "MiniGrid-MemoryS7-v0"
     env = make_vector_env(env_id, 2)
     declared = declared_episode_length(env, env_id)
-    assert declared == env.envs[0].unwrapped.max_steps == 5 * 7 ** 2
+    assert declared == env.envs[0].unwrapped.max_steps == 5 * 7**2
     short = make_vector_env(env_id, 2, {"max_steps": 12})
     assert declared_episode_length(short, env_id) == 12
     lengths = episode_lengths(short, 60)

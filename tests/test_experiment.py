@@ -41,12 +41,16 @@ def test_grid_runs_summarises_and_resumes(tmp_path, capsys, monkeypatch):
         assert (out / name).is_file(), name
     md = (out / "summary.md").read_text()
     assert "| merlin | merlin_rl/ColourMatch-v0 | 2 |" in md and "| rl-lstm |" in md
-    first = (out / "merlin__merlin_rl_ColourMatch-v0__s0" / "checkpoints" / "final.pt").stat().st_mtime
+    first = (
+        (out / "merlin__merlin_rl_ColourMatch-v0__s0" / "checkpoints" / "final.pt").stat().st_mtime
+    )
 
     assert cli_main(["experiment", str(grid)]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert sorted(result["runs"].values()) == ["finished"] * 4
-    again = (out / "merlin__merlin_rl_ColourMatch-v0__s0" / "checkpoints" / "final.pt").stat().st_mtime
+    again = (
+        (out / "merlin__merlin_rl_ColourMatch-v0__s0" / "checkpoints" / "final.pt").stat().st_mtime
+    )
     assert again == first
 
 
@@ -55,8 +59,9 @@ def test_bad_grid_file(tmp_path, capsys):
     grid.write_text(json.dumps({"agents": ["merlin", "foo"], "envs": ["x"], "seeds": [0]}))
     assert cli_main(["experiment", str(grid)]) == 2
     assert "foo" in capsys.readouterr().err
-    grid.write_text(json.dumps({"agents": ["merlin"], "envs": ["x"], "seeds": [0],
-                                "train": {"seed": 3}}))
+    grid.write_text(
+        json.dumps({"agents": ["merlin"], "envs": ["x"], "seeds": [0], "train": {"seed": 3}})
+    )
     assert cli_main(["experiment", str(grid)]) == 2
     assert "seed" in capsys.readouterr().err
 
@@ -65,8 +70,10 @@ def test_yaml_grid_is_read(tmp_path):
     from merlin_rl.experiment import read_grid
 
     p = tmp_path / "g.yaml"
-    p.write_text("agents: [merlin, rl-mem]\nenvs: [merlin_rl/ColourMatch-v0]\nseeds: [0, 1]\n"
-                 "train:\n  total_steps: 1000\n")
+    p.write_text(
+        "agents: [merlin, rl-mem]\nenvs: [merlin_rl/ColourMatch-v0]\nseeds: [0, 1]\n"
+        "train:\n  total_steps: 1000\n"
+    )
     g = read_grid(p)
     assert g.agents == ["merlin", "rl-mem"] and g.seeds == [0, 1]
     assert g.train == {"total_steps": 1000} and g.out.name == "g"
@@ -78,3 +85,14 @@ def test_bad_yaml_is_one_line(tmp_path, capsys):
     assert cli_main(["experiment", str(p)]) == 2
     err = capsys.readouterr().err.strip()
     assert "cannot be parsed" in err and err.count("\n") == 0
+
+
+def test_threads_per_run_respects_omp_num_threads(monkeypatch):
+    """Two grids side by side with OMP_NUM_THREADS=1 must not each take every core."""
+    from merlin_rl.experiment import _threads_per_run
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert _threads_per_run(1) == 1
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    assert _threads_per_run(2) == 4 and _threads_per_run(16) == 1

@@ -10,9 +10,20 @@ import numpy as np
 import pytest
 
 from merlin_rl.envs.active_visual_match import ActiveVisualMatchCore
-from merlin_rl.envs.gridworld import (AGENT, APPLE, COLOUR0, DOOR, FLOOR, KEY, MOVES,
-                                      NUM_CODES, WALL, RoomsCore, estimate_return,
-                                      tile_table)
+from merlin_rl.envs.gridworld import (
+    AGENT,
+    APPLE,
+    COLOUR0,
+    DOOR,
+    FLOOR,
+    KEY,
+    MOVES,
+    NUM_CODES,
+    WALL,
+    RoomsCore,
+    estimate_return,
+    tile_table,
+)
 from merlin_rl.envs.key_to_door import KeyToDoorCore
 
 CORES = [KeyToDoorCore, ActiveVisualMatchCore]
@@ -80,13 +91,30 @@ class NaiveCopy:
 
 
 @pytest.mark.parametrize("cls", CORES)
-@pytest.mark.parametrize("knobs", [
-    dict(),
-    dict(image_size=16, room_size=6, explore_steps=3, distractor_steps=6, final_steps=4,
-         num_apples=6),
-    dict(image_size=64, room_size=5, explore_steps=5, distractor_steps=4, final_steps=9,
-         num_apples=2, apple_reward=0.5, final_reward=10.0),
-])
+@pytest.mark.parametrize(
+    "knobs",
+    [
+        dict(),
+        dict(
+            image_size=16,
+            room_size=6,
+            explore_steps=3,
+            distractor_steps=6,
+            final_steps=4,
+            num_apples=6,
+        ),
+        dict(
+            image_size=64,
+            room_size=5,
+            explore_steps=5,
+            distractor_steps=4,
+            final_steps=9,
+            num_apples=2,
+            apple_reward=0.5,
+            final_reward=10.0,
+        ),
+    ],
+)
 def test_core_matches_naive_reference(cls, knobs) -> None:
     """Rewards, ends, positions, phases, rooms and images of the vectorised core equal the naive
     per-copy game over random actions, with random masks (copies outside the mask stay put)."""
@@ -145,9 +173,9 @@ def test_path_actions_follow_shortest_paths() -> None:
     rng = np.random.default_rng(2)
     p, r, n = core.p, core.pad, core.n
     passable = np.zeros((b, p, p), bool)
-    passable[:, r:r + n, r:r + n] = rng.random((b, n, n)) < 0.7
+    passable[:, r : r + n, r : r + n] = rng.random((b, n, n)) < 0.7
     goal = np.zeros((b, p, p), bool)
-    goal[:, r:r + n, r:r + n] = rng.random((b, n, n)) < 0.05
+    goal[:, r : r + n, r : r + n] = rng.random((b, n, n)) < 0.05
     core.pos = core.interior[rng.integers(len(core.interior), size=b)]
     yx = np.stack(np.divmod(core.pos, p), 1)
     passable[np.arange(b), yx[:, 0], yx[:, 1]] = True
@@ -156,8 +184,10 @@ def test_path_actions_follow_shortest_paths() -> None:
     for i in range(b):
         d = _bfs(passable[i], goal[i])
         y, x = yx[i]
-        nd = [d[y + dy, x + dx] if passable[i, y + dy, x + dx] or goal[i, y + dy, x + dx]
-              else 10**9 for dy, dx in MOVES]
+        nd = [
+            d[y + dy, x + dx] if passable[i, y + dy, x + dx] or goal[i, y + dy, x + dx] else 10**9
+            for dy, dx in MOVES
+        ]
         if min(nd) >= 10**9:
             assert acts[i] == 0, i  # nothing reachable: action 0
         else:
@@ -175,8 +205,9 @@ def test_oracle_reaches_the_bound_when_phases_are_long_enough(cls, n) -> None:
         knobs["num_colours"] = 3 if n == 4 else 4  # a 4 x 4 room has 3 square slots
     probe = cls(1, **knobs)
     d0, d1, k = probe.d_start, probe.d_room, 3
-    knobs.update(explore_steps=d0, distractor_steps=d0 + (k - 1) * d1, final_steps=d0 + 2,
-                 num_apples=k)
+    knobs.update(
+        explore_steps=d0, distractor_steps=d0 + (k - 1) * d1, final_steps=d0 + 2, num_apples=k
+    )
     core = cls(1, **knobs)
     assert core.oracle_reaches_max
     ret = estimate_return(cls, knobs, lambda c: c.oracle(), 400, seed=3)

@@ -9,10 +9,21 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from merlin_rl.envs.instructed_goal import (COLOURS, INSTRUCTIONS, NUM_PAIRS, OUTSIDE_RGB,
-                                            PALETTE, PATTERNS, SHAPES, VOCAB, InstructedGoalCore,
-                                            distance_field, max_objects, tokens_to_words,
-                                            words_to_tokens)
+from merlin_rl.envs.instructed_goal import (
+    COLOURS,
+    INSTRUCTIONS,
+    NUM_PAIRS,
+    OUTSIDE_RGB,
+    PALETTE,
+    PATTERNS,
+    SHAPES,
+    VOCAB,
+    InstructedGoalCore,
+    distance_field,
+    max_objects,
+    tokens_to_words,
+    words_to_tokens,
+)
 
 ENV_ID = "merlin_rl/InstructedGoal-v0"
 UP, DOWN, LEFT, RIGHT = range(4)
@@ -62,6 +73,7 @@ def _bfs(board: np.ndarray, goal: int, n: int) -> np.ndarray:
 
 # ---- tokenisation -----------------------------------------------------------------------------
 
+
 def test_vocabulary_and_token_round_trip():
     assert VOCAB[0] == "<pad>" and VOCAB[1:4] == ("go", "to", "the")
     assert len(set(VOCAB)) == len(VOCAB) == 4 + len(COLOURS) + len(SHAPES)
@@ -101,6 +113,7 @@ def test_text_is_the_instruction_at_step_0_and_zero_afterwards():
 
 
 # ---- mechanics --------------------------------------------------------------------------------
+
 
 def test_goal_gives_one_other_object_ends_with_zero_walls_stop():
     core = _core()
@@ -161,6 +174,7 @@ def test_single_env_episode_ends_and_reset_step():
 
 # ---- vectorised computations against naive loops ---------------------------------------------
 
+
 @pytest.mark.parametrize("size,num_objects", [(3, 1), (5, 3), (6, 4), (8, 7), (10, 11)])
 def test_layouts(size: int, num_objects: int):
     b = 300
@@ -192,7 +206,7 @@ def test_layouts(size: int, num_objects: int):
 def test_goal_is_each_object_equally_often():
     core = _core(6000, seed=2)
     # rank of the goal among the objects by cell: uniform over the 3 objects
-    rank = (np.cumsum(core.board > 0, 1)[np.arange(6000), core.goal] - 1)
+    rank = np.cumsum(core.board > 0, 1)[np.arange(6000), core.goal] - 1
     freq = np.bincount(rank, minlength=3) / 6000
     assert np.abs(freq - 1 / 3).max() < 0.03, freq
 
@@ -220,8 +234,10 @@ def _naive_image(core: InstructedGoalCore, i: int) -> np.ndarray:
     return img
 
 
-@pytest.mark.parametrize("knobs", [{}, {"image_size": 17}, {"image_size": 64},
-                                   {"size": 7, "num_objects": 6, "max_steps": 30}])
+@pytest.mark.parametrize(
+    "knobs",
+    [{}, {"image_size": 17}, {"image_size": 64}, {"size": 7, "num_objects": 6, "max_steps": 30}],
+)
 def test_image_matches_naive_drawing(knobs: dict):
     core = _core(6, seed=5, **knobs)
     rng = np.random.default_rng(0)
@@ -247,15 +263,23 @@ def test_distance_field_and_oracle_match_bfs():
     acts = core.oracle()
     for i in range(200):
         ref = _bfs(core.board[i], core.goal[i], 6)
-        np.testing.assert_array_equal(np.where(ref >= 0, ref, -1),
-                                      np.where(dist[i] < 2 ** 20, dist[i], -1))
+        np.testing.assert_array_equal(
+            np.where(ref >= 0, ref, -1), np.where(dist[i] < 2**20, dist[i], -1)
+        )
         nxt = core.next_cell[core.pos[i], acts[i]]
         assert ref[nxt] == ref[core.pos[i]] - 1  # the oracle's move shortens the path by one
 
 
 def test_oracle_always_wins_with_other_knobs():
-    env = gym.make_vec(ENV_ID, num_envs=32, vectorization_mode="vector_entry_point",
-                       size=7, num_objects=6, max_steps=24, delay=2)
+    env = gym.make_vec(
+        ENV_ID,
+        num_envs=32,
+        vectorization_mode="vector_entry_point",
+        size=7,
+        num_objects=6,
+        max_steps=24,
+        delay=2,
+    )
     core = env.unwrapped.core
     env.reset(seed=0)
     wins = ends = 0
@@ -281,13 +305,22 @@ def test_render_shows_room_and_goal_strip():
 
 # ---- knobs ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("knobs,name", [
-    ({"size": 2}, "size"), ({"size": 11}, "size"), ({"size": 5.0}, "size"),
-    ({"num_objects": 0}, "num_objects"), ({"num_objects": 4}, "num_objects"),
-    ({"max_steps": 13}, "max_steps"), ({"delay": -1}, "delay"),
-    ({"image_size": 14}, "image_size"), ({"image_size": True}, "image_size"),
-    ({"size": 6, "image_size": 15}, "image_size"),
-])
+
+@pytest.mark.parametrize(
+    "knobs,name",
+    [
+        ({"size": 2}, "size"),
+        ({"size": 11}, "size"),
+        ({"size": 5.0}, "size"),
+        ({"num_objects": 0}, "num_objects"),
+        ({"num_objects": 4}, "num_objects"),
+        ({"max_steps": 13}, "max_steps"),
+        ({"delay": -1}, "delay"),
+        ({"image_size": 14}, "image_size"),
+        ({"image_size": True}, "image_size"),
+        ({"size": 6, "image_size": 15}, "image_size"),
+    ],
+)
 def test_bad_knobs_name_the_knob(knobs: dict, name: str):
     with pytest.raises(ValueError, match=rf"InstructedGoal: {name} must be"):
         gym.make(ENV_ID, **knobs)

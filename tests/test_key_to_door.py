@@ -107,14 +107,23 @@ def test_gym_episode_length_and_return_bounds() -> None:
         env.reset()
 
 
-@pytest.mark.parametrize("knobs, name", [
-    (dict(room_size=2), "room_size"), (dict(room_size=16), "room_size"),
-    (dict(room_size=7.0), "room_size"), (dict(explore_steps=0), "explore_steps"),
-    (dict(distractor_steps=-3), "distractor_steps"), (dict(final_steps=True), "final_steps"),
-    (dict(num_apples=49), "num_apples"), (dict(num_apples=-1), "num_apples"),
-    (dict(apple_reward=0), "apple_reward"), (dict(final_reward=float("nan")), "final_reward"),
-    (dict(final_reward="5"), "final_reward"), (dict(image_size=4), "image_size"),
-])
+@pytest.mark.parametrize(
+    "knobs, name",
+    [
+        (dict(room_size=2), "room_size"),
+        (dict(room_size=16), "room_size"),
+        (dict(room_size=7.0), "room_size"),
+        (dict(explore_steps=0), "explore_steps"),
+        (dict(distractor_steps=-3), "distractor_steps"),
+        (dict(final_steps=True), "final_steps"),
+        (dict(num_apples=49), "num_apples"),
+        (dict(num_apples=-1), "num_apples"),
+        (dict(apple_reward=0), "apple_reward"),
+        (dict(final_reward=float("nan")), "final_reward"),
+        (dict(final_reward="5"), "final_reward"),
+        (dict(image_size=4), "image_size"),
+    ],
+)
 def test_bad_knobs_are_clear_errors(knobs, name) -> None:
     with pytest.raises(ValueError, match=f"KeyToDoor: {name} must be"):
         KeyToDoorCore(1, **knobs)

@@ -37,8 +37,18 @@ class RandomSymbolEnv(gym.Env):
 
 gym.register("merlin_rl_test/RandomSymbol-v0", entry_point=RandomSymbolEnv)
 
-TINY = dict(env="merlin_rl_test/RandomSymbol-v0", z_dim=8, enc_dim=16, mlp_hidden=32,
-            mbp_hidden=32, policy_hidden=16, memory_rows=16, num_envs=8, tau=10, seed=1)
+TINY = dict(
+    env="merlin_rl_test/RandomSymbol-v0",
+    z_dim=8,
+    enc_dim=16,
+    mlp_hidden=32,
+    mbp_hidden=32,
+    policy_hidden=16,
+    memory_rows=16,
+    num_envs=8,
+    tau=10,
+    seed=1,
+)
 
 
 def _recon_after_training(tmp_path, updates: int, **overrides) -> tuple[float, float]:
@@ -69,8 +79,9 @@ def test_kl_objective_balance_and_free_nats_against_hand_formula():
     """Value max(f, KL); ``balance`` of the KL gradient goes to the prior and the rest to the
     posterior; below ``free_nats`` a step's KL has no gradient at all."""
     g = torch.Generator().manual_seed(1)
-    mu_q, ls_q, mu_p, ls_p = [torch.randn(6, 4, generator=g, dtype=torch.float64,
-                                          requires_grad=True) for _ in range(4)]
+    mu_q, ls_q, mu_p, ls_p = [
+        torch.randn(6, 4, generator=g, dtype=torch.float64, requires_grad=True) for _ in range(4)
+    ]
     alpha = 0.8
     obj = losses.kl_objective(mu_q, ls_q, mu_p, ls_p, free_nats=0.0, balance=alpha)
     kl = losses.gaussian_kl(mu_q, ls_q, mu_p, ls_p)

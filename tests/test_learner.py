@@ -11,8 +11,18 @@ from merlin_rl.config import make_config
 from merlin_rl.learner import replay
 from merlin_rl.train import Trainer
 
-TINY = dict(z_dim=8, enc_dim=16, image_channels=4, mlp_hidden=16, mbp_hidden=16, policy_hidden=16,
-            memory_rows=4, num_envs=4, tau=7, env_kwargs={"delay": 3})
+TINY = dict(
+    z_dim=8,
+    enc_dim=16,
+    image_channels=4,
+    mlp_hidden=16,
+    mbp_hidden=16,
+    policy_hidden=16,
+    memory_rows=4,
+    num_envs=4,
+    tau=7,
+    env_kwargs={"delay": 3},
+)
 
 
 def _trainer(tmp_path, name: str, **kw) -> Trainer:
@@ -30,8 +40,13 @@ def test_replay_reproduces_the_acting_pass(tmp_path):
     assert outs[0].z.requires_grad
     for t, (a, b) in enumerate(zip(seg.outputs, outs)):
         for name in ("z", "logits", "log_prob", "mbp_weights", "policy_weights"):
-            torch.testing.assert_close(getattr(b, name).detach(), getattr(a, name), atol=1e-5,
-                                       rtol=1e-5, msg=lambda m, n=name, t=t: f"{n} t={t}: {m}")
+            torch.testing.assert_close(
+                getattr(b, name).detach(),
+                getattr(a, name),
+                atol=1e-5,
+                rtol=1e-5,
+                msg=lambda m, n=name, t=t: f"{n} t={t}: {m}",
+            )
         assert torch.equal(a.action, b.action)
     for name, x in tr.state.memory.as_dict().items():
         y = state.memory.as_dict()[name]
@@ -63,8 +78,9 @@ def test_replay_gradients_equal_the_single_graph_gradients(tmp_path):
         mbp_loss, policy_loss, _ = tr.learner.losses(outs, seg, adv, targets)
         tr.agent.zero_grad(set_to_none=True)
         (mbp_loss + policy_loss).backward()
-        grads.append({k: p.grad.clone() for k, p in tr.agent.named_parameters()
-                      if p.grad is not None})
+        grads.append(
+            {k: p.grad.clone() for k, p in tr.agent.named_parameters() if p.grad is not None}
+        )
         tr.env.close()
     assert grads[0].keys() == grads[1].keys() and len(grads[0]) > 20
     for k in grads[0]:
@@ -100,7 +116,9 @@ def test_epochs_and_minibatches_take_that_many_steps(tmp_path, epochs, minibatch
     steps = {int(s["step"]) for s in tr.opt_mbp.state_dict()["state"].values()}
     assert steps == {epochs * minibatches}
     changed = [k for k, p in tr.agent.named_parameters() if not torch.equal(p, before[k])]
-    assert any(k.startswith("policy.") for k in changed) and any(k.startswith("mbp.") for k in changed)
+    assert any(k.startswith("policy.") for k in changed) and any(
+        k.startswith("mbp.") for k in changed
+    )
     tr.env.close()
 
 

@@ -45,12 +45,14 @@ def test_gaussian_kl_vs_per_dim_formula():
     kl = losses.gaussian_kl(mu_q, logsig_q, mu_p, logsig_p)
     assert kl.shape == (5,)
     for b in range(5):
-        ref = ref_kl_one(mu_q[b].tolist(), logsig_q[b].tolist(), mu_p[b].tolist(),
-                         logsig_p[b].tolist())
+        ref = ref_kl_one(
+            mu_q[b].tolist(), logsig_q[b].tolist(), mu_p[b].tolist(), logsig_p[b].tolist()
+        )
         assert float(kl[b]) == pytest.approx(ref, rel=1e-10, abs=1e-10)
     # KL(q || q) = 0 and KL >= 0
-    torch.testing.assert_close(losses.gaussian_kl(mu_q, logsig_q, mu_q, logsig_q),
-                               torch.zeros(5, dtype=torch.float64))
+    torch.testing.assert_close(
+        losses.gaussian_kl(mu_q, logsig_q, mu_q, logsig_q), torch.zeros(5, dtype=torch.float64)
+    )
     assert (kl >= 0).all()
 
 
@@ -134,8 +136,15 @@ def gae_inputs(T=7, B=5, seed=5):
 def test_gae_vs_loop(gamma, lam):
     rewards, values, bootstrap, dones, terms = gae_inputs()
     adv = losses.gae(rewards, values, bootstrap, dones, terms, gamma, lam)
-    ref = ref_gae(rewards.tolist(), values.tolist(), bootstrap.tolist(), dones.tolist(),
-                  terms.tolist(), gamma, lam)
+    ref = ref_gae(
+        rewards.tolist(),
+        values.tolist(),
+        bootstrap.tolist(),
+        dones.tolist(),
+        terms.tolist(),
+        gamma,
+        lam,
+    )
     assert adv.shape == rewards.shape
     torch.testing.assert_close(adv, torch.tensor(ref), atol=1e-5, rtol=1e-5)
 
@@ -146,8 +155,15 @@ def test_gae_float_masks_and_no_grad():
     bootstrap = bootstrap.clone().requires_grad_(True)
     adv = losses.gae(rewards, values, bootstrap, dones.float(), terms.float(), 0.96, 0.9)
     assert not adv.requires_grad
-    ref = ref_gae(rewards.tolist(), values.tolist(), bootstrap.tolist(), dones.tolist(),
-                  terms.tolist(), 0.96, 0.9)
+    ref = ref_gae(
+        rewards.tolist(),
+        values.tolist(),
+        bootstrap.tolist(),
+        dones.tolist(),
+        terms.tolist(),
+        0.96,
+        0.9,
+    )
     torch.testing.assert_close(adv, torch.tensor(ref), atol=1e-5, rtol=1e-5)
 
 
@@ -169,7 +185,8 @@ def test_gae_special_cases():
         for t in range(T):
             nv = float(values[t + 1, b]) if t + 1 < T else float(bootstrap[b])
             assert float(adv0[t, b]) == pytest.approx(
-                float(rewards[t, b]) + gamma * nv - float(values[t, b]), abs=1e-5)
+                float(rewards[t, b]) + gamma * nv - float(values[t, b]), abs=1e-5
+            )
     # a terminal at the last step ignores the bootstrap value; a truncation uses it
     last = torch.zeros(T, B, dtype=torch.bool)
     last[-1] = True

@@ -23,8 +23,9 @@ def ref_cosine(k: list[float], m: list[float]) -> float:
     return dot / (nk * nm)
 
 
-def ref_read_one(M: list[list[float]], written: list[bool], key: list[float], beta: float
-                 ) -> tuple[list[float], list[float]]:
+def ref_read_one(
+    M: list[list[float]], written: list[bool], key: list[float], beta: float
+) -> tuple[list[float], list[float]]:
     """Weights over the N rows (softmax of beta*cos over written rows; 0 elsewhere) and readout."""
     n, w = len(M), len(M[0])
     idx = [j for j in range(n) if written[j]]
@@ -119,20 +120,26 @@ class RefMemory:
 def assert_state_matches(mem: MemoryState, refs: list[RefMemory], atol: float = 1e-5) -> None:
     for b, ref in enumerate(refs):
         for name in ("M", "v_ret", "usage"):
-            torch.testing.assert_close(getattr(mem, name)[b].double(),
-                                       torch.tensor(getattr(ref, name), dtype=torch.float64),
-                                       atol=atol, rtol=1e-5, msg=lambda m, n=name: f"{n}: {m}")
+            torch.testing.assert_close(
+                getattr(mem, name)[b].double(),
+                torch.tensor(getattr(ref, name), dtype=torch.float64),
+                atol=atol,
+                rtol=1e-5,
+                msg=lambda m, n=name: f"{n}: {m}",
+            )
         assert mem.written[b].tolist() == ref.written
         assert mem.write_step[b][torch.tensor(ref.written)].tolist() == [
-            s for s, w in zip(ref.write_step, ref.written) if w]
+            s for s, w in zip(ref.write_step, ref.written) if w
+        ]
         assert int(mem.count[b]) == ref.count
         if ref.last_row is not None:
             expected_vw = [1.0 if j == ref.last_row else 0.0 for j in range(ref.N)]
             assert mem.v_w[b].tolist() == expected_vw
 
 
-def written_memory(B: int, N: int, Z: int, steps: list[int], gamma: float = 0.9, seed: int = 0
-                   ) -> MemoryState:
+def written_memory(
+    B: int, N: int, Z: int, steps: list[int], gamma: float = 0.9, seed: int = 0
+) -> MemoryState:
     """Memory where env b has had ``steps[b]`` random writes (steps <= N)."""
     g = torch.Generator().manual_seed(seed)
     mem = MemoryState.zeros(B, N, 2 * Z)
@@ -141,10 +148,16 @@ def written_memory(B: int, N: int, Z: int, steps: list[int], gamma: float = 0.9,
         new = mem_ops.write(mem, z, gamma)
         active = torch.tensor([t < s for s in steps])
         # keep envs that are done writing unchanged
-        mem = MemoryState(**{
-            name: torch.where(active.view(-1, *([1] * (getattr(new, name).dim() - 1))),
-                              getattr(new, name), getattr(mem, name))
-            for name in ("M", "v_ret", "v_w", "usage", "written", "write_step", "count")})
+        mem = MemoryState(
+            **{
+                name: torch.where(
+                    active.view(-1, *([1] * (getattr(new, name).dim() - 1))),
+                    getattr(new, name),
+                    getattr(mem, name),
+                )
+                for name in ("M", "v_ret", "v_w", "usage", "written", "write_step", "count")
+            }
+        )
     return mem
 
 
@@ -186,8 +199,12 @@ def test_read_weights_sharpen_with_strength():
     keys = mem.M[:, 1:2, :].clone() + 0.01  # close to row 1 of each env
     w = mem_ops.read_weights(mem, keys, torch.full((B, 1), 200.0))
     for b in range(B):
-        sims = [ref_cosine(keys[b, 0].tolist(), mem.M[b, j].tolist()) if mem.written[b, j]
-                else -float("inf") for j in range(N)]
+        sims = [
+            ref_cosine(keys[b, 0].tolist(), mem.M[b, j].tolist())
+            if mem.written[b, j]
+            else -float("inf")
+            for j in range(N)
+        ]
         best = max(range(N), key=lambda j: sims[j])
         assert best == 1
         assert float(w[b, 0, best]) > 0.99
@@ -262,14 +279,21 @@ def test_random_read_write_sequence_vs_reference(allocation):
         readout, weights = mem_ops.read(mem, keys, beta)
         for b in range(B):
             for h in range(H):
-                w, r = ref_read_one(refs[b].M, refs[b].written, keys[b, h].tolist(),
-                                    float(beta[b, h]))
-                torch.testing.assert_close(weights[b, h].double(),
-                                           torch.tensor(w, dtype=torch.float64),
-                                           atol=1e-5, rtol=1e-5)
-                torch.testing.assert_close(readout[b, h].double(),
-                                           torch.tensor(r, dtype=torch.float64),
-                                           atol=1e-5, rtol=1e-5)
+                w, r = ref_read_one(
+                    refs[b].M, refs[b].written, keys[b, h].tolist(), float(beta[b, h])
+                )
+                torch.testing.assert_close(
+                    weights[b, h].double(),
+                    torch.tensor(w, dtype=torch.float64),
+                    atol=1e-5,
+                    rtol=1e-5,
+                )
+                torch.testing.assert_close(
+                    readout[b, h].double(),
+                    torch.tensor(r, dtype=torch.float64),
+                    atol=1e-5,
+                    rtol=1e-5,
+                )
             refs[b].add_usage(weights[b].tolist(), allocation)
         mem = mem_ops.add_usage(mem, weights, allocation)
         # extra random use of written rows (other readers), so that different rows get overwritten
@@ -321,12 +345,20 @@ def test_least_used_overwrite_ties_oldest_and_clears_row():
     B, N, Z, gamma = 3, 4, 3, 0.7
     mem = written_memory(B, N, Z, steps=[N, N, N], gamma=gamma, seed=14)
     # hand-made usage / write order (count stays N: the episode step of the next write)
-    usage = torch.tensor([[2.0, 1.0, 3.0, 1.0],   # tie rows 1 and 3
-                          [1.5, 1.2, 0.5, 0.9],   # unique minimum: row 2
-                          [1.0, 1.0, 1.0, 1.0]])  # four-way tie
-    write_step = torch.tensor([[0, 3, 1, 2],      # row 3 (step 2) is older than row 1 (step 3)
-                               [0, 1, 2, 3],
-                               [2, 1, 3, 0]])     # row 3 is the oldest
+    usage = torch.tensor(
+        [
+            [2.0, 1.0, 3.0, 1.0],  # tie rows 1 and 3
+            [1.5, 1.2, 0.5, 0.9],  # unique minimum: row 2
+            [1.0, 1.0, 1.0, 1.0],
+        ]
+    )  # four-way tie
+    write_step = torch.tensor(
+        [
+            [0, 3, 1, 2],  # row 3 (step 2) is older than row 1 (step 3)
+            [0, 1, 2, 3],
+            [2, 1, 3, 0],
+        ]
+    )  # row 3 is the oldest
     mem = replace(mem, usage=usage, write_step=write_step)
     expected_rows = []
     for b in range(B):  # loop reference: smallest usage, then smallest write_step
@@ -358,8 +390,11 @@ def test_least_used_overwrite_ties_oldest_and_clears_row():
     assert new.count.tolist() == [N + 1] * B
 
     # one more write: the new row's retroactive half is (1-gamma) z_next, nothing of the old event
-    new = replace(new, usage=new.usage + 10.0 * torch.nn.functional.one_hot(
-        torch.tensor(expected_rows), N).float())  # keep the fresh row from being chosen again
+    new = replace(
+        new,
+        usage=new.usage
+        + 10.0 * torch.nn.functional.one_hot(torch.tensor(expected_rows), N).float(),
+    )  # keep the fresh row from being chosen again
     z_next = torch.randn(B, Z, generator=g)
     nxt = mem_ops.write(new, z_next, gamma, "usage")
     for b, r in enumerate(expected_rows):
@@ -471,7 +506,7 @@ def _plain_read(M, keys, beta, written):
     """The read written with plain autograd ops (what _Read must equal, values and gradients)."""
     k = keys / torch.sqrt(keys.pow(2).sum(-1, keepdim=True) + 1e-6)
     m = M / torch.sqrt(M.pow(2).sum(-1, keepdim=True) + 1e-6)
-    logits = (beta.unsqueeze(-1) * torch.einsum("bhw,bnw->bhn", k, m))
+    logits = beta.unsqueeze(-1) * torch.einsum("bhw,bnw->bhn", k, m)
     logits = logits.masked_fill(~written.unsqueeze(1), -1e9)
     w = torch.softmax(logits, -1) * written.unsqueeze(1).to(M.dtype)
     return torch.einsum("bhn,bnw->bhw", w, M), w
@@ -481,7 +516,9 @@ def _plain_write(M, z, v_ret, row):
     zd = z.shape[-1]
     v_w = torch.nn.functional.one_hot(row, M.shape[1]).to(M.dtype)
     keep = 1.0 - v_w
-    update = torch.cat([v_w.unsqueeze(-1) * z.unsqueeze(1), v_ret.unsqueeze(-1) * z.unsqueeze(1)], -1)
+    update = torch.cat(
+        [v_w.unsqueeze(-1) * z.unsqueeze(1), v_ret.unsqueeze(-1) * z.unsqueeze(1)], -1
+    )
     assert M.shape[-1] == 2 * zd
     return M * keep.unsqueeze(-1) + update
 
@@ -518,15 +555,18 @@ def test_read_backward_matches_autograd_of_plain_formula(written_rows):
 def test_read_and_write_pass_gradcheck():
     M, keys, beta, written = _read_inputs(2, 3)
     M, keys, beta = (x.requires_grad_() for x in (M, keys, beta))
-    assert torch.autograd.gradcheck(lambda m, k, b: mem_ops._Read.apply(m, k, b, written),
-                                    (M, keys, beta))
+    assert torch.autograd.gradcheck(
+        lambda m, k, b: mem_ops._Read.apply(m, k, b, written), (M, keys, beta)
+    )
     g = torch.Generator().manual_seed(3)
     z = torch.randn(2, 2, generator=g, dtype=torch.float64, requires_grad=True)
     v_ret = torch.rand(2, 5, generator=g, dtype=torch.float64)
     row = torch.tensor([1, 4])
     v_ret[torch.arange(2), row] = 0.0  # the chosen row has no retroactive weight
-    assert torch.autograd.gradcheck(lambda m, zz: mem_ops._Write.apply(m, zz, v_ret, row),
-                                    (M.detach().clone().requires_grad_(), z))
+    assert torch.autograd.gradcheck(
+        lambda m, zz: mem_ops._Write.apply(m, zz, v_ret, row),
+        (M.detach().clone().requires_grad_(), z),
+    )
 
 
 def test_write_matches_plain_formula_and_its_gradients():
@@ -594,8 +634,16 @@ def test_decaying_usage_matches_loop_reference():
     assert mem_ops.usage_decay(1) == 0.0 and mem_ops.usage_decay(100) == pytest.approx(0.98)
 
 
-def _random_read_episode(allocation: str, N: int, steps: int, strong_row: int | None = None,
-                         seed: int = 40, B: int = 4, Z: int = 8, H: int = 3) -> list[list[int]]:
+def _random_read_episode(
+    allocation: str,
+    N: int,
+    steps: int,
+    strong_row: int | None = None,
+    seed: int = 40,
+    B: int = 4,
+    Z: int = 8,
+    H: int = 3,
+) -> list[list[int]]:
     """Write z_t = a random vector every step, after H random-key reads (as the agent does:
     read, add usage, write). With ``strong_row`` one head reads that row's event with a sharp
     key every step. Returns, per env, the episode step held by each row at the end."""

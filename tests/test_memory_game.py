@@ -9,8 +9,25 @@ import pytest
 
 import merlin_rl.envs  # noqa: F401  (registers merlin_rl/MemoryGame-v0)
 from merlin_rl.envs.memory_game import (
-    CARD_BACK, COLOURS, DOWN, FACE_DOWN, FACE_UP, FACE_UP_BG, FLIP, LEFT, MATCHED, MATCHED_BG,
-    NUM_FACES, RIGHT, UP, WALL, MemoryGameCore, MemoryGameEnv, MemoryGameVectorEnv, _shape_mask)
+    CARD_BACK,
+    COLOURS,
+    DOWN,
+    FACE_DOWN,
+    FACE_UP,
+    FACE_UP_BG,
+    FLIP,
+    LEFT,
+    MATCHED,
+    MATCHED_BG,
+    NUM_FACES,
+    RIGHT,
+    UP,
+    WALL,
+    MemoryGameCore,
+    MemoryGameEnv,
+    MemoryGameVectorEnv,
+    _shape_mask,
+)
 
 ENV_ID = "merlin_rl/MemoryGame-v0"
 
@@ -178,14 +195,23 @@ def test_vectorised_step_equals_plain_reference(rows: int, cols: int, max_steps:
         # a random subset of copies steps (the mask), biased to flips so pairs get matched
         acts = np.where(rng.random(b) < 0.4, FLIP, rng.integers(4, size=b))
         mask = rng.random(b) < 0.8
-        before = [(core.face[i].tolist(), core.status[i].tolist(), int(core.row[i]),
-                   int(core.col[i]), int(core.t[i])) for i in range(b)]
+        before = [
+            (
+                core.face[i].tolist(),
+                core.status[i].tolist(),
+                int(core.row[i]),
+                int(core.col[i]),
+                int(core.t[i]),
+            )
+            for i in range(b)
+        ]
         reward, term, trunc = core.step(acts, mask)
         for i in range(b):
             f, s, r, c, t = before[i]
             if mask[i]:
-                s, r, c, t, rew, te, tr = reference_step(f, s, r, c, t, int(acts[i]), rows, cols,
-                                                         max_steps)
+                s, r, c, t, rew, te, tr = reference_step(
+                    f, s, r, c, t, int(acts[i]), rows, cols, max_steps
+                )
             else:
                 rew, te, tr = 0.0, False, False
             assert core.status[i].tolist() == s
@@ -277,11 +303,21 @@ def test_render_shows_board_and_view():
 
 
 # ------------------------------------------------------------------------------ knobs
-@pytest.mark.parametrize("knobs,word", [
-    ({"rows": 0}, "rows"), ({"rows": 7}, "rows"), ({"cols": 9}, "cols"), ({"rows": 2.0}, "rows"),
-    ({"rows": 3, "cols": 3}, "even"), ({"max_steps": 0}, "max_steps"), ({"view": 2}, "view"),
-    ({"view": 11}, "view"), ({"view": 5, "image_size": 4}, "image_size"),
-    ({"image_size": True}, "image_size")])
+@pytest.mark.parametrize(
+    "knobs,word",
+    [
+        ({"rows": 0}, "rows"),
+        ({"rows": 7}, "rows"),
+        ({"cols": 9}, "cols"),
+        ({"rows": 2.0}, "rows"),
+        ({"rows": 3, "cols": 3}, "even"),
+        ({"max_steps": 0}, "max_steps"),
+        ({"view": 2}, "view"),
+        ({"view": 11}, "view"),
+        ({"view": 5, "image_size": 4}, "image_size"),
+        ({"image_size": True}, "image_size"),
+    ],
+)
 def test_bad_knobs_are_clear_errors(knobs: dict, word: str):
     with pytest.raises(ValueError, match=word):
         MemoryGameEnv(**knobs)
@@ -302,6 +338,7 @@ def test_all_faces_look_different(image_size: int):
 
 def test_random_return_is_estimated_for_the_knobs_in_use():
     from merlin_rl.envs.memory_game import random_return
+
     assert abs(MemoryGameCore(1).random_return - 0.64) < 0.03  # documented default
     small = MemoryGameCore(2, rows=2, cols=2, max_steps=30, image_size=6).random_return
     assert small == random_return(2, 2, 30) and 0.0 < small < 2.0

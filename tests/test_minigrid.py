@@ -37,8 +37,9 @@ def test_memory_s7_observations_convert():
         assert mission.tokenizer.decode(t["mission"].numpy()) == list(obs["mission"])
         assert int(t["mission"].min()) >= 1  # all characters known, no padding at full length
         assert t["image"].shape == (3, 3, 7, 7)  # (B, C, H, W)
-        np.testing.assert_allclose(t["image"].numpy() * 255, obs["image"].transpose(0, 3, 1, 2),
-                                   atol=1e-4)
+        np.testing.assert_allclose(
+            t["image"].numpy() * 255, obs["image"].transpose(0, 3, 1, 2), atol=1e-4
+        )
         np.testing.assert_array_equal(t["direction"].argmax(-1).numpy(), obs["direction"])
         obs, *_ = env.step(np.zeros(3, np.int64))
         again = codec.to_tensors(obs, torch.device("cpu"))  # the cached mission ids
@@ -51,11 +52,40 @@ def test_memory_s7_observations_convert():
 
 def test_memory_s7_trains_and_evaluates_from_the_cli(tmp_path, capsys):
     run = tmp_path / "run"
-    rc = cli_main(["train", "--env", ENV_ID, "--env-import", "minigrid", "--total-steps", "48",
-                   "--num-envs", "2", "--tau", "8", "--z-dim", "8", "--mbp-hidden", "16",
-                   "--policy-hidden", "16", "--mlp-hidden", "16", "--enc-dim", "16",
-                   "--image-channels", "4", "--memory-rows", "8", "--log-interval", "16",
-                   "--run-dir", str(run), "--no-progress"])
+    rc = cli_main(
+        [
+            "train",
+            "--env",
+            ENV_ID,
+            "--env-import",
+            "minigrid",
+            "--total-steps",
+            "48",
+            "--num-envs",
+            "2",
+            "--tau",
+            "8",
+            "--z-dim",
+            "8",
+            "--mbp-hidden",
+            "16",
+            "--policy-hidden",
+            "16",
+            "--mlp-hidden",
+            "16",
+            "--enc-dim",
+            "16",
+            "--image-channels",
+            "4",
+            "--memory-rows",
+            "8",
+            "--log-interval",
+            "16",
+            "--run-dir",
+            str(run),
+            "--no-progress",
+        ]
+    )
     assert rc == 0, capsys.readouterr().err
     assert (run / "checkpoints" / "final.pt").exists()
     lines = (run / "metrics.csv").read_text().splitlines()
@@ -64,8 +94,9 @@ def test_memory_s7_trains_and_evaluates_from_the_cli(tmp_path, capsys):
     row = dict(zip(header, lines[-1].split(",")))
     assert np.isfinite(float(row["loss/recon_text:mission"]))
     capsys.readouterr()
-    rc = cli_main(["eval", "--checkpoint", str(run / "checkpoints" / "final.pt"),
-                   "--episodes", "1"])
+    rc = cli_main(
+        ["eval", "--checkpoint", str(run / "checkpoints" / "final.pt"), "--episodes", "1"]
+    )
     out = capsys.readouterr().out.strip().splitlines()[-1]
     assert rc == 0
     result = json.loads(out)

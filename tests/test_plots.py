@@ -15,9 +15,21 @@ from merlin_rl.train import Trainer
 
 torch.set_num_threads(1)
 
-TINY = dict(z_dim=8, enc_dim=16, image_channels=4, mlp_hidden=16, mbp_hidden=16, policy_hidden=16,
-            memory_rows=8, num_envs=4, tau=5, env_kwargs={"delay": 3}, total_steps=200,
-            log_interval=40, checkpoint_interval=200)
+TINY = dict(
+    z_dim=8,
+    enc_dim=16,
+    image_channels=4,
+    mlp_hidden=16,
+    mbp_hidden=16,
+    policy_hidden=16,
+    memory_rows=8,
+    num_envs=4,
+    tau=5,
+    env_kwargs={"delay": 3},
+    total_steps=200,
+    log_interval=40,
+    checkpoint_interval=200,
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +38,9 @@ def runs(tmp_path_factory):
     dirs = []
     for agent, seed in (("merlin", 0), ("merlin", 1), ("rl-lstm", 0)):
         d = root / f"{agent}_{seed}"
-        Trainer(make_config("small", agent=agent, seed=seed, **TINY), run_dir=d,
-                progress=False).train()
+        Trainer(
+            make_config("small", agent=agent, seed=seed, **TINY), run_dir=d, progress=False
+        ).train()
         dirs.append(d)
     return dirs
 
@@ -52,7 +65,9 @@ def test_plot_groups_runs_and_draws(runs, tmp_path, capsys):
 
 
 def test_plot_bad_metric_and_not_a_run(runs, tmp_path, capsys):
-    assert cli_main(["plot", str(runs[0]), "--out", str(tmp_path / "x.png"), "--metric", "nope"]) == 2
+    assert (
+        cli_main(["plot", str(runs[0]), "--out", str(tmp_path / "x.png"), "--metric", "nope"]) == 2
+    )
     assert "nope" in capsys.readouterr().err
     assert cli_main(["plot", str(tmp_path), "--out", str(tmp_path / "x.png")]) == 2
     assert "not a run directory" in capsys.readouterr().err
@@ -60,8 +75,9 @@ def test_plot_bad_metric_and_not_a_run(runs, tmp_path, capsys):
 
 def test_memory_figure(runs, tmp_path, capsys):
     out = tmp_path / "mem.png"
-    rc = cli_main(["memory", "--checkpoint", str(runs[0] / "checkpoints" / "final.pt"),
-                   "--out", str(out)])
+    rc = cli_main(
+        ["memory", "--checkpoint", str(runs[0] / "checkpoints" / "final.pt"), "--out", str(out)]
+    )
     assert rc == 0
     info = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert info["steps"] == 5 and info["heads"][-1] == "policy read"
@@ -69,8 +85,15 @@ def test_memory_figure(runs, tmp_path, capsys):
 
 
 def test_memory_figure_needs_memory(runs, tmp_path, capsys):
-    rc = cli_main(["memory", "--checkpoint", str(runs[2] / "checkpoints" / "final.pt"),
-                   "--out", str(tmp_path / "m.png")])
+    rc = cli_main(
+        [
+            "memory",
+            "--checkpoint",
+            str(runs[2] / "checkpoints" / "final.pt"),
+            "--out",
+            str(tmp_path / "m.png"),
+        ]
+    )
     assert rc == 2 and "no external memory" in capsys.readouterr().err
 
 
@@ -88,8 +111,17 @@ def test_record_gif(runs, tmp_path, capsys):
     from PIL import Image
 
     out = tmp_path / "ep.gif"
-    rc = cli_main(["record", "--checkpoint", str(runs[0] / "checkpoints" / "final.pt"),
-                   "--out", str(out), "--episodes", "2"])
+    rc = cli_main(
+        [
+            "record",
+            "--checkpoint",
+            str(runs[0] / "checkpoints" / "final.pt"),
+            "--out",
+            str(out),
+            "--episodes",
+            "2",
+        ]
+    )
     assert rc == 0, capsys.readouterr().err
     info = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert info["frames"] == 10 and len(info["returns"]) == 2  # 2 episodes of 5 steps
@@ -123,9 +155,17 @@ def test_record_mp4_without_the_video_extra(runs, tmp_path, capsys):
     pytest.importorskip("PIL")
     try:
         import imageio  # noqa: F401
+
         pytest.skip("imageio is installed")
     except ImportError:
         pass
-    rc = cli_main(["record", "--checkpoint", str(runs[0] / "checkpoints" / "final.pt"),
-                   "--out", str(tmp_path / "a.mp4")])
+    rc = cli_main(
+        [
+            "record",
+            "--checkpoint",
+            str(runs[0] / "checkpoints" / "final.pt"),
+            "--out",
+            str(tmp_path / "a.mp4"),
+        ]
+    )
     assert rc == 2 and "merlin-rl[video]" in capsys.readouterr().err

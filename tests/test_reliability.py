@@ -28,17 +28,60 @@ from merlin_rl.train import Trainer, TrainingDiverged
 
 torch.set_num_threads(1)
 
-TINY = dict(z_dim=8, enc_dim=16, image_channels=4, mlp_hidden=16, mbp_hidden=16, policy_hidden=16,
-            memory_rows=8, num_envs=4, tau=5, env_kwargs={"delay": 3})
-TINY_FLAGS = ["--z-dim", "8", "--enc-dim", "16", "--image-channels", "4", "--mlp-hidden", "16",
-              "--mbp-hidden", "16", "--policy-hidden", "16", "--memory-rows", "8", "--num-envs",
-              "4", "--tau", "5", "--env-kwargs", '{"delay": 3}', "--no-progress",
-              "--checkpoint-interval", "200", "--log-interval", "200"]
+TINY = dict(
+    z_dim=8,
+    enc_dim=16,
+    image_channels=4,
+    mlp_hidden=16,
+    mbp_hidden=16,
+    policy_hidden=16,
+    memory_rows=8,
+    num_envs=4,
+    tau=5,
+    env_kwargs={"delay": 3},
+)
+TINY_FLAGS = [
+    "--z-dim",
+    "8",
+    "--enc-dim",
+    "16",
+    "--image-channels",
+    "4",
+    "--mlp-hidden",
+    "16",
+    "--mbp-hidden",
+    "16",
+    "--policy-hidden",
+    "16",
+    "--memory-rows",
+    "8",
+    "--num-envs",
+    "4",
+    "--tau",
+    "5",
+    "--env-kwargs",
+    '{"delay": 3}',
+    "--no-progress",
+    "--checkpoint-interval",
+    "200",
+    "--log-interval",
+    "200",
+]
 
 
 def _train_cmd(run_dir: Path, total: int, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "merlin_rl", "train", "--run-dir", str(run_dir),
-            "--total-steps", str(total), *TINY_FLAGS, *extra]
+    return [
+        sys.executable,
+        "-m",
+        "merlin_rl",
+        "train",
+        "--run-dir",
+        str(run_dir),
+        "--total-steps",
+        str(total),
+        *TINY_FLAGS,
+        *extra,
+    ]
 
 
 def _model(path: Path) -> dict[str, torch.Tensor]:
@@ -48,13 +91,15 @@ def _model(path: Path) -> dict[str, torch.Tensor]:
 def test_sigkill_then_resume_gives_identical_parameters(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     total = 2000
-    ref = subprocess.run(_train_cmd(tmp_path / "ref", total), env=env, capture_output=True,
-                         text=True, timeout=300)
+    ref = subprocess.run(
+        _train_cmd(tmp_path / "ref", total), env=env, capture_output=True, text=True, timeout=300
+    )
     assert ref.returncode == 0, ref.stderr[-2000:]
 
     run = tmp_path / "killed"
-    proc = subprocess.Popen(_train_cmd(run, total), env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        _train_cmd(run, total), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     latest = run / "checkpoints" / "latest.pt"
     deadline = time.time() + 120
     while not latest.exists() and time.time() < deadline and proc.poll() is None:
@@ -65,17 +110,23 @@ def test_sigkill_then_resume_gives_identical_parameters(tmp_path):
     assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
     killed_at = load_checkpoint(latest)["env_steps"]
     assert killed_at < total
-    res = subprocess.run(_train_cmd(run, total, "--resume"), env=env, capture_output=True,
-                         text=True, timeout=300)
+    res = subprocess.run(
+        _train_cmd(run, total, "--resume"), env=env, capture_output=True, text=True, timeout=300
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     assert "exactly" in res.stderr
-    a, b = _model(tmp_path / "ref" / "checkpoints" / "final.pt"), _model(run / "checkpoints" / "final.pt")
+    a, b = (
+        _model(tmp_path / "ref" / "checkpoints" / "final.pt"),
+        _model(run / "checkpoints" / "final.pt"),
+    )
     assert killed_at <= total
     for k in a:
         assert torch.equal(a[k], b[k]), k
     # metrics rows after the resumed checkpoint were not duplicated
-    steps = [int(line.split(",")[0]) for line in
-             (run / "metrics.csv").read_text().strip().splitlines()[1:]]
+    steps = [
+        int(line.split(",")[0])
+        for line in (run / "metrics.csv").read_text().strip().splitlines()[1:]
+    ]
     assert steps == sorted(set(steps))
 
 
@@ -164,11 +215,22 @@ def test_config_file_unknown_key_and_wrong_type(tmp_path, capsys):
 
 def test_config_file_is_used_and_flags_win(tmp_path, capsys):
     good = tmp_path / "cfg.toml"
-    good.write_text('agent = "rl-lstm"\ntotal_steps = 40\nz_dim = 8\nnum_envs = 2\ntau = 5\n'
-                    'enc_dim = 16\nimage_channels = 4\nmlp_hidden = 16\nmbp_hidden = 16\n'
-                    'policy_hidden = 16\n')
-    rc, _ = _cli(capsys, "train", "--config", str(good), "--run-dir", str(tmp_path / "r"),
-                 "--num-envs", "4", "--no-progress")
+    good.write_text(
+        'agent = "rl-lstm"\ntotal_steps = 40\nz_dim = 8\nnum_envs = 2\ntau = 5\n'
+        "enc_dim = 16\nimage_channels = 4\nmlp_hidden = 16\nmbp_hidden = 16\n"
+        "policy_hidden = 16\n"
+    )
+    rc, _ = _cli(
+        capsys,
+        "train",
+        "--config",
+        str(good),
+        "--run-dir",
+        str(tmp_path / "r"),
+        "--num-envs",
+        "4",
+        "--no-progress",
+    )
     assert rc == 0
     cfg = json.loads((tmp_path / "r" / "config.json").read_text())
     assert cfg["agent"] == "rl-lstm" and cfg["num_envs"] == 4 and cfg["z_dim"] == 8
@@ -191,8 +253,11 @@ class OutOfBoundsEnv(gym.Env):
 def test_step_observation_outside_space_is_reported(tmp_path):
     if "test/OutOfBounds-v0" not in gym.registry:
         gym.register(id="test/OutOfBounds-v0", entry_point=OutOfBoundsEnv, disable_env_checker=True)
-    tr = Trainer(make_config("small", **{**TINY, "env": "test/OutOfBounds-v0", "env_kwargs": {}}),
-                 run_dir=tmp_path, progress=False)
+    tr = Trainer(
+        make_config("small", **{**TINY, "env": "test/OutOfBounds-v0", "env_kwargs": {}}),
+        run_dir=tmp_path,
+        progress=False,
+    )
     with pytest.raises(EnvError, match="env.step.*does not fit"):
         tr.rollout()
     tr.env.close()
@@ -216,8 +281,11 @@ def test_observation_not_matching_its_space_is_reported(tmp_path, capsys):
     if "test/WrongObs-v0" not in gym.registry:
         gym.register(id="test/WrongObs-v0", entry_point=WrongObsEnv, disable_env_checker=True)
     with pytest.raises(EnvError, match="fit"):
-        Trainer(make_config("small", **{**TINY, "env": "test/WrongObs-v0", "env_kwargs": {}}),
-                run_dir=tmp_path, progress=False)
+        Trainer(
+            make_config("small", **{**TINY, "env": "test/WrongObs-v0", "env_kwargs": {}}),
+            run_dir=tmp_path,
+            progress=False,
+        )
 
 
 def test_overwrite_replaces_a_run(tmp_path, capsys):
@@ -234,14 +302,30 @@ def test_overwrite_replaces_a_run(tmp_path, capsys):
 def test_checkpoint_from_another_agent_is_refused(tmp_path, capsys):
     run = tmp_path / "r"
     assert _cli(capsys, "train", "--run-dir", str(run), "--total-steps", "40", *TINY_FLAGS)[0] == 0
-    rc, err = _cli(capsys, "train", "--run-dir", str(run), "--total-steps", "80", "--resume",
-                   "--agent", "rl-mem", *TINY_FLAGS)
+    rc, err = _cli(
+        capsys,
+        "train",
+        "--run-dir",
+        str(run),
+        "--total-steps",
+        "80",
+        "--resume",
+        "--agent",
+        "rl-mem",
+        *TINY_FLAGS,
+    )
     assert rc == 2 and "agent" in err and "rl-mem" in err
 
 
 def test_keeps_the_newest_k_checkpoints(tmp_path):
-    cfg = make_config("small", keep_checkpoints=2, checkpoint_interval=20, log_interval=20,
-                      total_steps=120, **TINY)
+    cfg = make_config(
+        "small",
+        keep_checkpoints=2,
+        checkpoint_interval=20,
+        log_interval=20,
+        total_steps=120,
+        **TINY,
+    )
     Trainer(cfg, run_dir=tmp_path, progress=False).train()
     steps = sorted(p.name for p in (tmp_path / "checkpoints").glob("step_*.pt"))
     assert steps == ["step_000000000100.pt", "step_000000000120.pt"]
@@ -253,8 +337,9 @@ def test_keeps_the_newest_k_checkpoints(tmp_path):
 def test_resume_uses_the_runs_own_settings(tmp_path, capsys):
     run = tmp_path / "r"
     assert _cli(capsys, "train", "--run-dir", str(run), "--total-steps", "40", *TINY_FLAGS)[0] == 0
-    rc, err = _cli(capsys, "train", "--run-dir", str(run), "--total-steps", "80", "--resume",
-                   "--no-progress")  # no model flags: they come from the checkpoint
+    rc, err = _cli(
+        capsys, "train", "--run-dir", str(run), "--total-steps", "80", "--resume", "--no-progress"
+    )  # no model flags: they come from the checkpoint
     assert rc == 0, err
     assert json.loads((run / "config.json").read_text())["z_dim"] == 8
 
@@ -263,11 +348,13 @@ def test_resume_before_the_first_checkpoint_restarts(tmp_path, capsys):
     run = tmp_path / "r"
     assert _cli(capsys, "train", "--run-dir", str(run), "--total-steps", "40", *TINY_FLAGS)[0] == 0
     import shutil
+
     shutil.rmtree(run / "checkpoints")  # as if killed before its first checkpoint
     (run / "checkpoints").mkdir()
     (run / "checkpoints" / ".step_000000000020.pt.x.tmp").write_bytes(b"partial")
-    rc, err = _cli(capsys, "train", "--run-dir", str(run), "--total-steps", "40", "--resume",
-                   "--no-progress")
+    rc, err = _cli(
+        capsys, "train", "--run-dir", str(run), "--total-steps", "40", "--resume", "--no-progress"
+    )
     assert rc == 0, err
     assert "from the beginning" in err
     assert not list((run / "checkpoints").glob(".*.tmp"))

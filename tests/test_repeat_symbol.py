@@ -128,7 +128,7 @@ def test_render_shows_the_current_symbol_and_the_history() -> None:
     s = env.core.image_size
     pad = max(2, s // 4)
     colour = symbol_colours(np.array(int(obs["symbol"])), 4)
-    assert (frame[pad:pad + 4 * s, pad:pad + 4 * s] == colour).all()
+    assert (frame[pad : pad + 4 * s, pad : pad + 4 * s] == colour).all()
     before = frame.copy()
     for _ in range(3):
         env.step(0)
@@ -148,15 +148,21 @@ def test_symbol_colours_are_distinct() -> None:
         assert len({tuple(x) for x in c}) == n
 
 
-@pytest.mark.parametrize("knobs,match", [
-    ({"k": 0}, "RepeatSymbol: k must be an integer >= 1, got 0"),
-    ({"k": 2.5}, "k must be an integer"),
-    ({"num_symbols": 1}, "RepeatSymbol: num_symbols must be an integer >= 2, got 1"),
-    ({"num_symbols": True}, "num_symbols must be an integer"),
-    ({"k": 5, "episode_length": 5}, "RepeatSymbol: episode_length must be an integer >= 6, got 5"),
-    ({"episode_length": 3}, "episode_length must be an integer >= 5"),
-    ({"image_size": 2}, r"image_size must be an integer in \[4, 256\]"),
-])
+@pytest.mark.parametrize(
+    "knobs,match",
+    [
+        ({"k": 0}, "RepeatSymbol: k must be an integer >= 1, got 0"),
+        ({"k": 2.5}, "k must be an integer"),
+        ({"num_symbols": 1}, "RepeatSymbol: num_symbols must be an integer >= 2, got 1"),
+        ({"num_symbols": True}, "num_symbols must be an integer"),
+        (
+            {"k": 5, "episode_length": 5},
+            "RepeatSymbol: episode_length must be an integer >= 6, got 5",
+        ),
+        ({"episode_length": 3}, "episode_length must be an integer >= 5"),
+        ({"image_size": 2}, r"image_size must be an integer in \[4, 256\]"),
+    ],
+)
 def test_bad_knobs_are_one_line_errors(knobs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match) as e:
         gym.make(ENV_ID, **knobs)
@@ -164,8 +170,14 @@ def test_bad_knobs_are_one_line_errors(knobs: dict, match: str) -> None:
 
 
 def test_knobs_reach_the_spaces() -> None:
-    env = gym.make_vec(ENV_ID, num_envs=2, vectorization_mode="vector_entry_point",
-                       k=3, num_symbols=7, episode_length=9)
+    env = gym.make_vec(
+        ENV_ID,
+        num_envs=2,
+        vectorization_mode="vector_entry_point",
+        k=3,
+        num_symbols=7,
+        episode_length=9,
+    )
     assert env.single_observation_space == gym.spaces.Dict({"symbol": gym.spaces.Discrete(7)})
     assert env.single_action_space == gym.spaces.Discrete(7)
     assert env.unwrapped.episode_length == 9

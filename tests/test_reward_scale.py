@@ -19,8 +19,17 @@ _spec = importlib.util.spec_from_file_location("bench_reward_scale", BENCH)
 reward_scale = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(reward_scale)
 
-TINY = dict(z_dim=8, enc_dim=16, image_channels=4, mlp_hidden=16, mbp_hidden=16, policy_hidden=16,
-            num_envs=4, tau=6, env_kwargs={"delay": 3})
+TINY = dict(
+    z_dim=8,
+    enc_dim=16,
+    image_channels=4,
+    mlp_hidden=16,
+    mbp_hidden=16,
+    policy_hidden=16,
+    num_envs=4,
+    tau=6,
+    env_kwargs={"delay": 3},
+)
 
 
 def test_return_tracker_matches_a_loop_reference():
@@ -49,8 +58,11 @@ def test_return_tracker_matches_a_loop_reference():
 
 def _params(tmp_path, scale: float, updates: int = 4, **kw) -> dict[str, torch.Tensor]:
     env = reward_scale.register_scaled("merlin_rl/ColourMatch-v0", scale)
-    tr = Trainer(make_config("small", env=env, seed=3, **{**TINY, **kw}),
-                 run_dir=tmp_path / f"x{scale:g}", progress=False)
+    tr = Trainer(
+        make_config("small", env=env, seed=3, **{**TINY, **kw}),
+        run_dir=tmp_path / f"x{scale:g}",
+        progress=False,
+    )
     for _ in range(updates):
         tr.update(tr.rollout())
     tr.env.close()

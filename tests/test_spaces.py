@@ -14,8 +14,16 @@ from merlin_rl.config import make_config
 from merlin_rl.encoders import UnsupportedSpaceError
 
 torch.set_num_threads(1)
-CFG = make_config("small", z_dim=8, enc_dim=16, image_channels=4, mlp_hidden=16, mbp_hidden=16,
-                  policy_hidden=16, memory_rows=6)
+CFG = make_config(
+    "small",
+    z_dim=8,
+    enc_dim=16,
+    image_channels=4,
+    mlp_hidden=16,
+    mbp_hidden=16,
+    policy_hidden=16,
+    memory_rows=6,
+)
 
 
 def _run(space: gym.Space, steps: int = 3, b: int = 2):
@@ -33,12 +41,15 @@ def _run(space: gym.Space, steps: int = 3, b: int = 2):
     return agent, outs
 
 
-@pytest.mark.parametrize("shape,dtype,high,first", [
-    ((8, 8, 3), np.uint8, 255, False),
-    ((3, 8, 8), np.uint8, 255, True),
-    ((8, 8, 1), np.float32, 1.0, False),
-    ((4, 10, 12), np.float32, 255.0, True),
-])
+@pytest.mark.parametrize(
+    "shape,dtype,high,first",
+    [
+        ((8, 8, 3), np.uint8, 255, False),
+        ((3, 8, 8), np.uint8, 255, True),
+        ((8, 8, 1), np.float32, 1.0, False),
+        ((4, 10, 12), np.float32, 255.0, True),
+    ],
+)
 def test_image_layouts(shape, dtype, high, first):
     space = gym.spaces.Box(0, high, shape, dtype)
     agent, outs = _run(space)
@@ -63,7 +74,7 @@ def test_unsupported_space_names_it():
         Agent(gym.spaces.Box(0, 1, (2, 3, 5, 7), np.float32), gym.spaces.Discrete(2), CFG)
 
 
-MODULE = '''
+MODULE = """
 import gymnasium as gym
 import numpy as np
 
@@ -87,20 +98,54 @@ class Corridor(gym.Env):
 
 
 gym.register(id="thirdparty/Corridor-v0", entry_point=Corridor)
-'''
+"""
 
 
 def test_env_import_registers_third_party_env(tmp_path, monkeypatch, capsys):
     (tmp_path / "my_envs_pkg.py").write_text(MODULE)
     monkeypatch.syspath_prepend(str(tmp_path))
-    rc = cli_main(["train", "--env", "thirdparty/Corridor-v0", "--env-import", "my_envs_pkg",
-                   "--total-steps", "40", "--num-envs", "2", "--tau", "4", "--z-dim", "8",
-                   "--mbp-hidden", "16", "--policy-hidden", "16", "--mlp-hidden", "16",
-                   "--enc-dim", "16", "--image-channels", "4", "--memory-rows", "8",
-                   "--run-dir", str(tmp_path / "run"), "--no-progress"])
+    rc = cli_main(
+        [
+            "train",
+            "--env",
+            "thirdparty/Corridor-v0",
+            "--env-import",
+            "my_envs_pkg",
+            "--total-steps",
+            "40",
+            "--num-envs",
+            "2",
+            "--tau",
+            "4",
+            "--z-dim",
+            "8",
+            "--mbp-hidden",
+            "16",
+            "--policy-hidden",
+            "16",
+            "--mlp-hidden",
+            "16",
+            "--enc-dim",
+            "16",
+            "--image-channels",
+            "4",
+            "--memory-rows",
+            "8",
+            "--run-dir",
+            str(tmp_path / "run"),
+            "--no-progress",
+        ]
+    )
     assert rc == 0, capsys.readouterr().err
-    rc = cli_main(["eval", "--checkpoint", str(tmp_path / "run" / "checkpoints" / "final.pt"),
-                   "--episodes", "2"])
+    rc = cli_main(
+        [
+            "eval",
+            "--checkpoint",
+            str(tmp_path / "run" / "checkpoints" / "final.pt"),
+            "--episodes",
+            "2",
+        ]
+    )
     assert rc == 0
 
 
@@ -111,6 +156,7 @@ def test_env_import_failure_is_one_line(tmp_path, capsys):
 
 
 # ---- MultiDiscrete, classic control, strings (gymnasium.spaces.Text) ----------------------------
+
 
 def test_multidiscrete_observations_are_token_ids():
     space = gym.spaces.MultiDiscrete([5, 5, 7])
@@ -127,9 +173,23 @@ def _train_tiny(env_id: str, tmp_path, **overrides):
     from merlin_rl.train import Trainer
 
     torch.manual_seed(0)
-    cfg = make_config("small", env=env_id, num_envs=2, tau=4, total_steps=24, z_dim=8, enc_dim=16,
-                      image_channels=4, mlp_hidden=16, mbp_hidden=16, policy_hidden=16,
-                      memory_rows=8, log_interval=8, checkpoint_interval=24, **overrides)
+    cfg = make_config(
+        "small",
+        env=env_id,
+        num_envs=2,
+        tau=4,
+        total_steps=24,
+        z_dim=8,
+        enc_dim=16,
+        image_channels=4,
+        mlp_hidden=16,
+        mbp_hidden=16,
+        policy_hidden=16,
+        memory_rows=8,
+        log_interval=8,
+        checkpoint_interval=24,
+        **overrides,
+    )
     tr = Trainer(cfg, run_dir=tmp_path, progress=False)
     tr.train()
     assert tr.env_steps >= 24 and (tmp_path / "checkpoints" / "final.pt").exists()
@@ -154,11 +214,16 @@ def test_char_tokenizer_round_trip_padding_cut_unknown_and_cache():
     assert tok.vocab == 6 and tok.unknown == 5  # 0 pad, 1..4 the characters, 5 any other
     ids = tok.encode(("ab c", "", "abcabcab", "a\u00e9z"))
     assert ids.dtype == np.int64 and ids.tolist() == [
-        [1, 2, 4, 3, 0, 0], [0] * 6, [1, 2, 3, 1, 2, 3], [1, 5, 5, 0, 0, 0]]
+        [1, 2, 4, 3, 0, 0],
+        [0] * 6,
+        [1, 2, 3, 1, 2, 3],
+        [1, 5, 5, 0, 0, 0],
+    ]
     assert tok.decode(ids) == ["ab c", "", "abcabc", "a\ufffd\ufffd"]
     np.testing.assert_array_equal(tok.encode("ca"), [[3, 1, 0, 0, 0, 0]])  # one string
-    np.testing.assert_array_equal(tok.encode(np.array(["ca", "b"], dtype=object)),
-                                  [[3, 1, 0, 0, 0, 0], [2, 0, 0, 0, 0, 0]])
+    np.testing.assert_array_equal(
+        tok.encode(np.array(["ca", "b"], dtype=object)), [[3, 1, 0, 0, 0, 0], [2, 0, 0, 0, 0, 0]]
+    )
     first = tok.encode(("ba", "c"))
     first[:] = 0  # the caller's copy: the cached ids stay intact
     np.testing.assert_array_equal(tok.encode(("ba", "c")), [[2, 1, 0, 0, 0, 0], [3, 0, 0, 0, 0, 0]])
@@ -172,8 +237,12 @@ def test_char_tokenizer_round_trip_padding_cut_unknown_and_cache():
 
 
 def test_text_space_ids_follow_its_sorted_character_set():
-    space = gym.spaces.Dict({"mission": gym.spaces.Text(5, min_length=0, charset=frozenset("dcba")),
-                             "v": gym.spaces.Box(-1, 1, (2,), np.float32)})
+    space = gym.spaces.Dict(
+        {
+            "mission": gym.spaces.Text(5, min_length=0, charset=frozenset("dcba")),
+            "v": gym.spaces.Box(-1, 1, (2,), np.float32),
+        }
+    )
     agent, outs = _run(space)
     m = agent.mbp.codec.modality("mission")
     assert m.kind == "text" and m.tokenizer.charset == "abcd" and (m.vocab, m.length) == (6, 5)

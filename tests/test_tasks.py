@@ -18,7 +18,9 @@ from merlin_rl.envs.base import BatchRNG, TaskEnv, TaskVectorEnv
 TASKS = builtin_ids()
 
 
-def _episodes_done(env: TaskVectorEnv, policy, episodes: int, max_steps: int = 200_000) -> np.ndarray:
+def _episodes_done(
+    env: TaskVectorEnv, policy, episodes: int, max_steps: int = 200_000
+) -> np.ndarray:
     """Run ``policy(core) -> actions`` until ``episodes`` episodes have ended; their returns."""
     env.reset(seed=7)
     ret = np.zeros(env.num_envs)
@@ -133,9 +135,22 @@ def test_train_runs_on_task(env_id: str, tmp_path) -> None:
     from merlin_rl.train import Trainer
 
     torch.manual_seed(0)
-    cfg = make_config("small", env=env_id, num_envs=2, tau=4, total_steps=16, z_dim=8, enc_dim=16,
-                      image_channels=4, mlp_hidden=16, mbp_hidden=16, policy_hidden=16,
-                      memory_rows=8, log_interval=8, checkpoint_interval=16)
+    cfg = make_config(
+        "small",
+        env=env_id,
+        num_envs=2,
+        tau=4,
+        total_steps=16,
+        z_dim=8,
+        enc_dim=16,
+        image_channels=4,
+        mlp_hidden=16,
+        mbp_hidden=16,
+        policy_hidden=16,
+        memory_rows=8,
+        log_interval=8,
+        checkpoint_interval=16,
+    )
     tr = Trainer(cfg, run_dir=tmp_path, progress=False)
     tr.train()
     assert tr.env_steps >= 16
@@ -197,8 +212,9 @@ def test_seeds_big_none_and_negative() -> None:
 
 def test_random_return_is_estimated_for_non_default_knobs() -> None:
     knobs = {"size": 10, "num_objects": 1, "max_steps": 20}
-    env = gym.make_vec("merlin_rl/InstructedGoal-v0", num_envs=32,
-                       vectorization_mode="vector_entry_point", **knobs)
+    env = gym.make_vec(
+        "merlin_rl/InstructedGoal-v0", num_envs=32, vectorization_mode="vector_entry_point", **knobs
+    )
     core = env.unwrapped.core
     rng = np.random.default_rng(9)
     measured = _episodes_done(env, lambda c: rng.integers(4, size=c.num_envs), 1500).mean()

@@ -8,13 +8,24 @@ import torch
 from merlin_rl.config import make_config
 from merlin_rl.train import Trainer
 
-TINY = dict(z_dim=8, enc_dim=16, image_channels=4, mlp_hidden=16, mbp_hidden=16, policy_hidden=16,
-            memory_rows=8, num_envs=4, tau=5, env_kwargs={"delay": 3})
+TINY = dict(
+    z_dim=8,
+    enc_dim=16,
+    image_channels=4,
+    mlp_hidden=16,
+    mbp_hidden=16,
+    policy_hidden=16,
+    memory_rows=8,
+    num_envs=4,
+    tau=5,
+    env_kwargs={"delay": 3},
+)
 
 
 def _train(tmp_path, seed: int, updates: int = 3) -> dict[str, torch.Tensor]:
-    tr = Trainer(make_config("small", seed=seed, **TINY), run_dir=tmp_path / f"s{seed}",
-                 progress=False)
+    tr = Trainer(
+        make_config("small", seed=seed, **TINY), run_dir=tmp_path / f"s{seed}", progress=False
+    )
     for _ in range(updates):
         tr.update(tr.rollout())
     tr.env.close()
@@ -65,23 +76,35 @@ def test_memory_rows_default_to_the_declared_episode_length(tmp_path):
     from merlin_rl.config import auto_memory_rows
 
     small = {k: v for k, v in TINY.items() if k not in ("memory_rows", "env_kwargs")}
-    tr = Trainer(make_config("small", **small, total_steps=40, env_kwargs={"delay": 7}),
-                 run_dir=tmp_path / "auto", progress=False)
+    tr = Trainer(
+        make_config("small", **small, total_steps=40, env_kwargs={"delay": 7}),
+        run_dir=tmp_path / "auto",
+        progress=False,
+    )
     assert tr.cfg.memory_rows == 9  # ColourMatch: 1 cue + 7 delay + 1 choice step
     assert tr.state.memory.M.shape[1] == 9
     tr.train()
     assert json.loads((tmp_path / "auto" / "config.json").read_text())["memory_rows"] == 9
-    tr = Trainer(make_config("small", **small, memory_rows=5), run_dir=tmp_path / "explicit",
-                 progress=False)
+    tr = Trainer(
+        make_config("small", **small, memory_rows=5), run_dir=tmp_path / "explicit", progress=False
+    )
     assert tr.cfg.memory_rows == 5
     tr.env.close()
     assert auto_memory_rows(None) == 64 and auto_memory_rows(5000) == 1024
-    gym.register("merlin_rl_test/NoLimit-v0", entry_point="gymnasium.envs.classic_control:CartPoleEnv")
-    tr = Trainer(make_config("small", **small, env="merlin_rl_test/NoLimit-v0"),
-                 run_dir=tmp_path / "nolimit", progress=False)
+    gym.register(
+        "merlin_rl_test/NoLimit-v0", entry_point="gymnasium.envs.classic_control:CartPoleEnv"
+    )
+    tr = Trainer(
+        make_config("small", **small, env="merlin_rl_test/NoLimit-v0"),
+        run_dir=tmp_path / "nolimit",
+        progress=False,
+    )
     assert tr.cfg.memory_rows == 64
     tr.env.close()
-    tr = Trainer(make_config("small", **small, env="CartPole-v1"), run_dir=tmp_path / "cartpole",
-                 progress=False)
+    tr = Trainer(
+        make_config("small", **small, env="CartPole-v1"),
+        run_dir=tmp_path / "cartpole",
+        progress=False,
+    )
     assert tr.cfg.memory_rows == 500
     tr.env.close()

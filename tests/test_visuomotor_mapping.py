@@ -9,8 +9,17 @@ import pytest
 
 import merlin_rl.envs  # noqa: F401  (registers merlin_rl/VisuomotorMapping-v0)
 from merlin_rl.envs.visuomotor_mapping import (
-    BLACK, COLOURS, FRAME_CORRECT, FRAME_GREY, FRAME_WRONG, GRID, PALETTE, VisuomotorMappingCore,
-    VisuomotorMappingEnv, VisuomotorMappingVectorEnv)
+    BLACK,
+    COLOURS,
+    FRAME_CORRECT,
+    FRAME_GREY,
+    FRAME_WRONG,
+    GRID,
+    PALETTE,
+    VisuomotorMappingCore,
+    VisuomotorMappingEnv,
+    VisuomotorMappingVectorEnv,
+)
 
 ENV_ID = "merlin_rl/VisuomotorMapping-v0"
 
@@ -19,8 +28,14 @@ def frame_colour(image: np.ndarray) -> int:
     """Index in COLOURS of the frame colour (the top-left pixel), checking the whole frame."""
     s = image.shape[0]
     bw = max(1, s // 8)
-    frame = np.concatenate([image[:bw].reshape(-1, 3), image[-bw:].reshape(-1, 3),
-                            image[:, :bw].reshape(-1, 3), image[:, -bw:].reshape(-1, 3)])
+    frame = np.concatenate(
+        [
+            image[:bw].reshape(-1, 3),
+            image[-bw:].reshape(-1, 3),
+            image[:, :bw].reshape(-1, 3),
+            image[:, -bw:].reshape(-1, 3),
+        ]
+    )
     assert (frame == frame[0]).all()
     (idx,) = np.flatnonzero((COLOURS == frame[0]).all(1))
     return int(idx)
@@ -179,11 +194,19 @@ def test_render_shows_view_and_mapping():
     assert frame.dtype == np.uint8 and frame.shape[0] >= 96 and frame.shape[2] == 3
 
 
-@pytest.mark.parametrize("knobs,word", [
-    ({"num_images": 0}, "num_images"), ({"num_images": 65}, "num_images"),
-    ({"num_actions": 1}, "num_actions"), ({"num_actions": 17}, "num_actions"),
-    ({"trials": 0}, "trials"), ({"feedback_steps": -1}, "feedback_steps"),
-    ({"image_size": 5}, "image_size"), ({"trials": 3.5}, "trials")])
+@pytest.mark.parametrize(
+    "knobs,word",
+    [
+        ({"num_images": 0}, "num_images"),
+        ({"num_images": 65}, "num_images"),
+        ({"num_actions": 1}, "num_actions"),
+        ({"num_actions": 17}, "num_actions"),
+        ({"trials": 0}, "trials"),
+        ({"feedback_steps": -1}, "feedback_steps"),
+        ({"image_size": 5}, "image_size"),
+        ({"trials": 3.5}, "trials"),
+    ],
+)
 def test_bad_knobs_are_clear_errors(knobs: dict, word: str):
     with pytest.raises(ValueError, match=word):
         VisuomotorMappingEnv(**knobs)

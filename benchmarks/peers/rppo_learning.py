@@ -69,8 +69,14 @@ def main() -> None:
                     self.returns.append(float(info["episode"]["r"]))
             if self.model.num_timesteps >= self.next:
                 mean = sum(self.returns) / len(self.returns) if self.returns else float("nan")
-                writer.writerow([self.model.num_timesteps, round(time.perf_counter() - t0, 3),
-                                 mean, len(self.returns)])
+                writer.writerow(
+                    [
+                        self.model.num_timesteps,
+                        round(time.perf_counter() - t0, 3),
+                        mean,
+                        len(self.returns),
+                    ]
+                )
                 f.flush()
                 self.returns = []
                 self.next += a.log_interval
@@ -80,10 +86,22 @@ def main() -> None:
     f.close()
     venv.close()
     steps, wall = steps_to(out / "metrics.csv", 0.9 * max_return)
-    print(json.dumps({"algorithm": "RecurrentPPO (sb3-contrib defaults)", "env": a.env,
-                      "num_envs": a.num_envs, "seed": a.seed, "total_steps": a.total_steps,
-                      "threads": a.threads, "steps_to_0.9": steps, "wall_to_0.9_s": wall,
-                      "wall_s": round(time.perf_counter() - t0, 1), "out": str(out)}))
+    print(
+        json.dumps(
+            {
+                "algorithm": "RecurrentPPO (sb3-contrib defaults)",
+                "env": a.env,
+                "num_envs": a.num_envs,
+                "seed": a.seed,
+                "total_steps": a.total_steps,
+                "threads": a.threads,
+                "steps_to_0.9": steps,
+                "wall_to_0.9_s": wall,
+                "wall_s": round(time.perf_counter() - t0, 1),
+                "out": str(out),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

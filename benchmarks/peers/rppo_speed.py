@@ -54,11 +54,13 @@ ADAPTATIONS = {
         "MultiInputLstmPolicy",
         "Dict observation kept; features extractor = flatten each key and concatenate (the "
         "non-image branch of SB3's CombinedExtractor), because NatureCNN needs images >= 36x36 "
-        "and ColourMatch's are 16x16; SB3 scales the uint8 image to [0, 1] before it"),
+        "and ColourMatch's are 16x16; SB3 scales the uint8 image to [0, 1] before it",
+    ),
     "flatten-wrapper": (
         "MlpLstmPolicy",
         "gymnasium.wrappers.FlattenObservation on each env (Box of 768 uint8 values) and "
-        "MlpLstmPolicy; SB3 does not rescale a non-image Box, so pixels enter unscaled"),
+        "MlpLstmPolicy; SB3 does not rescale a non-image Box, so pixels enter unscaled",
+    ),
 }
 
 
@@ -68,9 +70,11 @@ def require_sb3() -> tuple[Any, Any]:
         import sb3_contrib
         import stable_baselines3
     except ImportError as e:
-        print(f"rppo_speed.py: error: sb3-contrib is not installed ({e.name} missing); install it "
-              f"with pip install '{PEERS_REQUIREMENT}' or pip install -e '.[peers]'",
-              file=sys.stderr)
+        print(
+            f"rppo_speed.py: error: sb3-contrib is not installed ({e.name} missing); install it "
+            f"with pip install '{PEERS_REQUIREMENT}' or pip install -e '.[peers]'",
+            file=sys.stderr,
+        )
         raise SystemExit(2) from None
     return sb3_contrib, stable_baselines3
 
@@ -93,10 +97,18 @@ def _flatten_dict_extractor():
     return FlattenDictExtractor
 
 
-def measure_rppo(env_id: str = DEFAULT_ENV, num_envs: int = 8, seconds: float = 60.0,
-                 iterations: int | None = None, device: str = "cpu", seed: int = 0,
-                 adaptation: str = "flatten-extractor", n_steps: int | None = None,
-                 batch_size: int | None = None, n_epochs: int | None = None) -> dict[str, Any]:
+def measure_rppo(
+    env_id: str = DEFAULT_ENV,
+    num_envs: int = 8,
+    seconds: float = 60.0,
+    iterations: int | None = None,
+    device: str = "cpu",
+    seed: int = 0,
+    adaptation: str = "flatten-extractor",
+    n_steps: int | None = None,
+    batch_size: int | None = None,
+    n_epochs: int | None = None,
+) -> dict[str, Any]:
     """Train RecurrentPPO (sb3-contrib defaults unless ``n_steps``/``batch_size``/``n_epochs`` are
     given) and
     time whole iterations after one warm-up iteration."""
@@ -106,18 +118,26 @@ def measure_rppo(env_id: str = DEFAULT_ENV, num_envs: int = 8, seconds: float = 
     from stable_baselines3.common.env_util import make_vec_env
 
     if adaptation not in ADAPTATIONS:
-        raise ConfigError(f"--adaptation {adaptation!r} is not known; allowed: "
-                          f"{', '.join(ADAPTATIONS)}")
+        raise ConfigError(
+            f"--adaptation {adaptation!r} is not known; allowed: {', '.join(ADAPTATIONS)}"
+        )
     throughput.check_device(device)
     policy, description = ADAPTATIONS[adaptation]
     wrapper = gym.wrappers.FlattenObservation if adaptation == "flatten-wrapper" else None
-    policy_kwargs = ({"features_extractor_class": _flatten_dict_extractor()}
-                     if adaptation == "flatten-extractor" else None)
-    overrides = {k: v for k, v in (("n_steps", n_steps), ("batch_size", batch_size),
-                                   ("n_epochs", n_epochs)) if v is not None}
+    policy_kwargs = (
+        {"features_extractor_class": _flatten_dict_extractor()}
+        if adaptation == "flatten-extractor"
+        else None
+    )
+    overrides = {
+        k: v
+        for k, v in (("n_steps", n_steps), ("batch_size", batch_size), ("n_epochs", n_epochs))
+        if v is not None
+    }
     venv = make_vec_env(env_id, n_envs=num_envs, seed=seed, wrapper_class=wrapper)
-    model = RecurrentPPO(policy, venv, device=device, seed=seed, verbose=0,
-                         policy_kwargs=policy_kwargs, **overrides)
+    model = RecurrentPPO(
+        policy, venv, device=device, seed=seed, verbose=0, policy_kwargs=policy_kwargs, **overrides
+    )
     grad_steps = [0]
     opt_step = model.policy.optimizer.step
 
@@ -167,21 +187,36 @@ def measure_rppo(env_id: str = DEFAULT_ENV, num_envs: int = 8, seconds: float = 
     train = wall - collect
     n_params = sum(p.numel() for p in model.policy.parameters())
     pol = model.policy
-    hp = {"policy": policy, "n_steps": model.n_steps, "batch_size": model.batch_size,
-          "n_epochs": model.n_epochs, "learning_rate": model.learning_rate, "gamma": model.gamma,
-          "gae_lambda": model.gae_lambda, "lstm_hidden_size": pol.lstm_hidden_state_shape[-1],
-          "n_lstm_layers": pol.lstm_hidden_state_shape[0], "shared_lstm": pol.shared_lstm,
-          "enable_critic_lstm": pol.enable_critic_lstm, "net_arch": pol.net_arch,
-          "features_dim": pol.features_dim,
-          "features_extractor": type(pol.features_extractor).__name__}
+    hp = {
+        "policy": policy,
+        "n_steps": model.n_steps,
+        "batch_size": model.batch_size,
+        "n_epochs": model.n_epochs,
+        "learning_rate": model.learning_rate,
+        "gamma": model.gamma,
+        "gae_lambda": model.gae_lambda,
+        "lstm_hidden_size": pol.lstm_hidden_state_shape[-1],
+        "n_lstm_layers": pol.lstm_hidden_state_shape[0],
+        "shared_lstm": pol.shared_lstm,
+        "enable_critic_lstm": pol.enable_critic_lstm,
+        "net_arch": pol.net_arch,
+        "features_dim": pol.features_dim,
+        "features_extractor": type(pol.features_extractor).__name__,
+    }
     return {
-        "algorithm": "RecurrentPPO", "num_envs": num_envs, "device": str(model.device),
-        "sb3_defaults": not overrides, "overrides": overrides,
+        "algorithm": "RecurrentPPO",
+        "num_envs": num_envs,
+        "device": str(model.device),
+        "sb3_defaults": not overrides,
+        "overrides": overrides,
         "adaptation": {"name": adaptation, "policy": policy, "description": description},
         "vec_env": f"{type(venv).__name__} of {num_envs} x gym.make({env_id!r}) in Monitor "
-                   f"(make_vec_env); as the model sees it: {type(model.get_env()).__name__}",
-        "hyperparameters": hp, "parameters": n_params,
-        "iterations_timed": n_iter, "env_steps_timed": steps, "wall_s": round(wall, 3),
+        f"(make_vec_env); as the model sees it: {type(model.get_env()).__name__}",
+        "hyperparameters": hp,
+        "parameters": n_params,
+        "iterations_timed": n_iter,
+        "env_steps_timed": steps,
+        "wall_s": round(wall, 3),
         "steps_per_s": round(steps / wall, 2),
         "rollout_steps_per_s": round(steps / collect, 2),
         "train_ms_per_iteration": round(1000 * train / n_iter, 3),
@@ -190,15 +225,41 @@ def measure_rppo(env_id: str = DEFAULT_ENV, num_envs: int = 8, seconds: float = 
     }
 
 
-def measure_merlin(num_envs: int = 8, seconds: float = 60.0, updates: int | None = None,
-                   device: str = "cpu", seed: int = 0) -> dict[str, Any]:
+def measure_merlin(
+    num_envs: int = 8,
+    seconds: float = 60.0,
+    updates: int | None = None,
+    device: str = "cpu",
+    seed: int = 0,
+) -> dict[str, Any]:
     """MERLIN's training throughput (default task, default preset) from throughput.measure."""
-    r = throughput.measure(env=DEFAULT_ENV, agent="merlin", preset="small", num_envs=num_envs,
-                           device=device, seconds=seconds, updates=updates, breakdown_updates=0,
-                           env_seconds=0.0, acting=False, seed=seed)
-    keep = ("agent", "preset", "num_envs", "tau", "device", "parameters", "segments_timed",
-            "env_steps_timed", "train_steps_per_s", "rollout_steps_per_s",
-            "update_ms_per_segment", "update_fraction")
+    r = throughput.measure(
+        env=DEFAULT_ENV,
+        agent="merlin",
+        preset="small",
+        num_envs=num_envs,
+        device=device,
+        seconds=seconds,
+        updates=updates,
+        breakdown_updates=0,
+        env_seconds=0.0,
+        acting=False,
+        seed=seed,
+    )
+    keep = (
+        "agent",
+        "preset",
+        "num_envs",
+        "tau",
+        "device",
+        "parameters",
+        "segments_timed",
+        "env_steps_timed",
+        "train_steps_per_s",
+        "rollout_steps_per_s",
+        "update_ms_per_segment",
+        "update_fraction",
+    )
     out = {k: r[k] for k in keep}
     out["wall_s"] = round(r["segments_timed"] * r["segment_ms"] / 1000, 3)
     out["gradient_steps_per_1000_env_steps"] = round(1000 / (r["tau"] * r["num_envs"]), 3)
@@ -215,35 +276,61 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         order = ("merlin", "rppo") if r % 2 == 0 else ("rppo", "merlin")
         for name in order:
             if name == "merlin":
-                res["merlin"] = measure_merlin(args.num_envs, args.seconds, args.merlin_updates,
-                                               args.device, args.seed)
+                res["merlin"] = measure_merlin(
+                    args.num_envs, args.seconds, args.merlin_updates, args.device, args.seed
+                )
             else:
-                res["rppo"] = measure_rppo(DEFAULT_ENV, args.num_envs, args.seconds,
-                                           args.iterations, args.device, args.seed,
-                                           args.adaptation, args.n_steps, args.batch_size,
-                                           args.n_epochs)
+                res["rppo"] = measure_rppo(
+                    DEFAULT_ENV,
+                    args.num_envs,
+                    args.seconds,
+                    args.iterations,
+                    args.device,
+                    args.seed,
+                    args.adaptation,
+                    args.n_steps,
+                    args.batch_size,
+                    args.n_epochs,
+                )
         res["order"] = list(order)
         res["ratio_merlin_over_rppo"] = round(
-            res["merlin"]["train_steps_per_s"] / res["rppo"]["steps_per_s"], 4)
+            res["merlin"]["train_steps_per_s"] / res["rppo"]["steps_per_s"], 4
+        )
         rounds.append(res)
     last = rounds[-1]
     out: dict[str, Any] = {
-        "benchmark": "rppo_speed", "env": DEFAULT_ENV, "num_envs": args.num_envs,
-        "torch": torch.__version__, "sb3_contrib": sb3_contrib.__version__,
-        "stable_baselines3": sb3.__version__, "peers_requirement": PEERS_REQUIREMENT,
-        **throughput.thread_info(), "machine": throughput.machine_info(),
-        "budget": {"seconds": args.seconds, "rppo_iterations": args.iterations,
-                   "merlin_updates": args.merlin_updates, "rounds": args.rounds},
+        "benchmark": "rppo_speed",
+        "env": DEFAULT_ENV,
+        "num_envs": args.num_envs,
+        "torch": torch.__version__,
+        "sb3_contrib": sb3_contrib.__version__,
+        "stable_baselines3": sb3.__version__,
+        "peers_requirement": PEERS_REQUIREMENT,
+        **throughput.thread_info(),
+        "machine": throughput.machine_info(),
+        "budget": {
+            "seconds": args.seconds,
+            "rppo_iterations": args.iterations,
+            "merlin_updates": args.merlin_updates,
+            "rounds": args.rounds,
+        },
         "adaptation": last["rppo"]["adaptation"],
-        "rppo": last["rppo"], "merlin": last["merlin"],
+        "rppo": last["rppo"],
+        "merlin": last["merlin"],
         "ratio_merlin_over_rppo": round(
-            statistics.median(x["ratio_merlin_over_rppo"] for x in rounds), 4),
+            statistics.median(x["ratio_merlin_over_rppo"] for x in rounds), 4
+        ),
     }
     if args.rounds > 1:
-        out["rounds"] = [{"order": x["order"],
-                          "merlin_steps_per_s": x["merlin"]["train_steps_per_s"],
-                          "rppo_steps_per_s": x["rppo"]["steps_per_s"],
-                          "ratio_merlin_over_rppo": x["ratio_merlin_over_rppo"]} for x in rounds]
+        out["rounds"] = [
+            {
+                "order": x["order"],
+                "merlin_steps_per_s": x["merlin"]["train_steps_per_s"],
+                "rppo_steps_per_s": x["rppo"]["steps_per_s"],
+                "ratio_merlin_over_rppo": x["ratio_merlin_over_rppo"],
+            }
+            for x in rounds
+        ]
     out["peak_rss_mb"] = throughput.peak_rss_mb()
     out["machine"]["load_average_end"] = throughput.load_average()
     return out
@@ -251,8 +338,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seconds", type=float, default=60.0,
-                   help="wall-clock budget of each algorithm's timing (default 60)")
+    p.add_argument(
+        "--seconds",
+        type=float,
+        default=60.0,
+        help="wall-clock budget of each algorithm's timing (default 60)",
+    )
     p.add_argument("--num-envs", type=int, default=8)
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
@@ -260,19 +351,47 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--adaptation", default="flatten-extractor", choices=tuple(ADAPTATIONS))
     p.add_argument("--seed", type=int, default=0)
     smoke = p.add_argument_group("fixed-size runs (smoke tests; the defaults are the real thing)")
-    smoke.add_argument("--iterations", type=int, default=None,
-                       help="time exactly this many RecurrentPPO iterations instead of --seconds")
-    smoke.add_argument("--merlin-updates", type=int, default=None,
-                       help="time exactly this many MERLIN segments instead of --seconds")
-    smoke.add_argument("--n-steps", type=int, default=None,
-                       help="override RecurrentPPO's n_steps (default: sb3-contrib's, 128)")
-    smoke.add_argument("--batch-size", type=int, default=None,
-                       help="override RecurrentPPO's batch_size (default: sb3-contrib's, 128)")
-    smoke.add_argument("--n-epochs", type=int, default=None,
-                       help="override RecurrentPPO's n_epochs (default: sb3-contrib's, 10)")
+    smoke.add_argument(
+        "--iterations",
+        type=int,
+        default=None,
+        help="time exactly this many RecurrentPPO iterations instead of --seconds",
+    )
+    smoke.add_argument(
+        "--merlin-updates",
+        type=int,
+        default=None,
+        help="time exactly this many MERLIN segments instead of --seconds",
+    )
+    smoke.add_argument(
+        "--n-steps",
+        type=int,
+        default=None,
+        help="override RecurrentPPO's n_steps (default: sb3-contrib's, 128)",
+    )
+    smoke.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="override RecurrentPPO's batch_size (default: sb3-contrib's, 128)",
+    )
+    smoke.add_argument(
+        "--n-epochs",
+        type=int,
+        default=None,
+        help="override RecurrentPPO's n_epochs (default: sb3-contrib's, 10)",
+    )
     args = p.parse_args(argv)
-    for name in ("num_envs", "rounds", "threads", "iterations", "merlin_updates", "n_steps",
-                 "batch_size", "n_epochs"):
+    for name in (
+        "num_envs",
+        "rounds",
+        "threads",
+        "iterations",
+        "merlin_updates",
+        "n_steps",
+        "batch_size",
+        "n_epochs",
+    ):
         v = getattr(args, name)
         if v is not None and v <= 0:
             p.error(f"--{name.replace('_', '-')} must be a positive integer, got {v}")

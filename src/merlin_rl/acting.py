@@ -31,7 +31,9 @@ def autoreset_mode(env: gym.vector.VectorEnv) -> str:
         return "next"
     if mode == gym.vector.AutoresetMode.SAME_STEP.value:
         return "same"
-    raise ConfigError(f"vector env autoreset mode {mode!r} is not supported; allowed: NextStep, SameStep")
+    raise ConfigError(
+        f"vector env autoreset mode {mode!r} is not supported; allowed: NextStep, SameStep"
+    )
 
 
 @dataclass
@@ -103,16 +105,18 @@ class EnvLoop:
     starts the new episode; a truncation there is not bootstrapped (treated as a termination).
     """
 
-    def __init__(self, env: gym.vector.VectorEnv, agent: Agent, device: torch.device,
-                 seed: int) -> None:
+    def __init__(
+        self, env: gym.vector.VectorEnv, agent: Agent, device: torch.device, seed: int
+    ) -> None:
         self.env, self.agent, self.device = env, agent, device
         self.mode = autoreset_mode(env)
         try:
             obs, _ = env.reset(seed=seed)
         except (ValueError, TypeError) as e:  # e.g. observations that cannot be batched
-            raise EnvError(f"env.reset() failed: {str(e).splitlines()[0] if str(e) else e!r}; "
-                           f"do its observations fit its space {env.single_observation_space}?"
-                           ) from e
+            raise EnvError(
+                f"env.reset() failed: {str(e).splitlines()[0] if str(e) else e!r}; "
+                f"do its observations fit its space {env.single_observation_space}?"
+            ) from e
         except Exception as e:  # noqa: BLE001 - the env's own error, in one line
             raise EnvError(f"env {_env_id(env)!r}: reset() raised {first_line(e)}") from e
         check_observation(env, obs, "env.reset()")
@@ -131,16 +135,25 @@ class EnvLoop:
     def get_state(self) -> dict[str, Any]:
         """Environment and bookkeeping state for an exact resume (tensors and plain values)."""
         t = self.episodes
-        env_state = {k: torch.as_tensor(v) if isinstance(v, np.ndarray) else v
-                     for k, v in self.env.get_state().items()}
-        return {"env": env_state, "obs": self.obs, "episode_start": self.episode_start,
-                "pending_reset": torch.as_tensor(self.pending_reset),
-                "ret": torch.as_tensor(t.ret), "len": torch.as_tensor(t.len),
-                "recent": list(t.recent), "count": t.count}
+        env_state = {
+            k: torch.as_tensor(v) if isinstance(v, np.ndarray) else v
+            for k, v in self.env.get_state().items()
+        }
+        return {
+            "env": env_state,
+            "obs": self.obs,
+            "episode_start": self.episode_start,
+            "pending_reset": torch.as_tensor(self.pending_reset),
+            "ret": torch.as_tensor(t.ret),
+            "len": torch.as_tensor(t.len),
+            "recent": list(t.recent),
+            "count": t.count,
+        }
 
     def set_state(self, s: dict[str, Any]) -> None:
-        self.env.set_state({k: v.numpy() if isinstance(v, Tensor) else v
-                            for k, v in s["env"].items()})
+        self.env.set_state(
+            {k: v.numpy() if isinstance(v, Tensor) else v for k, v in s["env"].items()}
+        )
         self.obs = {k: v.to(self.device) for k, v in s["obs"].items()}
         self.episode_start = s["episode_start"].to(self.device)
         self.pending_reset = s["pending_reset"].numpy().copy()
@@ -178,8 +191,6 @@ class EnvLoop:
         return as_t(r), as_t(done), as_t(term), as_t(valid)
 
 
-
-
 def _env_id(env: gym.vector.VectorEnv) -> str:
     return str(getattr(getattr(env, "spec", None), "id", None) or type(env).__name__)
 
@@ -204,9 +215,16 @@ class ReturnTracker:
 class Actor:
     """Runs segments of ``tau`` steps: the acting half of the training loop."""
 
-    def __init__(self, agent: Agent, loop: "EnvLoop", step_fn: Callable[..., Any],
-                 noise_fn: Callable[[], StepNoise], tau: int, gamma: float,
-                 dist: Any = None) -> None:
+    def __init__(
+        self,
+        agent: Agent,
+        loop: "EnvLoop",
+        step_fn: Callable[..., Any],
+        noise_fn: Callable[[], StepNoise],
+        tau: int,
+        gamma: float,
+        dist: Any = None,
+    ) -> None:
         self.agent, self.loop, self.step_fn, self.noise_fn = agent, loop, step_fn, noise_fn
         self.tau, self.dist = tau, dist  # dist: under torchrun the return moments sum over ranks
         self.returns = ReturnTracker(loop.env.num_envs, gamma, loop.device)
@@ -232,20 +250,32 @@ class Actor:
                 state.prev_reward = scaled[:, None]
                 outs.append(out)
                 noises.append(noise)
-                for xs, x in ((raw, r), (rewards, scaled), (dones, done), (terms, term),
-                              (valids, valid)):
+                for xs, x in (
+                    (raw, r),
+                    (rewards, scaled),
+                    (dones, done),
+                    (terms, term),
+                    (valids, valid),
+                ):
                     xs.append(x)
         with torch.no_grad():  # V of the next observation, without advancing the state
             peek_state = state.reset(loop.episode_start)
             peek = self.step_fn(loop.obs, peek_state, sample=False)[0]
             bootstrap = agent.evaluate([peek]).value[0]
         seg = Segment(
-            outputs=outs, rewards=torch.stack(rewards), dones=torch.stack(dones),
-            terminals=torch.stack(terms), valid=torch.stack(valids).float(), bootstrap=bootstrap,
-            start_state=start_state, starts=torch.stack(starts), noise=noises,
+            outputs=outs,
+            rewards=torch.stack(rewards),
+            dones=torch.stack(dones),
+            terminals=torch.stack(terms),
+            valid=torch.stack(valids).float(),
+            bootstrap=bootstrap,
+            start_state=start_state,
+            starts=torch.stack(starts),
+            noise=noises,
             actions=torch.stack([o.action for o in outs]),
             log_probs=torch.stack([o.log_prob for o in outs]).detach(),
-            raw_rewards=torch.stack(raw))
+            raw_rewards=torch.stack(raw),
+        )
         return seg, state
 
     def _update_scale(self, rewards: Tensor, done: Tensor, valid: Tensor) -> float:

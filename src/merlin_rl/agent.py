@@ -60,6 +60,7 @@ class AgentState:
             if isinstance(x, MemoryState):
                 return x.reset(mask)
             return torch.where(mask.view(-1, *([1] * (x.dim() - 1))), torch.zeros_like(x), x)
+
         return self._map(zero)
 
     def to_dict(self) -> dict[str, Tensor]:
@@ -71,8 +72,9 @@ class AgentState:
     @staticmethod
     def from_dict(d: dict[str, Tensor]) -> "AgentState":
         mem = MemoryState.from_dict(d) if "mem.M" in d else None
-        return AgentState(memory=mem, **{f.name: d[f.name] for f in fields(AgentState)
-                                         if f.name != "memory"})
+        return AgentState(
+            memory=mem, **{f.name: d[f.name] for f in fields(AgentState) if f.name != "memory"}
+        )
 
 
 @dataclass
@@ -130,17 +132,30 @@ class Agent(nn.Module):
         super().__init__()
         if not isinstance(action_space, gym.spaces.Discrete):
             raise UnsupportedSpaceError(
-                f"action space {action_space} is not supported; supported: Discrete")
+                f"action space {action_space} is not supported; supported: Discrete"
+            )
         self.cfg = cfg
         self.num_actions = int(action_space.n)
         self.action_start = int(action_space.start)
         self.kind = cfg.agent
         self.is_merlin = cfg.agent == "merlin"
         self.use_memory = cfg.agent in ("merlin", "rl-mem")
-        self.mbp = MBP(obs_space, self.num_actions, cfg, stochastic=self.is_merlin,
-                       decoders=self.is_merlin, use_memory=self.use_memory)
-        self.policy = Policy(cfg.z_dim, self.num_actions, cfg.policy_hidden, cfg.mlp_hidden,
-                             2 * cfg.z_dim if self.use_memory else 0, cfg.read_strength_init)
+        self.mbp = MBP(
+            obs_space,
+            self.num_actions,
+            cfg,
+            stochastic=self.is_merlin,
+            decoders=self.is_merlin,
+            use_memory=self.use_memory,
+        )
+        self.policy = Policy(
+            cfg.z_dim,
+            self.num_actions,
+            cfg.policy_hidden,
+            cfg.mlp_hidden,
+            2 * cfg.z_dim if self.use_memory else 0,
+            cfg.read_strength_init,
+        )
         # running second moment of the discounted return (reward scale, learner.RewardScale)
         self.register_buffer("return_sq_sum", torch.zeros((), dtype=torch.float64))
         self.register_buffer("return_count", torch.zeros((), dtype=torch.float64))
@@ -158,17 +173,27 @@ class Agent(nn.Module):
         cfg = self.cfg
         z = lambda *s: torch.zeros(batch, *s, device=device)  # noqa: E731
         rows = cfg.memory_rows or AUTO_MEMORY_FALLBACK  # the trainer resolves 0 from the env
-        mem = (MemoryState.zeros(batch, rows, 2 * cfg.z_dim, device)
-               if self.use_memory else None)
+        mem = MemoryState.zeros(batch, rows, 2 * cfg.z_dim, device) if self.use_memory else None
         return AgentState(
-            mbp_h=z(2, cfg.mbp_hidden), mbp_c=z(2, cfg.mbp_hidden),
+            mbp_h=z(2, cfg.mbp_hidden),
+            mbp_c=z(2, cfg.mbp_hidden),
             m=z(self.mbp.reads * self.mbp.width),
-            pol_h=z(2, cfg.policy_hidden), pol_c=z(2, cfg.policy_hidden),
-            prev_action=z(self.num_actions), prev_reward=z(1), memory=mem)
+            pol_h=z(2, cfg.policy_hidden),
+            pol_c=z(2, cfg.policy_hidden),
+            prev_action=z(self.num_actions),
+            prev_reward=z(1),
+            memory=mem,
+        )
 
-    def step(self, obs: dict[str, Tensor], state: AgentState, sample: bool = True,
-             noise: StepNoise | None = None, action: Tensor | None = None,
-             obs_code: Tensor | None = None) -> tuple[StepOutput, AgentState]:
+    def step(
+        self,
+        obs: dict[str, Tensor],
+        state: AgentState,
+        sample: bool = True,
+        noise: StepNoise | None = None,
+        action: Tensor | None = None,
+        obs_code: Tensor | None = None,
+    ) -> tuple[StepOutput, AgentState]:
         """One step for all environments; ``state.prev_reward`` must already hold r_{t-1}.
 
         ``sample``: draw z and a_t (else z = mu and the argmax action). ``noise``: the random
@@ -203,8 +228,9 @@ class Agent(nn.Module):
         entropy = -(log_pi.exp() * log_pi).sum(-1)
 
         # MBP LSTM on [z_t, a_t, m_{t-1}], then read M_{t-1} and write z_t
-        h_cat, mbp_h, mbp_c = mbp.lstm(torch.cat([z, a_onehot, state.m], -1),
-                                       state.mbp_h, state.mbp_c)
+        h_cat, mbp_h, mbp_c = mbp.lstm(
+            torch.cat([z, a_onehot, state.m], -1), state.mbp_h, state.mbp_c
+        )
         m_new, mbp_w = state.m, None
         if memory is not None:
             keys, beta = mbp.read_interface(h_cat)
@@ -213,11 +239,29 @@ class Agent(nn.Module):
             memory = mem_ops.add_usage(memory, mbp_w, cfg.allocation)
             memory = mem_ops.write(memory, z, cfg.gamma, cfg.allocation)
 
-        out = StepOutput(action=action, log_prob=log_prob, entropy=entropy, logits=logits, z=z,
-                         dist=dist, obs=obs, prev_action=state.prev_action,
-                         prev_reward=state.prev_reward, mbp_weights=mbp_w, policy_weights=pol_w)
-        new_state = AgentState(mbp_h=mbp_h, mbp_c=mbp_c, m=m_new, pol_h=pol_h, pol_c=pol_c,
-                               prev_action=a_onehot, prev_reward=state.prev_reward, memory=memory)
+        out = StepOutput(
+            action=action,
+            log_prob=log_prob,
+            entropy=entropy,
+            logits=logits,
+            z=z,
+            dist=dist,
+            obs=obs,
+            prev_action=state.prev_action,
+            prev_reward=state.prev_reward,
+            mbp_weights=mbp_w,
+            policy_weights=pol_w,
+        )
+        new_state = AgentState(
+            mbp_h=mbp_h,
+            mbp_c=mbp_c,
+            m=m_new,
+            pol_h=pol_h,
+            pol_c=pol_c,
+            prev_action=a_onehot,
+            prev_reward=state.prev_reward,
+            memory=memory,
+        )
         return out, new_state
 
     def evaluate(self, steps: list[StepOutput]) -> Predictions:
@@ -235,16 +279,25 @@ class Agent(nn.Module):
         if steps[0].dist:
             dist = {k: cat([s.dist[k] for s in steps]) for k in steps[0].dist}
             kl = unflat(losses.gaussian_kl(**dist))
-            kl_obj = kl if self.cfg.elbo == "literal" else unflat(losses.kl_objective(
-                **dist, free_nats=self.cfg.kl_free_nats, balance=self.cfg.kl_balance))
+            kl_obj = (
+                kl
+                if self.cfg.elbo == "literal"
+                else unflat(
+                    losses.kl_objective(
+                        **dist, free_nats=self.cfg.kl_free_nats, balance=self.cfg.kl_balance
+                    )
+                )
+            )
         recon = {}
         if self.mbp.decoders:
             obs = {k: cat([s.obs[k] for s in steps]) for k in steps[0].obs}
             recon = self.mbp.reconstruction_losses(
-                z, obs, cat([s.prev_action for s in steps]), cat([s.prev_reward for s in steps]))
+                z, obs, cat([s.prev_action for s in steps]), cat([s.prev_reward for s in steps])
+            )
             recon = {k: unflat(v) for k, v in recon.items()}
-        return Predictions(value=unflat(value), advantage=unflat(adv), kl=kl, kl_objective=kl_obj,
-                           recon=recon)
+        return Predictions(
+            value=unflat(value), advantage=unflat(adv), kl=kl, kl_objective=kl_obj, recon=recon
+        )
 
     def env_action(self, action: Tensor):
         """Agent action index -> the environment's action value (``Discrete.start`` offset)."""

@@ -14,15 +14,25 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from merlin_rl.config import (ADVANTAGE_NORMS, AGENTS, ALLOCATIONS, DEVICES, ELBOS,
-                              POLICY_INPUTS, PRESETS, REWARD_NORMS, Config, ConfigError,
-                              make_config)
+from merlin_rl.config import (
+    ADVANTAGE_NORMS,
+    AGENTS,
+    ALLOCATIONS,
+    DEVICES,
+    ELBOS,
+    POLICY_INPUTS,
+    PRESETS,
+    REWARD_NORMS,
+    Config,
+    ConfigError,
+    make_config,
+)
 
 # Every train flag: what it is and its unit or range; the default is added from the presets.
 # The first ones are shown first in --help.
 FLAG_HELP: dict[str, str] = {
     "env": "Gymnasium id to train on: a built-in task (merlin_rl/ColourMatch-v0, "
-           "merlin_rl/MemoryGame-v0, ... see docs/tasks.md) or any registered id",
+    "merlin_rl/MemoryGame-v0, ... see docs/tasks.md) or any registered id",
     "agent": "agent configuration (DESIGN §3)",
     "total_steps": "training budget in environment steps (summed over all environments), >= 1",
     "num_envs": "environments stepped together as one batch (B), >= 1",
@@ -32,7 +42,7 @@ FLAG_HELP: dict[str, str] = {
     "async_envs": "step environments in subprocess workers (for slow external environments)",
     "compile": "torch.compile the per-step cell (slow first minutes; see docs/performance.md)",
     "env_import": "module(s) to import first, comma-separated, that register third-party envs "
-                  "(the only way merlin-rl imports code you name)",
+    "(the only way merlin-rl imports code you name)",
     "env_kwargs": "keyword arguments for the env as a JSON object, e.g. '{\"delay\": 40}'",
     "z_dim": "size of the latent state z (memory rows are 2 z_dim wide), >= 1",
     "enc_dim": "encoding size per observation modality, >= 1",
@@ -42,12 +52,12 @@ FLAG_HELP: dict[str, str] = {
     "policy_hidden": "hidden units of each of the policy's 2 LSTM layers, >= 1",
     "mbp_reads": "memory read heads of the MBP (K^r), >= 1",
     "memory_rows": "rows of the external memory (N), one written per step, >= 1; 0 = the env's "
-                   "declared episode length (at most 1024; 64 if it declares none)",
+    "declared episode length (at most 1024; 64 if it declares none)",
     "allocation": "which memory row a write replaces once all are used: least used with usage "
-                  "decaying per step (usage), the paper's never-decaying usage (usage-literal), "
-                  "or the oldest (fifo)",
+    "decaying per step (usage), the paper's never-decaying usage (usage-literal), "
+    "or the oldest (fifo)",
     "policy_input": "what the policy reads of z_t: the posterior sample (the paper's) or its "
-                    "mean mu_q",
+    "mean mu_q",
     "read_strength_init": "initial read strength beta of every memory read key, > 0",
     "tau": "rollout length in steps per update (truncated BPTT window), 1 to --total-steps",
     "gamma": "discount factor per step, in (0, 1]",
@@ -59,18 +69,18 @@ FLAG_HELP: dict[str, str] = {
     "entropy_cost": "weight of the policy's entropy bonus, >= 0",
     "kl_weight": "weight of the ELBO's KL term (MERLIN), >= 0",
     "elbo": "KL term of the ELBO: balanced (KL balancing with free nats, keeps z informative "
-            "for every input kind) or literal (the paper's KL(q || p))",
+    "for every input kind) or literal (the paper's KL(q || p))",
     "kl_free_nats": "balanced ELBO: nats of KL per step that cost nothing (free bits), >= 0",
     "kl_balance": "balanced ELBO: share of the KL gradient that trains the prior, in (0, 1)",
     "epochs": "learner epochs K over each acted segment (1 with 1 minibatch: the paper's "
-              "single A2C step), >= 1",
+    "single A2C step), >= 1",
     "minibatches": "minibatches of environments per epoch (each re-runs the segment), >= 1",
     "ppo_clip": "PPO clip epsilon of the policy ratio (inactive at K = 1), > 0",
     "reward_norm": "divide rewards by a running sqrt(E[G^2]) of discounted returns "
-                   "(return-std) or not (off)",
+    "(return-std) or not (off)",
     "advantage_norm": "advantages to zero mean and unit std per minibatch (batch) or not (off)",
     "image_weight": "weight of the image reconstruction loss (sum of squared pixel errors per "
-                    "image), >= 0",
+    "image), >= 0",
     "vector_weight": "weight of the vector-observation reconstruction loss, >= 0",
     "text_weight": "weight of the text reconstruction loss, >= 0",
     "discrete_weight": "weight of the discrete-observation reconstruction loss, >= 0",
@@ -83,13 +93,27 @@ FLAG_HELP: dict[str, str] = {
     "max_nonfinite": "non-finite updates in a row (skipped) before the run stops, >= 1",
     "tb_images_every": "updates between TensorBoard reconstruction and read-weight images, >= 1",
 }
-MAIN_FLAGS = ("env", "agent", "total_steps", "num_envs", "seed", "run_dir", "device",
-              "async_envs", "compile", "env_import")
-CHOICES: dict[str, tuple[str, ...]] = {"agent": AGENTS, "device": DEVICES,
-                                       "allocation": ALLOCATIONS, "elbo": ELBOS,
-                                       "reward_norm": REWARD_NORMS,
-                                       "advantage_norm": ADVANTAGE_NORMS,
-                                       "policy_input": POLICY_INPUTS}
+MAIN_FLAGS = (
+    "env",
+    "agent",
+    "total_steps",
+    "num_envs",
+    "seed",
+    "run_dir",
+    "device",
+    "async_envs",
+    "compile",
+    "env_import",
+)
+CHOICES: dict[str, tuple[str, ...]] = {
+    "agent": AGENTS,
+    "device": DEVICES,
+    "allocation": ALLOCATIONS,
+    "elbo": ELBOS,
+    "reward_norm": REWARD_NORMS,
+    "advantage_norm": ADVANTAGE_NORMS,
+    "policy_input": POLICY_INPUTS,
+}
 SEED_RANGE = 2**31
 CONFIG_SUFFIXES = (".json", ".toml", ".yaml", ".yml")
 _NO_IMPORT = object()
@@ -111,11 +135,13 @@ def _json_object(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except ValueError as e:
-        raise argparse.ArgumentTypeError(f"is not valid JSON: {e} (give an object such as "
-                                         "'{\"delay\": 40}')") from None
+        raise argparse.ArgumentTypeError(
+            f"is not valid JSON: {e} (give an object such as '{{\"delay\": 40}}')"
+        ) from None
     if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(f"is not a JSON object: {text!r} (give an object such "
-                                         "as '{\"delay\": 40}')")
+        raise argparse.ArgumentTypeError(
+            f"is not a JSON object: {text!r} (give an object such as '{{\"delay\": 40}}')"
+        )
     return value
 
 
@@ -124,11 +150,13 @@ def _seed(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"is not an integer: {text!r} (allowed: 0 to "
-                                         f"{SEED_RANGE - 1})") from None
+        raise argparse.ArgumentTypeError(
+            f"is not an integer: {text!r} (allowed: 0 to {SEED_RANGE - 1})"
+        ) from None
     if not 0 <= value < SEED_RANGE:
-        raise argparse.ArgumentTypeError(f"is out of range: {text} (allowed: 0 to "
-                                         f"{SEED_RANGE - 1})")
+        raise argparse.ArgumentTypeError(
+            f"is out of range: {text} (allowed: 0 to {SEED_RANGE - 1})"
+        )
     return value
 
 
@@ -138,8 +166,9 @@ def _positive(text: str, most: int | None = None) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"is not an integer: {text!r} (allowed: "
-                                         f"{allowed})") from None
+        raise argparse.ArgumentTypeError(
+            f"is not an integer: {text!r} (allowed: {allowed})"
+        ) from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     if most is not None and value > most:
@@ -149,8 +178,10 @@ def _positive(text: str, most: int | None = None) -> int:
 
 def _at_most(most: int):
     """``_positive`` with an upper bound, for argparse's ``type=``."""
+
     def parse(text: str) -> int:
         return _positive(text, most)
+
     return parse
 
 
@@ -161,8 +192,11 @@ RECORD_EPISODES_MAX = 1_000  # every frame is kept in memory until the video is 
 def _default_text(name: str) -> str:
     """'default 32; 200 with --preset paper' from the dataclass default and the presets."""
     default = {f.name: f for f in dataclasses.fields(Config)}[name]
-    value = (default.default_factory() if default.default_factory is not dataclasses.MISSING
-             else default.default)
+    value = (
+        default.default_factory()
+        if default.default_factory is not dataclasses.MISSING
+        else default.default
+    )
     if name == "run_dir":
         return "default runs/<agent>_<env>_s<seed>_<date-time>"
     if name == "env_import":
@@ -173,20 +207,30 @@ def _default_text(name: str) -> str:
     for preset, values in PRESETS.items():
         if name in values and values[name] != value:
             other = values[name]
-            text += (f"; {json.dumps(other) if isinstance(other, dict) else other} with "
-                     f"--preset {preset}")
+            text += (
+                f"; {json.dumps(other) if isinstance(other, dict) else other} with "
+                f"--preset {preset}"
+            )
     if name == "env_kwargs":
         text += " (built-in tasks only)"
     return text.replace("%", "%%")
 
 
 def _add_config_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", metavar="FILE", default=None,
-                   help="settings from a file: JSON, TOML or YAML (.json, .toml, .yaml, .yml), "
-                        "keys as in a run's config.json; flags given as well win (default none)")
-    p.add_argument("--preset", default=None, choices=list(PRESETS),
-                   help="model sizes and learning settings: small (a laptop CPU) or paper "
-                        "(DESIGN §3); flags given as well win (default small)")
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        default=None,
+        help="settings from a file: JSON, TOML or YAML (.json, .toml, .yaml, .yml), "
+        "keys as in a run's config.json; flags given as well win (default none)",
+    )
+    p.add_argument(
+        "--preset",
+        default=None,
+        choices=list(PRESETS),
+        help="model sizes and learning settings: small (a laptop CPU) or paper "
+        "(DESIGN §3); flags given as well win (default small)",
+    )
     fields = {f.name: f for f in dataclasses.fields(Config)}
     order = [n for n in MAIN_FLAGS if n in fields] + [n for n in fields if n not in MAIN_FLAGS]
     for name in order:
@@ -207,20 +251,38 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
             p.add_argument(flag, action="store_true", default=None, help=text)
             continue
         typ = {"int": int, "float": float, "str": str}[type_name]
-        metavar = None if name in CHOICES else {"int": "N", "float": "X"}.get(
-            type_name, {"env": "ID", "run_dir": "DIR", "env_import": "MODULES"}.get(name))
-        p.add_argument(flag, type=typ, default=None, choices=CHOICES.get(name), metavar=metavar,
-                       help=text)
+        metavar = (
+            None
+            if name in CHOICES
+            else {"int": "N", "float": "X"}.get(
+                type_name, {"env": "ID", "run_dir": "DIR", "env_import": "MODULES"}.get(name)
+            )
+        )
+        p.add_argument(
+            flag, type=typ, default=None, choices=CHOICES.get(name), metavar=metavar, help=text
+        )
 
 
 def _add_checkpoint_flags(p: argparse.ArgumentParser, seed: int) -> None:
-    p.add_argument("--checkpoint", required=True, metavar="FILE",
-                   help="path to a .pt checkpoint (e.g. RUN_DIR/checkpoints/final.pt)")
-    p.add_argument("--seed", type=_seed, default=seed,
-                   help=f"environment and sampling seed, 0 to {SEED_RANGE - 1} (default {seed})")
-    p.add_argument("--env-import", default=None, metavar="MODULES",
-                   help="module(s) to import first, comma-separated, that register the "
-                        "checkpoint's env; a checkpoint never imports code itself (default none)")
+    p.add_argument(
+        "--checkpoint",
+        required=True,
+        metavar="FILE",
+        help="path to a .pt checkpoint (e.g. RUN_DIR/checkpoints/final.pt)",
+    )
+    p.add_argument(
+        "--seed",
+        type=_seed,
+        default=seed,
+        help=f"environment and sampling seed, 0 to {SEED_RANGE - 1} (default {seed})",
+    )
+    p.add_argument(
+        "--env-import",
+        default=None,
+        metavar="MODULES",
+        help="module(s) to import first, comma-separated, that register the "
+        "checkpoint's env; a checkpoint never imports code itself (default none)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -228,50 +290,89 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     t = sub.add_parser("train", help="train an agent (defaults: MERLIN on the built-in task)")
     _add_config_flags(t)
-    t.add_argument("--resume", action="store_true",
-                   help="continue the run in --run-dir from its latest checkpoint (off by default)")
-    t.add_argument("--overwrite", action="store_true",
-                   help="replace the merlin-rl run already in --run-dir; the old run is removed "
-                        "only once the new one has written its first checkpoint (off by default)")
-    t.add_argument("--no-progress", action="store_true",
-                   help="hide the progress bar (off by default)")
+    t.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --run-dir from its latest checkpoint (off by default)",
+    )
+    t.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the merlin-rl run already in --run-dir; the old run is removed "
+        "only once the new one has written its first checkpoint (off by default)",
+    )
+    t.add_argument(
+        "--no-progress", action="store_true", help="hide the progress bar (off by default)"
+    )
     e = sub.add_parser("eval", help="evaluate a checkpoint; prints a JSON summary as last line")
     _add_checkpoint_flags(e, 12345)
-    e.add_argument("--episodes", type=_at_most(EVAL_EPISODES_MAX), default=100,
-                   help=f"episodes to run, 1 to {EVAL_EPISODES_MAX:,} (default 100)")
-    e.add_argument("--greedy", action="store_true", help="argmax actions and mean z (default: sample)")
-    e.add_argument("--device", default="cpu", choices=DEVICES,
-                   help="where the agent runs (default cpu)")
-    pl = sub.add_parser("plot", help="learning curves of run directories (mean and 95%% interval "
-                                     "over seeds, grouped by env and agent)")
+    e.add_argument(
+        "--episodes",
+        type=_at_most(EVAL_EPISODES_MAX),
+        default=100,
+        help=f"episodes to run, 1 to {EVAL_EPISODES_MAX:,} (default 100)",
+    )
+    e.add_argument(
+        "--greedy", action="store_true", help="argmax actions and mean z (default: sample)"
+    )
+    e.add_argument(
+        "--device", default="cpu", choices=DEVICES, help="where the agent runs (default cpu)"
+    )
+    pl = sub.add_parser(
+        "plot",
+        help="learning curves of run directories (mean and 95%% interval "
+        "over seeds, grouped by env and agent)",
+    )
     pl.add_argument("runs", nargs="+", metavar="RUN_DIR")
     pl.add_argument("--out", required=True, help="image file to write (.png, .pdf or .svg)")
-    pl.add_argument("--metric", default="episode_return", help="metrics.csv column (default "
-                                                                "episode_return)")
-    m = sub.add_parser("memory", help="figure of an episode's memory read weights "
-                                      "(time x memory row, per read head)")
+    pl.add_argument(
+        "--metric", default="episode_return", help="metrics.csv column (default episode_return)"
+    )
+    m = sub.add_parser(
+        "memory",
+        help="figure of an episode's memory read weights (time x memory row, per read head)",
+    )
     _add_checkpoint_flags(m, 0)
     m.add_argument("--out", required=True, help="image file to write (.png, .pdf or .svg)")
-    x = sub.add_parser("experiment", help="run a grid of agents x envs x seeds (one process "
-                                          "each; finished runs are kept) and summarise it")
+    x = sub.add_parser(
+        "experiment",
+        help="run a grid of agents x envs x seeds (one process "
+        "each; finished runs are kept) and summarise it",
+    )
     x.add_argument("grid", metavar="CONFIG", help="grid file (.yaml, .toml or .json)")
     x.add_argument("--jobs", type=_positive, default=1, help="runs at a time, >= 1 (default 1)")
-    x.add_argument("--env-import", default=None, metavar="MODULES",
-                   help="module(s) that register third-party envs, imported here and by every "
-                        "run (default none)")
-    r = sub.add_parser("record", help="video of episodes with memory reads, reconstructions and "
-                                      "return predictions beside the frames")
+    x.add_argument(
+        "--env-import",
+        default=None,
+        metavar="MODULES",
+        help="module(s) that register third-party envs, imported here and by every "
+        "run (default none)",
+    )
+    r = sub.add_parser(
+        "record",
+        help="video of episodes with memory reads, reconstructions and "
+        "return predictions beside the frames",
+    )
     _add_checkpoint_flags(r, 0)
     r.add_argument("--out", required=True, help="FILE.gif (Pillow) or FILE.mp4 (video extra)")
-    r.add_argument("--episodes", type=_at_most(RECORD_EPISODES_MAX), default=1,
-                   help=f"episodes to record, 1 to {RECORD_EPISODES_MAX:,} (default 1)")
-    r.add_argument("--env", default=None, help="another env id with the same spaces "
-                                                "(default: the checkpoint's env)")
-    r.add_argument("--fps", type=_at_most(1000), default=4,
-                   help="frames per second, 1 to 1,000 (default 4)")
+    r.add_argument(
+        "--episodes",
+        type=_at_most(RECORD_EPISODES_MAX),
+        default=1,
+        help=f"episodes to record, 1 to {RECORD_EPISODES_MAX:,} (default 1)",
+    )
+    r.add_argument(
+        "--env",
+        default=None,
+        help="another env id with the same spaces (default: the checkpoint's env)",
+    )
+    r.add_argument(
+        "--fps", type=_at_most(1000), default=4, help="frames per second, 1 to 1,000 (default 4)"
+    )
     for command in (t, e, pl, m, x, r):
-        command.add_argument("--debug", action="store_true",
-                             help="show tracebacks on errors (off by default)")
+        command.add_argument(
+            "--debug", action="store_true", help="show tracebacks on errors (off by default)"
+        )
     return p
 
 
@@ -303,9 +404,11 @@ def _train(args: argparse.Namespace) -> int:
             raise ConfigError(f"--resume: no run to continue in {run_dir!r} (no {latest})")
         imported = stored.pop("env_import", "")
         if imported and args.env_import is None:
-            raise ConfigError(f"--resume: the run in {run_dir!r} imported {imported!r}; a run's "
-                              f"files never import code: add --env-import {imported} if you "
-                              "trust it")
+            raise ConfigError(
+                f"--resume: the run in {run_dir!r} imported {imported!r}; a run's "
+                f"files never import code: add --env-import {imported} if you "
+                "trust it"
+            )
         _check_metrics(Path(run_dir) / "metrics.csv")
         values = {**stored, **values}
     preset = args.preset or values.pop("preset", None) or "small"
@@ -316,8 +419,10 @@ def _train(args: argparse.Namespace) -> int:
     replace = bool(cfg.run_dir) and resume_from is None and _holds_run(Path(cfg.run_dir))
     if replace:
         if not (args.overwrite or args.resume):
-            raise ConfigError(f"--run-dir {cfg.run_dir!r} already holds a run; add --resume to "
-                              "continue it, --overwrite to replace it, or choose another --run-dir")
+            raise ConfigError(
+                f"--run-dir {cfg.run_dir!r} already holds a run; add --resume to "
+                "continue it, --overwrite to replace it, or choose another --run-dir"
+            )
         _check_is_run(Path(cfg.run_dir), "--resume" if args.resume else "--overwrite")
     # everything is checked (settings, device, memory, env construction, run directory) before
     # the old run is touched
@@ -332,8 +437,11 @@ def _train(args: argparse.Namespace) -> int:
     aside: Path | None = None
     main_rank = trainer.dist.is_main
     if args.resume and resume_from is None and main_rank:  # said once everything is checked
-        print(f"merlin-rl: {Path(cfg.run_dir) / 'checkpoints' / 'latest.pt'} does not exist yet; "
-              "restarting the run from the beginning", file=sys.stderr)
+        print(
+            f"merlin-rl: {Path(cfg.run_dir) / 'checkpoints' / 'latest.pt'} does not exist yet; "
+            "restarting the run from the beginning",
+            file=sys.stderr,
+        )
     try:
         if replace and (world_size_from_env() == 1 or os.environ.get("RANK") == "0"):
             aside = _move_aside(Path(cfg.run_dir))
@@ -347,11 +455,16 @@ def _train(args: argparse.Namespace) -> int:
             trainer.on_checkpoint = drop_old_run
         if resume_from is not None:
             exact = trainer.load(resume_from)
-            how = ("exactly (environments, recurrent state and memory restored)" if exact else
-                   "with fresh environments and recurrent state")
+            how = (
+                "exactly (environments, recurrent state and memory restored)"
+                if exact
+                else "with fresh environments and recurrent state"
+            )
             if main_rank:
-                print(f"resumed from {resume_from} at {trainer.env_steps} env steps, {how}",
-                      file=sys.stderr)
+                print(
+                    f"resumed from {resume_from} at {trainer.env_steps} env steps, {how}",
+                    file=sys.stderr,
+                )
         if main_rank:
             print(f"run directory: {trainer.run_dir}", file=sys.stderr)
         row = trainer.train()
@@ -386,8 +499,11 @@ def _check_train_memory(cfg: Config) -> None:
 
 def _finished(run_dir: Path, steps: int, total: int) -> int:
     """--resume of a run that has reached --total-steps: say so, print its summary, exit 0."""
-    print(f"merlin-rl: the run in {str(run_dir)!r} is finished ({steps} env steps, --total-steps "
-          f"{total}); nothing to do (give a larger --total-steps to continue it)", file=sys.stderr)
+    print(
+        f"merlin-rl: the run in {str(run_dir)!r} is finished ({steps} env steps, --total-steps "
+        f"{total}); nothing to do (give a larger --total-steps to continue it)",
+        file=sys.stderr,
+    )
     summary: dict[str, Any] = {"env_steps": steps, "finished": True, "run_dir": str(run_dir)}
     try:
         from merlin_rl.plots import read_metrics
@@ -403,6 +519,7 @@ def _finished(run_dir: Path, steps: int, total: int) -> int:
 
 def _json_line(obj: Any) -> str:
     """JSON with NaN and infinities as null (they are not valid JSON)."""
+
     def clean(x: Any) -> Any:
         if isinstance(x, float) and not math.isfinite(x):
             return None
@@ -411,6 +528,7 @@ def _json_line(obj: Any) -> str:
         if isinstance(x, (list, tuple)):
             return [clean(v) for v in x]
         return x
+
     return json.dumps(clean(obj), allow_nan=False)
 
 
@@ -419,15 +537,19 @@ def _read_config_file(path: str) -> dict[str, Any]:
     p = Path(path)
     kind = p.suffix.lower()
     if kind not in CONFIG_SUFFIXES:
-        raise ConfigError(f"--config {path!r}: the file must be JSON, TOML or YAML (ending in "
-                          f"{', '.join(CONFIG_SUFFIXES)})")
+        raise ConfigError(
+            f"--config {path!r}: the file must be JSON, TOML or YAML (ending in "
+            f"{', '.join(CONFIG_SUFFIXES)})"
+        )
     try:
         text = p.read_text()
         if kind == ".toml":
             import tomllib
+
             data = tomllib.loads(text)
         elif kind in (".yaml", ".yml"):
             import yaml
+
             try:  # safe_load: plain values only, no objects or code
                 data = yaml.safe_load(text)
             except yaml.YAMLError as e:
@@ -440,19 +562,23 @@ def _read_config_file(path: str) -> dict[str, Any]:
         fmt = "YAML" if kind in (".yaml", ".yml") else kind[1:].upper()
         raise ConfigError(f"--config {path!r} is not valid {fmt}: {e}") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"--config {path!r} must hold an object of settings, got "
-                          f"{type(data).__name__}")
+        raise ConfigError(
+            f"--config {path!r} must hold an object of settings, got {type(data).__name__}"
+        )
     known = {f.name for f in dataclasses.fields(Config)}
     unknown = sorted(set(map(str, data)) - known)
     if unknown:
         raise ConfigError(f"--config {path!r} has unknown keys {unknown}; allowed: {sorted(known)}")
     if data.get("env_import"):
-        raise ConfigError(f"--config {path!r} sets env_import; a file never imports code: pass "
-                          f"--env-import {data['env_import']} on the command line instead")
+        raise ConfigError(
+            f"--config {path!r} sets env_import; a file never imports code: pass "
+            f"--env-import {data['env_import']} on the command line instead"
+        )
     for f in dataclasses.fields(Config):
         if f.name in data:
             want = {"int": int, "float": (int, float), "str": str, "bool": bool}.get(
-                f.type if isinstance(f.type, str) else f.type.__name__, dict)
+                f.type if isinstance(f.type, str) else f.type.__name__, dict
+            )
             v = data[f.name]
             if not isinstance(v, want) or (want is not bool and isinstance(v, bool)):
                 raise ConfigError(f"--config {path!r}: {f.name} must be {f.type}, got {v!r}")
@@ -487,11 +613,13 @@ def _check_metrics(path: Path) -> None:
                 except (TypeError, ValueError):
                     value = math.nan
                 if not math.isfinite(value) or (key == "env_steps" and value != int(value)):
-                    raise ConfigError(f"{str(path)!r} line {i + 2}: {key} is not a number: "
-                                      f"{row.get(key)!r}")
+                    raise ConfigError(
+                        f"{str(path)!r} line {i + 2}: {key} is not a number: {row.get(key)!r}"
+                    )
     except ConfigError as e:
-        raise ConfigError(f"--resume: {e}; repair that file or move it away to continue "
-                          "without it") from None
+        raise ConfigError(
+            f"--resume: {e}; repair that file or move it away to continue without it"
+        ) from None
 
 
 RUN_FILES = ("checkpoints", "tb", "metrics.csv", "config.json")
@@ -521,17 +649,21 @@ def _check_is_run(run_dir: Path, flag: str) -> None:
     ours = re.compile(r"(step_\d+\.pt|latest\.pt|final\.pt|\..*\.tmp)$")
     if what is None and (run_dir / "checkpoints").exists():
         ckpts = run_dir / "checkpoints"
-        if not ckpts.is_dir() or not all(ours.match(p.name) and p.is_file()
-                                         for p in ckpts.iterdir()):
+        if not ckpts.is_dir() or not all(
+            ours.match(p.name) and p.is_file() for p in ckpts.iterdir()
+        ):
             what = "its checkpoints/ holds files that are not merlin-rl checkpoints"
     if what is None and (run_dir / "tb").exists():
         tb = run_dir / "tb"
-        if not tb.is_dir() or not all(p.is_dir() or p.name.startswith("events.out.tfevents")
-                                      for p in tb.rglob("*")):
+        if not tb.is_dir() or not all(
+            p.is_dir() or p.name.startswith("events.out.tfevents") for p in tb.rglob("*")
+        ):
             what = "its tb/ holds files that are not TensorBoard logs"
     if what is not None:
-        raise ConfigError(f"{flag}: --run-dir {str(run_dir)!r} is not a merlin-rl run ({what}); "
-                          "nothing was changed: choose another --run-dir")
+        raise ConfigError(
+            f"{flag}: --run-dir {str(run_dir)!r} is not a merlin-rl run ({what}); "
+            "nothing was changed: choose another --run-dir"
+        )
 
 
 def _move_aside(run_dir: Path) -> Path:
@@ -576,13 +708,16 @@ def _load_agent(args: argparse.Namespace, device, batch: int = 1):
     if args.env_import:
         import_env_modules(args.env_import)
     if cfg.env_import and not args.env_import and cfg.env not in gym.registry:
-        raise EnvError(f"checkpoint {str(path)!r} was trained on {cfg.env!r}, which is not "
-                       f"registered; its run imported {cfg.env_import!r}, and a checkpoint never "
-                       f"imports code: add --env-import {cfg.env_import} if you trust it")
+        raise EnvError(
+            f"checkpoint {str(path)!r} was trained on {cfg.env!r}, which is not "
+            f"registered; its run imported {cfg.env_import!r}, and a checkpoint never "
+            f"imports code: add --env-import {cfg.env_import} if you trust it"
+        )
     check_memory(cfg, device, batch=min(batch, cfg.num_envs), steps=1)  # evaluate's batch
     env = make_vector_env(cfg.env, 1, cfg.env_kwargs)
-    check_memory(cfg, device, batch=min(batch, cfg.num_envs), steps=1,
-                 obs_space=env.single_observation_space)
+    check_memory(
+        cfg, device, batch=min(batch, cfg.num_envs), steps=1, obs_space=env.single_observation_space
+    )
     agent = Agent(env.single_observation_space, env.single_action_space, cfg)
     env.close()
     load_model_state(agent, ckpt["model"], path)
@@ -598,8 +733,12 @@ def _eval(args: argparse.Namespace) -> int:
     agent, cfg, ckpt = _load_agent(args, device, batch=args.episodes)
     torch.manual_seed(args.seed)
     result = evaluate(agent, cfg, args.episodes, greedy=args.greedy, seed=args.seed, device=device)
-    result.update(agent=cfg.agent, env=cfg.env, checkpoint=str(args.checkpoint),
-                  env_steps=int(ckpt["env_steps"]))
+    result.update(
+        agent=cfg.agent,
+        env=cfg.env,
+        checkpoint=str(args.checkpoint),
+        env_steps=int(ckpt["env_steps"]),
+    )
     print(_json_line(result))
     return 0
 
@@ -656,8 +795,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from merlin_rl.envs import EnvError
         from merlin_rl.train import TrainingDiverged
 
-        commands = {"train": _train, "eval": _eval, "plot": _plot, "memory": _memory,
-                    "experiment": _experiment, "record": _record}
+        commands = {
+            "train": _train,
+            "eval": _eval,
+            "plot": _plot,
+            "memory": _memory,
+            "experiment": _experiment,
+            "record": _record,
+        }
         try:
             return commands[args.command](args)
         except (ConfigError, EnvError, UnsupportedSpaceError, CheckpointError, OSError) as e:
@@ -675,9 +820,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise
             found = re.search(r"tried to allocate [^.(]+", str(e))
             what = found[0].strip() if found else type(e).__name__
-            sys.stderr.write(f"merlin-rl: error: out of memory ({what}); make the sizes "
-                             "(--num-envs, --memory-rows, --z-dim, --image-channels, --tau, ...) "
-                             "smaller\n")
+            sys.stderr.write(
+                f"merlin-rl: error: out of memory ({what}); make the sizes "
+                "(--num-envs, --memory-rows, --z-dim, --image-channels, --tau, ...) "
+                "smaller\n"
+            )
             return 2
     except KeyboardInterrupt:
         if args.debug:
@@ -690,8 +837,11 @@ def _out_of_memory(e: BaseException) -> bool:
     """MemoryError, torch.OutOfMemoryError, or the CPU allocator's RuntimeError."""
     import torch
 
-    return (isinstance(e, (MemoryError, torch.OutOfMemoryError))
-            or "can't allocate memory" in str(e) or "out of memory" in str(e))
+    return (
+        isinstance(e, (MemoryError, torch.OutOfMemoryError))
+        or "can't allocate memory" in str(e)
+        or "out of memory" in str(e)
+    )
 
 
 def _one_line(e: BaseException) -> str:

@@ -89,63 +89,120 @@ class Config:
         if self.agent not in AGENTS:
             raise ConfigError(f"--agent {self.agent!r} is not known; allowed: {', '.join(AGENTS)}")
         if self.preset not in PRESETS:
-            raise ConfigError(f"--preset {self.preset!r} is not known; allowed: {', '.join(PRESETS)}")
+            raise ConfigError(
+                f"--preset {self.preset!r} is not known; allowed: {', '.join(PRESETS)}"
+            )
         if self.device not in DEVICES:
-            raise ConfigError(f"--device {self.device!r} is not known; allowed: {', '.join(DEVICES)}")
+            raise ConfigError(
+                f"--device {self.device!r} is not known; allowed: {', '.join(DEVICES)}"
+            )
         if self.allocation not in ALLOCATIONS:
-            raise ConfigError(f"--allocation {self.allocation!r} is not known; allowed: "
-                              f"{', '.join(ALLOCATIONS)}")
+            raise ConfigError(
+                f"--allocation {self.allocation!r} is not known; allowed: {', '.join(ALLOCATIONS)}"
+            )
         if self.reward_norm not in REWARD_NORMS:
-            raise ConfigError(f"--reward-norm {self.reward_norm!r} is not known; allowed: "
-                              f"{', '.join(REWARD_NORMS)}")
+            raise ConfigError(
+                f"--reward-norm {self.reward_norm!r} is not known; allowed: "
+                f"{', '.join(REWARD_NORMS)}"
+            )
         if self.advantage_norm not in ADVANTAGE_NORMS:
-            raise ConfigError(f"--advantage-norm {self.advantage_norm!r} is not known; allowed: "
-                              f"{', '.join(ADVANTAGE_NORMS)}")
-        for name in ("epochs", "minibatches", "total_steps", "num_envs", "z_dim", "enc_dim",
-                     "image_channels", "mlp_hidden",
-                     "mbp_hidden", "policy_hidden", "mbp_reads", "tau",
-                     "log_interval", "checkpoint_interval", "keep_checkpoints", "max_nonfinite",
-                     "tb_images_every"):
+            raise ConfigError(
+                f"--advantage-norm {self.advantage_norm!r} is not known; allowed: "
+                f"{', '.join(ADVANTAGE_NORMS)}"
+            )
+        for name in (
+            "epochs",
+            "minibatches",
+            "total_steps",
+            "num_envs",
+            "z_dim",
+            "enc_dim",
+            "image_channels",
+            "mlp_hidden",
+            "mbp_hidden",
+            "policy_hidden",
+            "mbp_reads",
+            "tau",
+            "log_interval",
+            "checkpoint_interval",
+            "keep_checkpoints",
+            "max_nonfinite",
+            "tb_images_every",
+        ):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 raise ConfigError(f"{_flag(name)} must be a positive integer, got {v!r}")
-        if not isinstance(self.memory_rows, int) or isinstance(self.memory_rows, bool) \
-                or self.memory_rows < 0:
-            raise ConfigError(f"--memory-rows must be a positive integer or 0 (auto: the env's "
-                              f"episode length), got {self.memory_rows!r}")
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**31:
+        if (
+            not isinstance(self.memory_rows, int)
+            or isinstance(self.memory_rows, bool)
+            or self.memory_rows < 0
+        ):
+            raise ConfigError(
+                f"--memory-rows must be a positive integer or 0 (auto: the env's "
+                f"episode length), got {self.memory_rows!r}"
+            )
+        if (
+            not isinstance(self.seed, int)
+            or isinstance(self.seed, bool)
+            or not 0 <= self.seed < 2**31
+        ):
             raise ConfigError(f"--seed must be an integer in [0, 2**31), got {self.seed!r}")
         if self.tau > self.total_steps:
-            raise ConfigError(f"--tau {self.tau} must not exceed --total-steps "
-                              f"{self.total_steps} (tau is the rollout length in env steps)")
+            raise ConfigError(
+                f"--tau {self.tau} must not exceed --total-steps "
+                f"{self.total_steps} (tau is the rollout length in env steps)"
+            )
         for name in ("async_envs", "compile"):
             if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"{_flag(name)} must be true or false, got {getattr(self, name)!r}")
+                raise ConfigError(
+                    f"{_flag(name)} must be true or false, got {getattr(self, name)!r}"
+                )
         for name in ("gamma", "lam"):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not 0.0 < v <= 1.0:
                 raise ConfigError(f"{_flag(name)} must be in (0, 1], got {v!r}")
-        for name in ("ppo_clip", "lr_mbp", "lr_policy", "adam_eps", "grad_clip", "read_strength_init"):
+        for name in (
+            "ppo_clip",
+            "lr_mbp",
+            "lr_policy",
+            "adam_eps",
+            "grad_clip",
+            "read_strength_init",
+        ):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
                 raise ConfigError(f"{_flag(name)} must be a positive finite number, got {v!r}")
         if self.policy_input not in POLICY_INPUTS:
-            raise ConfigError(f"--policy-input {self.policy_input!r} is not known; allowed: "
-                              f"{', '.join(POLICY_INPUTS)}")
+            raise ConfigError(
+                f"--policy-input {self.policy_input!r} is not known; allowed: "
+                f"{', '.join(POLICY_INPUTS)}"
+            )
         if self.elbo not in ELBOS:
             raise ConfigError(f"--elbo {self.elbo!r} is not known; allowed: {', '.join(ELBOS)}")
         if not isinstance(self.kl_balance, (int, float)) or not 0.0 < self.kl_balance < 1.0:
             raise ConfigError(f"--kl-balance must be in (0, 1), got {self.kl_balance!r}")
-        for name in ("entropy_cost", "kl_weight", "kl_free_nats", "image_weight", "vector_weight", "text_weight",
-                     "discrete_weight", "action_weight", "reward_weight", "return_weight"):
+        for name in (
+            "entropy_cost",
+            "kl_weight",
+            "kl_free_nats",
+            "image_weight",
+            "vector_weight",
+            "text_weight",
+            "discrete_weight",
+            "action_weight",
+            "reward_weight",
+            "return_weight",
+        ):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
                 raise ConfigError(f"{_flag(name)} must be a finite number >= 0, got {v!r}")
         if not self.env:
             raise ConfigError("--env must name an environment id, got ''")
         if ":" in self.env:  # Gymnasium would import the module before the colon
-            raise ConfigError(f"--env {self.env!r}: the 'module:id' form is not accepted (it "
-                              "imports code); use --env-import MODULE --env ID")
+            raise ConfigError(
+                f"--env {self.env!r}: the 'module:id' form is not accepted (it "
+                "imports code); use --env-import MODULE --env ID"
+            )
         return self
 
     def to_json(self) -> str:
@@ -177,8 +234,12 @@ def _flag(name: str) -> str:
 
 # annotation -> (accepted Python types, words for the message)
 _TYPES: dict[str, tuple[Any, str]] = {
-    "int": (int, "an integer"), "float": ((int, float), "a number"), "str": (str, "a string"),
-    "bool": (bool, "true or false"), "dict": (dict, "a JSON object")}
+    "int": (int, "an integer"),
+    "float": ((int, float), "a number"),
+    "str": (str, "a string"),
+    "bool": (bool, "true or false"),
+    "dict": (dict, "a JSON object"),
+}
 
 
 def _check_types(cfg: "Config") -> None:
@@ -200,13 +261,30 @@ PRESETS: dict[str, dict[str, Any]] = {
     "small": {},
     # The paper's reference values (DESIGN §3); 64x64 images for the built-in tasks.
     "paper": dict(
-        z_dim=200, enc_dim=256, image_channels=32, mlp_hidden=256, mbp_hidden=256,
-        policy_hidden=256, mbp_reads=3, memory_rows=1350, tau=20, gamma=0.96, lam=0.9,
-        lr_mbp=2e-4, lr_policy=2e-4, entropy_cost=0.01, num_envs=16, read_strength_init=1.0,
+        z_dim=200,
+        enc_dim=256,
+        image_channels=32,
+        mlp_hidden=256,
+        mbp_hidden=256,
+        policy_hidden=256,
+        mbp_reads=3,
+        memory_rows=1350,
+        tau=20,
+        gamma=0.96,
+        lam=0.9,
+        lr_mbp=2e-4,
+        lr_policy=2e-4,
+        entropy_cost=0.01,
+        num_envs=16,
+        read_strength_init=1.0,
         env_kwargs={"image_size": 64},
         # the paper's update and ELBO: one A2C step per segment, literal KL, no normalisation
         # (the forgetting usage allocation stays: the literal rule freezes a full memory)
-        epochs=1, minibatches=1, elbo="literal", reward_norm="off", advantage_norm="off",
+        epochs=1,
+        minibatches=1,
+        elbo="literal",
+        reward_norm="off",
+        advantage_norm="off",
     ),
 }
 
@@ -217,7 +295,9 @@ def make_config(preset: str = "small", **overrides: Any) -> Config:
         raise ConfigError(f"--preset {preset!r} is not known; allowed: {', '.join(PRESETS)}")
     values: dict[str, Any] = dict(PRESETS[preset])
     values.update({k: v for k, v in overrides.items() if v is not None})
-    if "env_kwargs" not in overrides and not str(values.get("env", DEFAULT_ENV)).startswith("merlin_rl/"):
+    if "env_kwargs" not in overrides and not str(values.get("env", DEFAULT_ENV)).startswith(
+        "merlin_rl/"
+    ):
         values.pop("env_kwargs", None)  # a preset's task settings only apply to built-in tasks
     values["preset"] = preset
     return Config.from_dict(values).validate()

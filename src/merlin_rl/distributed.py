@@ -77,16 +77,17 @@ def average_gradients(params: list[nn.Parameter], ctx: DistContext) -> None:
     every rank keeps ``grad = None`` (so the optimiser skips it, as in a single process)."""
     if not ctx.enabled or not params:
         return
-    has = torch.tensor([p.grad is not None for p in params], dtype=torch.float32,
-                       device=params[0].device)
+    has = torch.tensor(
+        [p.grad is not None for p in params], dtype=torch.float32, device=params[0].device
+    )
     grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
     flat = torch.cat([has] + [g.reshape(-1) for g in grads])
     dist.all_reduce(flat, op=dist.ReduceOp.SUM)
-    has_any, flat = flat[:len(params)] > 0, flat[len(params):].div_(ctx.world_size)
+    has_any, flat = flat[: len(params)] > 0, flat[len(params) :].div_(ctx.world_size)
     offset = 0
     for p, keep in zip(params, has_any.tolist()):
         n = p.numel()
-        p.grad = flat[offset:offset + n].view_as(p).clone() if keep else None
+        p.grad = flat[offset : offset + n].view_as(p).clone() if keep else None
         offset += n
 
 

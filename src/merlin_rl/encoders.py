@@ -163,8 +163,14 @@ def to_device(x: Any, device: torch.device, dtype: Any = None) -> Tensor:
 class ImageModality(Modality):
     kind = "image"
 
-    def __init__(self, shape: tuple[int, int, int], channels: int, out_dim: int,
-                 channels_first: bool = False, scale: float = 255.0) -> None:
+    def __init__(
+        self,
+        shape: tuple[int, int, int],
+        channels: int,
+        out_dim: int,
+        channels_first: bool = False,
+        scale: float = 255.0,
+    ) -> None:
         super().__init__(ImageEncoder(shape, channels, out_dim), out_dim)
         self.shape = shape  # (H, W, C) whatever the layout of the observation
         self.channels = channels
@@ -214,8 +220,9 @@ class TextModality(Modality):
         self.vocab, self.length = vocab, length
 
     def build_decoder(self, z_dim: int, hidden: int) -> None:
-        self.decoder = nn.Sequential(nn.Linear(z_dim, hidden), nn.ReLU(),
-                                     nn.Linear(hidden, self.length * self.vocab))
+        self.decoder = nn.Sequential(
+            nn.Linear(z_dim, hidden), nn.ReLU(), nn.Linear(hidden, self.length * self.vocab)
+        )
 
     def to_tensor(self, x: Any, device: torch.device) -> Tensor:
         return to_device(x, device, np.int64)
@@ -260,10 +267,10 @@ class CharTokenizer:
         arr = np.asarray(strings if key is None else key, dtype=np.str_).reshape(-1)
         width = arr.dtype.itemsize // 4  # UCS-4: one uint32 code point per character
         points = np.ascontiguousarray(arr).view(np.uint32).reshape(len(arr), width)
-        points = points[:, :self.length]
+        points = points[:, : self.length]
         ids = np.zeros((len(arr), self.length), np.int64)
         # code points past the table (its last entry is "unknown") clip onto that entry
-        ids[:, :points.shape[1]] = self.lut[np.minimum(points, len(self.lut) - 1)]
+        ids[:, : points.shape[1]] = self.lut[np.minimum(points, len(self.lut) - 1)]
         if key is not None:
             self._last = (key, ids.copy())
         return ids
@@ -276,7 +283,8 @@ class CharTokenizer:
 
 def _is_string_space(space: gym.Space) -> bool:
     return isinstance(space, gym.spaces.Text) or (
-        space.dtype is not None and np.dtype(space.dtype).kind == "U")
+        space.dtype is not None and np.dtype(space.dtype).kind == "U"
+    )
 
 
 def string_tokenizer(name: str, space: gym.Space) -> CharTokenizer:
@@ -303,12 +311,15 @@ def string_tokenizer(name: str, space: gym.Space) -> CharTokenizer:
             except Exception as e:  # noqa: BLE001 - any failure means: cannot size it
                 raise UnsupportedSpaceError(
                     f"observation {name!r}: cannot sample strings from {space} to size the text "
-                    f"encoder ({e.__class__.__name__}: {e})") from None
+                    f"encoder ({e.__class__.__name__}: {e})"
+                ) from None
         extra = sorted({c for t in samples for c in str(t)} - set(DEFAULT_CHARSET))
         charset, length = DEFAULT_CHARSET + "".join(extra), max(1, *(len(str(t)) for t in samples))
     if length > MAX_TEXT_LENGTH:
-        raise UnsupportedSpaceError(f"observation {name!r}: strings of up to {length} characters; "
-                                    f"at most {MAX_TEXT_LENGTH} are supported")
+        raise UnsupportedSpaceError(
+            f"observation {name!r}: strings of up to {length} characters; "
+            f"at most {MAX_TEXT_LENGTH} are supported"
+        )
     if not charset:
         raise UnsupportedSpaceError(f"observation {name!r}: the Text space has no characters")
     return CharTokenizer(charset, length)
@@ -370,8 +381,10 @@ def _image_layout(space: gym.spaces.Box) -> tuple[tuple[int, int, int], bool, fl
 
 def _vocab(name: str, size: int) -> int:
     if size > MAX_VOCAB:
-        raise UnsupportedSpaceError(f"observation {name!r}: token ids go up to {size - 1}; at most "
-                                    f"{MAX_VOCAB - 1} is supported (is it really text?)")
+        raise UnsupportedSpaceError(
+            f"observation {name!r}: token ids go up to {size - 1}; at most "
+            f"{MAX_VOCAB - 1} is supported (is it really text?)"
+        )
     return size
 
 
@@ -388,19 +401,22 @@ def modality_for_space(name: str, space: gym.Space, image_channels: int, enc_dim
         if np.issubdtype(space.dtype, np.integer) and len(shape) == 1:
             if space.low.min() < 0:
                 raise UnsupportedSpaceError(
-                    f"observation {name!r}: token ids must be >= 0, got low={space.low.min()}")
+                    f"observation {name!r}: token ids must be >= 0, got low={space.low.min()}"
+                )
             return TextModality(_vocab(name, int(space.high.max()) + 1), shape[0], enc_dim)
     elif isinstance(space, gym.spaces.MultiDiscrete) and len(space.nvec.shape) == 1:
         if np.any(space.start != 0):
             raise UnsupportedSpaceError(
-                f"observation {name!r}: MultiDiscrete token ids must start at 0, got start={space.start}")
+                f"observation {name!r}: MultiDiscrete token ids must start at 0, got start={space.start}"
+            )
         return TextModality(_vocab(name, int(space.nvec.max())), int(space.nvec.shape[0]), enc_dim)
     elif isinstance(space, gym.spaces.Discrete):
         return DiscreteModality(int(space.n), int(space.start))
     elif _is_string_space(space):
         return StringModality(string_tokenizer(name, space), enc_dim)
     raise UnsupportedSpaceError(
-        f"observation {name!r} has unsupported space {space}; supported: {SUPPORTED_OBS}")
+        f"observation {name!r} has unsupported space {space}; supported: {SUPPORTED_OBS}"
+    )
 
 
 class ObservationCodec(nn.Module):
@@ -415,14 +431,19 @@ class ObservationCodec(nn.Module):
         else:
             items = [("obs", space)]
         if not items:
-            raise UnsupportedSpaceError("observation space is an empty Dict; it needs at least one key")
+            raise UnsupportedSpaceError(
+                "observation space is an empty Dict; it needs at least one key"
+            )
         self.is_dict = isinstance(space, gym.spaces.Dict)
         self.is_tuple = isinstance(space, gym.spaces.Tuple)
         self.names = [k for k, _ in items]  # observation keys, in order
         # modules live under positional names: any observation key works, even "a.b" or "type"
         self.modalities = nn.ModuleDict(
-            {f"m{i}": modality_for_space(k, s, image_channels, enc_dim)
-             for i, (k, s) in enumerate(items)})
+            {
+                f"m{i}": modality_for_space(k, s, image_channels, enc_dim)
+                for i, (k, s) in enumerate(items)
+            }
+        )
         self.out_dim = sum(m.enc_dim for m in self.modalities.values())
 
     def build_decoders(self, z_dim: int, hidden: int) -> None:

@@ -31,8 +31,9 @@ class TrainingDiverged(RuntimeError):
     """Too many non-finite updates in a row."""
 
 
-def replay(agent: Agent, seg: Segment, index: Tensor | None = None
-           ) -> tuple[list[StepOutput], AgentState]:
+def replay(
+    agent: Agent, seg: Segment, index: Tensor | None = None
+) -> tuple[list[StepOutput], AgentState]:
     """Re-run the acted segment (of environments ``index``, all if None) with autograd.
 
     From the stored start state, with the stored episode starts, rewards r_{t-1}, noise eps and
@@ -50,8 +51,13 @@ def replay(agent: Agent, seg: Segment, index: Tensor | None = None
         state = state.reset(pick(seg.starts[t]))
         state.prev_reward = pick(acted.prev_reward)
         noise = StepNoise(eps=pick(seg.noise[t].eps), uniform=pick(seg.noise[t].uniform))
-        out, state = agent.step({k: pick(acted.obs[k]) for k in obs_names}, state, noise=noise,
-                                action=pick(seg.actions[t]), obs_code=codes[t])
+        out, state = agent.step(
+            {k: pick(acted.obs[k]) for k in obs_names},
+            state,
+            noise=noise,
+            action=pick(seg.actions[t]),
+            obs_code=codes[t],
+        )
         outs.append(out)
     return outs, state
 
@@ -62,10 +68,12 @@ class Learner:
     def __init__(self, agent: Agent, cfg: Config, dist: Any, device: torch.device) -> None:
         self.agent, self.cfg, self.dist, self.device = agent, cfg, dist, device
         # fused Adam: one kernel over all parameters instead of a Python loop (CPU and CUDA)
-        self.opt_mbp = torch.optim.Adam(agent.mbp_parameters(), lr=cfg.lr_mbp, eps=cfg.adam_eps,
-                                        fused=True)
-        self.opt_policy = torch.optim.Adam(agent.policy_parameters(), lr=cfg.lr_policy,
-                                           eps=cfg.adam_eps, fused=True)
+        self.opt_mbp = torch.optim.Adam(
+            agent.mbp_parameters(), lr=cfg.lr_mbp, eps=cfg.adam_eps, fused=True
+        )
+        self.opt_policy = torch.optim.Adam(
+            agent.policy_parameters(), lr=cfg.lr_policy, eps=cfg.adam_eps, fused=True
+        )
         self.skipped_updates = 0
         self.nonfinite_streak = 0
         self.agent_envs = cfg.num_envs // max(dist.world_size, 1)  # this rank's environments
@@ -79,12 +87,19 @@ class Learner:
     def targets(self, seg: Segment, values: Tensor) -> tuple[Tensor, Tensor]:
         """GAE advantages and lambda-return targets R_t = Adv_t + V_t (T, B), no gradient."""
         cfg = self.cfg
-        adv = losses.gae(seg.rewards, values, seg.bootstrap, seg.dones, seg.terminals,
-                         cfg.gamma, cfg.lam)
+        adv = losses.gae(
+            seg.rewards, values, seg.bootstrap, seg.dones, seg.terminals, cfg.gamma, cfg.lam
+        )
         return adv, adv + values.detach()
 
-    def losses(self, outputs: list[StepOutput], seg: Segment, adv: Tensor, targets: Tensor,
-               index: Tensor | None = None) -> tuple[Tensor, Tensor, dict[str, float]]:
+    def losses(
+        self,
+        outputs: list[StepOutput],
+        seg: Segment,
+        adv: Tensor,
+        targets: Tensor,
+        index: Tensor | None = None,
+    ) -> tuple[Tensor, Tensor, dict[str, float]]:
         """MBP loss (ELBO + return loss) and policy loss, averaged over valid transitions.
 
         Policy term: -min(rho Adv, clip(rho, 1 - eps, 1 + eps) Adv) - c H with
@@ -109,8 +124,9 @@ class Learner:
         if cfg.advantage_norm == "batch":
             adv = self._normalise(adv, mask)
         ratio = torch.exp(log_probs - pick(seg.log_probs))
-        terms["policy"] = mean(losses.clipped_policy_loss(ratio, adv, entropy, cfg.entropy_cost,
-                                                          cfg.ppo_clip))
+        terms["policy"] = mean(
+            losses.clipped_policy_loss(ratio, adv, entropy, cfg.entropy_cost, cfg.ppo_clip)
+        )
         terms["entropy"] = mean(entropy)
         logs = {f"loss/{k}": float(v.detach()) for k, v in terms.items()}
         logs["loss/mbp"] = float(mbp_loss.detach())
@@ -122,8 +138,11 @@ class Learner:
         """(Adv - mean) / std over the valid entries of the minibatch on every rank."""
         a = adv.detach().double()
         m = mask.double()
-        total, sq, n = all_sum([float((a * m).sum()), float((a.square() * m).sum()),
-                                float(m.sum())], self.dist, self.device)
+        total, sq, n = all_sum(
+            [float((a * m).sum()), float((a.square() * m).sum()), float(m.sum())],
+            self.dist,
+            self.device,
+        )
         n = max(n, 1.0)
         mu = total / n
         std = max(sq / n - mu * mu, 0.0) ** 0.5
@@ -165,8 +184,9 @@ class Learner:
         out["value/advantage_abs"] = float(losses.masked_mean(adv.abs(), seg.valid))
         return out
 
-    def _step(self, mbp_loss: Tensor, policy_loss: Tensor, valid: Tensor,
-              env_steps: int) -> dict[str, float]:
+    def _step(
+        self, mbp_loss: Tensor, policy_loss: Tensor, valid: Tensor, env_steps: int
+    ) -> dict[str, float]:
         """One step of both optimisers; skipped if a loss or gradient is not finite."""
         dist = self.dist
         if dist.enabled:
@@ -187,7 +207,9 @@ class Learner:
         logs = {"grad_norm/mbp": float(gn_mbp), "grad_norm/policy": float(gn_pol)}
         local_bad = not (torch.isfinite(mbp_loss) and torch.isfinite(policy_loss))
         bad = all_sum([float(local_bad)], dist, self.device)[0] > 0
-        bad = bad or not (np.isfinite(logs["grad_norm/mbp"]) and np.isfinite(logs["grad_norm/policy"]))
+        bad = bad or not (
+            np.isfinite(logs["grad_norm/mbp"]) and np.isfinite(logs["grad_norm/policy"])
+        )
         if bad:
             self._skip(env_steps)
         else:
@@ -204,8 +226,13 @@ class Learner:
         self.nonfinite_streak += 1
         self.skipped_updates += 1
         if self.dist.is_main:
-            print(f"merlin-rl: warning: non-finite loss or gradient at env step {env_steps}; "
-                  "update skipped", file=sys.stderr)
+            print(
+                f"merlin-rl: warning: non-finite loss or gradient at env step {env_steps}; "
+                "update skipped",
+                file=sys.stderr,
+            )
         if self.nonfinite_streak >= self.cfg.max_nonfinite:
-            raise TrainingDiverged(f"{self.nonfinite_streak} non-finite updates in a row at env "
-                                   f"step {env_steps}; stopped")
+            raise TrainingDiverged(
+                f"{self.nonfinite_streak} non-finite updates in a row at env "
+                f"step {env_steps}; stopped"
+            )

@@ -30,8 +30,9 @@ def image_sizes(space: gym.Space) -> list[tuple[int, int]]:
     return []
 
 
-def estimate_bytes(cfg: Config, batch: int, steps: int, obs_space: Any = None
-                   ) -> dict[str, tuple[int, tuple[str, ...]]]:
+def estimate_bytes(
+    cfg: Config, batch: int, steps: int, obs_space: Any = None
+) -> dict[str, tuple[int, tuple[str, ...]]]:
     """Lower bounds in bytes: {what: (bytes, the fields that drive it)}; the image encoders are
     counted when ``obs_space`` is given."""
     z, h, p, m = cfg.z_dim, cfg.mbp_hidden, cfg.policy_hidden, cfg.mlp_hidden
@@ -50,16 +51,22 @@ def estimate_bytes(cfg: Config, batch: int, steps: int, obs_space: Any = None
     image_params = 18 * c * c * len(images)
     image_acts = sum(3 * c * ((hh + 1) // 2) * ((ww + 1) // 2) for hh, ww in images)
     return {
-        "image encoder": (16 * image_params + 4 * steps * batch * image_acts,
-                          ("image_channels", "num_envs", "tau")),
-        "model parameters (with gradients and optimiser state)":
-            (16 * params, ("z_dim", "mbp_hidden", "policy_hidden", "mlp_hidden", "mbp_reads",
-                           "enc_dim")),
-        "external memory": (8 * batch * n * (w + 5) if uses_memory else 0,
-                            ("num_envs", "memory_rows", "z_dim")),
-        "activations of one rollout": (4 * steps * batch * per_step,
-                                       ("tau", "num_envs", "z_dim", "mbp_hidden",
-                                        "policy_hidden")),
+        "image encoder": (
+            16 * image_params + 4 * steps * batch * image_acts,
+            ("image_channels", "num_envs", "tau"),
+        ),
+        "model parameters (with gradients and optimiser state)": (
+            16 * params,
+            ("z_dim", "mbp_hidden", "policy_hidden", "mlp_hidden", "mbp_reads", "enc_dim"),
+        ),
+        "external memory": (
+            8 * batch * n * (w + 5) if uses_memory else 0,
+            ("num_envs", "memory_rows", "z_dim"),
+        ),
+        "activations of one rollout": (
+            4 * steps * batch * per_step,
+            ("tau", "num_envs", "z_dim", "mbp_hidden", "policy_hidden"),
+        ),
     }
 
 
@@ -78,8 +85,13 @@ def _gb(x: float) -> str:
     return f"{x / 1e9:,.1f} GB" if x < 1e12 else f"{x / 1e12:,.0f} TB"
 
 
-def check_memory(cfg: Config, device: torch.device, batch: int | None = None,
-                 steps: int | None = None, obs_space: Any = None) -> None:
+def check_memory(
+    cfg: Config,
+    device: torch.device,
+    batch: int | None = None,
+    steps: int | None = None,
+    obs_space: Any = None,
+) -> None:
     """Raise ConfigError naming the flags when the sizes certainly exceed ``device``'s memory.
 
     ``batch`` and ``steps`` default to training's: ``num_envs`` environments, ``tau`` steps;
@@ -93,5 +105,7 @@ def check_memory(cfg: Config, device: torch.device, batch: int | None = None,
         return
     name, (need, fields) = max(terms.items(), key=lambda kv: kv[1][0])
     flags = ", ".join(f"--{f.replace('_', '-')} {getattr(cfg, f)}" for f in fields)
-    raise ConfigError(f"these sizes need at least {_gb(total)} ({_gb(need)} for the {name}: "
-                      f"{flags}) but this machine has {_gb(have)} of {what}; make them smaller")
+    raise ConfigError(
+        f"these sizes need at least {_gb(total)} ({_gb(need)} for the {name}: "
+        f"{flags}) but this machine has {_gb(have)} of {what}; make them smaller"
+    )

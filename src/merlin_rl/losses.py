@@ -19,8 +19,14 @@ def gaussian_kl(mu_q: Tensor, logsig_q: Tensor, mu_p: Tensor, logsig_p: Tensor) 
     return (logsig_p - logsig_q + 0.5 * (var_ratio + mean_term) - 0.5).sum(-1)
 
 
-def kl_objective(mu_q: Tensor, logsig_q: Tensor, mu_p: Tensor, logsig_p: Tensor,
-                 free_nats: float = 1.0, balance: float = 0.8) -> Tensor:
+def kl_objective(
+    mu_q: Tensor,
+    logsig_q: Tensor,
+    mu_p: Tensor,
+    logsig_p: Tensor,
+    free_nats: float = 1.0,
+    balance: float = 0.8,
+) -> Tensor:
     """The ELBO's KL term as optimised by default (DESIGN.md §2, "the latent must carry the
     observation"): KL balancing with free nats.
 
@@ -38,12 +44,20 @@ def kl_objective(mu_q: Tensor, logsig_q: Tensor, mu_p: Tensor, logsig_p: Tensor,
 
 def gaussian_log_prob(x: Tensor, mu: Tensor, logsig: Tensor) -> Tensor:
     """log N(x; mu, sig^2) summed over the last dim (used by tests and diagnostics)."""
-    return (-0.5 * ((x - mu) * torch.exp(-logsig)).pow(2) - logsig
-            - 0.5 * math.log(2 * math.pi)).sum(-1)
+    return (
+        -0.5 * ((x - mu) * torch.exp(-logsig)).pow(2) - logsig - 0.5 * math.log(2 * math.pi)
+    ).sum(-1)
 
 
-def gae(rewards: Tensor, values: Tensor, bootstrap: Tensor, dones: Tensor, terminals: Tensor,
-        gamma: float, lam: float) -> Tensor:
+def gae(
+    rewards: Tensor,
+    values: Tensor,
+    bootstrap: Tensor,
+    dones: Tensor,
+    terminals: Tensor,
+    gamma: float,
+    lam: float,
+) -> Tensor:
     """Generalised advantage estimates over one segment.
 
     delta_t = r_t + gamma V_{t+1} (1 - terminal_t) - V_t, with V_T = ``bootstrap``;
@@ -74,13 +88,16 @@ def return_loss(value: Tensor, advantage: Tensor, target: Tensor) -> Tensor:
     return 0.5 * ((target - value).pow(2) + (target - (value.detach() + advantage)).pow(2))
 
 
-def policy_loss(log_prob: Tensor, advantages: Tensor, entropy: Tensor, entropy_cost: float) -> Tensor:
+def policy_loss(
+    log_prob: Tensor, advantages: Tensor, entropy: Tensor, entropy_cost: float
+) -> Tensor:
     """-stopgrad(Adv_t) log pi(a_t) - entropy_cost H(pi_t), elementwise."""
     return -advantages.detach() * log_prob - entropy_cost * entropy
 
 
-def clipped_policy_loss(ratio: Tensor, advantages: Tensor, entropy: Tensor, entropy_cost: float,
-                        clip: float) -> Tensor:
+def clipped_policy_loss(
+    ratio: Tensor, advantages: Tensor, entropy: Tensor, entropy_cost: float, clip: float
+) -> Tensor:
     """PPO's clipped surrogate: -min(rho Adv, clip(rho, 1 - eps, 1 + eps) Adv) - c H, elementwise,
     with rho = pi(a_t) / pi_old(a_t). At rho = 1 its value and gradient equal :func:`policy_loss`'s
     (the A2C update with K = 1)."""

@@ -21,8 +21,16 @@ class MBP(nn.Module):
     ``use_memory``: the K^r memory reads (m_t) exist.
     """
 
-    def __init__(self, obs_space: gym.Space, num_actions: int, cfg: Config, *, stochastic: bool,
-                 decoders: bool, use_memory: bool) -> None:
+    def __init__(
+        self,
+        obs_space: gym.Space,
+        num_actions: int,
+        cfg: Config,
+        *,
+        stochastic: bool,
+        decoders: bool,
+        use_memory: bool,
+    ) -> None:
         super().__init__()
         self.z_dim, self.num_actions = cfg.z_dim, num_actions
         self.stochastic, self.use_memory = stochastic, use_memory
@@ -54,15 +62,21 @@ class MBP(nn.Module):
         self.value_head = mlp(cfg.z_dim + num_actions, cfg.mlp_hidden, 1)
         self.advantage_head = mlp(cfg.z_dim + num_actions, cfg.mlp_hidden, 1)
 
-    def encode(self, obs: dict[str, Tensor], prev_action: Tensor, prev_reward: Tensor,
-               obs_code: Tensor | None = None) -> Tensor:
+    def encode(
+        self,
+        obs: dict[str, Tensor],
+        prev_action: Tensor,
+        prev_reward: Tensor,
+        obs_code: Tensor | None = None,
+    ) -> Tensor:
         """e_t = [encoders(o_t), a_{t-1} one-hot, r_{t-1}] (step 1). ``obs_code``: encoders(o_t)
         computed beforehand (the replay learner encodes a whole segment in one batch)."""
         code = self.codec.encode(obs) if obs_code is None else obs_code
         return torch.cat([code, prev_action, prev_reward], dim=-1)
 
-    def latent(self, e: Tensor, h_prev: Tensor, m_prev: Tensor, sample: bool,
-               eps: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+    def latent(
+        self, e: Tensor, h_prev: Tensor, m_prev: Tensor, sample: bool, eps: Tensor | None = None
+    ) -> tuple[Tensor, dict[str, Tensor]]:
         """Prior, posterior and z_t (steps 2-4). Returns z and the distribution parameters.
 
         ``eps`` (B, |z|) is the standard-normal noise of the reparameterisation (drawn here if None).
@@ -91,8 +105,9 @@ class MBP(nn.Module):
         a = self.advantage_head(torch.cat([z, action_onehot], -1)).squeeze(-1)
         return v, a
 
-    def reconstruction_losses(self, z: Tensor, obs: dict[str, Tensor], prev_action: Tensor,
-                              prev_reward: Tensor) -> dict[str, Tensor]:
+    def reconstruction_losses(
+        self, z: Tensor, obs: dict[str, Tensor], prev_action: Tensor, prev_reward: Tensor
+    ) -> dict[str, Tensor]:
         """Negative log-likelihood of every input given z_t, per environment (B,)."""
         losses = self.codec.recon_losses(z, obs)
         # soft-target cross-entropy: zero at the episode's first step, where there is no a_{t-1}

@@ -37,8 +37,13 @@ class MemoryState:
     count: Tensor  # (B,) long, number of writes in this episode
 
     @staticmethod
-    def zeros(batch: int, rows: int, width: int, device: torch.device | str = "cpu",
-              dtype: torch.dtype = torch.float32) -> "MemoryState":
+    def zeros(
+        batch: int,
+        rows: int,
+        width: int,
+        device: torch.device | str = "cpu",
+        dtype: torch.dtype = torch.float32,
+    ) -> "MemoryState":
         f = dict(device=device, dtype=dtype)
         return MemoryState(
             M=torch.zeros(batch, rows, width, **f),
@@ -257,8 +262,10 @@ class _Write(torch.autograd.Function):
         if ctx.needs_input_grad[1]:
             v = v_ret.clone()
             v[idx, row] = 0.0  # the chosen row is overwritten whatever v^ret says there
-            d_z = torch.bmm(v.unsqueeze(1).to(d_out.dtype), d_out[..., zd:]).squeeze(1) \
+            d_z = (
+                torch.bmm(v.unsqueeze(1).to(d_out.dtype), d_out[..., zd:]).squeeze(1)
                 + d_out[idx, row, :zd]
+            )
         if ctx.needs_input_grad[0]:
             d_m = d_out.clone()
             d_m[idx, row] = 0.0

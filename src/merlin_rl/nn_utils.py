@@ -25,7 +25,8 @@ class DeepLSTM(nn.Module):
     def __init__(self, inp: int, hidden: int, layers: int = 2) -> None:
         super().__init__()
         self.cells = nn.ModuleList(
-            nn.LSTMCell(inp if i == 0 else hidden, hidden) for i in range(layers))
+            nn.LSTMCell(inp if i == 0 else hidden, hidden) for i in range(layers)
+        )
         self.hidden, self.layers = hidden, layers
 
     @property

@@ -55,8 +55,9 @@ def read_run_config(cfg_path: Path) -> dict:
     except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
         raise ConfigError(f"{str(cfg_path)!r} is not valid JSON: {e}") from None
     if not isinstance(cfg, dict):
-        raise ConfigError(f"{str(cfg_path)!r} must hold a JSON object of settings, got "
-                          f"{type(cfg).__name__}")
+        raise ConfigError(
+            f"{str(cfg_path)!r} must hold a JSON object of settings, got {type(cfg).__name__}"
+        )
     return cfg
 
 
@@ -72,8 +73,10 @@ def read_metrics(metrics: Path) -> list[dict[str, str]]:
     except (csv.Error, UnicodeDecodeError) as e:  # NUL bytes, binary data
         raise ConfigError(f"{str(metrics)!r} is not a CSV text file: {e}") from None
     if header is not None and "env_steps" not in header:
-        raise ConfigError(f"{str(metrics)!r} has no env_steps column; columns: "
-                          f"{', '.join(map(str, header))[:200]}")
+        raise ConfigError(
+            f"{str(metrics)!r} has no env_steps column; columns: "
+            f"{', '.join(map(str, header))[:200]}"
+        )
     return rows
 
 
@@ -81,8 +84,9 @@ def _number(metrics: Path, line: int, column: str, text: str | None) -> float:
     try:
         return float(text)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ConfigError(f"{str(metrics)!r} line {line}: {column} is not a number: "
-                          f"{text!r}") from None
+        raise ConfigError(
+            f"{str(metrics)!r} line {line}: {column} is not a number: {text!r}"
+        ) from None
 
 
 def read_run(run_dir: str | Path, metric: str) -> tuple[dict, np.ndarray, np.ndarray]:
@@ -91,23 +95,32 @@ def read_run(run_dir: str | Path, metric: str) -> tuple[dict, np.ndarray, np.nda
     run_dir = Path(run_dir)
     metrics, cfg_path = run_dir / "metrics.csv", run_dir / "config.json"
     if not metrics.is_file() or not cfg_path.is_file():
-        raise ConfigError(f"{str(run_dir)!r} is not a run directory (needs metrics.csv and "
-                          "config.json)")
+        raise ConfigError(
+            f"{str(run_dir)!r} is not a run directory (needs metrics.csv and config.json)"
+        )
     cfg = read_run_config(cfg_path)
     rows = read_metrics(metrics)
     if rows and metric not in rows[0]:
-        raise ConfigError(f"--metric {metric!r} is not a column of {str(metrics)!r}; columns: "
-                          f"{', '.join(rows[0])}")
-    pts = [(_number(metrics, i + 2, "env_steps", r["env_steps"]),
-            _number(metrics, i + 2, metric, r[metric]))
-           for i, r in enumerate(rows) if r.get(metric) not in ("", None)]
+        raise ConfigError(
+            f"--metric {metric!r} is not a column of {str(metrics)!r}; columns: "
+            f"{', '.join(rows[0])}"
+        )
+    pts = [
+        (
+            _number(metrics, i + 2, "env_steps", r["env_steps"]),
+            _number(metrics, i + 2, metric, r[metric]),
+        )
+        for i, r in enumerate(rows)
+        if r.get(metric) not in ("", None)
+    ]
     pts = [(s, v) for s, v in pts if math.isfinite(v) and math.isfinite(s)]
     steps = np.array([s for s, _ in pts])
     return cfg, steps, np.array([v for _, v in pts])
 
 
-def mean_and_interval(curves: list[tuple[np.ndarray, np.ndarray]], points: int = 200
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def mean_and_interval(
+    curves: list[tuple[np.ndarray, np.ndarray]], points: int = 200
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Interpolate each (steps, values) curve onto a common grid up to the shortest run; return
     (grid, mean, half-width of a 95% interval of the mean; 0 for a single run)."""
     end = min(s[-1] for s, _ in curves)
@@ -134,7 +147,7 @@ def plot_runs(run_dirs: list[str], out: str | Path, metric: str = "episode_retur
     for ax, (env, agents) in zip(axes[0], sorted(groups.items())):
         for agent, curves in sorted(agents.items()):
             grid, mean, half = mean_and_interval(curves)
-            line, = ax.plot(grid, mean, label=f"{agent} (n={len(curves)})")
+            (line,) = ax.plot(grid, mean, label=f"{agent} (n={len(curves)})")
             ax.fill_between(grid, mean - half, mean + half, color=line.get_color(), alpha=0.2)
             summary[f"{env}/{agent}"] = {"runs": len(curves), "final_mean": float(mean[-1])}
         ax.set_title(env)
@@ -172,8 +185,10 @@ def memory_figure(agent, cfg, out: str | Path, seed: int = 0) -> dict:
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("memory row")
         ax.set_ylabel("time step")
-    fig.suptitle(f"{cfg.agent} on {cfg.env}: read weights over one episode "
-                 f"(return {sum(rewards):.2f})", fontsize=10)
+    fig.suptitle(
+        f"{cfg.agent} on {cfg.env}: read weights over one episode (return {sum(rewards):.2f})",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(out, dpi=100)
     plt.close(fig)

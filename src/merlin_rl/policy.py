@@ -19,19 +19,28 @@ class Policy(nn.Module):
     the MBP. ``mem_width`` 0 means no memory (RL-LSTM).
     """
 
-    def __init__(self, z_dim: int, num_actions: int, hidden: int, mlp_hidden: int,
-                 mem_width: int, read_strength_init: float = 1.0) -> None:
+    def __init__(
+        self,
+        z_dim: int,
+        num_actions: int,
+        hidden: int,
+        mlp_hidden: int,
+        mem_width: int,
+        read_strength_init: float = 1.0,
+    ) -> None:
         super().__init__()
         self.lstm = DeepLSTM(z_dim, hidden, 2)
         self.mem_width = mem_width
         if mem_width:
             self.interface = nn.Linear(self.lstm.out_dim, mem_width + 1)  # one key + strength
             init_read_strength(self.interface, 1, mem_width, read_strength_init)
-        self.head = mlp(z_dim + self.lstm.out_dim + mem_width, mlp_hidden, num_actions,
-                        out_scale=0.01)
+        self.head = mlp(
+            z_dim + self.lstm.out_dim + mem_width, mlp_hidden, num_actions, out_scale=0.01
+        )
 
-    def forward(self, z: Tensor, h: Tensor, c: Tensor, memory: MemoryState | None
-                ) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
+    def forward(
+        self, z: Tensor, h: Tensor, c: Tensor, memory: MemoryState | None
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
         """Returns (logits, h, c, read weights (B, 1, N) or None)."""
         h_cat, h, c = self.lstm(z, h, c)
         parts = [z, h_cat]

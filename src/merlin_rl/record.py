@@ -55,12 +55,20 @@ def collect_episode(agent, env, loop) -> list[dict]:
         state.prev_reward = (r * agent.reward_scale())[:, None]
         if not bool(valid[0]):  # the autoreset step after the previous episode: not shown
             continue
-        steps.append({
-            "frame": frame, "obs": out.obs[key][0].permute(1, 2, 0).numpy() if key else None,
-            "recon": rec, "value": float(pred.value[0, 0]),
-            "return_pred": float(pred.value[0, 0] + pred.advantage[0, 0]), "reward": float(r[0]),
-            "mbp_w": None if out.mbp_weights is None else out.mbp_weights[0].numpy(),  # (K^r, N)
-            "pol_w": None if out.policy_weights is None else out.policy_weights[0, 0].numpy()})
+        steps.append(
+            {
+                "frame": frame,
+                "obs": out.obs[key][0].permute(1, 2, 0).numpy() if key else None,
+                "recon": rec,
+                "value": float(pred.value[0, 0]),
+                "return_pred": float(pred.value[0, 0] + pred.advantage[0, 0]),
+                "reward": float(r[0]),
+                "mbp_w": None
+                if out.mbp_weights is None
+                else out.mbp_weights[0].numpy(),  # (K^r, N)
+                "pol_w": None if out.policy_weights is None else out.policy_weights[0, 0].numpy(),
+            }
+        )
         if bool(done[0]) or len(steps) >= 5_000:
             return steps
 
@@ -91,16 +99,16 @@ def render_frames(steps: list[dict], title: str) -> list[np.ndarray]:
             strip = np.zeros((t_max, 2 * rows + 1))
             for u in range(t + 1):
                 strip[u, :rows] = steps[u]["mbp_w"].mean(0)[:rows]
-                strip[u, rows + 1:] = steps[u]["pol_w"][:rows]
+                strip[u, rows + 1 :] = steps[u]["pol_w"][:rows]
             axes[2].imshow(strip, aspect="auto", cmap="viridis", vmin=0, vmax=1)
             axes[2].set_title("reads: MBP (mean) | policy", fontsize=8)
             axes[2].set_xlabel("memory row", fontsize=7)
             axes[2].set_ylabel("time", fontsize=7)
             i = 3
         ts = np.arange(t + 1)
-        axes[i].plot(ts, [x["value"] for x in steps[:t + 1]], label="V")
-        axes[i].plot(ts, [x["return_pred"] for x in steps[:t + 1]], label="R^ = V + A")
-        axes[i].plot(ts, np.cumsum([x["reward"] for x in steps[:t + 1]]), label="return so far")
+        axes[i].plot(ts, [x["value"] for x in steps[: t + 1]], label="V")
+        axes[i].plot(ts, [x["return_pred"] for x in steps[: t + 1]], label="R^ = V + A")
+        axes[i].plot(ts, np.cumsum([x["reward"] for x in steps[: t + 1]]), label="return so far")
         axes[i].set_xlim(0, max(1, t_max - 1))
         axes[i].legend(fontsize=6, loc="upper left")
         for ax in axes[:2]:
@@ -119,14 +127,16 @@ def save_video(frames: list[np.ndarray], out: str | Path, fps: int) -> None:
         from PIL import Image
 
         images = [Image.fromarray(f) for f in frames]
-        images[0].save(out, save_all=True, append_images=images[1:], duration=int(1000 / fps),
-                       loop=0)
+        images[0].save(
+            out, save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0
+        )
     elif out.suffix.lower() == ".mp4":
         try:
             import imageio.v2 as imageio
         except ImportError:
-            raise ConfigError("MP4 needs the video extra: pip install 'merlin-rl[video]' "
-                              "(or write a .gif)") from None
+            raise ConfigError(
+                "MP4 needs the video extra: pip install 'merlin-rl[video]' (or write a .gif)"
+            ) from None
         imageio.mimwrite(out, frames, fps=fps, macro_block_size=1)
     else:
         raise ConfigError(f"--out {str(out)!r}: the file must end in .gif or .mp4")
@@ -142,13 +152,22 @@ def check_video_out(out: str | Path) -> Path:
             import imageio.v2  # noqa: F401
             import imageio_ffmpeg  # noqa: F401
         except ImportError:
-            raise ConfigError(f"--out {str(out)!r}: MP4 needs the video extra: pip install "
-                              "'merlin-rl[video]' (or write a .gif)") from None
+            raise ConfigError(
+                f"--out {str(out)!r}: MP4 needs the video extra: pip install "
+                "'merlin-rl[video]' (or write a .gif)"
+            ) from None
     return out
 
 
-def record(agent, cfg, out: str | Path, episodes: int = 1, env_id: str | None = None,
-           fps: int = 4, seed: int = 0) -> dict:
+def record(
+    agent,
+    cfg,
+    out: str | Path,
+    episodes: int = 1,
+    env_id: str | None = None,
+    fps: int = 4,
+    seed: int = 0,
+) -> dict:
     from merlin_rl.envs import make_vector_env
     from merlin_rl.train import EnvLoop
 
@@ -159,13 +178,17 @@ def record(agent, cfg, out: str | Path, episodes: int = 1, env_id: str | None = 
     env = make_vector_env(env_id, 1, cfg.env_kwargs if env_id == cfg.env else {})
     if env_id != cfg.env:
         ref = make_vector_env(cfg.env, 1, cfg.env_kwargs)
-        same = (ref.single_observation_space == env.single_observation_space
-                and ref.single_action_space == env.single_action_space)
+        same = (
+            ref.single_observation_space == env.single_observation_space
+            and ref.single_action_space == env.single_action_space
+        )
         ref.close()
         if not same:
             env.close()
-            raise ConfigError(f"--env {env_id!r} has other spaces than {cfg.env!r}, the env "
-                              "the checkpoint was trained on")
+            raise ConfigError(
+                f"--env {env_id!r} has other spaces than {cfg.env!r}, the env "
+                "the checkpoint was trained on"
+            )
     torch.manual_seed(seed)
     loop = EnvLoop(env, agent, torch.device("cpu"), seed)
     frames, returns = [], []
@@ -175,5 +198,9 @@ def record(agent, cfg, out: str | Path, episodes: int = 1, env_id: str | None = 
         frames += render_frames(steps, f"{cfg.agent} ep {k + 1}")
     env.close()
     save_video(frames, out, fps)
-    return {"out": str(out), "frames": len(frames), "returns": returns,
-            "size": list(frames[0].shape[:2])}
+    return {
+        "out": str(out),
+        "frames": len(frames),
+        "returns": returns,
+        "size": list(frames[0].shape[:2]),
+    }

@@ -18,25 +18,52 @@ from torch import Tensor
 
 from merlin_rl.acting import Actor, EnvLoop, EpisodeTracker, Segment, autoreset_mode
 from merlin_rl.agent import Agent, AgentState, StepNoise
-from merlin_rl.checkpoint import (CheckpointError, link_atomic, load_checkpoint, load_model_state,
-                                  prune_checkpoints, save_checkpoint)
+from merlin_rl.checkpoint import (
+    CheckpointError,
+    link_atomic,
+    load_checkpoint,
+    load_model_state,
+    prune_checkpoints,
+    save_checkpoint,
+)
 from merlin_rl.config import Config, ConfigError, auto_memory_rows
-from merlin_rl.distributed import (all_sum, barrier, broadcast_parameters, init_distributed,
-                                   world_size_from_env)
-from merlin_rl.envs import (EnvError, declared_episode_length, first_line, import_env_modules,
-                            make_vector_env)
+from merlin_rl.distributed import (
+    all_sum,
+    barrier,
+    broadcast_parameters,
+    init_distributed,
+    world_size_from_env,
+)
+from merlin_rl.envs import (
+    EnvError,
+    declared_episode_length,
+    first_line,
+    import_env_modules,
+    make_vector_env,
+)
 from merlin_rl.learner import Learner, TrainingDiverged
 from merlin_rl.limits import check_memory
 
-__all__ = ["Trainer", "TrainingDiverged", "EnvLoop", "EpisodeTracker", "Segment", "RunLog",
-           "autoreset_mode", "evaluate", "resolve_device"]
+__all__ = [
+    "Trainer",
+    "TrainingDiverged",
+    "EnvLoop",
+    "EpisodeTracker",
+    "Segment",
+    "RunLog",
+    "autoreset_mode",
+    "evaluate",
+    "resolve_device",
+]
 
 
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda was asked for but no CUDA GPU is available; use cpu or auto")
+        raise ConfigError(
+            "--device cuda was asked for but no CUDA GPU is available; use cpu or auto"
+        )
     return torch.device(name)
 
 
@@ -49,14 +76,16 @@ def seed_everything(seed: int) -> None:
 class Trainer:
     """Owns the environments, the agent, the optimisers and the run directory."""
 
-    def __init__(self, cfg: Config, run_dir: str | os.PathLike | None = None,
-                 progress: bool = True) -> None:
+    def __init__(
+        self, cfg: Config, run_dir: str | os.PathLike | None = None, progress: bool = True
+    ) -> None:
         self.cfg = cfg
         device = resolve_device(cfg.device)
         world = world_size_from_env()
         if cfg.num_envs % world:
-            raise ConfigError(f"--num-envs {cfg.num_envs} must be divisible by the number of "
-                              f"processes ({world})")
+            raise ConfigError(
+                f"--num-envs {cfg.num_envs} must be divisible by the number of processes ({world})"
+            )
         self.dist = init_distributed(device.type)
         if device.type == "cuda" and self.dist.enabled:
             device = torch.device("cuda", self.dist.local_rank)
@@ -71,11 +100,14 @@ class Trainer:
             length = declared_episode_length(self.env, cfg.env)
             cfg = dataclasses.replace(cfg, memory_rows=auto_memory_rows(length))
             self.cfg = cfg
-        self.agent = Agent(self.env.single_observation_space, self.env.single_action_space,
-                           cfg).to(self.device)
+        self.agent = Agent(self.env.single_observation_space, self.env.single_action_space, cfg).to(
+            self.device
+        )
         broadcast_parameters(self.agent, self.dist)
         # the per-step cell, optionally compiled (one graph for acting with noise, one for the peek)
-        self.step_fn = torch.compile(self.agent.step, dynamic=False) if cfg.compile else self.agent.step
+        self.step_fn = (
+            torch.compile(self.agent.step, dynamic=False) if cfg.compile else self.agent.step
+        )
         # One noise stream for the global batch, sliced per rank: env i draws the same random
         # numbers whatever the number of processes.
         self.noise_gen = torch.Generator().manual_seed(cfg.seed)
@@ -96,13 +128,21 @@ class Trainer:
                 if not os.access(self.run_dir, os.W_OK):
                     raise PermissionError(13, "not writable")
             except OSError as e:
-                raise ConfigError(f"--run-dir {str(self.run_dir)!r} cannot be written: "
-                                  f"{e.strerror or e}") from None
+                raise ConfigError(
+                    f"--run-dir {str(self.run_dir)!r} cannot be written: {e.strerror or e}"
+                ) from None
         self.loop = EnvLoop(self.env, self.agent, self.device, cfg.seed + self.dist.rank)
         self.episodes = self.loop.episodes
         self.state = self.agent.initial_state(self.local_envs, self.device)
-        self.actor = Actor(self.agent, self.loop, self.step_fn, lambda: self._noise(), cfg.tau,
-                           cfg.gamma, self.dist if self.dist.enabled else None)
+        self.actor = Actor(
+            self.agent,
+            self.loop,
+            self.step_fn,
+            lambda: self._noise(),
+            cfg.tau,
+            cfg.gamma,
+            self.dist if self.dist.enabled else None,
+        )
 
     # the learner's optimisers and counters, under the names checkpoints and tools use
     opt_mbp = property(lambda self: self.learner.opt_mbp)
@@ -112,8 +152,8 @@ class Trainer:
 
     def _noise(self) -> StepNoise:
         b, lo = self.cfg.num_envs, self.dist.rank * self.local_envs
-        eps = torch.randn(b, self.cfg.z_dim, generator=self.noise_gen)[lo:lo + self.local_envs]
-        u = torch.rand(b, generator=self.noise_gen)[lo:lo + self.local_envs]
+        eps = torch.randn(b, self.cfg.z_dim, generator=self.noise_gen)[lo : lo + self.local_envs]
+        u = torch.rand(b, generator=self.noise_gen)[lo : lo + self.local_envs]
         return StepNoise(eps=eps.to(self.device), uniform=u.to(self.device))
 
     # ------------------------------------------------------------------------ acting, learning
@@ -137,9 +177,11 @@ class Trainer:
             logs = self.learner.update(seg, self.env_steps)
         except TrainingDiverged as e:
             latest = self.run_dir / "checkpoints" / "latest.pt"
-            raise TrainingDiverged(f"{e}. The last good parameters are in {latest}"
-                                   if latest.exists() else f"{e} before the first checkpoint"
-                                   ) from None
+            raise TrainingDiverged(
+                f"{e}. The last good parameters are in {latest}"
+                if latest.exists()
+                else f"{e} before the first checkpoint"
+            ) from None
         self.state = self.state.detach()
         self.updates += 1
         return logs
@@ -150,11 +192,15 @@ class Trainer:
         if self.dist.enabled or not self.loop.can_save:
             return None
         kind, keys, pos, has_gauss, gauss = np.random.get_state()
-        return {"loop": self.loop.get_state(), "agent": self.state.to_dict(),
-                "return_G": self.actor.returns.G,
-                "num_envs": self.local_envs, "torch_rng": torch.get_rng_state(),
-                "numpy_rng": [kind, torch.as_tensor(keys.astype(np.int64)), pos, has_gauss, gauss],
-                "python_rng": random.getstate()}
+        return {
+            "loop": self.loop.get_state(),
+            "agent": self.state.to_dict(),
+            "return_G": self.actor.returns.G,
+            "num_envs": self.local_envs,
+            "torch_rng": torch.get_rng_state(),
+            "numpy_rng": [kind, torch.as_tensor(keys.astype(np.int64)), pos, has_gauss, gauss],
+            "python_rng": random.getstate(),
+        }
 
     def checkpoint(self, final: bool = False) -> Path:
         """Rank 0 writes ``checkpoints/step_<env steps>.pt`` atomically, points ``latest.pt`` (and
@@ -164,13 +210,24 @@ class Trainer:
         barrier(self.dist)
         error = ""
         if self.dist.is_main:
-            extra = {"noise_rng": self.noise_gen.get_state(), "run_state": self._run_state(),
-                     "skipped_updates": self.skipped_updates,
-                     "nonfinite_streak": self.nonfinite_streak}
+            extra = {
+                "noise_rng": self.noise_gen.get_state(),
+                "run_state": self._run_state(),
+                "skipped_updates": self.skipped_updates,
+                "nonfinite_streak": self.nonfinite_streak,
+            }
             previous = (ckpt_dir / "latest.pt").exists()
             try:
-                save_checkpoint(path, self.cfg, self.agent, self.opt_mbp, self.opt_policy,
-                                self.env_steps, self.updates, extra)
+                save_checkpoint(
+                    path,
+                    self.cfg,
+                    self.agent,
+                    self.opt_mbp,
+                    self.opt_policy,
+                    self.env_steps,
+                    self.updates,
+                    extra,
+                )
                 link_atomic(path, ckpt_dir / "latest.pt")
                 if final:
                     link_atomic(path, ckpt_dir / "final.pt")
@@ -178,9 +235,11 @@ class Trainer:
             except (OSError, RuntimeError) as e:  # RuntimeError: torch's writer on a full disk
                 if isinstance(e, RuntimeError):
                     e = OSError(first_line(e).split(": ", 1)[-1].split(". ")[0])
-                error = (f"writing checkpoint {str(path)!r} failed ({e.strerror or e}); " +
-                         ("the previous checkpoint is intact" if previous else
-                          "no checkpoint has been written yet"))
+                error = f"writing checkpoint {str(path)!r} failed ({e.strerror or e}); " + (
+                    "the previous checkpoint is intact"
+                    if previous
+                    else "no checkpoint has been written yet"
+                )
         # every rank learns whether rank 0 succeeded (instead of waiting for it forever)
         if all_sum([float(bool(error))], self.dist, self.device)[0] > 0:
             raise CheckpointError(error or "rank 0 failed to write a checkpoint")
@@ -201,8 +260,9 @@ class Trainer:
         except (EnvError, ConfigError):
             raise
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as e:
-            raise CheckpointError(f"checkpoint {str(path)!r} has a damaged optimiser or run "
-                                  f"state: {first_line(e)}") from e
+            raise CheckpointError(
+                f"checkpoint {str(path)!r} has a damaged optimiser or run state: {first_line(e)}"
+            ) from e
 
     def _load_run_state(self, ckpt: dict[str, Any]) -> bool:
         """Counters, and the exact run state where it applies (see ``load``)."""
@@ -211,14 +271,20 @@ class Trainer:
         self.learner.nonfinite_streak = int(ckpt.get("nonfinite_streak", 0))
         self.resumed_from = self.env_steps
         run_state = ckpt.get("run_state")
-        if (run_state is not None and not self.dist.enabled and self.loop.can_save
-                and run_state["num_envs"] == self.local_envs and "noise_rng" in ckpt):
+        if (
+            run_state is not None
+            and not self.dist.enabled
+            and self.loop.can_save
+            and run_state["num_envs"] == self.local_envs
+            and "noise_rng" in ckpt
+        ):
             self.noise_gen.set_state(ckpt["noise_rng"])
             self.loop.set_state(run_state["loop"])
             if "return_G" in run_state:
                 self.actor.returns.G = run_state["return_G"].to(self.device)
-            self.state = AgentState.from_dict({k: v.to(self.device)
-                                               for k, v in run_state["agent"].items()})
+            self.state = AgentState.from_dict(
+                {k: v.to(self.device) for k, v in run_state["agent"].items()}
+            )
             torch.set_rng_state(run_state["torch_rng"])
             kind, keys, pos, has_gauss, gauss = run_state["numpy_rng"]
             np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
@@ -248,8 +314,13 @@ class Trainer:
         sums: dict[str, float] = {}
         n_sums = 0
         row: dict[str, float] = {}
-        bar = tqdm(total=cfg.total_steps, initial=self.env_steps,
-                   disable=not (self.progress and main), unit="step", dynamic_ncols=True)
+        bar = tqdm(
+            total=cfg.total_steps,
+            initial=self.env_steps,
+            disable=not (self.progress and main),
+            unit="step",
+            dynamic_ncols=True,
+        )
         try:
             while self.env_steps < cfg.total_steps:
                 seg = self.rollout()
@@ -267,22 +338,31 @@ class Trainer:
                 # log and checkpoint at multiples of their intervals (the same steps on resume)
                 if self.env_steps // cfg.log_interval > last_log // cfg.log_interval or done:
                     keys = list(sums)
-                    totals = all_sum([sums[k] for k in keys] + self.episodes.pop_since_log(),
-                                     self.dist, self.device)
+                    totals = all_sum(
+                        [sums[k] for k in keys] + self.episodes.pop_since_log(),
+                        self.dist,
+                        self.device,
+                    )
                     ret_sum, len_sum, n_eps = totals[-3:]
                     world = self.dist.world_size
-                    row = {"env_steps": self.env_steps, "updates": self.updates,
-                           "wall_time": round(elapsed, 3),
-                           "episode_return": ret_sum / n_eps if n_eps else float("nan"),
-                           "episode_length": len_sum / n_eps if n_eps else float("nan"),
-                           "episodes": int(n_eps), "fps": round(fps, 1)}
+                    row = {
+                        "env_steps": self.env_steps,
+                        "updates": self.updates,
+                        "wall_time": round(elapsed, 3),
+                        "episode_return": ret_sum / n_eps if n_eps else float("nan"),
+                        "episode_length": len_sum / n_eps if n_eps else float("nan"),
+                        "episodes": int(n_eps),
+                        "fps": round(fps, 1),
+                    }
                     row.update({k: v / (n_sums * world) for k, v in zip(keys, totals)})
                     sums, n_sums = {}, 0
                     if log is not None:
                         log.write(row)
                     last_log = self.env_steps
-                if (self.env_steps // cfg.checkpoint_interval > last_ckpt // cfg.checkpoint_interval
-                        and not done):
+                if (
+                    self.env_steps // cfg.checkpoint_interval > last_ckpt // cfg.checkpoint_interval
+                    and not done
+                ):
                     self.checkpoint()
                     last_ckpt = self.env_steps
             self.checkpoint(final=True)
@@ -355,15 +435,22 @@ class RunLog:
             mbp = torch.stack([o.mbp_weights[0].mean(0) for o in seg.outputs])  # (T, N)
             pol = torch.stack([o.policy_weights[0, 0] for o in seg.outputs])
             gap = torch.zeros(mbp.shape[0], 1)
-            self.writer.add_image("memory/read_weights", torch.cat([mbp, gap, pol], 1),
-                                  step, dataformats="HW")
+            self.writer.add_image(
+                "memory/read_weights", torch.cat([mbp, gap, pol], 1), step, dataformats="HW"
+            )
 
     def hparams(self, cfg: Config, row: dict[str, float]) -> None:
         """The resolved settings beside the final metrics (TensorBoard's HPARAMS tab)."""
-        hp = {k: v for k, v in dataclasses.asdict(cfg).items()
-              if isinstance(v, (int, float, str, bool))}
-        final = {f"hparam/{k}": float(row[k]) for k in ("episode_return", "fps")
-                 if k in row and np.isfinite(row[k])}
+        hp = {
+            k: v
+            for k, v in dataclasses.asdict(cfg).items()
+            if isinstance(v, (int, float, str, bool))
+        }
+        final = {
+            f"hparam/{k}": float(row[k])
+            for k in ("episode_return", "fps")
+            if k in row and np.isfinite(row[k])
+        }
         self.writer.add_hparams(hp, final, run_name="hparams")
 
     def close(self) -> None:
@@ -378,8 +465,14 @@ def default_run_dir(cfg: Config) -> str:
 
 
 @torch.no_grad()
-def evaluate(agent: Agent, cfg: Config, episodes: int, greedy: bool = False, seed: int = 12345,
-             device: torch.device | str = "cpu") -> dict[str, Any]:
+def evaluate(
+    agent: Agent,
+    cfg: Config,
+    episodes: int,
+    greedy: bool = False,
+    seed: int = 12345,
+    device: torch.device | str = "cpu",
+) -> dict[str, Any]:
     """Run ``episodes`` full episodes (in parallel envs) and summarise their returns."""
     b = min(episodes, cfg.num_envs)
     quota = -(-episodes // b)  # each env runs the same number of episodes: no bias to short ones
@@ -400,6 +493,10 @@ def evaluate(agent: Agent, cfg: Config, episodes: int, greedy: bool = False, see
     episodes_run = [ep for x in per_env for ep in x[:quota]][:episodes]
     returns = [x for x, _ in episodes_run]
     lengths = [n for _, n in episodes_run]
-    return {"mean_return": float(np.mean(returns)), "std_return": float(np.std(returns)),
-            "episodes": len(returns), "mean_length": float(np.mean(lengths)),
-            "greedy": greedy}
+    return {
+        "mean_return": float(np.mean(returns)),
+        "std_return": float(np.std(returns)),
+        "episodes": len(returns),
+        "mean_length": float(np.mean(lengths)),
+        "greedy": greedy,
+    }

@@ -41,8 +41,11 @@ def register_builtin() -> None:
     for suffix, (module, stem) in TASKS.items():
         env_id = BUILTIN_PREFIX + suffix
         if env_id not in gym.registry:
-            gym.register(id=env_id, entry_point=f"merlin_rl.envs.{module}:{stem}Env",
-                         vector_entry_point=f"merlin_rl.envs.{module}:{stem}VectorEnv")
+            gym.register(
+                id=env_id,
+                entry_point=f"merlin_rl.envs.{module}:{stem}Env",
+                vector_entry_point=f"merlin_rl.envs.{module}:{stem}VectorEnv",
+            )
 
 
 register_builtin()
@@ -65,30 +68,38 @@ def import_env_modules(modules: str) -> None:
         except ImportError as e:
             raise EnvError(f"--env-import {name!r} cannot be imported: {e}") from e
         except BaseException as e:  # noqa: BLE001 - SyntaxError, SystemExit, errors it raises
-            raise EnvError(f"--env-import {name!r} failed while being imported: "
-                           f"{first_line(e)}") from e
+            raise EnvError(
+                f"--env-import {name!r} failed while being imported: {first_line(e)}"
+            ) from e
 
 
-def make_vector_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any] | None = None,
-                    async_envs: bool = False) -> gym.vector.VectorEnv:
+def make_vector_env(
+    env_id: str, num_envs: int, env_kwargs: dict[str, Any] | None = None, async_envs: bool = False
+) -> gym.vector.VectorEnv:
     """Make B copies of ``env_id``: the batched NumPy implementation for built-in tasks,
     Gymnasium's ``SyncVectorEnv`` for anything else, or with ``async_envs`` one subprocess per copy
     (Gymnasium's ``AsyncVectorEnv``, for slow external environments). Checks that the action
     space is Discrete."""
     if ":" in env_id:  # Gymnasium would import the module named before the colon
-        raise EnvError(f"env id {env_id!r}: the 'module:id' form is not accepted (it imports "
-                       "code); use --env-import MODULE and the plain id")
+        raise EnvError(
+            f"env id {env_id!r}: the 'module:id' form is not accepted (it imports "
+            "code); use --env-import MODULE and the plain id"
+        )
     try:
         spec = gym.spec(env_id)
     except gym.error.Error as e:
         builtin = sorted(k for k in gym.registry if k.startswith(BUILTIN_PREFIX))
-        raise EnvError(f"unknown env id {env_id!r} ({e.__class__.__name__}); built-in tasks: "
-                       f"{', '.join(builtin)}; or any registered Gymnasium id") from None
+        raise EnvError(
+            f"unknown env id {env_id!r} ({e.__class__.__name__}); built-in tasks: "
+            f"{', '.join(builtin)}; or any registered Gymnasium id"
+        ) from None
     kwargs = dict(env_kwargs or {})
     reserved = sorted(RESERVED_KWARGS & set(kwargs))
     if reserved:  # gym.make_vec's own arguments, not the env's
-        raise EnvError(f"--env-kwargs may not set {reserved} (arguments of the vector env "
-                       "factory, not of the env)")
+        raise EnvError(
+            f"--env-kwargs may not set {reserved} (arguments of the vector env "
+            "factory, not of the env)"
+        )
     if async_envs:
         mode = "async"
     else:
@@ -105,7 +116,8 @@ def make_vector_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any] | Non
     if not isinstance(act, gym.spaces.Discrete):
         env.close()
         raise UnsupportedSpaceError(
-            f"env {env_id!r} has action space {act}; supported: Discrete (categorical policy)")
+            f"env {env_id!r} has action space {act}; supported: Discrete (categorical policy)"
+        )
     return env
 
 
@@ -192,9 +204,12 @@ def declared_episode_length(env: gym.vector.VectorEnv | gym.Env, env_id: str) ->
             spec = gym.spec(env_id)
         except Exception:  # noqa: BLE001 -- unknown id, or a bad one
             spec = None
-    for source in (lambda: _builtin_length(env, env_id), lambda: _spec_limit(spec),
-                   lambda: _time_limit(env) if isinstance(env, gym.Env) else None,
-                   lambda: min(filter(None, map(_time_limit, _sub_envs(env))), default=None)):
+    for source in (
+        lambda: _builtin_length(env, env_id),
+        lambda: _spec_limit(spec),
+        lambda: _time_limit(env) if isinstance(env, gym.Env) else None,
+        lambda: min(filter(None, map(_time_limit, _sub_envs(env))), default=None),
+    ):
         try:
             value = source()
         except Exception:  # noqa: BLE001
@@ -217,14 +232,17 @@ def check_observation(env: gym.vector.VectorEnv, obs: Any, when: str) -> None:
     if isinstance(space, gym.spaces.Dict) and isinstance(obs, dict):
         for key, sub in space.spaces.items():
             if key not in obs:
-                raise EnvError(f"{when}: observation has no key {key!r}; the space has "
-                               f"{list(space.spaces)}")
+                raise EnvError(
+                    f"{when}: observation has no key {key!r}; the space has {list(space.spaces)}"
+                )
             if not sub.contains(obs[key]):
                 a = np.asarray(obs[key])
                 if _not_finite(a):
                     raise EnvError(f"{when}: observation {key!r} holds NaN or inf")
-                raise EnvError(f"{when}: observation {key!r} (shape {a.shape}, dtype {a.dtype}) "
-                               f"does not fit its space {sub}")
+                raise EnvError(
+                    f"{when}: observation {key!r} (shape {a.shape}, dtype {a.dtype}) "
+                    f"does not fit its space {sub}"
+                )
     a = np.asarray(obs) if not isinstance(obs, dict) else None
     if a is not None and _not_finite(a):
         raise EnvError(f"{when}: observation holds NaN or inf")

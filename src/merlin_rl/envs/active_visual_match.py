@@ -61,8 +61,16 @@ import numpy as np
 from merlin_rl.envs.base import TaskEnv, TaskVectorEnv, check_int
 from merlin_rl.envs.gridworld import APPLE, COLOUR0, PALETTE, VIEW_RADIUS, WALL, RoomsCore
 
-DEFAULTS = dict(room_size=7, explore_steps=15, distractor_steps=45, final_steps=15, num_apples=4,
-                apple_reward=1.0, final_reward=5.0, num_colours=4)
+DEFAULTS = dict(
+    room_size=7,
+    explore_steps=15,
+    distractor_steps=45,
+    final_steps=15,
+    num_apples=4,
+    apple_reward=1.0,
+    final_reward=5.0,
+    num_colours=4,
+)
 
 
 class ActiveVisualMatchCore(RoomsCore):
@@ -73,22 +81,39 @@ class ActiveVisualMatchCore(RoomsCore):
     defaults = DEFAULTS
     default_random_return = 2.08
 
-    def __init__(self, num_envs: int, room_size: int = 7, explore_steps: int = 15,
-                 distractor_steps: int = 45, final_steps: int = 15, num_apples: int = 4,
-                 num_colours: int = 4, apple_reward: float = 1.0, final_reward: float = 5.0,
-                 image_size: int = 20) -> None:
+    def __init__(
+        self,
+        num_envs: int,
+        room_size: int = 7,
+        explore_steps: int = 15,
+        distractor_steps: int = 45,
+        final_steps: int = 15,
+        num_apples: int = 4,
+        num_colours: int = 4,
+        apple_reward: float = 1.0,
+        final_reward: float = 5.0,
+        image_size: int = 20,
+    ) -> None:
         # squares of the final room go on cells with even interior coordinates (never adjacent,
         # so each stays reachable around the others); the start cell is never used
         n = check_int(self.name, "room_size", room_size, 3, 15)
         even = (n + 1) // 2
         slots = even * even - (1 if (n // 2) % 2 == 0 else 0)
-        self.num_colours = check_int(self.name, "num_colours", num_colours, 2,
-                                     min(len(PALETTE), slots))
-        super().__init__(num_envs, room_size=room_size, explore_steps=explore_steps,
-                         distractor_steps=distractor_steps, final_steps=final_steps,
-                         num_apples=num_apples, apple_reward=apple_reward,
-                         final_reward=final_reward, image_size=image_size,
-                         extra_knobs={"num_colours": self.num_colours})
+        self.num_colours = check_int(
+            self.name, "num_colours", num_colours, 2, min(len(PALETTE), slots)
+        )
+        super().__init__(
+            num_envs,
+            room_size=room_size,
+            explore_steps=explore_steps,
+            distractor_steps=distractor_steps,
+            final_steps=final_steps,
+            num_apples=num_apples,
+            apple_reward=apple_reward,
+            final_reward=final_reward,
+            image_size=image_size,
+            extra_knobs={"num_colours": self.num_colours},
+        )
         self.target = np.full(self.num_envs, COLOUR0, np.int8)  # code of the cue colour
         r, p = self.pad, self.p
         cy, cx = self.interior // p, self.interior % p
@@ -99,8 +124,11 @@ class ActiveVisualMatchCore(RoomsCore):
         self.square_cells = self.interior[even_cells & (self.interior != self.start)]
         self.oracle_reaches_max = bool(
             self.phase_steps[2] >= self.d_start + 2
-            and (self.num_apples == 0
-                 or self.phase_steps[1] >= self.d_start + (self.num_apples - 1) * self.d_room))
+            and (
+                self.num_apples == 0
+                or self.phase_steps[1] >= self.d_start + (self.num_apples - 1) * self.d_room
+            )
+        )
 
     def _draw_sizes(self) -> list[tuple[int, int]]:
         k = self.num_colours

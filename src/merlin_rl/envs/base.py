@@ -69,10 +69,12 @@ class BatchRNG:
         else:
             self.counter[mask] += np.uint64(k)
         return ((x >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)).reshape(
-            (self.num_envs, *shape))
+            (self.num_envs, *shape)
+        )
 
-    def integers(self, high: int | np.ndarray, shape: tuple[int, ...] = (),
-                 mask: np.ndarray | None = None) -> np.ndarray:
+    def integers(
+        self, high: int | np.ndarray, shape: tuple[int, ...] = (), mask: np.ndarray | None = None
+    ) -> np.ndarray:
         """Integers in [0, high), shape [B, *shape]; ``high`` may be an array broadcast to it
         (e.g. [B, 1] for a per-copy bound)."""
         u = self.random(shape, mask)
@@ -84,8 +86,10 @@ class BatchRNG:
         return np.argsort(self.random((n,), mask), axis=1, kind="stable")
 
     def get_state(self) -> dict[str, np.ndarray]:
-        return {"rng_key": self.key.view(np.int64).copy(),
-                "rng_counter": self.counter.view(np.int64).copy()}
+        return {
+            "rng_key": self.key.view(np.int64).copy(),
+            "rng_counter": self.counter.view(np.int64).copy(),
+        }
 
     def set_state(self, state: dict[str, Any]) -> None:
         self.key = np.asarray(state["rng_key"], np.int64).copy().view(np.uint64)
@@ -110,8 +114,14 @@ _ESTIMATING: list[bool] = [False]
 _RANDOM_RETURNS: dict[tuple, float] = {}
 
 
-def estimate_return(core_cls: type["TaskCore"], knobs: dict[str, Any], policy=None,
-                    episodes: int = 1024, seed: int = 0, max_steps: int = 100_000) -> float:
+def estimate_return(
+    core_cls: type["TaskCore"],
+    knobs: dict[str, Any],
+    policy=None,
+    episodes: int = 1024,
+    seed: int = 0,
+    max_steps: int = 100_000,
+) -> float:
     """Mean return over the first episode of ``episodes`` copies of ``core_cls(**knobs)`` under
     ``policy(core) -> actions`` (None: uniformly random actions; that result is cached per
     knobs). A task's ``random_return`` for knobs other than the documented defaults, and how the
@@ -174,7 +184,9 @@ class TaskCore:
         """Start a new episode in the copies in ``mask`` (bool [B])."""
         raise NotImplementedError
 
-    def step(self, actions: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def step(
+        self, actions: np.ndarray, mask: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Apply ``actions`` (int [B]) to the copies in ``mask``; returns reward float32 [B],
         terminated and truncated bool [B] (all zero outside ``mask``)."""
         raise NotImplementedError
@@ -211,8 +223,10 @@ class TaskEnv(gym.Env):
 
     def __init__(self, render_mode: str | None = None, **knobs: Any) -> None:
         if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"{self.core_cls.name}: render_mode must be None or 'rgb_array', "
-                             f"got {render_mode!r}")
+            raise ValueError(
+                f"{self.core_cls.name}: render_mode must be None or 'rgb_array', "
+                f"got {render_mode!r}"
+            )
         self.core = self.core_cls(1, **knobs)
         self.observation_space = self.core.observation_space
         self.action_space = self.core.action_space
@@ -256,13 +270,18 @@ class TaskVectorEnv(VectorEnv):
     """B copies of a built-in task stepped together in NumPy (autoreset mode ``NEXT_STEP``)."""
 
     core_cls: ClassVar[type[TaskCore]]
-    metadata = {"render_modes": ["rgb_array"], "autoreset_mode": AutoresetMode.NEXT_STEP,
-                "render_fps": 8}
+    metadata = {
+        "render_modes": ["rgb_array"],
+        "autoreset_mode": AutoresetMode.NEXT_STEP,
+        "render_fps": 8,
+    }
 
     def __init__(self, num_envs: int = 1, render_mode: str | None = None, **knobs: Any) -> None:
         if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"{self.core_cls.name}: render_mode must be None or 'rgb_array', "
-                             f"got {render_mode!r}")
+            raise ValueError(
+                f"{self.core_cls.name}: render_mode must be None or 'rgb_array', "
+                f"got {render_mode!r}"
+            )
         self.core = self.core_cls(num_envs, **knobs)
         self.num_envs = self.core.num_envs
         self.single_observation_space = self.core.observation_space
@@ -284,12 +303,16 @@ class TaskVectorEnv(VectorEnv):
         if options:
             unknown = set(options) - {"reset_mask"}
             if unknown:
-                raise ValueError(f"{self.core.name}: unknown reset options {sorted(unknown)}; "
-                                 f"supported: 'reset_mask'")
+                raise ValueError(
+                    f"{self.core.name}: unknown reset options {sorted(unknown)}; "
+                    f"supported: 'reset_mask'"
+                )
             mask = np.asarray(options["reset_mask"])
             if mask.shape != (self.num_envs,) or mask.dtype != np.bool_:
-                raise ValueError(f"{self.core.name}: reset_mask must be a bool array of shape "
-                                 f"({self.num_envs},), got {mask.dtype} {mask.shape}")
+                raise ValueError(
+                    f"{self.core.name}: reset_mask must be a bool array of shape "
+                    f"({self.num_envs},), got {mask.dtype} {mask.shape}"
+                )
         seeds = self._seeds(seed)
         if seeds is not None:
             self.core.rng.seed(seeds, mask)
@@ -309,8 +332,10 @@ class TaskVectorEnv(VectorEnv):
             seed = [int(seed) + i for i in range(b)]
         seed = list(seed)
         if len(seed) != b:
-            raise ValueError(f"{self.core.name}: reset(seed=...) takes an int or a list of {b} "
-                             f"seeds, got {len(seed)}")
+            raise ValueError(
+                f"{self.core.name}: reset(seed=...) takes an int or a list of {b} "
+                f"seeds, got {len(seed)}"
+            )
         fresh = np.random.SeedSequence().generate_state(b, np.uint64)
         out = np.empty(b, np.uint64)
         for i, s in enumerate(seed):  # b Python ints at reset(seed=...) only, never per step
@@ -319,7 +344,9 @@ class TaskVectorEnv(VectorEnv):
             elif isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 0:
                 out[i] = int(s) % 2**64
             else:
-                raise ValueError(f"{self.core.name}: seeds must be integers >= 0 or None, got {s!r}")
+                raise ValueError(
+                    f"{self.core.name}: seeds must be integers >= 0 or None, got {s!r}"
+                )
         return out
 
     def step(self, actions: Any):
@@ -331,8 +358,9 @@ class TaskVectorEnv(VectorEnv):
         reward, term, trunc = self.core.step(actions, ~resetting)
         if resetting.any():
             self.core.reset(resetting)
-            reward, term, trunc = (np.where(resetting, 0, x).astype(x.dtype)
-                                   for x in (reward, term, trunc))
+            reward, term, trunc = (
+                np.where(resetting, 0, x).astype(x.dtype) for x in (reward, term, trunc)
+            )
         self._autoreset = term | trunc
         return self.core.observation(), reward, term, trunc, {}
 

@@ -30,8 +30,18 @@ from gymnasium import spaces
 from merlin_rl.envs.base import TaskCore, TaskEnv, TaskVectorEnv, check_int, upscale
 
 PALETTE = np.array(
-    [[230, 25, 25], [25, 200, 40], [30, 60, 230], [240, 220, 20],
-     [220, 30, 220], [20, 220, 220], [250, 130, 10], [120, 40, 160]], dtype=np.uint8)
+    [
+        [230, 25, 25],
+        [25, 200, 40],
+        [30, 60, 230],
+        [240, 220, 20],
+        [220, 30, 220],
+        [20, 220, 220],
+        [250, 130, 10],
+        [120, 40, 160],
+    ],
+    dtype=np.uint8,
+)
 GREY_LEVELS = 8
 
 
@@ -41,8 +51,14 @@ class ColourMatchCore(TaskCore):
     name = "ColourMatch"
     state_keys = ("t", "colour", "frame")
 
-    def __init__(self, num_envs: int, num_colours: int = 4, delay: int = 24, cue_steps: int = 1,
-                 image_size: int = 16) -> None:
+    def __init__(
+        self,
+        num_envs: int,
+        num_colours: int = 4,
+        delay: int = 24,
+        cue_steps: int = 1,
+        image_size: int = 16,
+    ) -> None:
         super().__init__(num_envs)
         self.k = check_int(self.name, "num_colours", num_colours, 2, len(PALETTE))
         self.delay = check_int(self.name, "delay", delay, 1)
@@ -55,8 +71,10 @@ class ColourMatchCore(TaskCore):
         self.max_return, self.random_return = 1.0, 1.0 / self.k
         # frame table: colours 0..K-1, grey levels, choice board, blank (final observation)
         frames = [np.broadcast_to(PALETTE[i], (s, s, 3)) for i in range(self.k)]
-        frames += [np.full((s, s, 3), int(40 + 175 * g / (GREY_LEVELS - 1)), np.uint8)
-                   for g in range(GREY_LEVELS)]
+        frames += [
+            np.full((s, s, 3), int(40 + 175 * g / (GREY_LEVELS - 1)), np.uint8)
+            for g in range(GREY_LEVELS)
+        ]
         yy, xx = np.mgrid[0:s, 0:s]
         board = (((yy // max(1, s // 4)) + (xx // max(1, s // 4))) % 2 * 255).astype(np.uint8)
         frames.append(np.repeat(board[:, :, None], 3, axis=2))

@@ -41,8 +41,18 @@ from merlin_rl.envs.base import TaskCore, check_int, estimate_return, estimating
 # cell codes
 FLOOR, WALL, AGENT, APPLE, KEY, DOOR, COLOUR0 = range(7)
 PALETTE = np.array(
-    [[230, 25, 25], [25, 200, 40], [30, 60, 230], [240, 220, 20],
-     [220, 30, 220], [20, 220, 220], [250, 130, 10], [170, 255, 90]], dtype=np.uint8)
+    [
+        [230, 25, 25],
+        [25, 200, 40],
+        [30, 60, 230],
+        [240, 220, 20],
+        [220, 30, 220],
+        [20, 220, 220],
+        [250, 130, 10],
+        [170, 255, 90],
+    ],
+    dtype=np.uint8,
+)
 NUM_CODES = COLOUR0 + len(PALETTE)
 NUM_ROOMS = 3
 VIEW_RADIUS = 2  # the egocentric window is (2r+1) x (2r+1) = 5 x 5 cells
@@ -68,10 +78,12 @@ def _texture(rows: list[str]) -> np.ndarray:
 
 
 # 8 x 8 textures, sampled (nearest) to the tile size
-_KEY = _texture(["........", ".###....", ".#.#####", ".###.#.#", "........", "........",
-                 "........", "........"])
-_MORTAR = _texture(["########", "...#....", "...#....", "...#....", "########", ".......#",
-                    ".......#", ".......#"])
+_KEY = _texture(
+    ["........", ".###....", ".#.#####", ".###.#.#", "........", "........", "........", "........"]
+)
+_MORTAR = _texture(
+    ["########", "...#....", "...#....", "...#....", "########", ".......#", ".......#", ".......#"]
+)
 _DOOR_FRAME = _texture(["#......#"] * 8)
 
 
@@ -101,12 +113,14 @@ def tile_shapes(size: int) -> list[tuple[np.ndarray, np.ndarray]]:
     if c >= 4:
         door[int(0.55 * c), int(0.72 * c)] = (255, 215, 0)  # the handle
     inset = (u > 0.125) & (u < 0.875) & (v > 0.125) & (v < 0.875) if c >= 8 else full
-    shapes = {FLOOR: (~full, solid((0, 0, 0))),
-              WALL: (full, wall),
-              AGENT: (full if small else disc(0.5, 0.5, 0.42), solid((255, 255, 255))),
-              APPLE: (full if small else disc(0.58, 0.5, 0.3) | stalk, apple),
-              KEY: (full if small else _KEY[texture], solid((255, 200, 0))),
-              DOOR: (full, door)}
+    shapes = {
+        FLOOR: (~full, solid((0, 0, 0))),
+        WALL: (full, wall),
+        AGENT: (full if small else disc(0.5, 0.5, 0.42), solid((255, 255, 255))),
+        APPLE: (full if small else disc(0.58, 0.5, 0.3) | stalk, apple),
+        KEY: (full if small else _KEY[texture], solid((255, 200, 0))),
+        DOOR: (full, door),
+    }
     for i, rgb in enumerate(PALETTE):
         shapes[COLOUR0 + i] = (inset, solid(rgb))
     return [shapes[k] for k in range(NUM_CODES)]
@@ -146,25 +160,46 @@ class RoomsCore(TaskCore):
     default_random_return: ClassVar[float] = 0.0  # measured at the default knobs
     defaults: ClassVar[dict[str, Any]] = {}  # the game knobs (everything but image_size)
 
-    def __init__(self, num_envs: int, *, room_size: int, explore_steps: int,
-                 distractor_steps: int, final_steps: int, num_apples: int, apple_reward: float,
-                 final_reward: float, image_size: int,
-                 extra_knobs: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        num_envs: int,
+        *,
+        room_size: int,
+        explore_steps: int,
+        distractor_steps: int,
+        final_steps: int,
+        num_apples: int,
+        apple_reward: float,
+        final_reward: float,
+        image_size: int,
+        extra_knobs: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(num_envs)
         name = self.name
         self.n = n = check_int(name, "room_size", room_size, 3, 15)
-        self.phase_steps = np.array([check_int(name, "explore_steps", explore_steps, 1),
-                                     check_int(name, "distractor_steps", distractor_steps, 1),
-                                     check_int(name, "final_steps", final_steps, 1)], np.int64)
+        self.phase_steps = np.array(
+            [
+                check_int(name, "explore_steps", explore_steps, 1),
+                check_int(name, "distractor_steps", distractor_steps, 1),
+                check_int(name, "final_steps", final_steps, 1),
+            ],
+            np.int64,
+        )
         self.episode_length = int(self.phase_steps.sum())  # the final phase may end it earlier
         self.num_apples = check_int(name, "num_apples", num_apples, 0, n * n - 1)
         self.apple_reward = check_reward(name, "apple_reward", apple_reward)
         self.final_reward = check_reward(name, "final_reward", final_reward)
         self.image_size = s = check_int(name, "image_size", image_size, 5, 256)
-        self.knobs = dict(room_size=n, explore_steps=explore_steps,
-                          distractor_steps=distractor_steps, final_steps=final_steps,
-                          num_apples=self.num_apples, apple_reward=self.apple_reward,
-                          final_reward=self.final_reward, **(extra_knobs or {}))
+        self.knobs = dict(
+            room_size=n,
+            explore_steps=explore_steps,
+            distractor_steps=distractor_steps,
+            final_steps=final_steps,
+            num_apples=self.num_apples,
+            apple_reward=self.apple_reward,
+            final_reward=self.final_reward,
+            **(extra_knobs or {}),
+        )
         self.observation_space = spaces.Dict({"image": spaces.Box(0, 255, (s, s, 3), np.uint8)})
         self.action_space = spaces.Discrete(len(MOVES))
         self.max_return = self.final_reward + self.num_apples * self.apple_reward
@@ -173,14 +208,14 @@ class RoomsCore(TaskCore):
         self.pad = r
         self.p = p = n + 2 * r
         blank = np.full((NUM_ROOMS, p, p), WALL, np.int8)
-        blank[:, r:r + n, r:r + n] = FLOOR
+        blank[:, r : r + n, r : r + n] = FLOOR
         self.blank = blank
         self.start = (r + n // 2) * p + r + n // 2  # positions are flat: row * P + column
-        iy, ix = np.mgrid[r:r + n, r:r + n]
+        iy, ix = np.mgrid[r : r + n, r : r + n]
         self.interior = (iy * p + ix).reshape(-1)  # flat padded index of every interior cell
         self.free_cells = self.interior[self.interior != self.start]  # where things may go
         self.delta = MOVES[:, 0] * p + MOVES[:, 1]  # flat moves
-        dy, dx = np.mgrid[-r:r + 1, -r:r + 1]
+        dy, dx = np.mgrid[-r : r + 1, -r : r + 1]
         self.window = (dy * p + dx).reshape(-1)  # flat offsets of the view window
         self.centre = (2 * r + 1) ** 2 // 2
         w = 2 * r + 1
@@ -241,7 +276,7 @@ class RoomsCore(TaskCore):
         permutation (m numbers). The numbers come from the batch drawn at the start of
         :meth:`reset`."""
         need = self._numbers_for(m, k)
-        u = self._u[:, self._u_at:self._u_at + need]
+        u = self._u[:, self._u_at : self._u_at + need]
         self._u_at += need
         if k == 1:
             return np.minimum((u * m).astype(np.int64), m - 1)
@@ -276,8 +311,10 @@ class RoomsCore(TaskCore):
         d = np.where(goal, 0, _INF).astype(np.int32)
         free = (passable | goal)[:, 1:-1, 1:-1]
         while True:
-            nb = np.minimum(np.minimum(d[:, :-2, 1:-1], d[:, 2:, 1:-1]),
-                            np.minimum(d[:, 1:-1, :-2], d[:, 1:-1, 2:]))
+            nb = np.minimum(
+                np.minimum(d[:, :-2, 1:-1], d[:, 2:, 1:-1]),
+                np.minimum(d[:, 1:-1, :-2], d[:, 1:-1, 2:]),
+            )
             inner = np.where(free, np.minimum(d[:, 1:-1, 1:-1], nb + 1), _INF)
             if np.array_equal(inner, d[:, 1:-1, 1:-1]):
                 break
@@ -352,7 +389,7 @@ class RoomsCore(TaskCore):
         side = (n + 2) * cell
         panels = []
         for room in range(NUM_ROOMS):
-            codes = self.rooms[index, room, r - 1:r + n + 1, r - 1:r + n + 1].astype(np.int64)
+            codes = self.rooms[index, room, r - 1 : r + n + 1, r - 1 : r + n + 1].astype(np.int64)
             current = room == self.phase[index]
             yx = np.array(divmod(int(self.pos[index]), self.p))
             if current:
@@ -375,15 +412,17 @@ class RoomsCore(TaskCore):
         height = side + 8
         obs = self.observation()["image"][index]
         obs = upscale(obs, max(1, 96 // self.image_size))
-        status = [np.full((cell, cell, 3), 255 if i == self.phase[index] else 70, np.uint8)
-                  for i in range(NUM_ROOMS)]
+        status = [
+            np.full((cell, cell, 3), 255 if i == self.phase[index] else 70, np.uint8)
+            for i in range(NUM_ROOMS)
+        ]
         status += [self.tiles[self.phase[index], k] for k in self._status(index)]
         col_w = max(obs.shape[1], len(status) * (cell + 4))
         column = np.zeros((height, col_w + 8, 3), np.uint8)
-        column[4:4 + obs.shape[0], 4:4 + obs.shape[1]] = obs
+        column[4 : 4 + obs.shape[0], 4 : 4 + obs.shape[1]] = obs
         y = min(8 + obs.shape[0], height - cell)
         for i, tile in enumerate(status):
-            column[y:y + cell, 4 + i * (cell + 4):4 + i * (cell + 4) + cell] = tile
+            column[y : y + cell, 4 + i * (cell + 4) : 4 + i * (cell + 4) + cell] = tile
         gap = np.zeros((height, 4, 3), np.uint8)
         parts = []
         for pnl in panels:

@@ -50,8 +50,15 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
-from merlin_rl.envs.base import (TaskCore, TaskEnv, TaskVectorEnv, check_int, estimate_return,
-                                 estimating, upscale)
+from merlin_rl.envs.base import (
+    TaskCore,
+    TaskEnv,
+    TaskVectorEnv,
+    check_int,
+    estimate_return,
+    estimating,
+    upscale,
+)
 
 COLOURS = ("red", "green", "blue", "yellow", "purple", "cyan")
 SHAPES = ("key", "ball", "box")
@@ -59,21 +66,31 @@ VOCAB = ("<pad>", "go", "to", "the", *COLOURS, *SHAPES)
 TOKEN = {w: i for i, w in enumerate(VOCAB)}
 TEXT_LENGTH = 5
 NUM_PAIRS = len(COLOURS) * len(SHAPES)  # object kind = colour * len(SHAPES) + shape
-PALETTE = np.array([[230, 30, 30], [30, 200, 50], [50, 90, 255], [240, 220, 30],
-                    [200, 60, 230], [30, 220, 220]], dtype=np.uint8)
+PALETTE = np.array(
+    [[230, 30, 30], [30, 200, 50], [50, 90, 255], [240, 220, 30], [200, 60, 230], [30, 220, 220]],
+    dtype=np.uint8,
+)
 AGENT_RGB = np.array([255, 255, 255], np.uint8)
 OUTSIDE_RGB = np.array([90, 90, 90], np.uint8)
 GRID_RGB = np.array([70, 70, 70], np.uint8)  # render only: grid lines
 FRAME_RGB = np.array([170, 170, 170], np.uint8)  # render only: frame of the goal's cell
 # 3 x 3 pixel patterns of the shapes (scaled up to larger cells by nearest neighbour)
-PATTERNS = np.array([
-    [[0, 1, 1], [0, 1, 0], [0, 1, 1]],  # key: shaft and two teeth
-    [[0, 1, 0], [1, 1, 1], [0, 1, 0]],  # ball
-    [[1, 1, 1], [1, 0, 1], [1, 1, 1]],  # box
-], dtype=bool)
+PATTERNS = np.array(
+    [
+        [[0, 1, 1], [0, 1, 0], [0, 1, 1]],  # key: shaft and two teeth
+        [[0, 1, 0], [1, 1, 1], [0, 1, 0]],  # ball
+        [[1, 1, 1], [1, 0, 1], [1, 1, 1]],  # box
+    ],
+    dtype=bool,
+)
 MOVES = np.array([[-1, 0], [1, 0], [0, -1], [0, 1]], np.int64)  # up, down, left, right
-INSTRUCTIONS = np.array([[TOKEN["go"], TOKEN["to"], TOKEN["the"], TOKEN[COLOURS[k // 3]],
-                          TOKEN[SHAPES[k % 3]]] for k in range(NUM_PAIRS)], np.int64)
+INSTRUCTIONS = np.array(
+    [
+        [TOKEN["go"], TOKEN["to"], TOKEN["the"], TOKEN[COLOURS[k // 3]], TOKEN[SHAPES[k % 3]]]
+        for k in range(NUM_PAIRS)
+    ],
+    np.int64,
+)
 FAR = 1 << 20  # "unreachable" in distance fields
 
 
@@ -82,10 +99,12 @@ def words_to_tokens(text: str, length: int = TEXT_LENGTH) -> np.ndarray:
     words = text.split()
     unknown = [w for w in words if w not in TOKEN or w == "<pad>"]
     if unknown or len(words) > length:
-        raise ValueError(f"InstructedGoal: cannot tokenise {text!r} (vocabulary {VOCAB[1:]}, "
-                         f"at most {length} words)")
+        raise ValueError(
+            f"InstructedGoal: cannot tokenise {text!r} (vocabulary {VOCAB[1:]}, "
+            f"at most {length} words)"
+        )
     ids = np.zeros(length, np.int64)
-    ids[:len(words)] = [TOKEN[w] for w in words]
+    ids[: len(words)] = [TOKEN[w] for w in words]
     return ids
 
 
@@ -125,8 +144,13 @@ def distance_field(board: np.ndarray, goal: np.ndarray) -> np.ndarray:
     blocked[rows, gy, gx] = False
     for _ in range(h * w):
         inner = dist[:, 1:-1, 1:-1]
-        near = np.minimum(np.minimum(dist[:, :-2, 1:-1], dist[:, 2:, 1:-1]),
-                          np.minimum(dist[:, 1:-1, :-2], dist[:, 1:-1, 2:])) + 1
+        near = (
+            np.minimum(
+                np.minimum(dist[:, :-2, 1:-1], dist[:, 2:, 1:-1]),
+                np.minimum(dist[:, 1:-1, :-2], dist[:, 1:-1, 2:]),
+            )
+            + 1
+        )
         new = np.where(blocked[:, 1:-1, 1:-1], FAR, np.minimum(inner, near))
         if np.array_equal(new, inner):
             break
@@ -145,20 +169,31 @@ class InstructedGoalCore(TaskCore):
     name = "InstructedGoal"
     state_keys = ("t", "pos", "board", "goal", "goal_kind")
 
-    def __init__(self, num_envs: int, size: int = 5, num_objects: int = 3, max_steps: int = 20,
-                 delay: int = 0, image_size: int | None = None) -> None:
+    def __init__(
+        self,
+        num_envs: int,
+        size: int = 5,
+        num_objects: int = 3,
+        max_steps: int = 20,
+        delay: int = 0,
+        image_size: int | None = None,
+    ) -> None:
         super().__init__(num_envs)
         n = self.size = check_int(self.name, "size", size, 3, 10)
         self.num_objects = check_int(self.name, "num_objects", num_objects, 1, max_objects(n))
-        self.max_steps = check_int(self.name, "max_steps", max_steps,
-                                   2 * (n - 1) + 2 * self.num_objects)
+        self.max_steps = check_int(
+            self.name, "max_steps", max_steps, 2 * (n - 1) + 2 * self.num_objects
+        )
         self.delay = check_int(self.name, "delay", delay, 0)
         self.episode_length = self.delay + self.max_steps  # truncated then, unless it hit an object
         s = check_int(self.name, "image_size", 3 * n if image_size is None else image_size, 3 * n)
         self.image_size, self.k = s, s // n  # k x k pixels per cell
-        self.observation_space = spaces.Dict({
-            "image": spaces.Box(0, 255, (s, s, 3), np.uint8),
-            "text": spaces.Box(0, len(VOCAB) - 1, (TEXT_LENGTH,), np.int64)})
+        self.observation_space = spaces.Dict(
+            {
+                "image": spaces.Box(0, 255, (s, s, 3), np.uint8),
+                "text": spaces.Box(0, len(VOCAB) - 1, (TEXT_LENGTH,), np.int64),
+            }
+        )
         self.action_space = spaces.Discrete(len(MOVES))
         # random return: measured at the default knobs (12,800 episodes); estimated otherwise
         game = (n, self.num_objects, self.max_steps, self.delay)
@@ -169,15 +204,22 @@ class InstructedGoalCore(TaskCore):
             self.random_return = float("nan")
         else:
             self.random_return = estimate_return(
-                type(self), {"size": n, "num_objects": self.num_objects,
-                             "max_steps": self.max_steps, "delay": self.delay})
+                type(self),
+                {
+                    "size": n,
+                    "num_objects": self.num_objects,
+                    "max_steps": self.max_steps,
+                    "delay": self.delay,
+                },
+            )
         yy, xx = np.divmod(np.arange(n * n), n)
         # next cell for (cell, action), walls stop the agent; king-move neighbourhood of each cell
         ny = np.clip(yy[:, None] + MOVES[None, :, 0], 0, n - 1)
         nx = np.clip(xx[:, None] + MOVES[None, :, 1], 0, n - 1)
         self.next_cell = ny * n + nx
-        self.near8 = ((np.abs(yy[:, None] - yy[None, :]) <= 1)
-                      & (np.abs(xx[:, None] - xx[None, :]) <= 1))
+        self.near8 = (np.abs(yy[:, None] - yy[None, :]) <= 1) & (
+            np.abs(xx[:, None] - xx[None, :]) <= 1
+        )
         # image rows: tile_rows[code * k + dy] is pixel row dy of tile `code` ((k * 3) bytes)
         self.tile_rows = cell_tiles(self.k).reshape(-1, self.k * 3)
         self.dy = np.arange(self.k)
@@ -197,7 +239,7 @@ class InstructedGoalCore(TaskCore):
         idx = np.flatnonzero(mask)
         u = u[idx]
         rows = np.arange(len(idx))
-        keys, kinds = u[:, :n * n], np.argsort(u[:, n * n:-1], axis=1)[:, :m]  # m distinct kinds
+        keys, kinds = u[:, : n * n], np.argsort(u[:, n * n : -1], axis=1)[:, :m]  # m distinct kinds
         which = np.minimum((u[:, -1] * m).astype(np.int64), m - 1)
         # the agent on the cell with the largest key, then the objects one at a time, each on the
         # free cell with the largest key (uniform over the free cells) where free = not the
@@ -245,7 +287,7 @@ class InstructedGoalCore(TaskCore):
             off = (s - n * k) // 2
             image = np.empty((b, s, s, 3), np.uint8)
             image[:] = OUTSIDE_RGB
-            image[:, off:off + n * k, off:off + n * k] = room
+            image[:, off : off + n * k, off : off + n * k] = room
         text = self.texts[np.where(self.t == 0, self.goal_kind + 1, 0)]
         return {"image": image, "text": text}
 
@@ -267,7 +309,7 @@ class InstructedGoalCore(TaskCore):
         room[-2:], room[:, -2:] = GRID_RGB, GRID_RGB
         strip = np.zeros((k + 6, room.shape[1], 3), np.uint8)  # the goal object, centred on top
         x0 = (room.shape[1] - k) // 2
-        strip[3:3 + k - 3, x0:x0 + k - 3] = tiles[2 + self.goal_kind[index]]
+        strip[3 : 3 + k - 3, x0 : x0 + k - 3] = tiles[2 + self.goal_kind[index]]
         return upscale(np.concatenate([strip, room]), 2)
 
     def oracle(self) -> np.ndarray:

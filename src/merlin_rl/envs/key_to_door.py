@@ -57,8 +57,15 @@ import numpy as np
 from merlin_rl.envs.base import TaskEnv, TaskVectorEnv
 from merlin_rl.envs.gridworld import APPLE, DOOR, FLOOR, KEY, WALL, RoomsCore
 
-DEFAULTS = dict(room_size=7, explore_steps=15, distractor_steps=45, final_steps=15, num_apples=4,
-                apple_reward=1.0, final_reward=5.0)
+DEFAULTS = dict(
+    room_size=7,
+    explore_steps=15,
+    distractor_steps=45,
+    final_steps=15,
+    num_apples=4,
+    apple_reward=1.0,
+    final_reward=5.0,
+)
 
 
 class KeyToDoorCore(RoomsCore):
@@ -69,19 +76,36 @@ class KeyToDoorCore(RoomsCore):
     defaults = DEFAULTS
     default_random_return = 1.62
 
-    def __init__(self, num_envs: int, room_size: int = 7, explore_steps: int = 15,
-                 distractor_steps: int = 45, final_steps: int = 15, num_apples: int = 4,
-                 apple_reward: float = 1.0, final_reward: float = 5.0,
-                 image_size: int = 20) -> None:
-        super().__init__(num_envs, room_size=room_size, explore_steps=explore_steps,
-                         distractor_steps=distractor_steps, final_steps=final_steps,
-                         num_apples=num_apples, apple_reward=apple_reward,
-                         final_reward=final_reward, image_size=image_size)
+    def __init__(
+        self,
+        num_envs: int,
+        room_size: int = 7,
+        explore_steps: int = 15,
+        distractor_steps: int = 45,
+        final_steps: int = 15,
+        num_apples: int = 4,
+        apple_reward: float = 1.0,
+        final_reward: float = 5.0,
+        image_size: int = 20,
+    ) -> None:
+        super().__init__(
+            num_envs,
+            room_size=room_size,
+            explore_steps=explore_steps,
+            distractor_steps=distractor_steps,
+            final_steps=final_steps,
+            num_apples=num_apples,
+            apple_reward=apple_reward,
+            final_reward=final_reward,
+            image_size=image_size,
+        )
         self.has_key = np.zeros(self.num_envs, bool)
         d0, d1, k = self.d_start, self.d_room, self.num_apples
         self.oracle_reaches_max = bool(
-            self.phase_steps[0] >= d0 and self.phase_steps[2] >= d0
-            and (k == 0 or self.phase_steps[1] >= d0 + (k - 1) * d1))
+            self.phase_steps[0] >= d0
+            and self.phase_steps[2] >= d0
+            and (k == 0 or self.phase_steps[1] >= d0 + (k - 1) * d1)
+        )
 
     def _draw_sizes(self) -> list[tuple[int, int]]:
         return [(len(self.free_cells), 1)] * 2
@@ -108,8 +132,11 @@ class KeyToDoorCore(RoomsCore):
     def oracle(self) -> np.ndarray:
         """Walk to the key, then greedily to the nearest apple, then to the door."""
         room = self._current()
-        goal = np.where((self.phase == 1)[:, None, None], room == APPLE,
-                        room == np.where(self.phase == 0, KEY, DOOR)[:, None, None])
+        goal = np.where(
+            (self.phase == 1)[:, None, None],
+            room == APPLE,
+            room == np.where(self.phase == 0, KEY, DOOR)[:, None, None],
+        )
         return self._path_actions(goal, room != WALL)
 
 

@@ -47,7 +47,8 @@ from merlin_rl.envs.base import TaskCore, TaskEnv, TaskVectorEnv, check_int, ups
 
 COLOURS = np.array(
     [[230, 25, 25], [25, 200, 40], [30, 60, 230], [240, 220, 20], [220, 30, 220], [20, 220, 220]],
-    dtype=np.uint8)
+    dtype=np.uint8,
+)
 NUM_SHAPES = 4  # solid square, ring, plus, X
 NUM_FACES = len(COLOURS) * NUM_SHAPES  # 24 = the pairs of the largest board (6 x 8)
 WALL = np.array([0, 0, 0], np.uint8)
@@ -82,8 +83,9 @@ class Painter:
     ``tiles[cell][kind]`` is the picture of a tile of that kind at that cell, and painting copies
     one gathered tile per cell into place (a loop over the few cells, vectorised over copies)."""
 
-    def __init__(self, grid_h: int, grid_w: int, height: int, width: int,
-                 kinds: int = K_HINT) -> None:
+    def __init__(
+        self, grid_h: int, grid_w: int, height: int, width: int, kinds: int = K_HINT
+    ) -> None:
         def axis(n_cells: int, n_px: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             bounds = (np.arange(n_cells + 1) * n_px + n_cells - 1) // n_cells  # cell starts
             px = np.arange(n_px)
@@ -111,8 +113,11 @@ class Painter:
                 full[K_HINT + f][_shape_mask(shape, u, v, 0.5)] = colour
         full[:, edge] = WALL
         self.shape = (height, width)
-        self.slices = [(slice(by[i], by[i + 1]), slice(bx[j], bx[j + 1]))
-                       for i in range(grid_h) for j in range(grid_w)]
+        self.slices = [
+            (slice(by[i], by[i + 1]), slice(bx[j], bx[j + 1]))
+            for i in range(grid_h)
+            for j in range(grid_w)
+        ]
         self.tiles = [np.ascontiguousarray(full[:, ys, xs]) for ys, xs in self.slices]
         # equal cells (image side a multiple of the grid): one gather and a transpose do it all
         self.uniform = height % grid_h == 0 and width % grid_w == 0
@@ -138,20 +143,30 @@ class MemoryGameCore(TaskCore):
     state_keys = ("t", "row", "col", "face", "status")
     _estimate_random = True  # False in the core that random_return() simulates
 
-    def __init__(self, num_envs: int, rows: int = 3, cols: int = 4, max_steps: int = 100,
-                 view: int = 3, image_size: int = 24) -> None:
+    def __init__(
+        self,
+        num_envs: int,
+        rows: int = 3,
+        cols: int = 4,
+        max_steps: int = 100,
+        view: int = 3,
+        image_size: int = 24,
+    ) -> None:
         super().__init__(num_envs)
         self.rows = check_int(self.name, "rows", rows, 1, 6)
         self.cols = check_int(self.name, "cols", cols, 1, 8)
         if (self.rows * self.cols) % 2:
-            raise ValueError(f"{self.name}: rows * cols must be even (pairs of cards), got "
-                             f"{self.rows} x {self.cols}")
+            raise ValueError(
+                f"{self.name}: rows * cols must be even (pairs of cards), got "
+                f"{self.rows} x {self.cols}"
+            )
         self.max_steps = check_int(self.name, "max_steps", max_steps, 1)
         self.episode_length = self.max_steps  # truncated then; ends earlier when all are matched
         self.view = check_int(self.name, "view", view, 1, 9)
         if self.view % 2 == 0:
-            raise ValueError(f"{self.name}: view must be odd (the cursor is the centre cell), "
-                             f"got {view}")
+            raise ValueError(
+                f"{self.name}: view must be odd (the cursor is the centre cell), got {view}"
+            )
         s = check_int(self.name, "image_size", image_size, self.view)
         self.image_size = s
         self.cells = self.rows * self.cols
@@ -159,8 +174,11 @@ class MemoryGameCore(TaskCore):
         self.observation_space = spaces.Dict({"image": spaces.Box(0, 255, (s, s, 3), np.uint8)})
         self.action_space = spaces.Discrete(5)
         self.max_return = float(self.pairs)
-        self.random_return = (random_return(self.rows, self.cols, self.max_steps)
-                              if self._estimate_random else float("nan"))
+        self.random_return = (
+            random_return(self.rows, self.cols, self.max_steps)
+            if self._estimate_random
+            else float("nan")
+        )
         self.painter = Painter(self.view, self.view, s, s, kinds=K_HINT)
         # the board padded with view // 2 wall cells on each side, as flat cell indices
         h = self.view // 2
@@ -185,7 +203,7 @@ class MemoryGameCore(TaskCore):
     # ------------------------------------------------------------------ game
     def reset(self, mask: np.ndarray) -> None:
         m = mask[:, None]
-        faces = self.rng.permutation(NUM_FACES, mask=mask)[:, :self.pairs]  # faces in play
+        faces = self.rng.permutation(NUM_FACES, mask=mask)[:, : self.pairs]  # faces in play
         layout = self.rng.permutation(self.cells, mask=mask) // 2  # pair at each cell
         self.face = np.where(m, np.take_along_axis(faces, layout, axis=1), self.face)
         start = self.rng.integers(self.cells, mask=mask)
@@ -223,8 +241,11 @@ class MemoryGameCore(TaskCore):
     def _board_kinds(self, hint: bool = False) -> np.ndarray:
         """Tile kind of every board cell [B, cells] (``hint``: face-down cards show their face)."""
         back = K_HINT + self.face if hint else np.full_like(self.face, K_BACK)
-        return np.where(self.status == FACE_UP, K_UP + self.face,
-                        np.where(self.status == MATCHED, K_MATCHED + self.face, back))
+        return np.where(
+            self.status == FACE_UP,
+            K_UP + self.face,
+            np.where(self.status == MATCHED, K_MATCHED + self.face, back),
+        )
 
     def view_kinds(self) -> np.ndarray:
         """Tile kinds of the view x view cells around the cursor [B, view * view] (off the board:
@@ -245,19 +266,20 @@ class MemoryGameCore(TaskCore):
         if self._render_painter is None:
             self._render_painter = Painter(gh, gw, gh * px, gw * px, kinds=K_HINT + NUM_FACES)
         board = np.full((gh, gw), K_WALL, np.int64)
-        board[h:h + self.rows, h:h + self.cols] = self._board_kinds(hint=True)[index].reshape(
-            self.rows, self.cols)
+        board[h : h + self.rows, h : h + self.cols] = self._board_kinds(hint=True)[index].reshape(
+            self.rows, self.cols
+        )
         img = self._render_painter.paint(board.reshape(1, -1))[0].copy()
         y, x = (self.row[index] + h) * px, (self.col[index] + h) * px
         ring = np.ones((px, px), bool)
         ring[3:-3, 3:-3] = False
-        img[y:y + px, x:x + px][ring] = CURSOR
-        obs = self.painter.paint(self.view_kinds()[index:index + 1])[0]
+        img[y : y + px, x : x + px][ring] = CURSOR
+        obs = self.painter.paint(self.view_kinds()[index : index + 1])[0]
         obs = upscale(obs, max(1, img.shape[0] // self.image_size))
         height = max(img.shape[0], obs.shape[0])
         out = np.full((height, img.shape[1] + px // 2 + obs.shape[1], 3), 255, np.uint8)
-        out[:img.shape[0], :img.shape[1]] = img
-        out[:obs.shape[0], img.shape[1] + px // 2:] = obs
+        out[: img.shape[0], : img.shape[1]] = img
+        out[: obs.shape[0], img.shape[1] + px // 2 :] = obs
         return out
 
     # ------------------------------------------------------------------ oracle
@@ -275,8 +297,11 @@ class MemoryGameCore(TaskCore):
         twin = np.argmax(down & (self.face == self.face[ar, first][:, None]), axis=1)
         target = np.where(up.any(1), twin, nearest)
         tr, tc = target // self.cols, target % self.cols
-        return np.select([tr < self.row, tr > self.row, tc < self.col, tc > self.col],
-                         [UP, DOWN, LEFT, RIGHT], FLIP).astype(np.int64)
+        return np.select(
+            [tr < self.row, tr > self.row, tc < self.col, tc > self.col],
+            [UP, DOWN, LEFT, RIGHT],
+            FLIP,
+        ).astype(np.int64)
 
 
 @functools.lru_cache(maxsize=None)

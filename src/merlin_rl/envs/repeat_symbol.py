@@ -65,8 +65,14 @@ class RepeatSymbolCore(TaskCore):
     name = "RepeatSymbol"
     state_keys = ("t", "history")
 
-    def __init__(self, num_envs: int, k: int = 4, num_symbols: int = 4, episode_length: int = 51,
-                 image_size: int = 16) -> None:
+    def __init__(
+        self,
+        num_envs: int,
+        k: int = 4,
+        num_symbols: int = 4,
+        episode_length: int = 51,
+        image_size: int = 16,
+    ) -> None:
         super().__init__(num_envs)
         self.k = check_int(self.name, "k", k, 1)
         self.num_symbols = check_int(self.name, "num_symbols", num_symbols, 2)
@@ -112,29 +118,31 @@ class RepeatSymbolCore(TaskCore):
         height = pad + big + pad + max(2, s // 4) + pad
         img = np.full((height, width, 3), BACKGROUND, np.uint8)
         hist = self.history[index]
-        img[pad:pad + big, pad:pad + big] = symbol_colours(hist[0], self.num_symbols)
+        img[pad : pad + big, pad : pad + big] = symbol_colours(hist[0], self.num_symbols)
         x0 = pad + big + 2 * pad
         y0 = pad + (big - cell) // 2
         off = max(1, cell // 10)  # margin around a block inside its cell (the frame's width)
         inner = cell - 2 * off  # block side
-        colours = np.where(hist[1:, None] >= 0,
-                           symbol_colours(np.maximum(hist[1:], 0), self.num_symbols), EMPTY)
+        colours = np.where(
+            hist[1:, None] >= 0, symbol_colours(np.maximum(hist[1:], 0), self.num_symbols), EMPTY
+        )
         blocks = np.repeat(np.repeat(colours[:, None, None, :], inner, 1), inner, 2)  # [k, i, i, 3]
         strip = np.full((cell, k, cell, 3), BACKGROUND, np.uint8)
-        strip[off:off + inner, :, off:off + inner] = blocks.transpose(1, 0, 2, 3)
+        strip[off : off + inner, :, off : off + inner] = blocks.transpose(1, 0, 2, 3)
         border = off
         xk = (k - 1) * cell  # the block to answer, inside the strip
         strip = strip.reshape(cell, k * cell, 3)
-        strip[:border, xk:xk + cell] = FRAME
-        strip[-border:, xk:xk + cell] = FRAME
-        strip[:, xk:xk + border] = FRAME
-        strip[:, xk + cell - border:xk + cell] = FRAME
-        img[y0:y0 + cell, x0:x0 + k * cell] = strip
+        strip[:border, xk : xk + cell] = FRAME
+        strip[-border:, xk : xk + cell] = FRAME
+        strip[:, xk : xk + border] = FRAME
+        strip[:, xk + cell - border : xk + cell] = FRAME
+        img[y0 : y0 + cell, x0 : x0 + k * cell] = strip
         bar_y = pad + big + pad
-        done = round((width - 2 * pad) * min(int(self.t[index]), self.episode_length)
-                     / self.episode_length)
-        img[bar_y:bar_y + max(2, s // 4), pad:width - pad] = 200
-        img[bar_y:bar_y + max(2, s // 4), pad:pad + done] = 60
+        done = round(
+            (width - 2 * pad) * min(int(self.t[index]), self.episode_length) / self.episode_length
+        )
+        img[bar_y : bar_y + max(2, s // 4), pad : width - pad] = 200
+        img[bar_y : bar_y + max(2, s // 4), pad : pad + done] = 60
         return img
 
     def oracle(self) -> np.ndarray:

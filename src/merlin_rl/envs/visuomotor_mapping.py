@@ -45,11 +45,22 @@ from merlin_rl.envs.base import TaskCore, TaskEnv, TaskVectorEnv, check_int, ups
 
 GRID = 4  # images are GRID x GRID blocks of colour
 PALETTE = np.array(  # the image colours
-    [[30, 60, 230], [240, 220, 20], [220, 30, 220], [20, 220, 220], [250, 130, 10],
-     [120, 40, 160], [255, 255, 255], [40, 40, 40]], dtype=np.uint8)
+    [
+        [30, 60, 230],
+        [240, 220, 20],
+        [220, 30, 220],
+        [20, 220, 220],
+        [250, 130, 10],
+        [120, 40, 160],
+        [255, 255, 255],
+        [40, 40, 40],
+    ],
+    dtype=np.uint8,
+)
 FRAME_GREY, FRAME_CORRECT, FRAME_WRONG, BLACK = range(len(PALETTE), len(PALETTE) + 4)
-COLOURS = np.concatenate([PALETTE, np.array(
-    [[128, 128, 128], [30, 200, 60], [230, 20, 20], [0, 0, 0]], np.uint8)])
+COLOURS = np.concatenate(
+    [PALETTE, np.array([[128, 128, 128], [30, 200, 60], [230, 20, 20], [0, 0, 0]], np.uint8)]
+)
 
 
 class VisuomotorMappingCore(TaskCore):
@@ -58,8 +69,15 @@ class VisuomotorMappingCore(TaskCore):
     name = "VisuomotorMapping"
     state_keys = ("t", "patterns", "mapping", "shown", "correct")
 
-    def __init__(self, num_envs: int, num_images: int = 4, num_actions: int = 4, trials: int = 32,
-                 feedback_steps: int = 1, image_size: int = 16) -> None:
+    def __init__(
+        self,
+        num_envs: int,
+        num_images: int = 4,
+        num_actions: int = 4,
+        trials: int = 32,
+        feedback_steps: int = 1,
+        image_size: int = 16,
+    ) -> None:
         super().__init__(num_envs)
         self.k = check_int(self.name, "num_images", num_images, 1, 64)
         self.a = check_int(self.name, "num_actions", num_actions, 2, 16)
@@ -105,7 +123,8 @@ class VisuomotorMappingCore(TaskCore):
     def _draw(self, mask: np.ndarray) -> None:
         """Draw the images of the copies in ``mask`` (inside the frame; the frame stays black)."""
         self.pictures[(mask, slice(None), *self.inside)] = PALETTE[
-            self.patterns[mask][:, :, self.pixel_block]]
+            self.patterns[mask][:, :, self.pixel_block]
+        ]
 
     def set_state(self, state: dict) -> None:
         super().set_state(state)
@@ -123,8 +142,11 @@ class VisuomotorMappingCore(TaskCore):
         return reward, terminated, np.zeros(self.num_envs, bool)
 
     def observation(self) -> dict[str, np.ndarray]:
-        frame = np.where(self.t % self.period == 0, FRAME_GREY,
-                         np.where(self.correct, FRAME_CORRECT, FRAME_WRONG))
+        frame = np.where(
+            self.t % self.period == 0,
+            FRAME_GREY,
+            np.where(self.correct, FRAME_CORRECT, FRAME_WRONG),
+        )
         ended = self.t >= self.length
         image = self.pictures[self._ar, self.shown] | self.frames[np.where(ended, BLACK, frame)]
         if ended.any():
@@ -141,23 +163,28 @@ class VisuomotorMappingCore(TaskCore):
         gap, per_row = 8, int(np.ceil(np.sqrt(self.k)))
         rows = -(-self.k // per_row)
         th = thumb + cell + 4  # thumbnail, bar, spacing
-        panel = np.full((max(view.shape[0], rows * (th + gap)), per_row * (thumb + gap), 3), 255,
-                        np.uint8)
+        panel = np.full(
+            (max(view.shape[0], rows * (th + gap)), per_row * (thumb + gap), 3), 255, np.uint8
+        )
         for i in range(self.k):  # a picture of one copy: a loop over its images is fine
             y, x = (i // per_row) * (th + gap) + gap // 2, (i % per_row) * (thumb + gap) + gap // 2
             if i == self.shown[index] and self.t[index] < self.length:  # black frame around it
-                panel[y - 3:y + thumb + 3, x - 3:x + thumb + 3] = 0
+                panel[y - 3 : y + thumb + 3, x - 3 : x + thumb + 3] = 0
             img = upscale(COLOURS[self.patterns[index, i]].reshape(GRID, GRID, 3), thumb // GRID)
-            panel[y - 1:y + thumb + 1, x - 1:x + thumb + 1] = 255
-            panel[y:y + thumb, x:x + thumb] = img
+            panel[y - 1 : y + thumb + 1, x - 1 : x + thumb + 1] = 255
+            panel[y : y + thumb, x : x + thumb] = img
             for a in range(self.a):
                 colour = 0 if a == self.mapping[index, i] else 200
-                panel[y + thumb + 2:y + thumb + 2 + cell - 1,
-                      x + a * cell:x + (a + 1) * cell - 1] = colour
-        out = np.full((max(view.shape[0], panel.shape[0]), view.shape[1] + 8 + panel.shape[1], 3),
-                      255, np.uint8)
-        out[:view.shape[0], :view.shape[1]] = view
-        out[:panel.shape[0], view.shape[1] + 8:] = panel
+                panel[
+                    y + thumb + 2 : y + thumb + 2 + cell - 1, x + a * cell : x + (a + 1) * cell - 1
+                ] = colour
+        out = np.full(
+            (max(view.shape[0], panel.shape[0]), view.shape[1] + 8 + panel.shape[1], 3),
+            255,
+            np.uint8,
+        )
+        out[: view.shape[0], : view.shape[1]] = view
+        out[: panel.shape[0], view.shape[1] + 8 :] = panel
         return out
 
     def oracle(self) -> np.ndarray:

@@ -70,15 +70,15 @@ from gymnasium import spaces
 
 from merlin_rl.envs.base import TaskCore, TaskEnv, TaskVectorEnv, check_int, upscale
 
-STEP = 0.05                      # distance swum by a forward action
-TURN = math.radians(30.0)        # heading change of a turning action
-FOV = math.radians(90.0)         # horizontal field of view of the image
-MARGIN = 0.02                    # the agent's centre stays this far from the walls
-SEGMENTS = 3                     # cue segments per wall
-WALL_HEIGHT = 0.25               # a wall this far away (perpendicular) fills the image height
-SHADE = 0.4                      # a wall sqrt(2) away is darkened by this fraction
-START_GAP = 0.2                  # starts are at least goal_radius + START_GAP from the goal centre
-START_CANDIDATES = 8             # rejection sampling of starts: candidates drawn per start
+STEP = 0.05  # distance swum by a forward action
+TURN = math.radians(30.0)  # heading change of a turning action
+FOV = math.radians(90.0)  # horizontal field of view of the image
+MARGIN = 0.02  # the agent's centre stays this far from the walls
+SEGMENTS = 3  # cue segments per wall
+WALL_HEIGHT = 0.25  # a wall this far away (perpendicular) fills the image height
+SHADE = 0.4  # a wall sqrt(2) away is darkened by this fraction
+START_GAP = 0.2  # starts are at least goal_radius + START_GAP from the goal centre
+START_CANDIDATES = 8  # rejection sampling of starts: candidates drawn per start
 SOUTH, EAST, NORTH, WEST = 0, 1, 2, 3
 # action -> turn (in units of TURN, counter-clockwise) and whether it swims
 ACTION_TURN = np.array([0, 1, -1, 1, -1], np.int64)
@@ -87,14 +87,21 @@ ACTION_NAMES = ("forward", "left", "right", "forward+left", "forward+right")
 
 # wall w, segment s -> CUE_COLOURS[w * SEGMENTS + s]: a hue wheel, counter-clockwise from red
 CUE_COLOURS = np.array(
-    [[round(255 * c) for c in colorsys.hsv_to_rgb(k / (4 * SEGMENTS), 1.0, 1.0)]
-     for k in range(4 * SEGMENTS)], np.float64)
+    [
+        [round(255 * c) for c in colorsys.hsv_to_rgb(k / (4 * SEGMENTS), 1.0, 1.0)]
+        for k in range(4 * SEGMENTS)
+    ],
+    np.float64,
+)
 SHADE_LEVELS = 32
 _FAR = math.sqrt(2)
 # cue colour k at distance level l (0 near .. SHADE_LEVELS-1 at sqrt(2) or more): row k*L + l
 SHADED_CUES = np.concatenate(
-    [(CUE_COLOURS[k] * (1.0 - SHADE * np.linspace(0, 1, SHADE_LEVELS))[:, None]).astype(np.uint8)
-     for k in range(len(CUE_COLOURS))])
+    [
+        (CUE_COLOURS[k] * (1.0 - SHADE * np.linspace(0, 1, SHADE_LEVELS))[:, None]).astype(np.uint8)
+        for k in range(len(CUE_COLOURS))
+    ]
+)
 SKY = np.array([200, 200, 205], np.float64)
 FLOOR = np.array([40, 80, 140], np.float64)
 
@@ -112,10 +119,10 @@ def cast_rays(pos: np.ndarray, angles: np.ndarray) -> tuple[np.ndarray, np.ndarr
     west 1 - y)."""
     dx, dy = np.cos(angles), np.sin(angles)
     x, y = pos[:, 0:1], pos[:, 1:2]
-    with np.errstate(divide="ignore"):                   # a ray parallel to a wall: t = inf
+    with np.errstate(divide="ignore"):  # a ray parallel to a wall: t = inf
         tx = np.where(dx > 0, 1.0 - x, x) / np.abs(dx)
         ty = np.where(dy > 0, 1.0 - y, y) / np.abs(dy)
-    vertical = tx < ty                                   # an east or west wall comes first
+    vertical = tx < ty  # an east or west wall comes first
     dist = np.minimum(tx, ty)
     # q: 0 south, 1 north, 2 west, 3 east; the hit point's x (south/north) or y (west/east)
     q = 2 * vertical + np.where(vertical, dx > 0, dy > 0)
@@ -148,21 +155,29 @@ class _Maze(TaskCore):
     name = "WaterMaze"
     state_keys = ("pos", "heading", "goal", "velocity", "t", "trials")
 
-    def __init__(self, num_envs: int, image_size: int = 16, episode_steps: int = 200,
-                 goal_radius: float = 0.1) -> None:
+    def __init__(
+        self,
+        num_envs: int,
+        image_size: int = 16,
+        episode_steps: int = 200,
+        goal_radius: float = 0.1,
+    ) -> None:
         super().__init__(num_envs)
         s = self.image_size = check_int(self.name, "image_size", image_size, 1)
         self.episode_steps = check_int(self.name, "episode_steps", episode_steps, 1)
         self.episode_length = self.episode_steps  # every episode (truncated; never terminates)
         self.goal_radius = _check_radius(self.name, goal_radius)
-        self.observation_space = spaces.Dict({
-            "image": spaces.Box(0, 255, (s, s, 3), np.uint8),
-            "velocity": spaces.Box(-1.0, 1.0, (3,), np.float32)})
+        self.observation_space = spaces.Dict(
+            {
+                "image": spaces.Box(0, 255, (s, s, 3), np.uint8),
+                "velocity": spaces.Box(-1.0, 1.0, (3,), np.float32),
+            }
+        )
         self.action_space = spaces.Discrete(len(ACTION_TURN))
         # column c looks at heading + offsets[c]: the leftmost column at +FOV/2
         self.offsets = FOV / 2 - (np.arange(s) + 0.5) * FOV / s
         self.cos_offsets = np.cos(self.offsets)
-        rows = np.arange(s) + 0.5 - s / 2                        # pixel rows from the horizon
+        rows = np.arange(s) + 0.5 - s / 2  # pixel rows from the horizon
         self.row_offsets = np.abs(rows)
         floor = FLOOR * (0.6 + 0.4 * np.clip(rows / (s / 2), 0, 1))[:, None]  # darker far away
         self.background_rows = np.where(rows[:, None] < 0, SKY, floor).astype(np.uint8)  # [S, 3]
@@ -180,14 +195,14 @@ class _Maze(TaskCore):
         """Random start positions (away from the goal) and headings for the copies in ``mask``."""
         lo, hi = MARGIN, 1.0 - MARGIN
         u = self.rng.random((2 * START_CANDIDATES + 1,), mask)
-        cx = lo + (hi - lo) * u[:, 0:START_CANDIDATES]                           # [B, K]
-        cy = lo + (hi - lo) * u[:, START_CANDIDATES:2 * START_CANDIDATES]
+        cx = lo + (hi - lo) * u[:, 0:START_CANDIDATES]  # [B, K]
+        cy = lo + (hi - lo) * u[:, START_CANDIDATES : 2 * START_CANDIDATES]
         gx, gy = self.goal[:, 0:1], self.goal[:, 1:2]
         ok = (cx - gx) ** 2 + (cy - gy) ** 2 >= (self.goal_radius + START_GAP) ** 2
-        k = np.argmax(ok, axis=1)                      # the first candidate far enough away
+        k = np.argmax(ok, axis=1)  # the first candidate far enough away
         rows = np.arange(self.num_envs)
         start = np.stack([cx[rows, k], cy[rows, k]], axis=1)
-        corner = np.where(self.goal < 0.5, hi, lo)     # (never needed in practice) the far corner
+        corner = np.where(self.goal < 0.5, hi, lo)  # (never needed in practice) the far corner
         start = np.where(ok[rows, k][:, None], start, corner)
         self.pos = np.where(mask[:, None], start, self.pos)
         self.heading = np.where(mask, (2 * np.pi * u[:, -1]) % (2 * np.pi), self.heading)
@@ -204,10 +219,10 @@ class _Maze(TaskCore):
     def step(self, actions: np.ndarray, mask: np.ndarray):
         b = self.num_envs
         actions = np.asarray(actions, np.int64)
-        turn = np.take(ACTION_TURN, actions) * mask    # copies outside the mask do not move
+        turn = np.take(ACTION_TURN, actions) * mask  # copies outside the mask do not move
         heading = self.heading + TURN * turn
         heading %= 2 * np.pi
-        fwd = np.empty((b, 2))                         # unit vector along the new heading
+        fwd = np.empty((b, 2))  # unit vector along the new heading
         np.cos(heading, out=fwd[:, 0])
         np.sin(heading, out=fwd[:, 1])
         old = self.pos
@@ -224,10 +239,11 @@ class _Maze(TaskCore):
         to_goal = self.goal - old
         u = (to_goal * move).sum(1) / np.maximum((move * move).sum(1), 1e-12)
         miss = to_goal - np.minimum(np.maximum(u, 0.0), 1.0)[:, None] * move
-        reached = mask & ((miss * miss).sum(1) < self.goal_radius ** 2)
+        reached = mask & ((miss * miss).sum(1) < self.goal_radius**2)
         self.heading, self.pos = heading, new
-        self.velocity = np.where(mask[:, None], np.minimum(np.maximum(velocity, -1), 1),
-                                 self.velocity)
+        self.velocity = np.where(
+            mask[:, None], np.minimum(np.maximum(velocity, -1), 1), self.velocity
+        )
         self.t = self.t + mask
         self.trials = self.trials + reached
         if reached.any():
@@ -242,9 +258,9 @@ class _Maze(TaskCore):
         dist, wall, along = cast_rays(pos, heading[:, None] + self.offsets)
         level = (np.minimum(dist, _FAR) * ((SHADE_LEVELS - 1) / _FAR) + 0.5).astype(np.int64)
         colour = SHADED_CUES[(wall * SEGMENTS + segment_of(along)) * SHADE_LEVELS + level]
-        half = (0.5 * s * WALL_HEIGHT) / (dist * self.cos_offsets)       # [B, W], in pixel rows
+        half = (0.5 * s * WALL_HEIGHT) / (dist * self.cos_offsets)  # [B, W], in pixel rows
         # composed as [S rows, B * W * 3] (long inner loops), then moved to [B, S, W, 3]
-        on_wall = (self.row_offsets[:, None] < np.repeat(half.reshape(-1), 3)[None, :])
+        on_wall = self.row_offsets[:, None] < np.repeat(half.reshape(-1), 3)[None, :]
         background = self._background.get(b)
         if background is None:
             background = self._background[b] = np.tile(self.background_rows, (1, b * s))
@@ -257,17 +273,21 @@ class _Maze(TaskCore):
 
     def render(self, index: int = 0) -> np.ndarray:
         """Top-down map (cue walls, hidden goal disc, agent, field of view) | the agent's view."""
-        view = self.images(self.pos[index:index + 1], self.heading[index:index + 1])[0]
+        view = self.images(self.pos[index : index + 1], self.heading[index : index + 1])[0]
         view = upscale(view, max(1, -(-128 // self.image_size)))
         m = view.shape[0]
-        bt = max(3, m // 24)                       # wall band, pixels
-        n = m - 2 * bt                             # arena side, pixels
+        bt = max(3, m // 24)  # wall band, pixels
+        n = m - 2 * bt  # arena side, pixels
         ii, jj = np.mgrid[0:m, 0:m]
         x, y = (jj - bt + 0.5) / n, 1.0 - (ii - bt + 0.5) / n
         canvas = np.empty((m, m, 3))
         canvas[:] = FLOOR * 1.5
-        for wall, band, along in ((SOUTH, ii >= m - bt, x), (NORTH, ii < bt, 1 - x),
-                                  (EAST, jj >= m - bt, y), (WEST, jj < bt, 1 - y)):
+        for wall, band, along in (
+            (SOUTH, ii >= m - bt, x),
+            (NORTH, ii < bt, 1 - x),
+            (EAST, jj >= m - bt, y),
+            (WEST, jj < bt, 1 - y),
+        ):
             idx = wall * SEGMENTS + segment_of(np.clip(along, 0, 1))
             canvas[band] = CUE_COLOURS[idx[band]]
         inside = (ii >= bt) & (ii < m - bt) & (jj >= bt) & (jj < m - bt)
@@ -287,7 +307,7 @@ class _Maze(TaskCore):
                     canvas[i, j] = colour
 
         edges = h + np.array([FOV / 2, -FOV / 2])
-        dist, _, _ = cast_rays(self.pos[index:index + 1], edges[None])
+        dist, _, _ = cast_rays(self.pos[index : index + 1], edges[None])
         for a, dd in zip(edges, dist[0]):
             line(px + dd * math.cos(a), py + dd * math.sin(a), np.array([230.0, 230, 230]))
         canvas[inside & (np.hypot(x - px, y - py) < 0.035)] = 0
@@ -303,8 +323,9 @@ class _Maze(TaskCore):
         left = diff > 0
         swim_turn = np.where(left, 3, 4)
         turn_only = np.where(left, 1, 2)
-        return np.where(np.abs(diff) <= TURN / 2, 0,
-                        np.where(np.abs(diff) <= 1.5 * TURN, swim_turn, turn_only)).astype(np.int64)
+        return np.where(
+            np.abs(diff) <= TURN / 2, 0, np.where(np.abs(diff) <= 1.5 * TURN, swim_turn, turn_only)
+        ).astype(np.int64)
 
 
 # (episode_steps, goal_radius) -> (oracle, random) mean returns measured over 20,480 episodes each
@@ -312,8 +333,9 @@ MEASURED_RETURNS = {(200, 0.1): (17.22, 0.549)}
 
 
 @functools.lru_cache(maxsize=64)
-def estimate_returns(episode_steps: int, goal_radius: float, oracle_episodes: int = 128,
-                     random_episodes: int = 1024) -> tuple[float, float]:
+def estimate_returns(
+    episode_steps: int, goal_radius: float, oracle_episodes: int = 128, random_episodes: int = 1024
+) -> tuple[float, float]:
     """(oracle, random) mean returns, one simulated episode per copy with fixed seeds, no images."""
     means = []
     for episodes, oracle in ((oracle_episodes, True), (random_episodes, False)):
@@ -321,8 +343,9 @@ def estimate_returns(episode_steps: int, goal_radius: float, oracle_episodes: in
         core.rng.seed(np.arange(episodes) + (1_000_003 if oracle else 2_000_003))
         every = np.ones(episodes, bool)
         core.reset(every)
-        actions = np.random.default_rng(0).integers(len(ACTION_TURN),
-                                                    size=(episode_steps, episodes))
+        actions = np.random.default_rng(0).integers(
+            len(ACTION_TURN), size=(episode_steps, episodes)
+        )
         total = np.zeros(episodes)
         for t in range(episode_steps):
             total += core.step(core.oracle() if oracle else actions[t], every)[0]
@@ -333,16 +356,22 @@ def estimate_returns(episode_steps: int, goal_radius: float, oracle_episodes: in
 class WaterMazeCore(_Maze):
     """Game state of B WaterMaze copies as NumPy arrays (see the module docstring)."""
 
-    max_return_is_mean = True     # max_return is the oracle's expected return, not a bound
-    oracle_tolerance = 1.2        # ~3 standard errors of a 32-episode oracle mean (sd 2.05)
-    random_tolerance = 0.15       # ~4 standard errors of a 400-episode random mean (sd 0.74)
+    max_return_is_mean = True  # max_return is the oracle's expected return, not a bound
+    oracle_tolerance = 1.2  # ~3 standard errors of a 32-episode oracle mean (sd 2.05)
+    random_tolerance = 0.15  # ~4 standard errors of a 400-episode random mean (sd 0.74)
 
-    def __init__(self, num_envs: int, image_size: int = 16, episode_steps: int = 200,
-                 goal_radius: float = 0.1) -> None:
+    def __init__(
+        self,
+        num_envs: int,
+        image_size: int = 16,
+        episode_steps: int = 200,
+        goal_radius: float = 0.1,
+    ) -> None:
         super().__init__(num_envs, image_size, episode_steps, goal_radius)
         key = (self.episode_steps, self.goal_radius)
         self.max_return, self.random_return = (
-            MEASURED_RETURNS[key] if key in MEASURED_RETURNS else estimate_returns(*key))
+            MEASURED_RETURNS[key] if key in MEASURED_RETURNS else estimate_returns(*key)
+        )
 
 
 class WaterMazeEnv(TaskEnv):
