@@ -154,12 +154,18 @@ class Learner:
 
     # ----------------------------------------------------------------------------------- updates
     def update(self, seg: Segment, env_steps: int = 0) -> dict[str, float]:
-        """All gradient steps for one segment; returns the mean of their logs."""
+        """All gradient steps for one segment; returns the mean of their logs.
+
+        A gradient step whose loss or gradient is not finite is skipped; a segment with any
+        skipped step counts as one non-finite update (``max_nonfinite`` in a row stop the run)."""
         if seg.with_graph:
             values = self.agent.evaluate(seg.outputs).value
             adv, targets = self.targets(seg, values)
             mbp_loss, policy_loss, logs = self.losses(seg.outputs, seg, adv, targets)
-            logs.update(self._step(mbp_loss, policy_loss, seg.valid, env_steps))
+            step_logs, bad = self._step(mbp_loss, policy_loss, seg.valid)
+            logs.update(step_logs)
+            self._count(bad, env_steps)
+            logs["skipped_updates"] = float(self.skipped_updates)
             logs["value/advantage_abs"] = float(losses.masked_mean(adv.abs(), seg.valid))
             return logs
         with torch.no_grad():
@@ -169,25 +175,29 @@ class Learner:
         parts = min(self.cfg.minibatches, b)  # nearly equal minibatches of environments
         gen = torch.Generator().manual_seed(int(self.agent.return_count) + env_steps)
         sums: dict[str, float] = {}
-        n = 0
+        n, any_bad = 0, False
         for _ in range(self.cfg.epochs):
             order = torch.randperm(b, generator=gen).to(seg.rewards.device)
             for index in order.tensor_split(parts):
                 outs, _ = replay(self.agent, seg, index)
                 mbp_loss, policy_loss, logs = self.losses(outs, seg, adv, targets, index)
-                logs.update(self._step(mbp_loss, policy_loss, seg.valid[:, index], env_steps))
+                step_logs, bad = self._step(mbp_loss, policy_loss, seg.valid[:, index])
+                logs.update(step_logs)
+                any_bad |= bad
                 for k, v in logs.items():
                     sums[k] = sums.get(k, 0.0) + v
                 n += 1
         out = {k: v / n for k, v in sums.items()}
+        self._count(any_bad, env_steps)
         out["skipped_updates"] = float(self.skipped_updates)
         out["value/advantage_abs"] = float(losses.masked_mean(adv.abs(), seg.valid))
         return out
 
     def _step(
-        self, mbp_loss: Tensor, policy_loss: Tensor, valid: Tensor, env_steps: int
-    ) -> dict[str, float]:
-        """One step of both optimisers; skipped if a loss or gradient is not finite."""
+        self, mbp_loss: Tensor, policy_loss: Tensor, valid: Tensor
+    ) -> tuple[dict[str, float], bool]:
+        """One step of both optimisers, skipped if a loss or gradient is not finite (on any
+        rank). Returns its logs and whether it was skipped."""
         dist = self.dist
         if dist.enabled:
             # losses are means over this rank's valid transitions; weight them so that the
@@ -211,18 +221,18 @@ class Learner:
             np.isfinite(logs["grad_norm/mbp"]) and np.isfinite(logs["grad_norm/policy"])
         )
         if bad:
-            self._skip(env_steps)
+            self.opt_mbp.zero_grad(set_to_none=True)
+            self.opt_policy.zero_grad(set_to_none=True)
         else:
             self.opt_mbp.step()
             self.opt_policy.step()
-            self.nonfinite_streak = 0
-        logs["skipped_updates"] = float(self.skipped_updates)
-        return logs
+        return logs, bad
 
-    def _skip(self, env_steps: int) -> None:
-        """Non-finite loss or gradient: no step; stop after ``max_nonfinite`` in a row."""
-        self.opt_mbp.zero_grad(set_to_none=True)
-        self.opt_policy.zero_grad(set_to_none=True)
+    def _count(self, bad: bool, env_steps: int) -> None:
+        """Count a segment with a skipped step; stop after ``max_nonfinite`` in a row."""
+        if not bad:
+            self.nonfinite_streak = 0
+            return
         self.nonfinite_streak += 1
         self.skipped_updates += 1
         if self.dist.is_main:
