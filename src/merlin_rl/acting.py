@@ -52,7 +52,6 @@ class Segment:
     noise: list[StepNoise]  # eps of z and the uniforms of a, per step
     actions: Tensor  # (T, B) a_t
     log_probs: Tensor  # (T, B) log pi(a_t) when acting (PPO's old policy)
-    raw_rewards: Tensor  # (T, B) r_t as the environment gave it
 
     @property
     def with_graph(self) -> bool:
@@ -238,7 +237,7 @@ class Actor:
         the task's rewards by c changes nothing the agent sees."""
         loop, agent = self.loop, self.agent
         start_state = state.detach()
-        outs, raw, rewards, dones, terms, valids, starts, noises = ([] for _ in range(8))
+        outs, rewards, dones, terms, valids, starts, noises = ([] for _ in range(7))
         with torch.set_grad_enabled(keep_graph and torch.is_grad_enabled()):
             for _ in range(self.tau):
                 starts.append(loop.episode_start)
@@ -251,7 +250,6 @@ class Actor:
                 outs.append(out)
                 noises.append(noise)
                 for xs, x in (
-                    (raw, r),
                     (rewards, scaled),
                     (dones, done),
                     (terms, term),
@@ -274,7 +272,6 @@ class Actor:
             noise=noises,
             actions=torch.stack([o.action for o in outs]),
             log_probs=torch.stack([o.log_prob for o in outs]).detach(),
-            raw_rewards=torch.stack(raw),
         )
         return seg, state
 

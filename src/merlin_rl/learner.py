@@ -152,6 +152,13 @@ class Learner:
         kind = key.split(":")[0]
         return float(getattr(self.cfg, f"{kind}_weight"))
 
+    def acted_losses(self, seg: Segment) -> tuple[Tensor, Tensor, dict[str, float], Tensor]:
+        """The losses of a segment acted with its graph kept (the single-graph update), and its
+        advantages."""
+        values = self.agent.evaluate(seg.outputs).value
+        adv, targets = self.targets(seg, values)
+        return (*self.losses(seg.outputs, seg, adv, targets), adv)
+
     # ----------------------------------------------------------------------------------- updates
     def update(self, seg: Segment, env_steps: int = 0) -> dict[str, float]:
         """All gradient steps for one segment; returns the mean of their logs.
@@ -159,9 +166,7 @@ class Learner:
         A gradient step whose loss or gradient is not finite is skipped; a segment with any
         skipped step counts as one non-finite update (``max_nonfinite`` in a row stop the run)."""
         if seg.with_graph:
-            values = self.agent.evaluate(seg.outputs).value
-            adv, targets = self.targets(seg, values)
-            mbp_loss, policy_loss, logs = self.losses(seg.outputs, seg, adv, targets)
+            mbp_loss, policy_loss, logs, adv = self.acted_losses(seg)
             step_logs, bad = self._step(mbp_loss, policy_loss, seg.valid)
             logs.update(step_logs)
             self._count(bad, env_steps)

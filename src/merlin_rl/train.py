@@ -166,9 +166,7 @@ class Trainer:
 
     def losses(self, seg: Segment) -> tuple[Tensor, Tensor, dict[str, float]]:
         """MBP and policy loss of an acted segment (single-graph form; for checks and tools)."""
-        values = self.agent.evaluate(seg.outputs).value
-        adv, targets = self.learner.targets(seg, values)
-        return self.learner.losses(seg.outputs, seg, adv, targets)
+        return self.learner.acted_losses(seg)[:3]
 
     def update(self, seg: Segment) -> dict[str, float]:
         """All gradient steps for the segment (learner.Learner.update); then the recurrent state is
