@@ -3,6 +3,8 @@ not flow (policy vs MBP), the RL-MEM / RL-LSTM ablations and per-env state reset
 
 from __future__ import annotations
 
+import math
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -112,6 +114,37 @@ def mlp_by_hand(net: torch.nn.Sequential, x: torch.Tensor) -> torch.Tensor:
     return h @ lin2.weight.T + lin2.bias
 
 
+def bounded_by_hand(x: torch.Tensor) -> torch.Tensor:
+    """The log sigma bound, one value at a time: y = lo + log(1 + e^(x - lo)), then
+    hi - log(1 + e^(hi - y)), (lo, hi) = (-5, 1)."""
+    out = torch.empty_like(x)
+    for i, v in enumerate(x.tolist()):
+        y = -5.0 + math.log1p(math.exp(v + 5.0))
+        out[i] = 1.0 - math.log1p(math.exp(1.0 - y))
+    return out
+
+
+def test_log_sigma_is_bounded_and_samples_stay_finite():
+    """The divergence seen with more gradient steps per env step: a log sigma far above the
+    bound (bias +40 on every log sigma output) must not make z explode."""
+    agent = make_agent("merlin")
+    mbp, Z = agent.mbp, agent.cfg.z_dim
+    with torch.no_grad():
+        for net in (mbp.prior, mbp.posterior):
+            net[2].bias[Z:] = 40.0
+    g = torch.Generator().manual_seed(3)
+    e = torch.randn(B, mbp.codec.out_dim + agent.num_actions + 1, generator=g)
+    h = torch.randn(B, 2 * agent.cfg.mbp_hidden, generator=g)
+    m = torch.randn(B, mbp.reads * mbp.width, generator=g)
+    z, dist = mbp.latent(e, h, m, sample=True, eps=torch.full((B, Z), 3.0))
+    for key in ("logsig_p", "logsig_q"):
+        assert float(dist[key].max()) <= 1.0 and float(dist[key].min()) >= -5.01
+    assert float((z - dist["mu_q"]).abs().max()) <= 3.0 * math.e + 1e-4
+    # well inside the bounds the clamp is close to the identity
+    x = torch.linspace(-2.5, -1.0, 7)
+    torch.testing.assert_close(bounded_by_hand(x), x, atol=0.15, rtol=0)
+
+
 def test_posterior_is_prior_plus_correction():
     agent = make_agent("merlin")
     mbp, Z = agent.mbp, agent.cfg.z_dim
@@ -131,9 +164,11 @@ def test_posterior_is_prior_plus_correction():
         post = torch.zeros(B, 2 * Z)
         for b in range(B):  # one env at a time; DESIGN §1 steps 2-3 concatenation order
             p = mlp_by_hand(mbp.prior, torch.cat([h[b], m[b]])[None])[0]
+            p[Z:] = bounded_by_hand(p[Z:])
             n = torch.cat([e[b], h[b], m[b], p[:Z], p[Z:]])
             prior[b] = p
             post[b] = mlp_by_hand(mbp.posterior, n[None])[0] + p
+            post[b, Z:] = bounded_by_hand(post[b, Z:])
     torch.testing.assert_close(dist["mu_p"], prior[:, :Z])
     torch.testing.assert_close(dist["logsig_p"], prior[:, Z:])
     torch.testing.assert_close(dist["mu_q"], post[:, :Z])

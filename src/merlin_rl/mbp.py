@@ -10,7 +10,10 @@ from torch import Tensor, nn
 
 from merlin_rl.config import Config
 from merlin_rl.encoders import ObservationCodec
-from merlin_rl.nn_utils import DeepLSTM, init_read_strength, mlp
+from merlin_rl.nn_utils import DeepLSTM, init_read_strength, mlp, soft_clamp
+
+# Bounds of the prior's and posterior's log sigma (DESIGN.md §1 steps 2-4, correction below).
+LOGSIG_MIN, LOGSIG_MAX = -5.0, 1.0
 
 
 class MBP(nn.Module):
@@ -79,14 +82,23 @@ class MBP(nn.Module):
     ) -> tuple[Tensor, dict[str, Tensor]]:
         """Prior, posterior and z_t (steps 2-4). Returns z and the distribution parameters.
 
+        Both log sigmas are soft-clamped (nn_utils.soft_clamp) to (-5, 1). Unbounded (as
+        read literally), the posterior's log sigma drifted up on dimensions no decoder reads, the
+        prior followed (KL ~ 0), and the samples, written to memory and read back into the prior
+        and posterior, grew without limit: the MBP diverged (|z| 40 -> 6e5 within 2,000 env
+        steps; docs/learning.md, "MBP divergence") whenever there were more gradient steps per
+        env step (16 envs, or 4 epochs x 4 minibatches).
+
         ``eps`` (B, |z|) is the standard-normal noise of the reparameterisation (drawn here if None).
         """
         if not self.stochastic:
             return self.posterior(torch.cat([e, h_prev, m_prev], -1)), {}
-        prior = self.prior(torch.cat([h_prev, m_prev], -1))
+        mu_p, logsig_p = self.prior(torch.cat([h_prev, m_prev], -1)).chunk(2, -1)
+        logsig_p = soft_clamp(logsig_p, LOGSIG_MIN, LOGSIG_MAX)
+        prior = torch.cat([mu_p, logsig_p], -1)
         post = self.posterior(torch.cat([e, h_prev, m_prev, prior], -1)) + prior
-        mu_p, logsig_p = prior.chunk(2, -1)
         mu_q, logsig_q = post.chunk(2, -1)
+        logsig_q = soft_clamp(logsig_q, LOGSIG_MIN, LOGSIG_MAX)
         if sample:
             eps = torch.randn_like(mu_q) if eps is None else eps
             z = mu_q + torch.exp(logsig_q) * eps

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 
@@ -50,3 +51,11 @@ def init_read_strength(interface: nn.Linear, heads: int, width: int, beta0: floa
     bias = float(torch.log(torch.expm1(torch.tensor(beta0))))
     with torch.no_grad():
         interface.bias.view(heads, width + 1)[:, -1].fill_(bias)
+
+
+def soft_clamp(x: Tensor, lo: float, hi: float) -> Tensor:
+    """A smooth clamp: lo + softplus(x - lo), then hi - softplus(hi - .) (as for the
+    log-variances of PETS, Chua et al. 2018). Never above hi, at most e^-(hi - lo) below lo, and
+    close to x well inside the bounds."""
+    x = lo + F.softplus(x - lo)
+    return hi - F.softplus(hi - x)
