@@ -53,6 +53,21 @@ def test_grid_runs_summarises_and_resumes(tmp_path, capsys, monkeypatch):
     )
     assert again == first
 
+    # only the light files kept (as committed under docs/runs/): still finished, not re-run
+    import shutil
+
+    for run in out.glob("*__s?"):
+        assert (run / "finished.json").is_file()
+        shutil.rmtree(run / "checkpoints")
+        shutil.rmtree(run / "tb", ignore_errors=True)
+
+    # --summarise runs nothing and summarises what has finished
+    (out / "summary.md").unlink()
+    assert cli_main(["experiment", str(grid), "--summarise"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert sorted(result["runs"].values()) == ["finished"] * 4
+    assert (out / "summary.md").read_text() == md
+
 
 def test_bad_grid_file(tmp_path, capsys):
     grid = tmp_path / "g.json"

@@ -342,6 +342,16 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("grid", metavar="CONFIG", help="grid file (.yaml, .toml or .json)")
     x.add_argument("--jobs", type=_positive, default=1, help="runs at a time, >= 1 (default 1)")
     x.add_argument(
+        "--quick",
+        action="store_true",
+        help="run the grid file's [quick] variant (a smoke test of the grid) instead",
+    )
+    x.add_argument(
+        "--summarise",
+        action="store_true",
+        help="run nothing: summarise the runs that have finished (a grid spanning sessions)",
+    )
+    x.add_argument(
         "--env-import",
         default=None,
         metavar="MODULES",
@@ -779,7 +789,7 @@ def _record(args: argparse.Namespace) -> int:
 def _experiment(args: argparse.Namespace) -> int:
     from merlin_rl.experiment import run_experiment
 
-    result = run_experiment(args.grid, args.jobs, args.env_import or "")
+    result = run_experiment(args.grid, args.jobs, args.env_import or "", args.quick, args.summarise)
     failed = {k: v for k, v in result["runs"].items() if v.startswith("failed")}
     for name, status in failed.items():
         print(f"merlin-rl: run {name} {status}", file=sys.stderr)

@@ -10,6 +10,24 @@ The grid file (YAML, TOML or JSON):
     out = "runs/my-grid"     # optional; default: runs/<file name>
     [train]                  # settings shared by every run (keys as in a run's config.json)
     total_steps = 300000
+
+Optional keys for a suite of tasks:
+
+    threshold_fraction = 0.9           # per env: "reach" means a return >= 0.9 x its maximum
+    [per_env."merlin_rl/WaterMaze-v0"] # settings for the runs on one env (win over [train])
+    total_steps = 600000
+    [references."MiniGrid-MemoryS7-v0"]  # random and maximum return of an env that declares none
+    random = 0.0
+    max = 1.0
+    [quick]                            # `merlin-rl experiment FILE --quick`: a smoke variant
+    seeds = [0]                        # may replace agents, envs, seeds, per_env and out
+    out = "runs/my-grid-quick"         # (default: <out>-quick) and add to [train]
+    [quick.train]
+    total_steps = 10000
+
+With ``threshold_fraction`` the summary also gives each env's random and maximum return (the
+built-in tasks declare theirs: ``max_return``, ``random_return``), the normalised score
+(R - R_random) / (R_max - R_random) and the wall time to reach the threshold.
 """
 
 from __future__ import annotations
@@ -31,7 +49,19 @@ import numpy as np
 from merlin_rl.config import AGENTS, Config, ConfigError, make_config
 from merlin_rl.plots import plot_runs, read_run
 
-GRID_KEYS = {"agents", "envs", "seeds", "threshold", "out", "train"}
+GRID_KEYS = {
+    "agents",
+    "envs",
+    "seeds",
+    "threshold",
+    "threshold_fraction",
+    "out",
+    "train",
+    "per_env",
+    "references",
+    "quick",
+}
+QUICK_KEYS = {"agents", "envs", "seeds", "out", "train", "per_env"}
 
 
 @dataclass
@@ -42,9 +72,17 @@ class Grid:
     threshold: float | None
     out: Path
     train: dict[str, Any]
+    per_env: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    threshold_fraction: float | None = None
+    references: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
+
+    def train_for(self, env: str) -> dict[str, Any]:
+        """The settings of the runs on ``env``: [train], then its [per_env] table."""
+        return {**self.train, **self.per_env.get(env, {})}
 
 
-def read_grid(path: str | Path) -> Grid:
+def read_grid(path: str | Path, quick: bool = False) -> Grid:
+    """The grid in ``path``, every run's settings checked; ``quick``: its [quick] variant."""
     path = Path(path)
     try:
         text = path.read_text()
@@ -76,6 +114,48 @@ def read_grid(path: str | Path) -> Grid:
             f"allowed: {sorted(GRID_KEYS)}"
         )
     where = f"experiment file {str(path)!r}"
+    q = data.get("quick", {})
+    for name, table in (("out", data), ("quick.out", q if isinstance(q, dict) else {})):
+        if "out" in table and (not isinstance(table["out"], str) or not table["out"]):
+            raise ConfigError(
+                f"{where}: {name} must be a folder name (a string), got {table['out']!r}"
+            )
+    default_out = data.get("out") or str(Path("runs") / path.stem)
+    if "quick" in data:
+        if not isinstance(q, dict):
+            raise ConfigError(f"{where}: quick must be a table of settings, got {q!r}")
+        bad = sorted(set(q) - QUICK_KEYS)
+        if bad:
+            raise ConfigError(
+                f"{where}: [quick] has unknown keys {bad}; allowed: {sorted(QUICK_KEYS)}"
+            )
+        for key in ("train", "per_env"):
+            if key in q and not isinstance(q[key], dict):
+                raise ConfigError(f"{where}: quick.{key} must be a table of settings")
+    elif quick:
+        raise ConfigError(f"{where} has no [quick] table, so --quick cannot be used")
+    if quick:
+        q_train = q.get("train", {})
+        if "per_env" in q:  # the variant's own tables, used as they are
+            per_env = q["per_env"]
+        else:  # the grid's tables, without what [quick.train] sets, for the variant's envs
+            per_env = data.get("per_env", {})
+            if isinstance(per_env, dict):
+                envs = q.get("envs", data.get("envs"))
+                per_env = {
+                    e: {k: v for k, v in t.items() if k not in q_train}
+                    if isinstance(t, dict)
+                    else t
+                    for e, t in per_env.items()
+                    if not isinstance(envs, list) or e in envs
+                }
+        data = {
+            **data,
+            **{k: v for k, v in q.items() if k != "train"},
+            "train": {**(data.get("train") or {}), **q_train},
+            "per_env": per_env,
+            "out": q.get("out") or default_out + "-quick",
+        }
     for key in ("agents", "envs", "seeds"):
         if not isinstance(data.get(key), list) or not data[key]:
             raise ConfigError(f"{where}: {key} must be a non-empty list")
@@ -93,49 +173,105 @@ def read_grid(path: str | Path) -> Grid:
     if bad:
         raise ConfigError(f"{where}: seeds must be integers in [0, 2**31), got {bad}")
     threshold = data.get("threshold")
-    if threshold is not None and (
-        not isinstance(threshold, (int, float))
-        or isinstance(threshold, bool)
-        or not math.isfinite(threshold)
-    ):
+    if threshold is not None and not _is_number(threshold):
         raise ConfigError(f"{where}: threshold must be a number (a return), got {threshold!r}")
-    if "out" in data and (not isinstance(data["out"], str) or not data["out"]):
-        raise ConfigError(f"{where}: out must be a folder name (a string), got {data['out']!r}")
+    fraction = data.get("threshold_fraction")
+    if fraction is not None and not (_is_number(fraction) and 0 < fraction <= 1):
+        raise ConfigError(
+            f"{where}: threshold_fraction must be a number in (0, 1] (a share of the "
+            f"maximum return), got {fraction!r}"
+        )
+    if threshold is not None and fraction is not None:
+        raise ConfigError(f"{where}: give threshold or threshold_fraction, not both")
     train = data.get("train", {})
     if not isinstance(train, dict):
         raise ConfigError(f"{where}: train must be a table of settings, got {train!r}")
-    fixed = {"agent", "env", "seed", "run_dir"} & set(train)
-    if fixed:
-        raise ConfigError(f"{where}: [train] may not set {sorted(fixed)} (the grid sets them)")
-    if "env_import" in train:
-        raise ConfigError(
-            f"{where}: [train] may not set env_import (a file never imports "
-            "code); pass --env-import to merlin-rl experiment"
-        )
-    known = {f.name for f in dataclasses.fields(Config)}
-    unknown = sorted(set(train) - known)
-    if unknown:
-        raise ConfigError(f"{where}: [train] has unknown keys {unknown}; allowed: {sorted(known)}")
+    per_env = data.get("per_env", {})
+    if not isinstance(per_env, dict) or not all(isinstance(v, dict) for v in per_env.values()):
+        raise ConfigError(f"{where}: per_env must map env ids to tables of settings")
+    stray = sorted(set(per_env) - set(data["envs"]))
+    if stray:
+        raise ConfigError(f"{where}: per_env names envs that are not in envs: {stray}")
+    for table, name in [(train, "[train]")] + [(v, f"[per_env.{k!r}]") for k, v in per_env.items()]:
+        _check_train_table(table, f"{where}: {name}")
+    references = _check_references(data.get("references", {}), where)
+    stray = sorted(set(references) - set(data["envs"]))
+    if stray and not quick:
+        raise ConfigError(f"{where}: references names envs that are not in envs: {stray}")
     for agent in data["agents"]:  # every run's settings, checked before the first run starts
         for env in data["envs"]:
+            settings = {**train, **per_env.get(env, {})}
             try:
                 make_config(
-                    train.get("preset", "small"),
-                    **{k: v for k, v in train.items() if k != "preset"},
+                    settings.get("preset", "small"),
+                    **{k: v for k, v in settings.items() if k != "preset"},
                     agent=agent,
                     env=env,
                     seed=data["seeds"][0],
                 )
             except ConfigError as e:
                 raise ConfigError(f"{where}: run {agent} on {env}: {e}") from None
-    out = Path(data.get("out") or Path("runs") / path.stem)
     return Grid(
-        list(data["agents"]), list(data["envs"]), list(data["seeds"]), threshold, out, train
+        list(data["agents"]),
+        list(data["envs"]),
+        list(data["seeds"]),
+        threshold,
+        Path(data.get("out") or default_out),
+        train,
+        per_env=per_env,
+        threshold_fraction=fraction,
+        references=references,
     )
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _check_train_table(train: dict[str, Any], where: str) -> None:
+    fixed = {"agent", "env", "seed", "run_dir"} & set(train)
+    if fixed:
+        raise ConfigError(f"{where} may not set {sorted(fixed)} (the grid sets them)")
+    if "env_import" in train:
+        raise ConfigError(
+            f"{where} may not set env_import (a file never imports "
+            "code); pass --env-import to merlin-rl experiment"
+        )
+    known = {f.name for f in dataclasses.fields(Config)}
+    unknown = sorted(set(train) - known)
+    if unknown:
+        raise ConfigError(f"{where} has unknown keys {unknown}; allowed: {sorted(known)}")
+
+
+def _check_references(refs: Any, where: str) -> dict[str, dict[str, float]]:
+    if not isinstance(refs, dict):
+        raise ConfigError(f"{where}: references must map env ids to {{random, max}} tables")
+    for env, r in refs.items():
+        if (
+            not isinstance(r, dict)
+            or set(r) != {"random", "max"}
+            or not all(_is_number(v) for v in r.values())
+            or not r["max"] > r["random"]
+        ):
+            raise ConfigError(
+                f"{where}: references[{env!r}] must be {{random: number, max: number}} with "
+                f"max > random, got {r!r}"
+            )
+    return {k: {"random": float(v["random"]), "max": float(v["max"])} for k, v in refs.items()}
 
 
 def run_dir_for(grid: Grid, agent: str, env: str, seed: int) -> Path:
     return grid.out / f"{agent}__{env.replace('/', '_')}__s{seed}"
+
+
+FINISHED = "finished.json"  # written beside a run's metrics.csv when it has finished
+
+
+def is_finished(run_dir: Path) -> bool:
+    """A run finished: its final checkpoint, or the marker that the runner writes, which stays
+    when only the light files (config.json, metrics.csv, finished.json) are kept, e.g. committed
+    under docs/runs/ so that a grid resumes in a fresh checkout."""
+    return (run_dir / "checkpoints" / "final.pt").exists() or (run_dir / FINISHED).is_file()
 
 
 def _threads_per_run(jobs: int) -> int:
@@ -157,7 +293,7 @@ def _run_one(
     env_import: str = "",
 ) -> str:
     run_dir = run_dir_for(grid, agent, env, seed)
-    if (run_dir / "checkpoints" / "final.pt").exists():
+    if is_finished(run_dir):
         return "finished"
     cmd = [
         sys.executable,
@@ -188,61 +324,116 @@ def _run_one(
             stderr=subprocess.STDOUT,
             env={**os.environ, "OMP_NUM_THREADS": str(threads)},
         )
-    return "ran" if res.returncode == 0 else f"failed (exit {res.returncode}, see {log})"
+    if res.returncode != 0:
+        return f"failed (exit {res.returncode}, see {log})"
+    marker = {"agent": agent, "env": env, "seed": seed, "settings": grid.train_for(env)}
+    (run_dir / FINISHED).write_text(json.dumps(marker) + "\n")
+    return "ran"
+
+
+def env_references(grid: Grid, env: str) -> tuple[float, float] | None:
+    """(random, maximum) return of ``env`` with the grid's knobs: from [references], else what
+    the env declares (``random_return``, ``max_return``; the built-in tasks do), else None."""
+    if env in grid.references:
+        r = grid.references[env]
+        return r["random"], r["max"]
+    import gymnasium as gym
+
+    try:
+        e = gym.make(env, **dict(grid.train_for(env).get("env_kwargs") or {}))
+    except (gym.error.Error, TypeError, ValueError) as err:
+        raise ConfigError(f"env {env!r} cannot be made for its reference returns: {err}") from None
+    try:
+        lo = float(getattr(e.unwrapped, "random_return", math.nan))
+        hi = float(getattr(e.unwrapped, "max_return", math.nan))
+    finally:
+        e.close()
+    return (lo, hi) if math.isfinite(lo) and math.isfinite(hi) and hi > lo else None
+
+
+def _mean(xs: list[float]) -> float | str:
+    return float(np.mean(xs)) if xs else ""
+
+
+def _std(xs: list[float]) -> float | str:
+    return float(np.std(xs)) if xs else ""
 
 
 def summarise(grid: Grid) -> list[dict[str, Any]]:
-    """One row per (agent, env): final return mean +- std over seeds (last 10% of each run's log
-    rows), and the env steps at which each seed first reached the threshold. Finished runs in
-    which no episode ended get a row with the note "no finished episode"."""
+    """One row per (agent, env) of the grid's finished runs (:func:`summary_row`); with
+    ``threshold_fraction`` the threshold is that share of each env's maximum return."""
     rows = []
     for env in grid.envs:
+        refs, threshold = None, grid.threshold
+        if grid.threshold_fraction is not None:
+            refs = env_references(grid, env)
+            threshold = grid.threshold_fraction * refs[1] if refs else None
         for agent in grid.agents:
-            finals, reach, finished = [], [], 0
-            for seed in grid.seeds:
-                d = run_dir_for(grid, agent, env, seed)
-                if not (d / "checkpoints" / "final.pt").exists():
-                    continue
-                finished += 1
-                _, steps, values = read_run(d, "episode_return")
-                if not len(values):
-                    continue
-                tail = values[-max(1, len(values) // 10) :]
-                finals.append(float(tail.mean()))
-                if grid.threshold is not None:
-                    hit = np.nonzero(values >= grid.threshold)[0]
-                    reach.append(float(steps[hit[0]]) if len(hit) else None)
-            if not finals:
-                if finished:
-                    rows.append(
-                        {
-                            "agent": agent,
-                            "env": env,
-                            "seeds": 0,
-                            "final_return_mean": "",
-                            "final_return_std": "",
-                            "seeds_reaching_threshold": "",
-                            "steps_to_threshold_mean": "",
-                            "note": f"no finished episode in {finished} finished runs",
-                        }
-                    )
-                continue
-            reached = [r for r in reach if r is not None]
-            rows.append(
-                {
-                    "agent": agent,
-                    "env": env,
-                    "seeds": len(finals),
-                    "final_return_mean": float(np.mean(finals)),
-                    "final_return_std": float(np.std(finals)),
-                    "seeds_reaching_threshold": len(reached) if grid.threshold is not None else "",
-                    "steps_to_threshold_mean": float(np.mean(reached)) if reached else "",
-                    "note": ""
-                    if len(finals) == finished
-                    else f"{finished - len(finals)} runs finished no episode",
-                }
-            )
+            dirs = [run_dir_for(grid, agent, env, s) for s in grid.seeds]
+            dirs = [d for d in dirs if is_finished(d)]
+            row = summary_row(agent, env, dirs, threshold, refs, grid.threshold_fraction)
+            if row is not None:
+                rows.append(row)
     return rows
+
+
+def summary_row(
+    agent: str,
+    env: str,
+    run_dirs: list[Path],
+    threshold: float | None,
+    refs: tuple[float, float] | None = None,
+    fraction: float | None = None,
+) -> dict[str, Any] | None:
+    """The summary of finished runs (one per seed) of one agent on one env: final return mean +-
+    std over seeds (the last 10% of each run's log rows), the seeds that reached ``threshold``
+    and the mean env steps and (with ``fraction``) wall time of their first log row at or above
+    it, and (with ``fraction``) the normalised score (R - R_random) / (R_max - R_random) from
+    ``refs`` = (R_random, R_max). None without runs; runs in which no episode ended get a row
+    with a note."""
+    if not run_dirs:
+        return None
+    finals, reach, walls = [], [], []
+    for d in run_dirs:
+        _, steps, values = read_run(d, "episode_return")
+        if not len(values):
+            continue
+        tail = values[-max(1, len(values) // 10) :]
+        finals.append(float(tail.mean()))
+        if threshold is not None:
+            hit = np.nonzero(values >= threshold)[0]
+            reach.append(float(steps[hit[0]]) if len(hit) else None)
+            if len(hit) and fraction is not None:
+                _, w_steps, wall = read_run(d, "wall_time")
+                walls.append(
+                    float(wall[min(np.searchsorted(w_steps, steps[hit[0]]), len(wall) - 1)])
+                )
+    reached = [r for r in reach if r is not None]
+    row: dict[str, Any] = {
+        "agent": agent,
+        "env": env,
+        "seeds": len(finals),
+        "final_return_mean": _mean(finals),
+        "final_return_std": _std(finals),
+        "seeds_reaching_threshold": len(reached) if threshold is not None and finals else "",
+        "steps_to_threshold_mean": _mean(reached),
+    }
+    if fraction is not None:
+        scores = [(f - refs[0]) / (refs[1] - refs[0]) for f in finals] if refs else []
+        row.update(
+            threshold=threshold if threshold is not None else "",
+            random_return=refs[0] if refs else "",
+            max_return=refs[1] if refs else "",
+            normalised_mean=_mean(scores),
+            normalised_std=_std(scores),
+            wall_to_threshold_mean=_mean(walls),
+        )
+    missing = len(run_dirs) - len(finals)
+    if not finals:
+        row["note"] = f"no finished episode in {len(run_dirs)} finished runs"
+    else:
+        row["note"] = f"{missing} runs finished no episode" if missing else ""
+    return row
 
 
 def write_summary(grid: Grid, rows: list[dict[str, Any]]) -> None:
@@ -250,7 +441,10 @@ def write_summary(grid: Grid, rows: list[dict[str, Any]]) -> None:
         w = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["agent"])
         w.writeheader()
         w.writerows(rows)
-    thr = f">= {grid.threshold}" if grid.threshold is not None else "(no threshold set)"
+    if grid.threshold_fraction is not None:
+        thr = f">= {grid.threshold_fraction} x max"
+    else:
+        thr = f">= {grid.threshold}" if grid.threshold is not None else "(no threshold set)"
     lines = [
         f"| agent | env | seeds | final return (mean ± std) | seeds reaching {thr} | "
         "env steps to reach it (mean) | note |",
@@ -272,36 +466,78 @@ def write_summary(grid: Grid, rows: list[dict[str, Any]]) -> None:
     (grid.out / "summary.md").write_text("\n".join(lines) + "\n")
 
 
-def run_experiment(path: str | Path, jobs: int = 1, env_import: str = "") -> dict[str, Any]:
-    """Run (or resume) the grid, then write summary.csv, summary.md and curves.png (when some
-    run finished an episode). ``env_import``: the user's --env-import, passed to every run."""
+def run_experiment(
+    path: str | Path,
+    jobs: int = 1,
+    env_import: str = "",
+    quick: bool = False,
+    summarise_only: bool = False,
+) -> dict[str, Any]:
+    """Run (or resume) the grid (its [quick] variant with ``quick``), then write summary.csv,
+    summary.md, curves.png and, for several envs, curves/<env>.png (when some run finished an
+    episode). ``env_import``: the user's --env-import, passed to every run. ``summarise_only``:
+    run nothing, summarise the runs that have finished (a grid that spans sessions)."""
     if jobs <= 0:
         raise ConfigError(f"--jobs must be a positive integer, got {jobs}")
-    grid = read_grid(path)
+    grid = read_grid(path, quick)
     if env_import:
         from merlin_rl.envs import import_env_modules
 
         import_env_modules(env_import)
     _check_env_ids(grid)
+    if grid.threshold_fraction is not None:  # before any run: every env needs its references
+        missing = [e for e in grid.envs if env_references(grid, e) is None]
+        if missing:
+            raise ConfigError(
+                f"experiment: threshold_fraction needs the random and maximum return of "
+                f"{', '.join(missing)}: add [references.ENV] with random and max to the grid "
+                "file (built-in tasks declare theirs)"
+            )
     grid.out.mkdir(parents=True, exist_ok=True)
-    train_file = grid.out / "train_settings.json"
-    train_file.write_text(json.dumps(grid.train, indent=2))
     cells = [(a, e, s) for e in grid.envs for a in grid.agents for s in grid.seeds]
-    threads = _threads_per_run(jobs)
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        status = list(
-            pool.map(lambda c: _run_one(grid, *c, threads, train_file, env_import), cells)
-        )
+    if summarise_only:
+        status = [
+            "finished" if is_finished(run_dir_for(grid, *c)) else "not finished" for c in cells
+        ]
+    else:
+        status = _run_all(grid, cells, jobs, env_import)
     rows = summarise(grid)
     write_summary(grid, rows)
-    done = [run_dir_for(grid, *c) for c, st in zip(cells, status) if st in ("ran", "finished")]
+    done = {str(run_dir_for(grid, *c)) for c, st in zip(cells, status) if st in ("ran", "finished")}
     if done and any(r["final_return_mean"] != "" for r in rows):
-        plot_runs([str(d) for d in done], grid.out / "curves.png")
+        plot_runs(sorted(done), grid.out / "curves.png")
+        if len(grid.envs) > 1:  # and one figure per env
+            (grid.out / "curves").mkdir(exist_ok=True)
+            for env in grid.envs:
+                dirs = [str(run_dir_for(grid, a, e, s)) for a, e, s in cells if e == env]
+                if any(r["env"] == env and r["final_return_mean"] != "" for r in rows):
+                    plot_runs(
+                        [d for d in dirs if d in done],
+                        grid.out / "curves" / f"{env.replace('/', '_')}.png",
+                    )
     return {
         "out": str(grid.out),
         "runs": {run_dir_for(grid, *c).name: st for c, st in zip(cells, status)},
         "summary": rows,
     }
+
+
+def _run_all(
+    grid: Grid, cells: list[tuple[str, str, int]], jobs: int, env_import: str
+) -> list[str]:
+    """Run the cells, ``jobs`` at a time; one settings file per env when [per_env] tables differ."""
+    train_files = {}
+    for env in grid.envs:
+        name = "train_settings"
+        if env in grid.per_env:
+            name += "__" + env.replace("/", "_")
+        train_files[env] = grid.out / f"{name}.json"
+        train_files[env].write_text(json.dumps(grid.train_for(env), indent=2))
+    threads = _threads_per_run(jobs)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(
+            pool.map(lambda c: _run_one(grid, *c, threads, train_files[c[1]], env_import), cells)
+        )
 
 
 def _check_env_ids(grid: Grid) -> None:

@@ -1,0 +1,184 @@
+"""The suite's summary (threshold as a share of each task's maximum, normalised scores, wall time
+to the threshold), the results table written from it, and that docs/results.md holds exactly
+what experiments/results_table.py prints."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from merlin_rl.cli import main as cli_main
+from merlin_rl.config import ConfigError
+from merlin_rl.experiment import Grid, read_grid, summarise, summary_row
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location(
+        "results_table", ROOT / "experiments" / "results_table.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _fake_run(d: Path, rows: list[tuple[int, float, float]], env: str = "e") -> Path:
+    """A run directory with metrics.csv rows (env_steps, wall_time, episode_return)."""
+    (d / "checkpoints").mkdir(parents=True)
+    (d / "checkpoints" / "final.pt").write_bytes(b"")
+    (d / "config.json").write_text(json.dumps({"agent": "merlin", "env": env, "seed": 0}))
+    with open(d / "metrics.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["env_steps", "wall_time", "episode_return"])
+        w.writerows(rows)
+    return d
+
+
+def test_summary_row_against_hand_computed_numbers(tmp_path):
+    # 10 log rows each: the final return is the mean of the last row (10% of 10)
+    a = _fake_run(tmp_path / "a", [(1000 * i, 10.0 * i, 0.1 * i) for i in range(1, 11)])
+    b = _fake_run(tmp_path / "b", [(1000 * i, 5.0 * i, 0.25) for i in range(1, 11)])
+    row = summary_row("merlin", "e", [a, b], 0.9, (0.25, 1.0), 0.9)
+    assert row["seeds"] == 2
+    assert row["final_return_mean"] == pytest.approx((1.0 + 0.25) / 2)
+    assert row["final_return_std"] == pytest.approx(0.375)
+    # normalised: (1 - 0.25) / 0.75 = 1 and 0
+    assert row["normalised_mean"] == pytest.approx(0.5)
+    assert row["normalised_std"] == pytest.approx(0.5)
+    # a first reaches 0.9 at its 9th row (0.9 >= 0.9): 9,000 steps, 90 s; b never does
+    assert row["seeds_reaching_threshold"] == 1
+    assert row["steps_to_threshold_mean"] == pytest.approx(9000)
+    assert row["wall_to_threshold_mean"] == pytest.approx(90.0)
+    assert row["threshold"] == 0.9 and row["note"] == ""
+
+
+def test_summarise_uses_a_share_of_each_tasks_maximum(tmp_path):
+    env = "merlin_rl/VisuomotorMapping-v0"  # random 8, max 32: threshold 0.9 x 32 = 28.8
+    grid = Grid(["merlin"], [env], [0], None, tmp_path, {}, threshold_fraction=0.9)
+    d = tmp_path / f"merlin__{env.replace('/', '_')}__s0"
+    _fake_run(d, [(100, 1.0, 28.0), (200, 2.0, 28.9), (300, 3.0, 20.0)], env)
+    (row,) = summarise(grid)
+    assert (row["random_return"], row["max_return"]) == (8.0, 32.0)
+    assert row["threshold"] == pytest.approx(28.8)
+    assert row["steps_to_threshold_mean"] == 200 and row["wall_to_threshold_mean"] == 2.0
+    assert row["normalised_mean"] == pytest.approx((20.0 - 8.0) / 24.0)
+
+
+def test_table_of_a_summary(tmp_path):
+    path = tmp_path / "summary.csv"
+    cols = [
+        "agent",
+        "env",
+        "seeds",
+        "final_return_mean",
+        "final_return_std",
+        "seeds_reaching_threshold",
+        "steps_to_threshold_mean",
+        "threshold",
+        "random_return",
+        "max_return",
+        "normalised_mean",
+        "normalised_std",
+        "wall_to_threshold_mean",
+        "note",
+    ]
+    rows = [
+        ["merlin", "merlin_rl/ColourMatch-v0", 3, 0.99, 0.004, 3, 50560, 0.9, 0.25, 1, 0.9867,
+         0.005, 123.4, ""],
+        ["rl-lstm", "merlin_rl/ColourMatch-v0", 3, 0.25, 0.01, 0, "", 0.9, 0.25, 1, 0.0, 0.013,
+         "", ""],
+        ["rl-mem", "merlin_rl/ColourMatch-v0", 3, 0.7, 0.3, 2, 80000, 0.9, 0.25, 1, 0.6, 0.4,
+         200, ""],
+    ]  # fmt: skip
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(cols)
+        w.writerows(rows)
+    lines = _script().table([str(path)]).splitlines()
+    assert "0.9 x max" in lines[0]
+    assert lines[2] == (
+        "| ColourMatch-v0 | merlin | 3 | 0.990 ± 0.004 | 0.99 ± 0.01 | 50,560 | 123 s |"
+    )
+    assert lines[3].endswith("| not reached | not reached |")
+    assert lines[4].endswith("| 80,000 (2/3 seeds) | 200 s (2/3 seeds) |")
+
+
+def test_docs_results_table_is_what_the_script_prints():
+    script = _script()
+    doc = (ROOT / "docs" / "results.md").read_text()
+    args, body = script.block_in(doc)
+    assert args, "the results-table block names no summary.csv"
+    assert body == script.table([str(ROOT / a) for a in args])
+
+
+def test_paper_suite_grid_and_its_quick_variant():
+    grid = read_grid(ROOT / "experiments" / "paper_suite.yaml")
+    assert grid.agents == ["merlin", "rl-mem", "rl-lstm"] and grid.seeds == [0, 1, 2]
+    assert len(grid.envs) == 8 and "MiniGrid-MemoryS7-v0" in grid.envs
+    assert all(grid.train_for(e)["total_steps"] <= 3_000_000 for e in grid.envs)
+    assert grid.threshold_fraction == 0.9
+    quick = read_grid(ROOT / "experiments" / "paper_suite.yaml", quick=True)
+    assert quick.out.name == "paper_suite-quick" and quick.seeds == [0]
+    assert all(quick.train_for(e)["total_steps"] == 7000 for e in quick.envs)
+
+
+@pytest.mark.parametrize(
+    "extra, words",
+    [
+        ({"per_env": {"other/Env-v0": {"total_steps": 5}}}, "per_env"),
+        ({"per_env": {"merlin_rl/ColourMatch-v0": {"seed": 1}}}, "seed"),
+        ({"references": {"x": {"random": 1.0, "max": 0.0}}}, "references"),
+        ({"threshold_fraction": 1.5}, "threshold_fraction"),
+        ({"threshold_fraction": 0.9, "threshold": 0.5}, "not both"),
+        ({"quick": {"gamma": 1}}, "quick"),
+    ],
+)
+def test_bad_suite_keys(tmp_path, extra, words):
+    grid = {"agents": ["merlin"], "envs": ["merlin_rl/ColourMatch-v0"], "seeds": [0], **extra}
+    p = tmp_path / "g.json"
+    p.write_text(json.dumps(grid))
+    with pytest.raises(ConfigError, match=words):
+        read_grid(p)
+
+
+def test_quick_without_a_quick_table_is_one_line(tmp_path, capsys):
+    p = tmp_path / "g.json"
+    p.write_text(json.dumps({"agents": ["merlin"], "envs": ["x"], "seeds": [0]}))
+    assert cli_main(["experiment", str(p), "--quick"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "quick" in err and len(err.splitlines()) == 1
+
+
+def test_quick_per_env_typo_is_caught(tmp_path):
+    grid = {
+        "agents": ["merlin"],
+        "envs": ["merlin_rl/ColourMatch-v0"],
+        "seeds": [0],
+        "quick": {"per_env": {"merlin_rl/ColourMatc-v0": {"total_steps": 5}}},
+    }
+    p = tmp_path / "g.json"
+    p.write_text(json.dumps(grid))
+    read_grid(p)  # the full grid does not use [quick]
+    with pytest.raises(ConfigError, match="ColourMatc-v0"):
+        read_grid(p, quick=True)
+
+
+def test_threshold_fraction_needs_references_before_any_run(tmp_path, capsys):
+    grid = {
+        "agents": ["merlin"],
+        "envs": ["CartPole-v1"],  # declares no random or maximum return
+        "seeds": [0],
+        "threshold_fraction": 0.9,
+        "out": str(tmp_path / "out"),
+    }
+    p = tmp_path / "g.json"
+    p.write_text(json.dumps(grid))
+    assert cli_main(["experiment", str(p)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "references" in err and "CartPole-v1" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "out").exists()
