@@ -107,13 +107,8 @@ def read_grid(path: str | Path, quick: bool = False) -> Grid:
         ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"experiment file {str(path)!r} must hold a table of settings")
-    unknown = sorted(set(data) - GRID_KEYS)
-    if unknown:
-        raise ConfigError(
-            f"experiment file {str(path)!r} has unknown keys {unknown}; "
-            f"allowed: {sorted(GRID_KEYS)}"
-        )
     where = f"experiment file {str(path)!r}"
+    _check_keys(data, GRID_KEYS, where)
     q = data.get("quick", {})
     for name, table in (("out", data), ("quick.out", q if isinstance(q, dict) else {})):
         if "out" in table and (not isinstance(table["out"], str) or not table["out"]):
@@ -124,11 +119,7 @@ def read_grid(path: str | Path, quick: bool = False) -> Grid:
     if "quick" in data:
         if not isinstance(q, dict):
             raise ConfigError(f"{where}: quick must be a table of settings, got {q!r}")
-        bad = sorted(set(q) - QUICK_KEYS)
-        if bad:
-            raise ConfigError(
-                f"{where}: [quick] has unknown keys {bad}; allowed: {sorted(QUICK_KEYS)}"
-            )
+        _check_keys(q, QUICK_KEYS, f"{where}: [quick]")
         for key in ("train", "per_env"):
             if key in q and not isinstance(q[key], dict):
                 raise ConfigError(f"{where}: quick.{key} must be a table of settings")
@@ -222,6 +213,12 @@ def read_grid(path: str | Path, quick: bool = False) -> Grid:
         threshold_fraction=fraction,
         references=references,
     )
+
+
+def _check_keys(table: dict[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise ConfigError(f"{where} has unknown keys {unknown}; allowed: {sorted(allowed)}")
 
 
 def _is_number(x: Any) -> bool:
