@@ -14,12 +14,20 @@ three columns. docs/results.md holds this script's output between the marker lin
 
 where ARGS are the arguments it was run with; tests/test_results_table.py checks that the two
 agree, so that no figure in the table is edited by hand.
+
+    python experiments/results_table.py --diagnostics docs/runs/paper_suite [--update DOC]
+
+prints (or writes between ``<!-- diagnostics-table: ARGS -->`` and ``<!-- diagnostics-table:
+end -->``) what the agents' losses were at the end of the finished runs under a grid directory:
+per task and agent, the mean over seeds of each run's last 10% of log rows of the KL, of each
+reconstruction term, of the return loss and of the policy's entropy.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 from pathlib import Path
 
@@ -29,6 +37,11 @@ HEADER = (
     "|---|---|---|---|---|---|---|"
 )
 BEGIN, END = "<!-- results-table: ", "<!-- results-table: end -->"
+DIAG_BEGIN, DIAG_END = "<!-- diagnostics-table: ", "<!-- diagnostics-table: end -->"
+DIAG_HEADER = (
+    "| task | agent | seeds | KL (nats) | reconstruction terms | return loss | policy entropy |\n"
+    "|---|---|---|---|---|---|---|"
+)
 
 
 def _num(text: str) -> float | None:
@@ -91,26 +104,87 @@ def table(paths: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def block_in(doc: str) -> tuple[list[str], str]:
-    """(ARGS, the table) of the results-table block in the text ``doc``."""
-    start = doc.index(BEGIN)
+def _tail_mean(rows: list[dict[str, str]], column: str) -> float | None:
+    """Mean of ``column`` over the last 10% of ``rows`` (at least one), blanks skipped."""
+    values = [_num(r.get(column)) for r in rows[-max(1, len(rows) // 10) :]]
+    values = [v for v in values if v is not None]
+    return sum(values) / len(values) if values else None
+
+
+def _seed_mean(values: list[float | None], digits: int) -> str:
+    values = [v for v in values if v is not None]
+    return f"{sum(values) / len(values):.{digits}f}" if values else "—"
+
+
+def diagnostics(grid_dir: str) -> str:
+    """The markdown table of the losses at the end of the finished runs under ``grid_dir`` (run
+    directories with config.json, metrics.csv and final.pt or finished.json), tasks and agents
+    in the order of the directory's summary.csv (where there is one), then by name."""
+    runs: dict[tuple[str, str], list[list[dict[str, str]]]] = {}
+    for d in sorted(Path(grid_dir).iterdir()):
+        finished = (d / "finished.json").exists() or (d / "checkpoints" / "final.pt").exists()
+        if not (d.is_dir() and finished and (d / "metrics.csv").exists()):
+            continue
+        config = json.loads((d / "config.json").read_text())
+        with open(d / "metrics.csv", newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        if rows:
+            runs.setdefault((config["env"], config["agent"]), []).append(rows)
+    summary = Path(grid_dir) / "summary.csv"  # the grid's order of tasks and agents, if any
+    order = [(r["env"], r["agent"]) for r in read_rows([str(summary)])] if summary.exists() else []
+    cells = [c for c in order if c in runs] + sorted(c for c in runs if c not in order)
+    lines = [DIAG_HEADER]
+    for task in dict.fromkeys(env for env, _ in cells):
+        for env, agent in cells:
+            if env != task:
+                continue
+            seeds = runs[env, agent]
+            recon = [c for c in seeds[0][0] if c.startswith("loss/recon_")]
+            terms = ", ".join(
+                f"{c.removeprefix('loss/recon_').split(':')[0]} "
+                + _seed_mean([_tail_mean(rows, c) for rows in seeds], 3)
+                for c in recon
+            )
+            lines.append(
+                f"| {task.removeprefix('merlin_rl/')} | {agent} | {len(seeds)} | "
+                f"{_seed_mean([_tail_mean(rows, 'loss/kl') for rows in seeds], 2)} | "
+                f"{terms or '—'} | "
+                f"{_seed_mean([_tail_mean(rows, 'loss/return') for rows in seeds], 3)} | "
+                f"{_seed_mean([_tail_mean(rows, 'loss/entropy') for rows in seeds], 2)} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def block_in(doc: str, begin: str = BEGIN, end: str = END) -> tuple[list[str], str]:
+    """(ARGS, the table) of the block between ``begin`` ARGS --> and ``end`` in ``doc``."""
+    start = doc.index(begin)
     line_end = doc.index("-->", start)
-    args = doc[start + len(BEGIN) : line_end].split()
-    body = doc[doc.index("\n", line_end) + 1 : doc.index(END, line_end)]
+    args = doc[start + len(begin) : line_end].split()
+    body = doc[doc.index("\n", line_end) + 1 : doc.index(end, line_end)]
     return args, body
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("summaries", nargs="+", help="summary.csv files")
+    p.add_argument(
+        "summaries", nargs="+", help="summary.csv files (with --diagnostics: one grid directory)"
+    )
+    p.add_argument(
+        "--diagnostics",
+        action="store_true",
+        help="the losses at the end of the runs of a grid directory instead of the results",
+    )
     p.add_argument(
         "--update",
         metavar="DOC",
         help="replace the results-table block of this markdown file instead of printing",
     )
     a = p.parse_args()
+    if a.diagnostics and len(a.summaries) != 1:
+        sys.exit(f"results_table: --diagnostics takes one grid directory, got {a.summaries}")
+    begin, end = (DIAG_BEGIN, DIAG_END) if a.diagnostics else (BEGIN, END)
     try:
-        text = table(a.summaries)
+        text = diagnostics(a.summaries[0]) if a.diagnostics else table(a.summaries)
     except (OSError, KeyError, ValueError) as e:
         sys.exit(f"results_table: cannot make the table of {a.summaries}: {e}")
     if not a.update:
@@ -118,12 +192,12 @@ def main() -> None:
         return
     doc = Path(a.update).read_text()
     try:
-        _, old = block_in(doc)
+        block_in(doc, begin, end)
     except ValueError:
-        sys.exit(f"results_table: {a.update!r} has no '{BEGIN}ARGS -->' ... '{END}' block")
-    start = doc.index(BEGIN)
-    head = f"{BEGIN}{' '.join(a.summaries)} -->\n"
-    rest = doc[doc.index(END, start) :]
+        sys.exit(f"results_table: {a.update!r} has no '{begin}ARGS -->' ... '{end}' block")
+    start = doc.index(begin)
+    head = f"{begin}{' '.join(a.summaries)} -->\n"
+    rest = doc[doc.index(end, start) :]
     Path(a.update).write_text(doc[:start] + head + text + rest)
     print(f"results_table: updated {a.update}")
 

@@ -182,3 +182,52 @@ def test_threshold_fraction_needs_references_before_any_run(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "references" in err and "CartPole-v1" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def _metrics_run(d: Path, agent: str, env: str, cols: list[str], rows: list[list[float]]) -> None:
+    d.mkdir(parents=True)
+    (d / "config.json").write_text(json.dumps({"agent": agent, "env": env, "seed": 0}))
+    (d / "finished.json").write_text("{}\n")
+    with open(d / "metrics.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(cols)
+        w.writerows(rows)
+
+
+def test_diagnostics_table_against_hand_computed_numbers(tmp_path):
+    cols = ["env_steps", "loss/kl", "loss/recon_image:image", "loss/return", "loss/entropy"]
+    # 20 rows: the last 10% are the last 2 rows
+    rows = [[i, 100.0, 100.0, 100.0, 100.0] for i in range(18)]
+    _metrics_run(
+        tmp_path / "m0",
+        "merlin",
+        "merlin_rl/T-v0",
+        cols,
+        rows + [[18, 1, 2, 3, 4], [19, 3, 4, 5, 6]],
+    )
+    _metrics_run(
+        tmp_path / "m1",
+        "merlin",
+        "merlin_rl/T-v0",
+        cols,
+        rows + [[18, 5, 6, 7, 8], [19, 5, 6, 7, 8]],
+    )
+    # an RL-LSTM run logs no KL or reconstruction; an unfinished run is left out
+    _metrics_run(
+        tmp_path / "l0", "rl-lstm", "merlin_rl/T-v0", ["loss/return", "loss/entropy"], [[1, 2]]
+    )
+    _metrics_run(tmp_path / "u0", "rl-mem", "merlin_rl/T-v0", cols, [[0, 9, 9, 9, 9]])
+    (tmp_path / "u0" / "finished.json").unlink()
+    lines = _script().diagnostics(str(tmp_path)).splitlines()
+    # merlin: seed 0 tail means (2, 3, 4, 5), seed 1 (5, 6, 7, 8): means over seeds 3.5, 4.5, 5.5, 6.5
+    assert lines[2] == "| T-v0 | merlin | 2 | 3.50 | image 4.500 | 5.500 | 6.50 |"
+    assert lines[3] == "| T-v0 | rl-lstm | 1 | — | — | 1.000 | 2.00 |"
+    assert len(lines) == 4
+
+
+def test_docs_diagnostics_table_is_what_the_script_prints():
+    script = _script()
+    doc = (ROOT / "docs" / "results.md").read_text()
+    args, body = script.block_in(doc, script.DIAG_BEGIN, script.DIAG_END)
+    assert len(args) == 1, "the diagnostics-table block names one grid directory"
+    assert body == script.diagnostics(str(ROOT / args[0]))
