@@ -51,10 +51,13 @@ def _num(text: str) -> float | None:
         return None
 
 
-def _pm(mean: str, std: str, digits: int) -> str:
+def _pm(mean: str, std: str, digits: int, seeds: int = 2) -> str:
+    """The mean ± std, or the mean alone for one seed (whose std says nothing)."""
     m, s = _num(mean), _num(std)
     if m is None:
         return "—"
+    if seeds == 1:
+        return f"{m:.{digits}f}"
     return f"{m:.{digits}f} ± {s:.{digits}f}" if s is not None else f"{m:.{digits}f}"
 
 
@@ -90,13 +93,14 @@ def table(paths: list[str]) -> str:
     lines = [HEADER.format(thr=thr)]
     for task in tasks:
         for r in (r for r in rows if r["env"] == task):
+            seeds = int(_num(r.get("seeds")) or 0)
             lines.append(
                 "| {task} | {agent} | {seeds} | {final} | {score} | {steps} | {wall} |".format(
                     task=task.removeprefix("merlin_rl/"),
                     agent=r["agent"],
                     seeds=r["seeds"],
-                    final=_pm(r["final_return_mean"], r["final_return_std"], 3),
-                    score=_pm(r.get("normalised_mean", ""), r.get("normalised_std", ""), 2),
+                    final=_pm(r["final_return_mean"], r["final_return_std"], 3, seeds),
+                    score=_pm(r.get("normalised_mean", ""), r.get("normalised_std", ""), 2, seeds),
                     steps=_reach(r, "steps_to_threshold_mean", ""),
                     wall=_reach(r, "wall_to_threshold_mean", " s"),
                 )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -199,3 +201,35 @@ def test_memory_retention_and_latent_benchmarks_print_json(capsys, monkeypatch):
     rows = json.loads(capsys.readouterr().out)["results"]
     assert [r["kind"] for r in rows] == ["vector", "text"]
     assert all(r["uninformed_loss"] > 0 and r["kl_nats"] >= 0 for r in rows)
+
+
+def test_rppo_suite_summarise_runs_nothing(tmp_path):
+    """--summarise writes summary.csv from the finished peer runs and starts none."""
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(
+        "agents: [merlin]\nenvs: [merlin_rl/ColourMatch-v0, merlin_rl/RepeatSymbol-v0]\n"
+        f"seeds: [0]\nthreshold_fraction: 0.9\nout: {tmp_path / 'out'}\n"
+    )
+    metrics = "env_steps,wall_time,episode_return\n1000,10.0,0.25\n2000,20.0,0.95\n"
+    for env in ("merlin_rl_ColourMatch-v0", "merlin_rl_RepeatSymbol-v0"):
+        merlin = tmp_path / "out" / f"merlin__{env}__s0"
+        merlin.mkdir(parents=True)
+        (merlin / "finished.json").write_text("{}\n")
+        (merlin / "metrics.csv").write_text(metrics)
+    peer = tmp_path / "peers" / "rppo-wall__merlin_rl_ColourMatch-v0__s0"  # RepeatSymbol's: none
+    peer.mkdir(parents=True)
+    (peer / "metrics.csv").write_text(metrics)
+    (peer / "config.json").write_text('{"agent": "rppo"}\n')
+    (peer / "summary.csv").write_text("agent\nrppo\n")
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "peers" / "rppo_suite.py"
+    args = [str(grid), "--grid-out", str(tmp_path / "out"), "--out", str(tmp_path / "peers")]
+    res = subprocess.run(
+        [sys.executable, str(script), *args, "--summarise"], capture_output=True, text=True
+    )
+    assert res.returncode == 0, res.stderr
+    assert "rppo_learning.py" not in res.stdout  # nothing was started
+    with open(tmp_path / "peers" / "summary.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["agent"], r["env"]) for r in rows] == [("rppo (wall)", "merlin_rl/ColourMatch-v0")]
+    assert float(rows[0]["steps_to_threshold_mean"]) == 2000
+    assert not (tmp_path / "peers" / "rppo-wall__merlin_rl_RepeatSymbol-v0__s0").exists()

@@ -94,6 +94,8 @@ def test_table_of_a_summary(tmp_path):
          "", ""],
         ["rl-mem", "merlin_rl/ColourMatch-v0", 3, 0.7, 0.3, 2, 80000, 0.9, 0.25, 1, 0.6, 0.4,
          200, ""],
+        ["merlin", "merlin_rl/WaterMaze-v0", 1, 4.6, 0.0, 0, "", 15.5, 0.55, 17.2, 0.243, 0.0,
+         "", ""],
     ]  # fmt: skip
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
@@ -106,6 +108,8 @@ def test_table_of_a_summary(tmp_path):
     )
     assert lines[3].endswith("| not reached | not reached |")
     assert lines[4].endswith("| 80,000 (2/3 seeds) | 200 s (2/3 seeds) |")
+    # one seed: the mean alone (a std of one seed says nothing)
+    assert lines[5] == "| WaterMaze-v0 | merlin | 1 | 4.600 | 0.24 | not reached | not reached |"
 
 
 def test_docs_results_table_is_what_the_script_prints():

@@ -10,7 +10,8 @@ for experiments/results_table.py.
         --same-steps merlin_rl/ColourMatch-v0 merlin_rl/MemoryGame-v0 --env-import minigrid
 
 Tasks whose MERLIN run has not finished are skipped (run it again later: finished peer runs are
-kept). The peer's agent name is "rppo (wall)" or "rppo (steps)" in the summary.
+kept); ``--summarise`` runs nothing and writes summary.csv from the peer runs that have finished.
+The peer's agent name is "rppo (wall)" or "rppo (steps)" in the summary.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ def main() -> None:
     p.add_argument("--same-steps", nargs="*", default=[], help="envs also run at MERLIN's steps")
     p.add_argument("--env-import", default="")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument(
+        "--summarise",
+        action="store_true",
+        help="run nothing: write summary.csv from the peer runs that have finished",
+    )
     a = p.parse_args()
     from merlin_rl.config import ConfigError
     from merlin_rl.experiment import env_references, is_finished, read_grid, summary_row
@@ -76,6 +82,8 @@ def main() -> None:
             budgets.append(("steps", ["--total-steps", str(steps)]))
         for kind, args in budgets:
             run = out / f"rppo-{kind}__{env.replace('/', '_')}__s0"
+            if a.summarise and not (run / "summary.csv").exists():
+                continue
             if not (run / "summary.csv").exists():
                 cmd = [sys.executable, str(HERE / "rppo_learning.py"), "--env", env]
                 cmd += ["--seed", "0", "--threads", str(a.threads), "--out", str(run), *args]
