@@ -125,9 +125,10 @@ def diagnostics(grid_dir: str) -> str:
     directories with config.json, metrics.csv and final.pt or finished.json), tasks and agents
     in the order of the directory's summary.csv (where there is one), then by name."""
     runs: dict[tuple[str, str], list[list[dict[str, str]]]] = {}
+    from merlin_rl.experiment import is_finished
+
     for d in sorted(Path(grid_dir).iterdir()):
-        finished = (d / "finished.json").exists() or (d / "checkpoints" / "final.pt").exists()
-        if not (d.is_dir() and finished and (d / "metrics.csv").exists()):
+        if not (d.is_dir() and is_finished(d) and (d / "metrics.csv").exists()):
             continue
         config = json.loads((d / "config.json").read_text())
         with open(d / "metrics.csv", newline="", encoding="utf-8") as f:
@@ -137,25 +138,24 @@ def diagnostics(grid_dir: str) -> str:
     summary = Path(grid_dir) / "summary.csv"  # the grid's order of tasks and agents, if any
     order = [(r["env"], r["agent"]) for r in read_rows([str(summary)])] if summary.exists() else []
     cells = [c for c in order if c in runs] + sorted(c for c in runs if c not in order)
+    tasks = list(dict.fromkeys(env for env, _ in cells))
+    cells.sort(key=lambda c: tasks.index(c[0]))  # stable: each task's agents stay in order
     lines = [DIAG_HEADER]
-    for task in dict.fromkeys(env for env, _ in cells):
-        for env, agent in cells:
-            if env != task:
-                continue
-            seeds = runs[env, agent]
-            recon = [c for c in seeds[0][0] if c.startswith("loss/recon_")]
-            terms = ", ".join(
-                f"{c.removeprefix('loss/recon_').split(':')[0]} "
-                + _seed_mean([_tail_mean(rows, c) for rows in seeds], 3)
-                for c in recon
-            )
-            lines.append(
-                f"| {task.removeprefix('merlin_rl/')} | {agent} | {len(seeds)} | "
-                f"{_seed_mean([_tail_mean(rows, 'loss/kl') for rows in seeds], 2)} | "
-                f"{terms or '—'} | "
-                f"{_seed_mean([_tail_mean(rows, 'loss/return') for rows in seeds], 3)} | "
-                f"{_seed_mean([_tail_mean(rows, 'loss/entropy') for rows in seeds], 2)} |"
-            )
+    for env, agent in cells:
+        seeds = runs[env, agent]
+        recon = [c for c in seeds[0][0] if c.startswith("loss/recon_")]
+        terms = ", ".join(
+            f"{c.removeprefix('loss/recon_').split(':')[0]} "
+            + _seed_mean([_tail_mean(rows, c) for rows in seeds], 3)
+            for c in recon
+        )
+        lines.append(
+            f"| {env.removeprefix('merlin_rl/')} | {agent} | {len(seeds)} | "
+            f"{_seed_mean([_tail_mean(rows, 'loss/kl') for rows in seeds], 2)} | "
+            f"{terms or '—'} | "
+            f"{_seed_mean([_tail_mean(rows, 'loss/return') for rows in seeds], 3)} | "
+            f"{_seed_mean([_tail_mean(rows, 'loss/entropy') for rows in seeds], 2)} |"
+        )
     return "\n".join(lines) + "\n"
 
 
