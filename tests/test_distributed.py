@@ -64,16 +64,27 @@ def _register() -> None:
         gym.register(id="test/Deterministic-v0", entry_point=DeterministicEnv)
 
 
-def _one_update(num_envs: int, run_dir: str, epochs: int = 1) -> dict[str, torch.Tensor]:
+def _one_update(
+    num_envs: int, run_dir: str, epochs: int = 1, target_kl: float = 0.0
+) -> dict[str, torch.Tensor]:
     """One segment's update: the single-graph A2C step (epochs 1) or the replay learner with
     ``epochs`` epochs over one minibatch of all environments (the same batch on any number of
-    ranks; minibatches over environments group them differently per rank)."""
+    ranks; minibatches over environments group them differently per rank), stopped early by
+    ``target_kl`` when it is > 0."""
     from merlin_rl.config import make_config
     from merlin_rl.train import Trainer
 
     _register()
     tr = Trainer(
-        make_config("small", num_envs=num_envs, seed=7, epochs=epochs, minibatches=1, **TINY),
+        make_config(
+            "small",
+            num_envs=num_envs,
+            seed=7,
+            epochs=epochs,
+            minibatches=1,
+            target_kl=target_kl,
+            **TINY,
+        ),
         run_dir=run_dir,
         progress=False,
     )
@@ -82,7 +93,9 @@ def _one_update(num_envs: int, run_dir: str, epochs: int = 1) -> dict[str, torch
     return {k: v.detach().clone() for k, v in tr.agent.state_dict().items()}
 
 
-def _worker(rank: int, world: int, port: int, out_dir: str, epochs: int = 1) -> None:
+def _worker(
+    rank: int, world: int, port: int, out_dir: str, epochs: int = 1, target_kl: float = 0.0
+) -> None:
     os.environ.update(
         WORLD_SIZE=str(world),
         RANK=str(rank),
@@ -91,7 +104,7 @@ def _worker(rank: int, world: int, port: int, out_dir: str, epochs: int = 1) -> 
         MASTER_PORT=str(port),
     )
     torch.set_num_threads(1)
-    params = _one_update(4, os.path.join(out_dir, "run"), epochs)
+    params = _one_update(4, os.path.join(out_dir, "run"), epochs, target_kl)
     if rank == 0:
         torch.save(params, os.path.join(out_dir, "params.pt"))
     import torch.distributed as dist
@@ -105,10 +118,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize("epochs", [1, 2])
-def test_two_ranks_take_the_same_update_as_one(tmp_path, epochs):
-    single = _one_update(4, str(tmp_path / "single"), epochs)
-    mp.spawn(_worker, args=(2, _free_port(), str(tmp_path), epochs), nprocs=2, join=True)
+@pytest.mark.parametrize("epochs,target_kl", [(1, 0.0), (2, 0.0), (3, 1e-12)])
+def test_two_ranks_take_the_same_update_as_one(tmp_path, epochs, target_kl):
+    """... also when the KL early stop ends the epochs (every rank stops at the same step)."""
+    single = _one_update(4, str(tmp_path / "single"), epochs, target_kl)
+    mp.spawn(_worker, args=(2, _free_port(), str(tmp_path), epochs, target_kl), nprocs=2, join=True)
     dist_params = torch.load(tmp_path / "params.pt", weights_only=True)
     for k, v in single.items():
         torch.testing.assert_close(dist_params[k], v, rtol=1e-5, atol=1e-6, msg=k)

@@ -3,6 +3,8 @@ gradients equal the single-graph update's, PPO's clipped objective, K epochs x m
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -105,6 +107,25 @@ def test_clipped_policy_loss_hand_example():
     a2c = losses.policy_loss(lp, a2, torch.zeros(2), 0.0)
     g2 = torch.autograd.grad(a2c.sum(), lp)[0]
     torch.testing.assert_close(g1, g2)
+
+
+def test_approx_kl_hand_example():
+    """(rho - 1) - log rho at rho = 1, 2, 1/2: 0, 1 - ln 2, ln 2 - 1/2 (all >= 0)."""
+    log_ratio = torch.tensor([1.0, 2.0, 0.5]).log()
+    expected = torch.tensor([0.0, 1.0 - math.log(2.0), math.log(2.0) - 0.5])
+    torch.testing.assert_close(losses.approx_kl(log_ratio), expected)
+
+
+@pytest.mark.parametrize("target_kl,steps", [(1e-12, 1), (0.0, 6), (1e6, 6)])
+def test_kl_early_stop_ends_the_epochs(tmp_path, target_kl, steps):
+    """3 epochs x 2 minibatches: a KL target the first step exceeds leaves 1 gradient step; no
+    target (0) or one never reached leaves all 6."""
+    tr = _trainer(tmp_path, f"kl{target_kl}", epochs=3, minibatches=2, target_kl=target_kl)
+    logs = tr.update(tr.rollout())
+    counts = {int(s["step"]) for s in tr.opt_policy.state_dict()["state"].values()}
+    assert counts == {steps} and logs["policy/gradient_steps"] == steps
+    assert logs["policy/approx_kl"] >= 0.0
+    tr.env.close()
 
 
 @pytest.mark.parametrize("epochs,minibatches", [(1, 2), (3, 2)])

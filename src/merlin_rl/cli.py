@@ -76,6 +76,8 @@ FLAG_HELP: dict[str, str] = {
     "single A2C step), >= 1",
     "minibatches": "minibatches of environments per epoch (each re-runs the segment), >= 1",
     "ppo_clip": "PPO clip epsilon of the policy ratio (inactive at K = 1), > 0",
+    "target_kl": "stop a segment's epochs once the policy's approx KL to the acting policy "
+    "exceeds 1.5x this (SB3's target_kl; inactive at K = 1), >= 0; 0 = off",
     "reward_norm": "divide rewards by a running sqrt(E[G^2]) of discounted returns "
     "(return-std) or not (off)",
     "advantage_norm": "advantages to zero mean and unit std per minibatch (batch) or not (off)",

@@ -74,6 +74,7 @@ class Config:
     epochs: int = 3  # K; 1 with 1 minibatch is the paper's A2C update on one graph
     minibatches: int = 2  # minibatches over environments per epoch (at most one per env)
     ppo_clip: float = 0.2  # PPO's clipped ratio on the policy term (inactive at K = 1)
+    target_kl: float = 0.0  # stop a segment's epochs once approx KL(pi_old||pi) > 1.5x this; 0 off
     reward_norm: str = "return-std"  # rewards / running sqrt(E[G^2]) of discounted returns; "off"
     advantage_norm: str = "batch"  # advantages to zero mean, unit std per minibatch; "off"
     # bookkeeping
@@ -183,6 +184,7 @@ class Config:
             raise ConfigError(f"--kl-balance must be in (0, 1), got {self.kl_balance!r}")
         for name in (
             "entropy_cost",
+            "target_kl",
             "kl_weight",
             "kl_free_nats",
             "image_weight",

@@ -7,6 +7,8 @@ Two updates share one loss:
 * replay: the segment was acted without autograd; for each of K epochs and each minibatch of
   environments it is re-run from its start state (:func:`replay`: encoders batched over T x B,
   the recurrent core stepped), and the MBP loss and PPO's clipped policy term are recomputed.
+  With ``target_kl`` > 0 the epochs stop early once the policy's approximate KL to the acting
+  policy exceeds 1.5 x ``target_kl`` (as SB3's PPO does).
 
 Advantages and lambda-return targets come from the acting pass's values, once per segment.
 """
@@ -132,6 +134,7 @@ class Learner:
         logs["loss/mbp"] = float(mbp_loss.detach())
         logs["value/mean"] = float(mean(pred.value.detach()))
         logs["policy/clip_fraction"] = float(mean(((ratio - 1.0).abs() > cfg.ppo_clip).float()))
+        logs["policy/approx_kl"] = float(mean(losses.approx_kl(log_probs - pick(seg.log_probs))))
         return mbp_loss, terms["policy"], logs
 
     def _normalise(self, adv: Tensor, mask: Tensor) -> Tensor:
@@ -180,23 +183,40 @@ class Learner:
         parts = min(self.cfg.minibatches, b)  # nearly equal minibatches of environments
         gen = torch.Generator().manual_seed(int(self.agent.return_count) + env_steps)
         sums: dict[str, float] = {}
-        n, any_bad = 0, False
+        n, any_bad, stopped = 0, False, False
         for _ in range(self.cfg.epochs):
             order = torch.randperm(b, generator=gen).to(seg.rewards.device)
             for index in order.tensor_split(parts):
                 outs, _ = replay(self.agent, seg, index)
                 mbp_loss, policy_loss, logs = self.losses(outs, seg, adv, targets, index)
+                if n > 0 and self._kl_exceeded(logs["policy/approx_kl"], seg.valid[:, index]):
+                    stopped = True  # the policy has moved far enough from the acting one
+                    break
                 step_logs, bad = self._step(mbp_loss, policy_loss, seg.valid[:, index])
                 logs.update(step_logs)
                 any_bad |= bad
                 for k, v in logs.items():
                     sums[k] = sums.get(k, 0.0) + v
                 n += 1
+            if stopped:
+                break
         out = {k: v / n for k, v in sums.items()}
+        out["policy/gradient_steps"] = float(n)
         self._count(any_bad, env_steps)
         out["skipped_updates"] = float(self.skipped_updates)
         out["value/advantage_abs"] = float(losses.masked_mean(adv.abs(), seg.valid))
         return out
+
+    def _kl_exceeded(self, approx_kl: float, valid: Tensor) -> bool:
+        """Whether the approx KL(pi_old || pi) of this minibatch, averaged over the valid
+        transitions of every rank, exceeds 1.5 x ``target_kl`` (SB3's early stop; off at 0).
+        Every rank gets the same answer, so they stop together."""
+        target = self.cfg.target_kl
+        if target <= 0:
+            return False
+        n = float(valid.sum())
+        total, count = all_sum([approx_kl * n, n], self.dist, self.device)
+        return total / max(count, 1.0) > 1.5 * target
 
     def _step(
         self, mbp_loss: Tensor, policy_loss: Tensor, valid: Tensor

@@ -106,6 +106,14 @@ def clipped_policy_loss(
     return -surrogate - entropy_cost * entropy
 
 
+def approx_kl(log_ratio: Tensor) -> Tensor:
+    """KL(pi_old || pi) per step, estimated from the taken action's log rho = log pi - log pi_old:
+    (rho - 1) - log rho (Schulman's unbiased, non-negative estimator; SB3's ``approx_kl``),
+    elementwise, no gradient."""
+    log_ratio = log_ratio.detach()
+    return torch.expm1(log_ratio) - log_ratio
+
+
 def masked_mean(x: Tensor, mask: Tensor) -> Tensor:
     """Mean of ``x`` over entries where ``mask`` is 1 (0 if there are none)."""
     return (x * mask).sum() / mask.sum().clamp(min=1.0)
