@@ -183,23 +183,23 @@ class Learner:
         parts = min(self.cfg.minibatches, b)  # nearly equal minibatches of environments
         gen = torch.Generator().manual_seed(int(self.agent.return_count) + env_steps)
         sums: dict[str, float] = {}
-        n, any_bad, stopped = 0, False, False
-        for _ in range(self.cfg.epochs):
-            order = torch.randperm(b, generator=gen).to(seg.rewards.device)
-            for index in order.tensor_split(parts):
-                outs, _ = replay(self.agent, seg, index)
-                mbp_loss, policy_loss, logs = self.losses(outs, seg, adv, targets, index)
-                if n > 0 and self._kl_exceeded(logs["policy/approx_kl"], seg.valid[:, index]):
-                    stopped = True  # the policy has moved far enough from the acting one
-                    break
-                step_logs, bad = self._step(mbp_loss, policy_loss, seg.valid[:, index])
-                logs.update(step_logs)
-                any_bad |= bad
-                for k, v in logs.items():
-                    sums[k] = sums.get(k, 0.0) + v
-                n += 1
-            if stopped:
-                break
+        n, any_bad = 0, False
+        minibatches = (  # K epochs, each a fresh permutation of the environments
+            index
+            for _ in range(self.cfg.epochs)
+            for index in torch.randperm(b, generator=gen).to(seg.rewards.device).tensor_split(parts)
+        )
+        for index in minibatches:
+            outs, _ = replay(self.agent, seg, index)
+            mbp_loss, policy_loss, logs = self.losses(outs, seg, adv, targets, index)
+            if n > 0 and self._kl_exceeded(logs["policy/approx_kl"], seg.valid[:, index]):
+                break  # the policy has moved far enough from the acting one
+            step_logs, bad = self._step(mbp_loss, policy_loss, seg.valid[:, index])
+            logs.update(step_logs)
+            any_bad |= bad
+            for k, v in logs.items():
+                sums[k] = sums.get(k, 0.0) + v
+            n += 1
         out = {k: v / n for k, v in sums.items()}
         out["policy/gradient_steps"] = float(n)
         self._count(any_bad, env_steps)
