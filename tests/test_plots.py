@@ -64,6 +64,23 @@ def test_plot_groups_runs_and_draws(runs, tmp_path, capsys):
     assert img[..., :3].std() > 0.05  # not blank
 
 
+def test_plot_group_by_a_config_key(runs, tmp_path, capsys):
+    out = tmp_path / "by_seed.png"
+    rc = cli_main(["plot", *map(str, runs), "--out", str(out), "--group-by", "seed"])
+    assert rc == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["curves"]
+    assert sorted(summary) == [
+        "merlin_rl/ColourMatch-v0/merlin seed=0",
+        "merlin_rl/ColourMatch-v0/merlin seed=1",
+        "merlin_rl/ColourMatch-v0/rl-lstm seed=0",
+    ]
+    assert all(v["runs"] == 1 for v in summary.values())
+    bad = tmp_path / "bad.png"
+    assert cli_main(["plot", str(runs[0]), "--out", str(bad), "--group-by", "colour"]) == 2
+    err = capsys.readouterr().err
+    assert "--group-by 'colour' is not a config key" in err and not bad.exists()
+
+
 def test_plot_bad_metric_and_not_a_run(runs, tmp_path, capsys):
     assert (
         cli_main(["plot", str(runs[0]), "--out", str(tmp_path / "x.png"), "--metric", "nope"]) == 2

@@ -323,12 +323,18 @@ def build_parser() -> argparse.ArgumentParser:
     pl = sub.add_parser(
         "plot",
         help="learning curves of run directories (mean and 95%% interval "
-        "over seeds, grouped by env and agent)",
+        "over seeds, grouped by env and agent or --group-by)",
     )
     pl.add_argument("runs", nargs="+", metavar="RUN_DIR")
     pl.add_argument("--out", required=True, help="image file to write (.png, .pdf or .svg)")
     pl.add_argument(
         "--metric", default="episode_return", help="metrics.csv column (default episode_return)"
+    )
+    pl.add_argument(
+        "--group-by",
+        default="agent",
+        metavar="KEY",
+        help="config key whose values make the lines, e.g. allocation (default agent)",
     )
     m = sub.add_parser(
         "memory",
@@ -759,7 +765,7 @@ def _plot(args: argparse.Namespace) -> int:
     from merlin_rl.plots import FIGURE_TYPES, check_output_file, plot_runs
 
     check_output_file(args.out, FIGURE_TYPES)
-    summary = plot_runs(args.runs, args.out, args.metric)
+    summary = plot_runs(args.runs, args.out, args.metric, args.group_by)
     print(_json_line({"out": args.out, "curves": summary}))
     return 0
 

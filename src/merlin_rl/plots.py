@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import os
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from merlin_rl.config import ConfigError
+from merlin_rl.config import Config, ConfigError
 
 
 def _pyplot():
@@ -132,13 +133,27 @@ def mean_and_interval(
     return grid, ys.mean(0), half
 
 
-def plot_runs(run_dirs: list[str], out: str | Path, metric: str = "episode_return") -> dict:
-    """Learning curves: one panel per env, one line per agent (mean over seeds, 95% band)."""
+def plot_runs(
+    run_dirs: list[str],
+    out: str | Path,
+    metric: str = "episode_return",
+    group_by: str = "agent",
+) -> dict:
+    """Learning curves: one panel per env, one line per value of the config key ``group_by``
+    (the agent by default; e.g. ``allocation`` to compare settings), mean over seeds, 95% band."""
+    if group_by not in {f.name for f in dataclasses.fields(Config)}:
+        raise ConfigError(
+            f"--group-by {group_by!r} is not a config key; allowed: a key of a run's config.json, "
+            "e.g. agent, allocation, policy_input"
+        )
     groups: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for d in run_dirs:
         cfg, steps, values = read_run(d, metric)
         if len(steps):
-            groups[str(cfg.get("env", "?"))][str(cfg.get("agent", "?"))].append((steps, values))
+            label = str(cfg.get(group_by, "?"))
+            if group_by != "agent":
+                label = f"{cfg.get('agent', '?')} {group_by}={label}"
+            groups[str(cfg.get("env", "?"))][label].append((steps, values))
     if not groups:
         raise ConfigError(f"no finite {metric!r} values in {run_dirs}")
     plt = _pyplot()
