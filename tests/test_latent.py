@@ -102,3 +102,55 @@ def test_kl_objective_balance_and_free_nats_against_hand_formula():
     assert low.numel() > 0 and torch.all(gq[low] == 0) and torch.all(gp[low] == 0)
     high = (kl.detach() > f).nonzero().flatten()
     assert torch.all(gq[high].abs().sum(-1) > 0)
+
+
+class RandomCodeGridEnv(gym.Env):
+    """MiniGrid-like: a 4x4x3 uint8 grid of small codes (1..6), a fresh uniform code each step
+    (the whole grid at once), 16-step episodes."""
+
+    def __init__(self) -> None:
+        self.observation_space = gym.spaces.Box(0, 255, (4, 4, 3), np.uint8)
+        self.action_space = gym.spaces.Discrete(2)
+        self.t = 0
+
+    def _obs(self):
+        return np.full((4, 4, 3), self.np_random.integers(1, 7), np.uint8)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return self._obs(), {}
+
+    def step(self, action):
+        self.t += 1
+        return self._obs(), 0.0, self.t >= 16, False, {}
+
+
+gym.register("merlin_rl_test/RandomCodeGrid-v0", entry_point=RandomCodeGridEnv)
+
+
+def _image_recon_share(tmp_path, updates: int, **overrides) -> tuple[float, float]:
+    """(reconstruction loss / the best input-independent guess's loss, the chosen image scale)."""
+    cfg = make_config("small", **{**TINY, "env": "merlin_rl_test/RandomCodeGrid-v0", **overrides})
+    tr = Trainer(cfg, run_dir=tmp_path, progress=False)
+    scale = tr.cfg.image_scale
+    codes = np.arange(1, 7) / scale
+    uninformed = 48 * codes.var()  # summed squared error of predicting the mean, 48 values
+    recon = []
+    for i in range(updates):
+        logs = tr.update(tr.rollout())
+        if i >= updates - 10:
+            recon.append(logs["loss/recon_image:obs"])
+    tr.env.close()
+    return float(np.mean(recon)) / uninformed, scale
+
+
+def test_a_grid_of_small_codes_is_scaled_and_encoded(tmp_path):
+    """--image-scale 0 (auto) divides codes 1..6 by 7, so their errors count and z carries them;
+    divided by 255 (the scale before, kept with --image-scale 255) the image is left out of z."""
+    share, scale = _image_recon_share(tmp_path / "auto", updates=80)
+    assert scale == 7.0
+    assert share < 0.3, share
+    share_255, scale = _image_recon_share(tmp_path / "pixels", updates=80, image_scale=255.0)
+    assert scale == 255.0
+    assert share_255 > 0.8, share_255

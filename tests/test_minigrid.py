@@ -93,6 +93,8 @@ def test_memory_s7_trains_and_evaluates_from_the_cli(tmp_path, capsys):
     assert len(lines) >= 2 and "loss/recon_text:mission" in header  # the mission is reconstructed
     row = dict(zip(header, lines[-1].split(",")))
     assert np.isfinite(float(row["loss/recon_text:mission"]))
+    # its image holds small codes (ids up to ~10): auto scale 7, not 255, recorded for resumes
+    assert json.loads((run / "config.json").read_text())["image_scale"] == 7.0
     capsys.readouterr()
     rc = cli_main(
         ["eval", "--checkpoint", str(run / "checkpoints" / "final.pt"), "--episodes", "1"]

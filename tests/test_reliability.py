@@ -362,3 +362,18 @@ def test_resume_before_the_first_checkpoint_restarts(tmp_path, capsys):
     assert not list((run / "checkpoints").glob(".*.tmp"))
     rows = (run / "metrics.csv").read_text().strip().splitlines()
     assert sum(r.startswith("env_steps") for r in rows) == 1
+
+
+def test_checkpoint_from_before_image_scale_keeps_pixels_divided_by_255(tmp_path):
+    """Checkpoints written before ``image_scale`` existed divided every uint8 image by 255; they
+    load (and resume) with that scale, not with a fresh auto choice."""
+    cfg = make_config("small", total_steps=40, **TINY)
+    Trainer(cfg, run_dir=tmp_path, progress=False).train()
+    path = tmp_path / "checkpoints" / "final.pt"
+    ck = torch.load(path, weights_only=True)
+    settings = json.loads(ck["config"])
+    assert settings["image_scale"] == 255.0  # ColourMatch's pixels: the auto choice is 255
+    settings.pop("image_scale")
+    ck["config"] = json.dumps(settings)
+    torch.save(ck, tmp_path / "old.pt")
+    assert load_checkpoint(tmp_path / "old.pt")["config_obj"].image_scale == 255.0

@@ -11,7 +11,13 @@ import torch
 from merlin_rl.agent import Agent
 from merlin_rl.cli import main as cli_main
 from merlin_rl.config import make_config
-from merlin_rl.encoders import UnsupportedSpaceError
+from merlin_rl.encoders import (
+    ObservationCodec,
+    UnsupportedSpaceError,
+    auto_image_scale,
+    integer_image_keys,
+    integer_image_max,
+)
 
 torch.set_num_threads(1)
 CFG = make_config(
@@ -58,6 +64,31 @@ def test_image_layouts(shape, dtype, high, first):
     c = shape[0] if first else shape[-1]
     assert outs[0].obs["obs"].shape[1] == c  # tensors are (B, C, H, W)
     assert 0.0 <= float(outs[0].obs["obs"].min()) and float(outs[0].obs["obs"].max()) <= 1.0
+
+
+@pytest.mark.parametrize(
+    "values_max,scale",
+    [(0, 255.0), (1, 1.0), (3, 3.0), (6, 7.0), (10, 15.0), (31, 31.0), (32, 255.0), (255, 255.0)],
+)
+def test_auto_image_scale(values_max, scale):
+    assert auto_image_scale(values_max) == scale
+
+
+def test_image_scale_divides_integer_images_only():
+    space = gym.spaces.Dict(
+        {
+            "grid": gym.spaces.Box(0, 255, (4, 4, 3), np.uint8),
+            "camera": gym.spaces.Box(0.0, 1.0, (4, 4, 3), np.float32),
+        }
+    )
+    obs = {"grid": np.full((2, 4, 4, 3), 7, np.uint8), "camera": np.full((2, 4, 4, 3), 0.5)}
+    assert integer_image_keys(space) == ["grid"] and integer_image_max(space, obs) == 7.0
+    for image_scale, grid in ((7.0, 1.0), (0.0, 7 / 255)):  # 0 = 255, as before the setting
+        t = ObservationCodec(space, 4, 8, image_scale).to_tensors(obs, torch.device("cpu"))
+        np.testing.assert_allclose(t["grid"].numpy(), grid, rtol=1e-6)
+        np.testing.assert_allclose(t["camera"].numpy(), 0.5, rtol=1e-6)
+    assert integer_image_keys(gym.spaces.Discrete(3)) == []
+    assert integer_image_max(gym.spaces.Discrete(3), np.zeros(2)) == 0.0
 
 
 def test_tuple_observations():

@@ -20,6 +20,12 @@ from torch import Tensor
 from merlin_rl.agent import Agent, AgentState, StepNoise, StepOutput
 from merlin_rl.config import ConfigError
 from merlin_rl.distributed import all_sum
+from merlin_rl.encoders import (
+    PIXEL_SCALE,
+    auto_image_scale,
+    integer_image_keys,
+    integer_image_max,
+)
 from merlin_rl.envs import EnvError, check_observation, first_line
 
 
@@ -95,6 +101,31 @@ class EpisodeTracker:
         return [float(sum(r for r, _ in eps)), float(sum(n for _, n in eps)), float(len(eps))]
 
 
+def reset_env(env: gym.vector.VectorEnv, seed: int) -> Any:
+    """``env.reset(seed=seed)``'s observations, checked against the space (EnvError if not)."""
+    try:
+        obs, _ = env.reset(seed=seed)
+    except (ValueError, TypeError) as e:  # e.g. observations that cannot be batched
+        raise EnvError(
+            f"env.reset() failed: {str(e).splitlines()[0] if str(e) else e!r}; "
+            f"do its observations fit its space {env.single_observation_space}?"
+        ) from e
+    except Exception as e:  # noqa: BLE001 - the env's own error, in one line
+        raise EnvError(f"env {_env_id(env)!r}: reset() raised {first_line(e)}") from e
+    check_observation(env, obs, "env.reset()")
+    return obs
+
+
+def probe_image_scale(env: gym.vector.VectorEnv, seed: int) -> float:
+    """``--image-scale 0`` (auto): the divisor of the integer image inputs, from the first
+    observations of every environment after ``reset(seed=seed)`` (the same on every rank), by
+    :func:`encoders.auto_image_scale`; 255 without integer images (nothing is reset then)."""
+    space = env.single_observation_space
+    if not integer_image_keys(space):
+        return PIXEL_SCALE
+    return auto_image_scale(integer_image_max(space, reset_env(env, seed)))
+
+
 class EnvLoop:
     """Steps a vector env and keeps the autoreset bookkeeping (Gymnasium 1.x).
 
@@ -109,16 +140,7 @@ class EnvLoop:
     ) -> None:
         self.env, self.agent, self.device = env, agent, device
         self.mode = autoreset_mode(env)
-        try:
-            obs, _ = env.reset(seed=seed)
-        except (ValueError, TypeError) as e:  # e.g. observations that cannot be batched
-            raise EnvError(
-                f"env.reset() failed: {str(e).splitlines()[0] if str(e) else e!r}; "
-                f"do its observations fit its space {env.single_observation_space}?"
-            ) from e
-        except Exception as e:  # noqa: BLE001 - the env's own error, in one line
-            raise EnvError(f"env {_env_id(env)!r}: reset() raised {first_line(e)}") from e
-        check_observation(env, obs, "env.reset()")
+        obs = reset_env(env, seed)
         self.checked_step = False
         self.obs = agent.mbp.codec.to_tensors(obs, device)
         b = env.num_envs

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from merlin_rl.config import Config, ConfigError
+from merlin_rl.encoders import PIXEL_SCALE
 
 FORMAT_VERSION = 1
 
@@ -134,6 +135,8 @@ def _check_contents(path: Path, ckpt: dict[str, Any]) -> Config:
         raise CheckpointError(
             f"checkpoint {name!r} has no settings object (config must be a JSON object as text)"
         )
+    # checkpoints from before image_scale divided every uint8 image by 255
+    settings.setdefault("image_scale", PIXEL_SCALE)
     try:
         cfg = Config.from_dict(settings).validate()
     except (ConfigError, TypeError) as e:

@@ -83,6 +83,9 @@ FLAG_HELP: dict[str, str] = {
     "advantage_norm": "advantages to zero mean and unit std per minibatch (batch) or not (off)",
     "image_weight": "weight of the image reconstruction loss (sum of squared pixel errors per "
     "image), >= 0",
+    "image_scale": "divide integer (uint8) image inputs by this, > 0; 0 = auto (the run's "
+    "config.json records the choice): 255 for pixels, or for a grid of small codes such as "
+    "MiniGrid's the smallest 2^k - 1 above the largest value in the first observations",
     "vector_weight": "weight of the vector-observation reconstruction loss, >= 0",
     "text_weight": "weight of the text reconstruction loss, >= 0",
     "discrete_weight": "weight of the discrete-observation reconstruction loss, >= 0",

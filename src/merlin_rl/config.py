@@ -64,6 +64,8 @@ class Config:
     kl_free_nats: float = 1.0  # balanced ELBO: KL below this many nats per step costs nothing
     kl_balance: float = 0.8  # balanced ELBO: share of the KL gradient that trains the prior
     image_weight: float = 50.0  # on the per-image sum of squared pixel errors
+    # divisor of integer (uint8) image inputs; 0 = auto: 255 for pixels, 2^k - 1 for small codes
+    image_scale: float = 0.0
     vector_weight: float = 1.0
     text_weight: float = 1.0
     discrete_weight: float = 1.0
@@ -188,6 +190,7 @@ class Config:
             "kl_weight",
             "kl_free_nats",
             "image_weight",
+            "image_scale",
             "vector_weight",
             "text_weight",
             "discrete_weight",

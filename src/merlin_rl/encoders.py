@@ -170,11 +170,13 @@ class ImageModality(Modality):
         out_dim: int,
         channels_first: bool = False,
         scale: float = 255.0,
+        integer: bool = False,
     ) -> None:
         super().__init__(ImageEncoder(shape, channels, out_dim), out_dim)
         self.shape = shape  # (H, W, C) whatever the layout of the observation
         self.channels = channels
         self.channels_first, self.scale = channels_first, scale
+        self.integer = integer  # uint8 observations (their divisor is ObservationCodec's)
 
     def build_decoder(self, z_dim: int, hidden: int) -> None:
         h, w, _ = self.shape
@@ -395,7 +397,8 @@ def modality_for_space(name: str, space: gym.Space, image_channels: int, enc_dim
         image = _image_layout(space)
         if image is not None:
             hwc, channels_first, scale = image
-            return ImageModality(hwc, image_channels, enc_dim, channels_first, scale)
+            integer = bool(space.dtype == np.uint8)
+            return ImageModality(hwc, image_channels, enc_dim, channels_first, scale, integer)
         if np.issubdtype(space.dtype, np.floating) and len(shape) == 1:
             return VectorModality(shape[0], enc_dim)
         if np.issubdtype(space.dtype, np.integer) and len(shape) == 1:
@@ -419,23 +422,76 @@ def modality_for_space(name: str, space: gym.Space, image_channels: int, enc_dim
     )
 
 
-class ObservationCodec(nn.Module):
-    """All modalities of an observation space: tensors in, encoding e_t out, reconstruction losses."""
+PIXEL_SCALE = 255.0  # uint8 images are pixels in 0..255 unless their values stay small
+SYMBOLIC_MAX = 31  # an integer image whose first observations never exceed this holds codes
 
-    def __init__(self, space: gym.Space, image_channels: int = 16, enc_dim: int = 64) -> None:
+
+def auto_image_scale(values_max: float) -> float:
+    """The divisor of an integer image input, from the largest value seen in its first
+    observations: pixels (max above 31, or nothing but zeros) are divided by 255; a grid of small
+    codes (MiniGrid's object, colour and state ids) by the smallest 2^k - 1 >= its max, so that its
+    values span [0, 1] and its reconstruction error counts (the likelihood scale of the modality,
+    DESIGN.md §2, "the latent must carry the observation")."""
+    if values_max <= 0 or values_max > SYMBOLIC_MAX:
+        return PIXEL_SCALE
+    return float(2 ** math.ceil(math.log2(values_max + 1)) - 1)
+
+
+def space_items(space: gym.Space) -> list[tuple[str, gym.Space]]:
+    """(key, space) of each modality: a Dict's keys, a Tuple's "0", "1", ..., else "obs"."""
+    if isinstance(space, gym.spaces.Dict):
+        return list(space.spaces.items())
+    if isinstance(space, gym.spaces.Tuple):
+        return [(str(i), sub) for i, sub in enumerate(space.spaces)]
+    return [("obs", space)]
+
+
+def obs_by_key(space: gym.Space, obs: Any) -> dict[str, Any]:
+    """A (batch of) observation(s) keyed like :func:`space_items`."""
+    if isinstance(space, gym.spaces.Tuple):
+        return {str(i): o for i, o in enumerate(obs)}
+    if isinstance(space, gym.spaces.Dict):
+        return obs
+    return {"obs": obs}
+
+
+def integer_image_keys(space: gym.Space) -> list[str]:
+    """The keys of the integer (uint8) image inputs of an observation space."""
+    return [
+        k
+        for k, s in space_items(space)
+        if isinstance(s, gym.spaces.Box) and s.dtype == np.uint8 and _image_layout(s) is not None
+    ]
+
+
+def integer_image_max(space: gym.Space, obs: Any) -> float:
+    """The largest value of the integer image inputs in a batch of observations (0 if none)."""
+    by_key = obs_by_key(space, obs)
+    return max(
+        (float(np.max(np.asarray(by_key[k]))) for k in integer_image_keys(space)), default=0.0
+    )
+
+
+class ObservationCodec(nn.Module):
+    """All modalities of an observation space: tensors in, encoding e_t out, reconstruction losses.
+
+    ``image_scale`` > 0 divides every integer (uint8) image input by it instead of 255 (float
+    images keep their own range); 0 keeps 255."""
+
+    def __init__(
+        self,
+        space: gym.Space,
+        image_channels: int = 16,
+        enc_dim: int = 64,
+        image_scale: float = 0.0,
+    ) -> None:
         super().__init__()
-        if isinstance(space, gym.spaces.Dict):
-            items = list(space.spaces.items())
-        elif isinstance(space, gym.spaces.Tuple):
-            items = [(str(i), sub) for i, sub in enumerate(space.spaces)]
-        else:
-            items = [("obs", space)]
+        self.space = space
+        items = space_items(space)
         if not items:
             raise UnsupportedSpaceError(
                 "observation space is an empty Dict; it needs at least one key"
             )
-        self.is_dict = isinstance(space, gym.spaces.Dict)
-        self.is_tuple = isinstance(space, gym.spaces.Tuple)
         self.names = [k for k, _ in items]  # observation keys, in order
         # modules live under positional names: any observation key works, even "a.b" or "type"
         self.modalities = nn.ModuleDict(
@@ -445,6 +501,9 @@ class ObservationCodec(nn.Module):
             }
         )
         self.out_dim = sum(m.enc_dim for m in self.modalities.values())
+        for m in self.modalities.values():
+            if isinstance(m, ImageModality) and m.integer:
+                m.scale = float(image_scale) if image_scale > 0 else PIXEL_SCALE
 
     def build_decoders(self, z_dim: int, hidden: int) -> None:
         for m in self.modalities.values():
@@ -458,10 +517,7 @@ class ObservationCodec(nn.Module):
         return self.modalities[f"m{self.names.index(name)}"]
 
     def to_tensors(self, obs: Any, device: torch.device) -> dict[str, Tensor]:
-        if self.is_tuple:
-            obs = {str(i): o for i, o in enumerate(obs)}
-        elif not self.is_dict:
-            obs = {"obs": obs}
+        obs = obs_by_key(self.space, obs)
         return {k: m.to_tensor(obs[k], device) for k, m in self.items()}
 
     def encode(self, obs: dict[str, Tensor]) -> Tensor:

@@ -16,7 +16,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from merlin_rl.acting import Actor, EnvLoop, EpisodeTracker, Segment, autoreset_mode
+from merlin_rl.acting import (
+    Actor,
+    EnvLoop,
+    EpisodeTracker,
+    Segment,
+    autoreset_mode,
+    probe_image_scale,
+)
 from merlin_rl.agent import Agent, AgentState, StepNoise
 from merlin_rl.checkpoint import (
     CheckpointError,
@@ -99,6 +106,9 @@ class Trainer:
         if cfg.memory_rows == 0:  # auto: N covers the declared episode (recorded in config.json)
             length = declared_episode_length(self.env, cfg.env)
             cfg = dataclasses.replace(cfg, memory_rows=auto_memory_rows(length))
+            self.cfg = cfg
+        if cfg.image_scale == 0:  # auto, from the first observations (recorded in config.json)
+            cfg = dataclasses.replace(cfg, image_scale=probe_image_scale(self.env, cfg.seed))
             self.cfg = cfg
         self.agent = Agent(self.env.single_observation_space, self.env.single_action_space, cfg).to(
             self.device
