@@ -1,12 +1,12 @@
 """Does z_t carry the observation, for every input kind? (DESIGN.md §2, "the latent must carry
-the observation".) For each kind (Discrete, vector, text tokens, image) an env shows an input drawn
-at random every step (nothing about it can be predicted from the past), MERLIN's MBP trains for
+the observation".) For each kind (Discrete, vector, text tokens, image, and "codes": a uint8 grid of
+small ids like MiniGrid's) an env shows an input drawn at random every step (nothing about it can be predicted from the past), MERLIN's MBP trains for
 ``--updates`` updates, and the JSON reports, per kind and ELBO (``balanced``, the default, and
 ``literal``, the paper's): the mean reconstruction loss and KL over the last 20 updates beside the
 loss of the best input-independent guess (the input's entropy for Discrete/text, its summed
 variance for vectors and images, times the modality weight). Informative: recon well below that.
 
-    python benchmarks/latent.py [--updates 300] [--kinds discrete vector text image] [--seed 1]
+    python benchmarks/latent.py [--updates 300] [--kinds discrete vector text image codes] [--seed 1]
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ class RandomInputEnv(gym.Env):
             "vector": gym.spaces.Box(-np.inf, np.inf, (VECTOR_DIM,), np.float32),
             "text": gym.spaces.Box(0, TOKENS - 1, (TOKEN_LEN,), np.int64),
             "image": gym.spaces.Box(0, 255, (IMAGE, IMAGE, 3), np.uint8),
+            "codes": gym.spaces.Box(0, 255, (IMAGE, IMAGE, 3), np.uint8),
         }[kind]
         self.action_space = gym.spaces.Discrete(2)
         self.t = 0
@@ -45,6 +46,8 @@ class RandomInputEnv(gym.Env):
             return rng.standard_normal(VECTOR_DIM).astype(np.float32)
         if self.kind == "text":
             return rng.integers(1, TOKENS, TOKEN_LEN).astype(np.int64)  # ids 1..7 (0 = padding)
+        if self.kind == "codes":  # one id 1..6 for the whole grid (MiniGrid's ids go up to 10)
+            return np.full((IMAGE, IMAGE, 3), rng.integers(1, 7), np.uint8)
         colour = np.array([[0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255]])[rng.integers(4)]
         return np.broadcast_to(colour, (IMAGE, IMAGE, 3)).astype(np.uint8)
 
@@ -58,8 +61,10 @@ class RandomInputEnv(gym.Env):
         return self._obs(), 0.0, self.t >= 16, False, {}
 
 
-def baseline(kind: str, weight: float) -> float:
+def baseline(kind: str, weight: float, image_scale: float = 255.0) -> float:
     """Loss of the best prediction that ignores the input, times the modality weight."""
+    if kind == "codes":  # ids 1..6, uniform, divided by the run's image scale
+        return weight * IMAGE * IMAGE * 3 * float(np.var(np.arange(1, 7) / image_scale))
     if kind == "discrete":
         return weight * math.log(4)
     if kind == "vector":
@@ -97,18 +102,20 @@ def run(kind: str, elbo: str, updates: int, seed: int) -> dict:
         "vector": "vector:obs",
         "text": "text:obs",
         "image": "image:obs",
+        "codes": "image:obs",
     }[kind]
     recon, kl = [], []
     with tempfile.TemporaryDirectory() as tmp:
         tr = Trainer(cfg, run_dir=tmp, progress=False)
+        image_scale = tr.cfg.image_scale
         for i in range(updates):
             logs = tr.update(tr.rollout())
             if i >= updates - 20:
                 recon.append(logs["loss/recon_" + key])
                 kl.append(logs["loss/kl"])
         tr.env.close()
-    weight = float(getattr(cfg, f"{kind}_weight"))
-    base = baseline(kind, weight)
+    weight = float(getattr(cfg, "image_weight" if kind == "codes" else f"{kind}_weight"))
+    base = baseline(kind, weight, image_scale)
     r = float(np.mean(recon)) * weight
     return {
         "kind": kind,
@@ -119,13 +126,14 @@ def run(kind: str, elbo: str, updates: int, seed: int) -> dict:
         "uninformed_loss": round(base, 4),
         "recon_fraction_of_uninformed": round(r / base, 4),
         "kl_nats": round(float(np.mean(kl)), 4),
+        "image_scale": image_scale,
     }
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--updates", type=int, default=300)
-    p.add_argument("--kinds", nargs="+", default=["discrete", "vector", "text", "image"])
+    p.add_argument("--kinds", nargs="+", default=["discrete", "vector", "text", "image", "codes"])
     p.add_argument("--elbos", nargs="+", default=["balanced", "literal"])
     p.add_argument("--seed", type=int, default=1)
     a = p.parse_args()

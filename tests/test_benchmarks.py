@@ -195,12 +195,13 @@ def test_memory_retention_and_latent_benchmarks_print_json(capsys, monkeypatch):
     monkeypatch.setattr(
         sys,
         "argv",
-        ["latent.py", "--updates", "2", "--kinds", "vector", "text", "--elbos", "balanced"],
+        ["latent.py", "--updates", "2", "--kinds", "vector", "codes", "--elbos", "balanced"],
     )
     latent.main()
     rows = json.loads(capsys.readouterr().out)["results"]
-    assert [r["kind"] for r in rows] == ["vector", "text"]
+    assert [r["kind"] for r in rows] == ["vector", "codes"]
     assert all(r["uninformed_loss"] > 0 and r["kl_nats"] >= 0 for r in rows)
+    assert rows[1]["image_scale"] == 7.0  # ids 1..6 are read as codes, not pixels
 
 
 def test_rppo_suite_summarise_runs_nothing(tmp_path):
