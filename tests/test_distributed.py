@@ -107,9 +107,9 @@ def _worker(
     params = _one_update(4, os.path.join(out_dir, "run"), epochs, target_kl)
     if rank == 0:
         torch.save(params, os.path.join(out_dir, "params.pt"))
-    import torch.distributed as dist
+    from merlin_rl.distributed import DistContext, shutdown
 
-    dist.destroy_process_group()
+    shutdown(DistContext(rank=rank, world_size=world, local_rank=rank), wait=True)
 
 
 def _free_port() -> int:

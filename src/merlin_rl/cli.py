@@ -463,6 +463,7 @@ def _train(args: argparse.Namespace) -> int:
             "restarting the run from the beginning",
             file=sys.stderr,
         )
+    finished = False
     try:
         if replace and (world_size_from_env() == 1 or os.environ.get("RANK") == "0"):
             aside = _move_aside(Path(cfg.run_dir))
@@ -489,12 +490,13 @@ def _train(args: argparse.Namespace) -> int:
         if main_rank:
             print(f"run directory: {trainer.run_dir}", file=sys.stderr)
         row = trainer.train()
+        finished = True
     except BaseException:
         if aside is not None:  # the new run failed before its first checkpoint: undo
             _restore(Path(cfg.run_dir), aside)
         raise
     finally:
-        shutdown(trainer.dist)
+        shutdown(trainer.dist, wait=finished)
     if main_rank:
         summary = {k: row.get(k) for k in ("env_steps", "episode_return", "fps", "wall_time")}
         summary.update(run_dir=str(trainer.run_dir), processes=trainer.dist.world_size)

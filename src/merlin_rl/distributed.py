@@ -53,8 +53,14 @@ def init_distributed(device_type: str) -> DistContext:
     return DistContext(rank=rank, world_size=world, local_rank=local_rank)
 
 
-def shutdown(ctx: DistContext) -> None:
+def shutdown(ctx: DistContext, wait: bool = False) -> None:
+    """Leave the process group. ``wait`` (after a run that ended normally on every rank): first
+    wait for all ranks, since a rank that tears its connections down while a peer is still in a
+    collective makes gloo abort that peer (SIGABRT at exit). Not after an error: the other ranks
+    may never arrive."""
     if ctx.enabled and dist.is_initialized():
+        if wait:
+            dist.barrier()
         dist.destroy_process_group()
 
 
