@@ -397,7 +397,7 @@ def modality_for_space(name: str, space: gym.Space, image_channels: int, enc_dim
         image = _image_layout(space)
         if image is not None:
             hwc, channels_first, scale = image
-            integer = bool(space.dtype == np.uint8)
+            integer = _is_integer_image(space)
             return ImageModality(hwc, image_channels, enc_dim, channels_first, scale, integer)
         if np.issubdtype(space.dtype, np.floating) and len(shape) == 1:
             return VectorModality(shape[0], enc_dim)
@@ -455,13 +455,18 @@ def obs_by_key(space: gym.Space, obs: Any) -> dict[str, Any]:
     return {"obs": obs}
 
 
+def _is_integer_image(space: gym.Space) -> bool:
+    """A uint8 image Box (its divisor is the codec's ``image_scale``)."""
+    return (
+        isinstance(space, gym.spaces.Box)
+        and space.dtype == np.uint8
+        and _image_layout(space) is not None
+    )
+
+
 def integer_image_keys(space: gym.Space) -> list[str]:
     """The keys of the integer (uint8) image inputs of an observation space."""
-    return [
-        k
-        for k, s in space_items(space)
-        if isinstance(s, gym.spaces.Box) and s.dtype == np.uint8 and _image_layout(s) is not None
-    ]
+    return [k for k, s in space_items(space) if _is_integer_image(s)]
 
 
 def integer_image_max(space: gym.Space, obs: Any) -> float:
