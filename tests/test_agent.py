@@ -354,3 +354,23 @@ def test_agent_state_reset_zeroes_only_masked_envs(kind):
         if mask[b]:
             torch.testing.assert_close(out_reset.logits[b], out_fresh.logits[b])
             torch.testing.assert_close(v_reset[0, b], v_fresh[0, b])
+
+
+def test_decoder_hidden_sets_the_decoders_width_and_defaults_to_mlp_hidden():
+    """--decoder-hidden widens the MBP's decoders only (0 = mlp_hidden); negative is refused."""
+    import gymnasium as gym
+    import pytest as _pytest
+
+    from merlin_rl.agent import Agent
+    from merlin_rl.config import ConfigError, make_config
+
+    space = gym.spaces.Dict({"image": gym.spaces.Box(0, 255, (8, 8, 3), "uint8")})
+    act = gym.spaces.Discrete(3)
+    for width, expect in ((0, 24), (40, 40)):
+        cfg = make_config("small", mlp_hidden=24, decoder_hidden=width, z_dim=8, memory_rows=4)
+        agent = Agent(space, act, cfg)
+        dec = next(iter(agent.mbp.codec.modalities.values())).decoder
+        assert dec.net[0].out_features == expect
+        assert agent.policy.head[0].out_features == 24  # the policy head keeps mlp_hidden
+    with _pytest.raises(ConfigError, match="decoder-hidden"):
+        make_config("small", decoder_hidden=-1)

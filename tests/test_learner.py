@@ -31,10 +31,11 @@ def _trainer(tmp_path, name: str, **kw) -> Trainer:
     return Trainer(make_config("small", **{**TINY, **kw}), run_dir=tmp_path / name, progress=False)
 
 
-def test_replay_reproduces_the_acting_pass(tmp_path):
+@pytest.mark.parametrize("view", ["acted", "current"])
+def test_replay_reproduces_the_acting_pass(tmp_path, view):
     """Same z, logits, reads and memory (episode ends and overwrites inside the segment: 5-step
     episodes, 4 rows, 7 steps, after a first segment)."""
-    tr = _trainer(tmp_path, "a", epochs=2)
+    tr = _trainer(tmp_path, "a", epochs=2, replay_view=view)
     tr.update(tr.rollout())
     seg = tr.rollout()
     assert not seg.with_graph
@@ -63,9 +64,40 @@ def test_replay_reproduces_the_acting_pass(tmp_path):
     tr.env.close()
 
 
-def test_replay_gradients_equal_the_single_graph_gradients(tmp_path):
+@pytest.mark.parametrize("policy_input", ["sample", "mean"])
+def test_acted_view_gives_the_policy_its_acting_inputs(tmp_path, policy_input):
+    """replay_view acted: after the MBP has moved (as after a minibatch step), the replayed policy
+    still reads the z_t and memory it acted on, so its logits and read weights are the acting
+    pass's (rho = 1 until the policy itself changes); with ``current`` they move with the MBP.
+    Episode ends and overwrites fall inside the segment (5-step episodes, 4 rows, 7 steps)."""
+    tr = _trainer(tmp_path, "view", epochs=2, replay_view="acted", policy_input=policy_input)
+    tr.update(tr.rollout())
+    seg = tr.rollout()
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in tr.agent.mbp.parameters():
+            p.add_(0.3 * torch.randn(p.shape, generator=gen))
+    index = torch.tensor([2, 0, 3])
+    outs, _ = replay(tr.agent, seg, index)
+    for t, (a, b) in enumerate(zip(seg.outputs, outs)):
+        assert not torch.allclose(b.z.detach(), a.z[index], atol=1e-3), t  # the MBP moved
+        for name in ("logits", "policy_weights"):
+            torch.testing.assert_close(
+                getattr(b, name).detach(), getattr(a, name)[index], atol=1e-5, rtol=1e-5
+            )
+    tr.agent.cfg.replay_view = "current"
+    outs, _ = replay(tr.agent, seg, index)
+    assert any(
+        not torch.allclose(b.logits.detach(), a.logits[index], atol=1e-4)
+        for a, b in zip(seg.outputs, outs)
+    )
+    tr.env.close()
+
+
+@pytest.mark.parametrize("view", ["acted", "current"])
+def test_replay_gradients_equal_the_single_graph_gradients(tmp_path, view):
     single = _trainer(tmp_path, "single", epochs=1, minibatches=1)
-    replayed = _trainer(tmp_path, "replayed", epochs=3)
+    replayed = _trainer(tmp_path, "replayed", epochs=3, replay_view=view)
     for tr in (single, replayed):  # one real update first, so the reward scale is not 1
         tr.update(tr.rollout())
     replayed.agent.load_state_dict(single.agent.state_dict())
@@ -143,9 +175,10 @@ def test_epochs_and_minibatches_take_that_many_steps(tmp_path, epochs, minibatch
     tr.env.close()
 
 
-def test_replayed_policy_loss_reaches_no_mbp_parameter(tmp_path):
+@pytest.mark.parametrize("view", ["acted", "current"])
+def test_replayed_policy_loss_reaches_no_mbp_parameter(tmp_path, view):
     """Gradient flow under replay: the policy term trains the policy only (MERLIN)."""
-    tr = _trainer(tmp_path, "flow", epochs=2)
+    tr = _trainer(tmp_path, "flow", epochs=2, replay_view=view)
     seg = tr.rollout()
     with torch.no_grad():
         values = tr.agent.evaluate(seg.outputs).value

@@ -96,6 +96,17 @@ class StepOutput:
 
 
 @dataclass
+class PolicyView:
+    """What MERLIN's policy sees at one step: stopgrad(z_t) (B, |z|) and stopgrad(M_{t-1}).
+
+    The replay learner passes the acted view, so that every epoch's policy reads the inputs it
+    acted on, not those of an MBP the same update has already moved (``replay_view``)."""
+
+    z: Tensor
+    memory: MemoryState | None
+
+
+@dataclass
 class StepNoise:
     """Random numbers for one step: eps (B, |z|) standard normal for z, uniform (B,) for a_t."""
 
@@ -193,25 +204,29 @@ class Agent(nn.Module):
         noise: StepNoise | None = None,
         action: Tensor | None = None,
         obs_code: Tensor | None = None,
+        policy_view: PolicyView | None = None,
     ) -> tuple[StepOutput, AgentState]:
         """One step for all environments; ``state.prev_reward`` must already hold r_{t-1}.
 
         ``sample``: draw z and a_t (else z = mu and the argmax action). ``noise``: the random
         numbers to draw them with (else torch's global generator is used). ``action`` (B,): take
         these actions instead of choosing (the replay learner re-runs an acted segment).
-        ``obs_code``: the encoders' output for ``obs``, computed beforehand."""
-        mbp, cfg = self.mbp, self.cfg
+        ``obs_code``: the encoders' output for ``obs``, computed beforehand. ``policy_view``: what
+        MERLIN's policy reads instead of this step's stopgrad(z_t) and stopgrad(M_{t-1})."""
+        mbp = self.mbp
         h_prev = state.mbp_h.flatten(1)  # [h^1_{t-1}, h^2_{t-1}]
         e = mbp.encode(obs, state.prev_action, state.prev_reward, obs_code)
         z, dist = mbp.latent(e, h_prev, state.m, sample, noise.eps if noise else None)
         memory = state.memory
 
         # policy: no gradient into the MBP for MERLIN
-        if self.is_merlin:  # the policy reads the sample z_t, or the posterior mean
-            z_pol = (dist["mu_q"] if cfg.policy_input == "mean" else z).detach()
+        if policy_view is not None:
+            z_pol, mem_pol = policy_view.z, policy_view.memory
+        elif self.is_merlin:
+            z_pol = self.policy_z(z, dist)
+            mem_pol = memory.detach() if memory is not None else None
         else:
-            z_pol = z
-        mem_pol = memory.detach() if (self.is_merlin and memory is not None) else memory
+            z_pol, mem_pol = z, memory
         logits, pol_h, pol_c, pol_w = self.policy(z_pol, state.pol_h, state.pol_c, mem_pol)
         log_pi = F.log_softmax(logits, -1)
         if action is not None:
@@ -236,8 +251,7 @@ class Agent(nn.Module):
             keys, beta = mbp.read_interface(h_cat)
             reads, mbp_w = mem_ops.read(memory, keys, beta)
             m_new = reads.flatten(1)
-            memory = mem_ops.add_usage(memory, mbp_w, cfg.allocation)
-            memory = mem_ops.write(memory, z, cfg.gamma, cfg.allocation)
+            memory = self.advance_memory(memory, mbp_w, z)
 
         out = StepOutput(
             action=action,
@@ -263,6 +277,15 @@ class Agent(nn.Module):
             memory=memory,
         )
         return out, new_state
+
+    def policy_z(self, z: Tensor, dist: dict[str, Tensor]) -> Tensor:
+        """What MERLIN's policy reads of z_t: stopgrad of the sample, or of mu_q (``policy_input``)."""
+        return (dist["mu_q"] if self.cfg.policy_input == "mean" else z).detach()
+
+    def advance_memory(self, memory: MemoryState, weights: Tensor, z: Tensor) -> MemoryState:
+        """M_{t-1} -> M_t: the MBP's reads (B, K^r, N) count as usage, then z_t is written."""
+        memory = mem_ops.add_usage(memory, weights, self.cfg.allocation)
+        return mem_ops.write(memory, z, self.cfg.gamma, self.cfg.allocation)
 
     def evaluate(self, steps: list[StepOutput]) -> Predictions:
         """V, A, KL and reconstruction losses of T stacked steps as one batch -> (T, B) each.

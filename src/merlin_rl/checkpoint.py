@@ -137,6 +137,9 @@ def _check_contents(path: Path, ckpt: dict[str, Any]) -> Config:
         )
     # checkpoints from before image_scale divided every uint8 image by 255
     settings.setdefault("image_scale", PIXEL_SCALE)
+    # and before replay_view, the replayed policy read what the current MBP recomputed
+    settings.setdefault("replay_view", "current")
+    settings.setdefault("decoder_hidden", 0)  # (and the decoders were mlp_hidden wide)
     try:
         cfg = Config.from_dict(settings).validate()
     except (ConfigError, TypeError) as e:
@@ -212,6 +215,7 @@ def load_checkpoint(path: str | os.PathLike, expect: Config | None = None) -> di
             "enc_dim",
             "image_channels",
             "mlp_hidden",
+            "decoder_hidden",
         ):
             if getattr(got, key) != getattr(expect, key):
                 raise CheckpointError(

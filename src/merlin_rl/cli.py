@@ -21,6 +21,7 @@ from merlin_rl.config import (
     DEVICES,
     ELBOS,
     POLICY_INPUTS,
+    REPLAY_VIEWS,
     PRESETS,
     REWARD_NORMS,
     Config,
@@ -48,6 +49,7 @@ FLAG_HELP: dict[str, str] = {
     "enc_dim": "encoding size per observation modality, >= 1",
     "image_channels": "channels of the image encoder's and decoder's conv layers, >= 1",
     "mlp_hidden": "hidden units of the prior, posterior, decoder, return and policy MLPs, >= 1",
+    "decoder_hidden": "hidden units of the MBP's decoders (MERLIN), >= 0; 0 = --mlp-hidden",
     "mbp_hidden": "hidden units of each of the MBP's 2 LSTM layers, >= 1",
     "policy_hidden": "hidden units of each of the policy's 2 LSTM layers, >= 1",
     "mbp_reads": "memory read heads of the MBP (K^r), >= 1",
@@ -58,6 +60,8 @@ FLAG_HELP: dict[str, str] = {
     "or the oldest (fifo)",
     "policy_input": "what the policy reads of z_t: the posterior sample (the paper's) or its "
     "mean mu_q",
+    "replay_view": "what MERLIN's policy reads when a segment is replayed (K epochs): the z_t "
+    "and memory it acted on, or those the MBP recomputes after this update's earlier steps",
     "read_strength_init": "initial read strength beta of every memory read key, > 0",
     "tau": "rollout length in steps per update (truncated BPTT window), 1 to --total-steps",
     "gamma": "discount factor per step, in (0, 1]",
@@ -118,6 +122,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "reward_norm": REWARD_NORMS,
     "advantage_norm": ADVANTAGE_NORMS,
     "policy_input": POLICY_INPUTS,
+    "replay_view": REPLAY_VIEWS,
 }
 SEED_RANGE = 2**31
 CONFIG_SUFFIXES = (".json", ".toml", ".yaml", ".yml")

@@ -15,6 +15,7 @@ ELBOS = ("balanced", "literal")
 REWARD_NORMS = ("return-std", "off")
 ADVANTAGE_NORMS = ("batch", "off")
 POLICY_INPUTS = ("sample", "mean")
+REPLAY_VIEWS = ("acted", "current")
 ALLOCATIONS = ("usage", "usage-literal", "fifo")  # memory.ALLOCATIONS
 
 
@@ -43,12 +44,16 @@ class Config:
     enc_dim: int = 64  # encoding size per observation modality
     image_channels: int = 16
     mlp_hidden: int = 128  # prior, posterior, decoders, return heads, policy head
+    decoder_hidden: int = 0  # hidden units of the MBP's decoders; 0 = mlp_hidden
     mbp_hidden: int = 128  # each of the 2 MBP LSTM layers
     policy_hidden: int = 64  # each of the 2 policy LSTM layers
     mbp_reads: int = 3  # K^r
     memory_rows: int = 0  # N; 0 = auto: the env's declared episode length (<= 1024), else 64
     allocation: str = "usage"  # decaying usage; or "usage-literal" (the paper's rule), "fifo"
     policy_input: str = "sample"  # what the policy reads of z_t: the "sample" or the "mean" mu_q
+    # replay (K epochs): MERLIN's policy reads the z_t and memory it "acted" on, or the "current"
+    # ones that the MBP, already moved by this update's earlier minibatches, recomputes
+    replay_view: str = "current"
     read_strength_init: float = 5.0  # initial read strength beta = softplus(bias) of every key
     # learning
     tau: int = 20
@@ -112,6 +117,15 @@ class Config:
             raise ConfigError(
                 f"--advantage-norm {self.advantage_norm!r} is not known; allowed: "
                 f"{', '.join(ADVANTAGE_NORMS)}"
+            )
+        if (
+            not isinstance(self.decoder_hidden, int)
+            or isinstance(self.decoder_hidden, bool)
+            or self.decoder_hidden < 0
+        ):
+            raise ConfigError(
+                f"--decoder-hidden must be an integer >= 0 (0 = --mlp-hidden), "
+                f"got {self.decoder_hidden!r}"
             )
         for name in (
             "epochs",
@@ -179,6 +193,11 @@ class Config:
             raise ConfigError(
                 f"--policy-input {self.policy_input!r} is not known; allowed: "
                 f"{', '.join(POLICY_INPUTS)}"
+            )
+        if self.replay_view not in REPLAY_VIEWS:
+            raise ConfigError(
+                f"--replay-view {self.replay_view!r} is not known; allowed: "
+                f"{', '.join(REPLAY_VIEWS)}"
             )
         if self.elbo not in ELBOS:
             raise ConfigError(f"--elbo {self.elbo!r} is not known; allowed: {', '.join(ELBOS)}")

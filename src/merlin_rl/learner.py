@@ -24,7 +24,7 @@ from torch import Tensor
 
 from merlin_rl import losses
 from merlin_rl.acting import Segment
-from merlin_rl.agent import Agent, AgentState, StepNoise, StepOutput
+from merlin_rl.agent import Agent, AgentState, PolicyView, StepNoise, StepOutput
 from merlin_rl.config import Config
 from merlin_rl.distributed import all_sum, average_gradients
 
@@ -48,18 +48,31 @@ def replay(
     obs_names = list(seg.outputs[0].obs)
     obs = {k: torch.cat([pick(o.obs[k]) for o in seg.outputs], 0) for k in obs_names}
     codes = agent.mbp.codec.encode(obs).chunk(T, 0)  # (T * B', enc) -> T x (B', enc)
+    acted_view = agent.is_merlin and agent.cfg.replay_view == "acted"
+    pol_memory = state.memory  # the acted memory, rebuilt from the acted z_t and read weights
     outs = []
     for t, acted in enumerate(seg.outputs):
-        state = state.reset(pick(seg.starts[t]))
+        starts = pick(seg.starts[t])
+        state = state.reset(starts)
         state.prev_reward = pick(acted.prev_reward)
         noise = StepNoise(eps=pick(seg.noise[t].eps), uniform=pick(seg.noise[t].uniform))
+        view = None
+        if acted_view:
+            if pol_memory is not None and bool(starts.any()):
+                pol_memory = pol_memory.reset(starts)
+            view = PolicyView(pick(agent.policy_z(acted.z, acted.dist)), pol_memory)
         out, state = agent.step(
             {k: pick(acted.obs[k]) for k in obs_names},
             state,
             noise=noise,
             action=pick(seg.actions[t]),
             obs_code=codes[t],
+            policy_view=view,
         )
+        if acted_view and pol_memory is not None:
+            pol_memory = agent.advance_memory(
+                pol_memory, pick(acted.mbp_weights), pick(acted.z).detach()
+            )
         outs.append(out)
     return outs, state
 
