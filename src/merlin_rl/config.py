@@ -118,15 +118,6 @@ class Config:
                 f"--advantage-norm {self.advantage_norm!r} is not known; allowed: "
                 f"{', '.join(ADVANTAGE_NORMS)}"
             )
-        if (
-            not isinstance(self.decoder_hidden, int)
-            or isinstance(self.decoder_hidden, bool)
-            or self.decoder_hidden < 0
-        ):
-            raise ConfigError(
-                f"--decoder-hidden must be an integer >= 0 (0 = --mlp-hidden), "
-                f"got {self.decoder_hidden!r}"
-            )
         for name in (
             "epochs",
             "minibatches",
@@ -149,15 +140,15 @@ class Config:
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 raise ConfigError(f"{_flag(name)} must be a positive integer, got {v!r}")
-        if (
-            not isinstance(self.memory_rows, int)
-            or isinstance(self.memory_rows, bool)
-            or self.memory_rows < 0
+        for name, zero in (
+            ("memory_rows", "auto: the env's episode length"),
+            ("decoder_hidden", "the same as --mlp-hidden"),
         ):
-            raise ConfigError(
-                f"--memory-rows must be a positive integer or 0 (auto: the env's "
-                f"episode length), got {self.memory_rows!r}"
-            )
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise ConfigError(
+                    f"{_flag(name)} must be a positive integer or 0 ({zero}), got {v!r}"
+                )
         if (
             not isinstance(self.seed, int)
             or isinstance(self.seed, bool)
