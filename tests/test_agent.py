@@ -356,8 +356,9 @@ def test_agent_state_reset_zeroes_only_masked_envs(kind):
             torch.testing.assert_close(v_reset[0, b], v_fresh[0, b])
 
 
-def test_decoder_hidden_sets_the_decoders_width_and_defaults_to_mlp_hidden():
-    """--decoder-hidden widens the MBP's decoders only (0 = mlp_hidden); negative is refused."""
+def test_decoder_hidden_sets_the_decoders_width_and_defaults_to_512():
+    """--decoder-hidden widens the MBP's decoders only (0 = mlp_hidden, default 512; the paper
+    preset keeps mlp_hidden); negative is refused."""
     import gymnasium as gym
     import pytest as _pytest
 
@@ -372,5 +373,7 @@ def test_decoder_hidden_sets_the_decoders_width_and_defaults_to_mlp_hidden():
         dec = next(iter(agent.mbp.codec.modalities.values())).decoder
         assert dec.net[0].out_features == expect
         assert agent.policy.head[0].out_features == 24  # the policy head keeps mlp_hidden
+    assert make_config("small").decoder_hidden == 512
+    assert make_config("paper").decoder_hidden == 0
     with _pytest.raises(ConfigError, match="decoder-hidden"):
         make_config("small", decoder_hidden=-1)

@@ -81,6 +81,31 @@ def test_plot_group_by_a_config_key(runs, tmp_path, capsys):
     assert "--group-by 'colour' is not a config key" in err and not bad.exists()
 
 
+def test_plot_labels_a_run_from_before_a_key_existed_with_its_legacy_value(runs, tmp_path, capsys):
+    import shutil
+
+    from merlin_rl.config import LEGACY_SETTINGS
+    from merlin_rl.encoders import PIXEL_SCALE
+
+    assert LEGACY_SETTINGS["image_scale"] == PIXEL_SCALE
+    copies = []
+    for run, width in ((runs[0], None), (runs[1], 0)):  # a run from before the key, one with 0
+        d = tmp_path / f"copy_{len(copies)}"
+        shutil.copytree(run, d, ignore=shutil.ignore_patterns("checkpoints"))
+        cfg = json.loads((d / "config.json").read_text())
+        del cfg["decoder_hidden"]
+        if width is not None:
+            cfg["decoder_hidden"] = width
+        (d / "config.json").write_text(json.dumps(cfg))
+        copies.append(str(d))
+    out = tmp_path / "by_width.png"
+    rc = cli_main(["plot", *copies, "--out", str(out), "--group-by", "decoder_hidden"])
+    assert rc == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["curves"]
+    label = "merlin_rl/ColourMatch-v0/merlin decoder_hidden=0"  # one line, not "0" and "?"
+    assert list(summary) == [label] and summary[label]["runs"] == 2
+
+
 def test_plot_bad_metric_and_not_a_run(runs, tmp_path, capsys):
     assert (
         cli_main(["plot", str(runs[0]), "--out", str(tmp_path / "x.png"), "--metric", "nope"]) == 2

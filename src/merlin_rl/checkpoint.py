@@ -15,8 +15,7 @@ from typing import Any
 
 import torch
 
-from merlin_rl.config import Config, ConfigError
-from merlin_rl.encoders import PIXEL_SCALE
+from merlin_rl.config import LEGACY_SETTINGS, Config, ConfigError
 
 FORMAT_VERSION = 1
 
@@ -135,11 +134,8 @@ def _check_contents(path: Path, ckpt: dict[str, Any]) -> Config:
         raise CheckpointError(
             f"checkpoint {name!r} has no settings object (config must be a JSON object as text)"
         )
-    # checkpoints from before image_scale divided every uint8 image by 255
-    settings.setdefault("image_scale", PIXEL_SCALE)
-    # and before replay_view, the replayed policy read what the current MBP recomputed
-    settings.setdefault("replay_view", "current")
-    settings.setdefault("decoder_hidden", 0)  # (and the decoders were mlp_hidden wide)
+    for key, old in LEGACY_SETTINGS.items():  # checkpoints from before these settings existed
+        settings.setdefault(key, old)
     try:
         cfg = Config.from_dict(settings).validate()
     except (ConfigError, TypeError) as e:

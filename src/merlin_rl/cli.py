@@ -48,7 +48,7 @@ FLAG_HELP: dict[str, str] = {
     "z_dim": "size of the latent state z (memory rows are 2 z_dim wide), >= 1",
     "enc_dim": "encoding size per observation modality, >= 1",
     "image_channels": "channels of the image encoder's and decoder's conv layers, >= 1",
-    "mlp_hidden": "hidden units of the prior, posterior, decoder, return and policy MLPs, >= 1",
+    "mlp_hidden": "hidden units of the prior, posterior, return and policy MLPs, >= 1",
     "decoder_hidden": "hidden units of the MBP's decoders (MERLIN), >= 0; 0 = --mlp-hidden",
     "mbp_hidden": "hidden units of each of the MBP's 2 LSTM layers, >= 1",
     "policy_hidden": "hidden units of each of the policy's 2 LSTM layers, >= 1",

@@ -17,6 +17,13 @@ ADVANTAGE_NORMS = ("batch", "off")
 POLICY_INPUTS = ("sample", "mean")
 REPLAY_VIEWS = ("acted", "current")
 ALLOCATIONS = ("usage", "usage-literal", "fifo")  # memory.ALLOCATIONS
+# settings added after runs and checkpoints already existed, with the value that reproduces what
+# those older runs did (a checkpoint or config.json without the key ran with this)
+LEGACY_SETTINGS: dict[str, Any] = {
+    "image_scale": 255.0,  # every uint8 image was divided by 255 (encoders.PIXEL_SCALE)
+    "replay_view": "current",  # the replayed policy read what the current MBP recomputed
+    "decoder_hidden": 0,  # the decoders were mlp_hidden wide
+}
 
 
 class ConfigError(ValueError):
@@ -43,8 +50,10 @@ class Config:
     z_dim: int = 32
     enc_dim: int = 64  # encoding size per observation modality
     image_channels: int = 16
-    mlp_hidden: int = 128  # prior, posterior, decoders, return heads, policy head
-    decoder_hidden: int = 0  # hidden units of the MBP's decoders; 0 = mlp_hidden
+    mlp_hidden: int = 128  # prior, posterior, return heads, policy head (decoders: decoder_hidden)
+    # hidden units of the MBP's decoders; 0 = mlp_hidden. 512: a 128-wide MLP image decoder could
+    # not draw the suite's views (docs/learning.md, seventh session)
+    decoder_hidden: int = 512
     mbp_hidden: int = 128  # each of the 2 MBP LSTM layers
     policy_hidden: int = 64  # each of the 2 policy LSTM layers
     mbp_reads: int = 3  # K^r
@@ -280,6 +289,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         enc_dim=256,
         image_channels=32,
         mlp_hidden=256,
+        decoder_hidden=0,  # = mlp_hidden (64x64 images get the convolutional decoder anyway)
         mbp_hidden=256,
         policy_hidden=256,
         mbp_reads=3,

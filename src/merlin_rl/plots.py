@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from merlin_rl.config import Config, ConfigError
+from merlin_rl.config import LEGACY_SETTINGS, Config, ConfigError
 
 
 def _pyplot():
@@ -150,7 +150,8 @@ def plot_runs(
     for d in run_dirs:
         cfg, steps, values = read_run(d, metric)
         if len(steps):
-            label = str(cfg.get(group_by, "?"))
+            # a run from before the key existed ran with its legacy value
+            label = str(cfg.get(group_by, LEGACY_SETTINGS.get(group_by, "?")))
             if group_by != "agent":
                 label = f"{cfg.get('agent', '?')} {group_by}={label}"
             groups[str(cfg.get("env", "?"))][label].append((steps, values))
