@@ -214,3 +214,18 @@ def test_uneven_minibatches_cover_every_env_once_per_epoch(tmp_path, monkeypatch
     tr = _trainer(tmp_path, "many", num_envs=2, epochs=1, minibatches=5)
     tr.update(tr.rollout())
     assert sorted(len(x) for x in seen) == [1, 1]
+
+
+@pytest.mark.parametrize("schedule", ["constant", "linear"])
+def test_lr_schedule_sets_both_learning_rates_from_the_env_steps(tmp_path, schedule):
+    """linear: lr = base x (1 - env_steps / total_steps) at each update (28 of 112 steps acted:
+    3/4, then 56: 1/2), for the MBP's and the policy's optimiser; constant: the base rates."""
+    tr = _trainer(
+        tmp_path, schedule, epochs=2, lr_schedule=schedule, total_steps=112, lr_mbp=4e-3
+    )
+    for expected in (0.75, 0.5):
+        tr.update(tr.rollout())
+        frac = expected if schedule == "linear" else 1.0
+        assert [g["lr"] for g in tr.opt_mbp.param_groups] == [pytest.approx(4e-3 * frac)]
+        assert [g["lr"] for g in tr.opt_policy.param_groups] == [pytest.approx(2e-3 * frac)]
+    tr.env.close()

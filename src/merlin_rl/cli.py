@@ -20,6 +20,7 @@ from merlin_rl.config import (
     ALLOCATIONS,
     DEVICES,
     ELBOS,
+    LR_SCHEDULES,
     POLICY_INPUTS,
     REPLAY_VIEWS,
     PRESETS,
@@ -68,6 +69,8 @@ FLAG_HELP: dict[str, str] = {
     "lam": "GAE lambda, in (0, 1]",
     "lr_mbp": "Adam learning rate of the MBP, > 0",
     "lr_policy": "Adam learning rate of the policy, > 0",
+    "lr_schedule": "both learning rates constant, or decaying linearly to 0 at --total-steps "
+    "(linear)",
     "adam_eps": "Adam epsilon of both optimisers, > 0",
     "grad_clip": "global gradient-norm clip of each optimiser, > 0",
     "entropy_cost": "weight of the policy's entropy bonus, >= 0",
@@ -123,6 +126,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "advantage_norm": ADVANTAGE_NORMS,
     "policy_input": POLICY_INPUTS,
     "replay_view": REPLAY_VIEWS,
+    "lr_schedule": LR_SCHEDULES,
 }
 SEED_RANGE = 2**31
 CONFIG_SUFFIXES = (".json", ".toml", ".yaml", ".yml")

@@ -16,6 +16,7 @@ REWARD_NORMS = ("return-std", "off")
 ADVANTAGE_NORMS = ("batch", "off")
 POLICY_INPUTS = ("sample", "mean")
 REPLAY_VIEWS = ("acted", "current")
+LR_SCHEDULES = ("constant", "linear")
 ALLOCATIONS = ("usage", "usage-literal", "fifo")  # memory.ALLOCATIONS
 # settings added after runs and checkpoints already existed, with the value that reproduces what
 # those older runs did (a checkpoint or config.json without the key ran with this)
@@ -23,6 +24,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "image_scale": 255.0,  # every uint8 image was divided by 255 (encoders.PIXEL_SCALE)
     "replay_view": "current",  # the replayed policy read what the current MBP recomputed
     "decoder_hidden": 0,  # the decoders were mlp_hidden wide
+    "lr_schedule": "constant",  # both learning rates stayed at lr_mbp and lr_policy
 }
 
 
@@ -70,6 +72,9 @@ class Config:
     lam: float = 0.9
     lr_mbp: float = 3e-3
     lr_policy: float = 2e-3
+    # "linear": both learning rates decay linearly to 0 at total_steps (CleanRL's and SB3's PPO
+    # option); "constant": they stay at lr_mbp and lr_policy
+    lr_schedule: str = "constant"
     adam_eps: float = 1e-6
     grad_clip: float = 20.0
     entropy_cost: float = 0.01
@@ -193,6 +198,11 @@ class Config:
             raise ConfigError(
                 f"--policy-input {self.policy_input!r} is not known; allowed: "
                 f"{', '.join(POLICY_INPUTS)}"
+            )
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(
+                f"--lr-schedule {self.lr_schedule!r} is not known; allowed: "
+                f"{', '.join(LR_SCHEDULES)}"
             )
         if self.replay_view not in REPLAY_VIEWS:
             raise ConfigError(

@@ -181,6 +181,7 @@ class Learner:
 
         A gradient step whose loss or gradient is not finite is skipped; a segment with any
         skipped step counts as one non-finite update (``max_nonfinite`` in a row stop the run)."""
+        self.set_learning_rates(env_steps)
         if seg.with_graph:
             mbp_loss, policy_loss, logs, adv = self.acted_losses(seg)
             step_logs, bad = self._step(mbp_loss, policy_loss, seg.valid)
@@ -219,6 +220,18 @@ class Learner:
         out["skipped_updates"] = float(self.skipped_updates)
         out["value/advantage_abs"] = float(losses.masked_mean(adv.abs(), seg.valid))
         return out
+
+    def set_learning_rates(self, env_steps: int) -> None:
+        """``lr_schedule`` linear: lr = base x max(0, 1 - env_steps / total_steps) for both
+        optimisers (a function of the env steps alone, so a resumed run continues the schedule);
+        constant: the rates are left as they are."""
+        cfg = self.cfg
+        if cfg.lr_schedule != "linear":
+            return
+        frac = max(0.0, 1.0 - env_steps / cfg.total_steps)
+        for opt, base in ((self.opt_mbp, cfg.lr_mbp), (self.opt_policy, cfg.lr_policy)):
+            for group in opt.param_groups:
+                group["lr"] = base * frac
 
     def _kl_exceeded(self, approx_kl: float, valid: Tensor) -> bool:
         """Whether the approx KL(pi_old || pi) of this minibatch, averaged over the valid
