@@ -220,9 +220,7 @@ def test_uneven_minibatches_cover_every_env_once_per_epoch(tmp_path, monkeypatch
 def test_lr_schedule_sets_both_learning_rates_from_the_env_steps(tmp_path, schedule):
     """linear: lr = base x (1 - env_steps / total_steps) at each update (28 of 112 steps acted:
     3/4, then 56: 1/2), for the MBP's and the policy's optimiser; constant: the base rates."""
-    tr = _trainer(
-        tmp_path, schedule, epochs=2, lr_schedule=schedule, total_steps=112, lr_mbp=4e-3
-    )
+    tr = _trainer(tmp_path, schedule, epochs=2, lr_schedule=schedule, total_steps=112, lr_mbp=4e-3)
     for expected in (0.75, 0.5):
         tr.update(tr.rollout())
         frac = expected if schedule == "linear" else 1.0
