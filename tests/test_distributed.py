@@ -66,12 +66,16 @@ def _register() -> None:
 
 
 def _one_update(
-    num_envs: int, run_dir: str, epochs: int = 1, target_kl: float = 0.0
+    num_envs: int,
+    run_dir: str,
+    epochs: int = 1,
+    target_kl: float = 0.0,
+    policy_epochs: int = 0,
 ) -> dict[str, torch.Tensor]:
     """One segment's update: the single-graph A2C step (epochs 1) or the replay learner with
     ``epochs`` epochs over one minibatch of all environments (the same batch on any number of
     ranks; minibatches over environments group them differently per rank), stopped early by
-    ``target_kl`` when it is > 0."""
+    ``target_kl`` when it is > 0, then ``policy_epochs`` epochs of the policy alone."""
     from merlin_rl.config import make_config
     from merlin_rl.train import Trainer
 
@@ -84,6 +88,7 @@ def _one_update(
             epochs=epochs,
             minibatches=1,
             target_kl=target_kl,
+            policy_epochs=policy_epochs,
             **TINY,
         ),
         run_dir=run_dir,
@@ -95,7 +100,13 @@ def _one_update(
 
 
 def _worker(
-    rank: int, world: int, port: int, out_dir: str, epochs: int = 1, target_kl: float = 0.0
+    rank: int,
+    world: int,
+    port: int,
+    out_dir: str,
+    epochs: int = 1,
+    target_kl: float = 0.0,
+    policy_epochs: int = 0,
 ) -> None:
     os.environ.update(
         WORLD_SIZE=str(world),
@@ -105,7 +116,7 @@ def _worker(
         MASTER_PORT=str(port),
     )
     torch.set_num_threads(1)
-    params = _one_update(4, os.path.join(out_dir, "run"), epochs, target_kl)
+    params = _one_update(4, os.path.join(out_dir, "run"), epochs, target_kl, policy_epochs)
     if rank == 0:
         torch.save(params, os.path.join(out_dir, "params.pt"))
     from merlin_rl.distributed import DistContext, shutdown
@@ -119,11 +130,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize("epochs,target_kl", [(1, 0.0), (2, 0.0), (3, 1e-12)])
-def test_two_ranks_take_the_same_update_as_one(tmp_path, epochs, target_kl):
-    """... also when the KL early stop ends the epochs (every rank stops at the same step)."""
-    single = _one_update(4, str(tmp_path / "single"), epochs, target_kl)
-    mp.spawn(_worker, args=(2, _free_port(), str(tmp_path), epochs, target_kl), nprocs=2, join=True)
+@pytest.mark.parametrize(
+    "epochs,target_kl,policy_epochs", [(1, 0.0, 0), (2, 0.0, 0), (3, 1e-12, 0), (2, 0.0, 2)]
+)
+def test_two_ranks_take_the_same_update_as_one(tmp_path, epochs, target_kl, policy_epochs):
+    """... also when the KL early stop ends the epochs (every rank stops at the same step), and
+    with policy-only epochs after the joint ones."""
+    single = _one_update(4, str(tmp_path / "single"), epochs, target_kl, policy_epochs)
+    mp.spawn(
+        _worker,
+        args=(2, _free_port(), str(tmp_path), epochs, target_kl, policy_epochs),
+        nprocs=2,
+        join=True,
+    )
     dist_params = torch.load(tmp_path / "params.pt", weights_only=True)
     for k, v in single.items():
         torch.testing.assert_close(dist_params[k], v, rtol=1e-5, atol=1e-6, msg=k)

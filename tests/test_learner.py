@@ -10,7 +10,7 @@ import torch
 
 from merlin_rl import losses
 from merlin_rl.config import make_config
-from merlin_rl.learner import replay
+from merlin_rl.learner import replay, replay_policy
 from merlin_rl.train import Trainer
 
 TINY = dict(
@@ -190,6 +190,67 @@ def test_replayed_policy_loss_reaches_no_mbp_parameter(tmp_path, view):
         if k.startswith("mbp."):
             assert p.grad is None or not p.grad.any(), k
     assert any(p.grad is not None and p.grad.any() for p in tr.agent.policy.parameters())
+    tr.env.close()
+
+
+@pytest.mark.parametrize(
+    "agent,policy_input", [("merlin", "sample"), ("merlin", "mean"), ("rl-mem", "sample")]
+)
+def test_replay_policy_reproduces_the_acting_policy(tmp_path, agent, policy_input):
+    """The policy-only replay (policy_epochs) re-runs the policy on what it acted on: the acting
+    pass's log pi(a_t) and entropy to 1e-5, also after the MBP has moved, with episode ends and
+    overwrites inside the segment (5-step episodes, 4 rows, 7 steps), and per minibatch."""
+    tr = _trainer(tmp_path, "pol", agent=agent, epochs=2, policy_input=policy_input)
+    tr.update(tr.rollout())
+    seg = tr.rollout()
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in tr.agent.mbp.parameters():
+            p.add_(0.3 * torch.randn(p.shape, generator=gen))
+    log_probs, entropy = replay_policy(tr.agent, seg)
+    assert log_probs.requires_grad
+    acted_entropy = torch.stack([o.entropy for o in seg.outputs])
+    torch.testing.assert_close(log_probs.detach(), seg.log_probs, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(entropy.detach(), acted_entropy, atol=1e-5, rtol=1e-5)
+    index = torch.tensor([3, 0])
+    sub, _ = replay_policy(tr.agent, seg, index)
+    torch.testing.assert_close(sub.detach(), seg.log_probs[:, index], atol=1e-5, rtol=1e-5)
+    tr.env.close()
+
+
+@pytest.mark.parametrize("epochs,minibatches", [(1, 1), (2, 2)])
+def test_policy_epochs_step_the_policy_alone(tmp_path, epochs, minibatches):
+    """policy_epochs P adds P x minibatches steps of the policy's optimiser and none of the
+    MBP's, in the single-graph update (K = 1, one minibatch) and the replay update alike."""
+    tr = _trainer(tmp_path, f"pe{epochs}", epochs=epochs, minibatches=minibatches, policy_epochs=3)
+    logs = tr.update(tr.rollout())
+    joint = epochs * minibatches
+    mbp_steps = {int(s["step"]) for s in tr.opt_mbp.state_dict()["state"].values()}
+    pol_steps = {int(s["step"]) for s in tr.opt_policy.state_dict()["state"].values()}
+    assert mbp_steps == {joint}
+    assert pol_steps == {joint + 3 * minibatches}
+    assert logs["policy/gradient_steps"] == joint + 3 * minibatches
+    assert all(torch.isfinite(torch.tensor(v)) for v in logs.values())
+    tr.env.close()
+
+
+def test_policy_epochs_reach_no_mbp_parameter_and_move_the_policy(tmp_path):
+    """Gradient flow: the policy-only steps leave every MBP parameter as it was (RL-MEM too,
+    whose joint epochs train the MBP by the RL loss), and they move the policy."""
+    tr = _trainer(tmp_path, "peflow", agent="rl-mem", epochs=2, policy_epochs=2)
+    seg = tr.rollout()
+    with torch.no_grad():
+        values = tr.agent.evaluate(seg.outputs).value
+    adv, _ = tr.learner.targets(seg, values)
+    before = {k: p.detach().clone() for k, p in tr.agent.named_parameters()}
+    n, bad = tr.learner._policy_epochs(seg, adv, 0)
+    assert n == 2 * 2 and not bad
+    for k, p in tr.agent.named_parameters():
+        if k.startswith("mbp."):
+            assert torch.equal(p, before[k]), k
+    assert any(
+        not torch.equal(p, before["policy." + k]) for k, p in tr.agent.policy.named_parameters()
+    )
     tr.env.close()
 
 

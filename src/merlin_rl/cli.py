@@ -82,6 +82,8 @@ FLAG_HELP: dict[str, str] = {
     "epochs": "learner epochs K over each acted segment (1 with 1 minibatch: the paper's "
     "single A2C step), >= 1",
     "minibatches": "minibatches of environments per epoch (each re-runs the segment), >= 1",
+    "policy_epochs": "extra epochs of the policy alone after the K epochs, on the z_t and "
+    "memory it acted on (no MBP pass: cheap policy gradient steps), >= 0",
     "ppo_clip": "PPO clip epsilon of the policy ratio (inactive at K = 1), > 0",
     "target_kl": "stop a segment's epochs once the policy's approx KL to the acting policy "
     "exceeds 1.5x this (SB3's target_kl; inactive at K = 1), >= 0; 0 = off",

@@ -25,6 +25,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "replay_view": "current",  # the replayed policy read what the current MBP recomputed
     "decoder_hidden": 0,  # the decoders were mlp_hidden wide
     "lr_schedule": "constant",  # both learning rates stayed at lr_mbp and lr_policy
+    "policy_epochs": 0,  # the policy stepped only in the K joint epochs
 }
 
 
@@ -94,6 +95,9 @@ class Config:
     # learner (learner.py): K epochs of replayed segments, minibatches over environments
     epochs: int = 3  # K; 1 with 1 minibatch is the paper's A2C update on one graph
     minibatches: int = 2  # minibatches over environments per epoch (at most one per env)
+    # extra epochs of the policy alone on what it acted on (stored z_t and memory; no MBP pass),
+    # the same minibatches and clipped ratio: cheap policy gradient steps (learner.replay_policy)
+    policy_epochs: int = 0
     ppo_clip: float = 0.2  # PPO's clipped ratio on the policy term (inactive at K = 1)
     target_kl: float = 0.0  # stop a segment's epochs once approx KL(pi_old||pi) > 1.5x this; 0 off
     reward_norm: str = "return-std"  # rewards / running sqrt(E[G^2]) of discounted returns; "off"
@@ -157,6 +161,7 @@ class Config:
         for name, zero in (
             ("memory_rows", "auto: the env's episode length"),
             ("decoder_hidden", "the same as --mlp-hidden"),
+            ("policy_epochs", "none"),
         ):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:

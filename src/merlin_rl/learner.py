@@ -10,6 +10,10 @@ Two updates share one loss:
   With ``target_kl`` > 0 the epochs stop early once the policy's approximate KL to the acting
   policy exceeds 1.5 x ``target_kl`` (as SB3's PPO does).
 
+After either update, ``policy_epochs`` more epochs step the policy alone (:func:`replay_policy`):
+only the policy LSTM is re-run, on the z_t and memory it acted on, so these policy gradient steps
+cost a fraction of a joint epoch (no encoders, decoders or MBP core).
+
 Advantages and lambda-return targets come from the acting pass's values, once per segment.
 """
 
@@ -75,6 +79,35 @@ def replay(
             )
         outs.append(out)
     return outs, state
+
+
+def replay_policy(agent: Agent, seg: Segment, index: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Re-run the policy alone over the acted segment (of environments ``index``), with autograd.
+
+    h~_t = LSTM(z_t, h~_{t-1}), pi_t = MLP([z_t, h~_t, read(M_{t-1})]) (DESIGN §1 step 5) on what
+    the policy read when acting: stopgrad(z_t) (MERLIN's ``policy_input``; the other agents' z_t,
+    detached) and the memory rebuilt from the acted writes. With unchanged parameters this
+    reproduces the acting pass's logits. Returns log pi(a_t) and the entropy, (T, B') each."""
+    pick = (lambda x: x) if index is None else (lambda x: x[index])  # noqa: E731
+    state = seg.start_state if index is None else seg.start_state.select(index)
+    h, c, memory = state.pol_h, state.pol_c, state.memory
+    log_probs, entropies = [], []
+    for t, acted in enumerate(seg.outputs):
+        starts = pick(seg.starts[t])
+        if bool(starts.any()):
+            keep = (~starts).to(h.dtype).view(-1, 1, 1)
+            h, c = h * keep, c * keep
+            memory = memory.reset(starts) if memory is not None else None
+        z = agent.policy_z(acted.z, acted.dist) if agent.is_merlin else acted.z.detach()
+        logits, h, c, _ = agent.policy(pick(z), h, c, memory)
+        log_pi = torch.log_softmax(logits, -1)
+        log_probs.append(log_pi.gather(-1, pick(seg.actions[t])[:, None]).squeeze(-1))
+        entropies.append(-(log_pi.exp() * log_pi).sum(-1))
+        if memory is not None:
+            memory = agent.advance_memory(
+                memory, pick(acted.mbp_weights).detach(), pick(acted.z).detach()
+            )
+    return torch.stack(log_probs), torch.stack(entropies)
 
 
 class Learner:
@@ -186,7 +219,10 @@ class Learner:
             mbp_loss, policy_loss, logs, adv = self.acted_losses(seg)
             step_logs, bad = self._step(mbp_loss, policy_loss, seg.valid)
             logs.update(step_logs)
-            self._count(bad, env_steps)
+            adv = adv.detach()
+            n_pol, bad_pol = self._policy_epochs(seg, adv, env_steps)
+            logs["policy/gradient_steps"] = 1.0 + n_pol
+            self._count(bad or bad_pol, env_steps)
             logs["skipped_updates"] = float(self.skipped_updates)
             logs["value/advantage_abs"] = float(losses.masked_mean(adv.abs(), seg.valid))
             return logs
@@ -197,7 +233,7 @@ class Learner:
         parts = min(self.cfg.minibatches, b)  # nearly equal minibatches of environments
         gen = torch.Generator().manual_seed(int(self.agent.return_count) + env_steps)
         sums: dict[str, float] = {}
-        n, any_bad = 0, False
+        n, any_bad, stopped = 0, False, False
         minibatches = (  # K epochs, each a fresh permutation of the environments
             index
             for _ in range(self.cfg.epochs)
@@ -207,6 +243,7 @@ class Learner:
             outs, _ = replay(self.agent, seg, index)
             mbp_loss, policy_loss, logs = self.losses(outs, seg, adv, targets, index)
             if n > 0 and self._kl_exceeded(logs["policy/approx_kl"], seg.valid[:, index]):
+                stopped = True
                 break  # the policy has moved far enough from the acting one
             step_logs, bad = self._step(mbp_loss, policy_loss, seg.valid[:, index])
             logs.update(step_logs)
@@ -215,11 +252,50 @@ class Learner:
                 sums[k] = sums.get(k, 0.0) + v
             n += 1
         out = {k: v / n for k, v in sums.items()}
-        out["policy/gradient_steps"] = float(n)
+        n_pol = 0
+        if not stopped:
+            n_pol, bad_pol = self._policy_epochs(seg, adv, env_steps)
+            any_bad |= bad_pol
+        out["policy/gradient_steps"] = float(n + n_pol)
         self._count(any_bad, env_steps)
         out["skipped_updates"] = float(self.skipped_updates)
         out["value/advantage_abs"] = float(losses.masked_mean(adv.abs(), seg.valid))
         return out
+
+    def _policy_epochs(self, seg: Segment, adv: Tensor, env_steps: int) -> tuple[int, bool]:
+        """``policy_epochs`` epochs of the policy alone (:func:`replay_policy`), each over a fresh
+        permutation of the environments in ``minibatches`` parts, with the clipped policy term of
+        the joint epochs; the KL early stop applies as there. Returns the number of steps taken
+        and whether any was skipped (not finite)."""
+        cfg = self.cfg
+        if cfg.policy_epochs <= 0:
+            return 0, False
+        b = seg.rewards.shape[1]
+        parts = min(cfg.minibatches, b)
+        gen = torch.Generator().manual_seed(int(self.agent.return_count) + env_steps + 1)
+        n, any_bad = 0, False
+        for _ in range(cfg.policy_epochs):
+            for index in (
+                torch.randperm(b, generator=gen).to(seg.rewards.device).tensor_split(parts)
+            ):
+                log_probs, entropy = replay_policy(self.agent, seg, index)
+                mask = seg.valid[:, index]
+                mean = lambda x: losses.masked_mean(x, mask)  # noqa: E731
+                log_ratio = log_probs - seg.log_probs[:, index]
+                if self._kl_exceeded(float(mean(losses.approx_kl(log_ratio.detach()))), mask):
+                    return n, any_bad
+                a = adv[:, index]
+                if cfg.advantage_norm == "batch":
+                    a = self._normalise(a, mask)
+                loss = mean(
+                    losses.clipped_policy_loss(
+                        torch.exp(log_ratio), a, entropy, cfg.entropy_cost, cfg.ppo_clip
+                    )
+                )
+                _, bad = self._step(None, loss, mask)
+                any_bad |= bad
+                n += 1
+        return n, any_bad
 
     def set_learning_rates(self, env_steps: int) -> None:
         """``lr_schedule`` linear: lr = base x max(0, 1 - env_steps / total_steps) for both
@@ -245,38 +321,41 @@ class Learner:
         return total / max(count, 1.0) > 1.5 * target
 
     def _step(
-        self, mbp_loss: Tensor, policy_loss: Tensor, valid: Tensor
+        self, mbp_loss: Tensor | None, policy_loss: Tensor, valid: Tensor
     ) -> tuple[dict[str, float], bool]:
-        """One step of both optimisers, skipped if a loss or gradient is not finite (on any
-        rank). Returns its logs and whether it was skipped."""
+        """One step of both optimisers (of the policy's alone if ``mbp_loss`` is None), skipped if
+        a loss or gradient is not finite (on any rank). Returns its logs and whether it was
+        skipped."""
         dist = self.dist
+        joint = mbp_loss is not None
         if dist.enabled:
             # losses are means over this rank's valid transitions; weight them so that the
             # averaged gradient is that of the mean over all ranks' valid transitions
             local = float(valid.sum())
             total = all_sum([local], dist, self.device)[0]
             scale = local * dist.world_size / max(total, 1.0)
-            mbp_loss, policy_loss = mbp_loss * scale, policy_loss * scale
+            policy_loss = policy_loss * scale
+            mbp_loss = mbp_loss * scale if joint else None
         agent = self.agent
-        self.opt_mbp.zero_grad(set_to_none=True)
-        self.opt_policy.zero_grad(set_to_none=True)
-        (mbp_loss + policy_loss).backward()
-        average_gradients(agent.mbp_parameters(), dist)
-        average_gradients(agent.policy_parameters(), dist)
-        gn_mbp = torch.nn.utils.clip_grad_norm_(agent.mbp_parameters(), self.cfg.grad_clip)
-        gn_pol = torch.nn.utils.clip_grad_norm_(agent.policy_parameters(), self.cfg.grad_clip)
-        logs = {"grad_norm/mbp": float(gn_mbp), "grad_norm/policy": float(gn_pol)}
-        local_bad = not (torch.isfinite(mbp_loss) and torch.isfinite(policy_loss))
+        groups = [(self.opt_policy, agent.policy_parameters(), "policy", policy_loss)]
+        if joint:
+            groups.insert(0, (self.opt_mbp, agent.mbp_parameters(), "mbp", mbp_loss))
+        for opt, _, _, _ in groups:
+            opt.zero_grad(set_to_none=True)
+        (policy_loss if mbp_loss is None else mbp_loss + policy_loss).backward()
+        logs, local_bad = {}, False
+        for _, params, name, loss in groups:
+            average_gradients(params, dist)
+            norm = torch.nn.utils.clip_grad_norm_(params, self.cfg.grad_clip)
+            logs[f"grad_norm/{name}"] = float(norm)
+            local_bad |= not bool(torch.isfinite(loss))
         bad = all_sum([float(local_bad)], dist, self.device)[0] > 0
-        bad = bad or not (
-            np.isfinite(logs["grad_norm/mbp"]) and np.isfinite(logs["grad_norm/policy"])
-        )
-        if bad:
-            self.opt_mbp.zero_grad(set_to_none=True)
-            self.opt_policy.zero_grad(set_to_none=True)
-        else:
-            self.opt_mbp.step()
-            self.opt_policy.step()
+        bad = bad or not all(np.isfinite(v) for v in logs.values())
+        for opt, _, _, _ in groups:
+            if bad:
+                opt.zero_grad(set_to_none=True)
+            else:
+                opt.step()
         return logs, bad
 
     def _count(self, bad: bool, env_steps: int) -> None:
