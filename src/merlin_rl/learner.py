@@ -31,6 +31,7 @@ from merlin_rl.acting import Segment
 from merlin_rl.agent import Agent, AgentState, PolicyView, StepNoise, StepOutput
 from merlin_rl.config import Config
 from merlin_rl.distributed import all_sum, average_gradients
+from merlin_rl.memory import MemoryState
 
 
 class TrainingDiverged(RuntimeError):
@@ -81,32 +82,55 @@ def replay(
     return outs, state
 
 
-def replay_policy(agent: Agent, seg: Segment, index: Tensor | None = None) -> tuple[Tensor, Tensor]:
+def acted_memories(agent: Agent, seg: Segment) -> list[MemoryState] | None:
+    """The memory M_{t-1} that the policy read at each step of the acted segment (after that
+    step's episode resets), rebuilt once from the acted writes (no parameters: the acted z_t and
+    MBP read weights); None for an agent without memory."""
+    memory = seg.start_state.memory
+    if memory is None:
+        return None
+    out = []
+    with torch.no_grad():
+        for t, acted in enumerate(seg.outputs):
+            if bool(seg.starts[t].any()):
+                memory = memory.reset(seg.starts[t])
+            out.append(memory)
+            memory = agent.advance_memory(memory, acted.mbp_weights.detach(), acted.z.detach())
+    return out
+
+
+def replay_policy(
+    agent: Agent,
+    seg: Segment,
+    index: Tensor | None = None,
+    memories: list[MemoryState] | None = None,
+) -> tuple[Tensor, Tensor]:
     """Re-run the policy alone over the acted segment (of environments ``index``), with autograd.
 
     h~_t = LSTM(z_t, h~_{t-1}), pi_t = MLP([z_t, h~_t, read(M_{t-1})]) (DESIGN §1 step 5) on what
     the policy read when acting: stopgrad(z_t) (MERLIN's ``policy_input``; the other agents' z_t,
-    detached) and the memory rebuilt from the acted writes. With unchanged parameters this
-    reproduces the acting pass's logits. Returns log pi(a_t) and the entropy, (T, B') each."""
+    detached) and the acted memory (``memories`` from :func:`acted_memories`, rebuilt if None).
+    With unchanged parameters this reproduces the acting pass's logits. Returns log pi(a_t) and
+    the entropy, (T, B') each."""
     pick = (lambda x: x) if index is None else (lambda x: x[index])  # noqa: E731
     state = seg.start_state if index is None else seg.start_state.select(index)
-    h, c, memory = state.pol_h, state.pol_c, state.memory
+    if memories is None:
+        memories = acted_memories(agent, seg)
+    h, c = state.pol_h, state.pol_c
     log_probs, entropies = [], []
     for t, acted in enumerate(seg.outputs):
         starts = pick(seg.starts[t])
         if bool(starts.any()):
             keep = (~starts).to(h.dtype).view(-1, 1, 1)
             h, c = h * keep, c * keep
-            memory = memory.reset(starts) if memory is not None else None
+        memory = None
+        if memories is not None:
+            memory = memories[t] if index is None else memories[t].select(index)
         z = agent.policy_z(acted.z, acted.dist) if agent.is_merlin else acted.z.detach()
         logits, h, c, _ = agent.policy(pick(z), h, c, memory)
         log_pi = torch.log_softmax(logits, -1)
         log_probs.append(log_pi.gather(-1, pick(seg.actions[t])[:, None]).squeeze(-1))
         entropies.append(-(log_pi.exp() * log_pi).sum(-1))
-        if memory is not None:
-            memory = agent.advance_memory(
-                memory, pick(acted.mbp_weights).detach(), pick(acted.z).detach()
-            )
     return torch.stack(log_probs), torch.stack(entropies)
 
 
@@ -273,12 +297,13 @@ class Learner:
         b = seg.rewards.shape[1]
         parts = min(cfg.minibatches, b)
         gen = torch.Generator().manual_seed(int(self.agent.return_count) + env_steps + 1)
+        memories = acted_memories(self.agent, seg)
         n, any_bad = 0, False
         for _ in range(cfg.policy_epochs):
             for index in (
                 torch.randperm(b, generator=gen).to(seg.rewards.device).tensor_split(parts)
             ):
-                log_probs, entropy = replay_policy(self.agent, seg, index)
+                log_probs, entropy = replay_policy(self.agent, seg, index, memories)
                 mask = seg.valid[:, index]
                 mean = lambda x: losses.masked_mean(x, mask)  # noqa: E731
                 log_ratio = log_probs - seg.log_probs[:, index]
