@@ -108,3 +108,22 @@ def test_memory_rows_default_to_the_declared_episode_length(tmp_path):
     )
     assert tr.cfg.memory_rows == 500
     tr.env.close()
+
+
+def test_resumed_metrics_keep_the_file_columns(tmp_path):
+    """A resumed run appends under the existing header: a column this version logs and the old
+    file lacks is dropped, not shifted into another column's place."""
+    import csv
+
+    from merlin_rl.config import make_config
+    from merlin_rl.train import RunLog
+
+    cfg = make_config("small")
+    path = tmp_path / "metrics.csv"
+    path.write_text("env_steps,wall_time,episode_return\n100,1.5,0.25\n")
+    log = RunLog(tmp_path, cfg, resumed_from=100)
+    log.write({"env_steps": 200, "wall_time": 1.0, "new/column": 7.0, "episode_return": 0.5})
+    log.file.close()
+    rows = list(csv.DictReader(open(path)))
+    assert list(rows[0]) == ["env_steps", "wall_time", "episode_return"]
+    assert rows[1] == {"env_steps": "200", "wall_time": "2.5", "episode_return": "0.5"}

@@ -245,7 +245,8 @@ class Learner:
             logs.update(step_logs)
             adv = adv.detach()
             n_pol, bad_pol = self._policy_epochs(seg, adv, env_steps)
-            logs["policy/gradient_steps"] = 1.0 + n_pol
+            if self.cfg.policy_epochs > 0:
+                logs["policy/gradient_steps"] = 1.0 + n_pol
             self._count(bad or bad_pol, env_steps)
             logs["skipped_updates"] = float(self.skipped_updates)
             logs["value/advantage_abs"] = float(losses.masked_mean(adv.abs(), seg.valid))

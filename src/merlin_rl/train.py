@@ -417,9 +417,13 @@ class RunLog:
         if self.wall_offset and "wall_time" in row:
             row["wall_time"] = round(row["wall_time"] + self.wall_offset, 3)
         if self.csv is None:
-            new = not self.path.exists()
+            names = list(row)
+            new = not self.path.exists() or self.path.stat().st_size == 0
+            if not new:  # a resumed run keeps the file's columns (an older version may log fewer)
+                with open(self.path, newline="") as f:
+                    names = next(csv.reader(f), None) or names
             self.file = open(self.path, "a", newline="")
-            self.csv = csv.DictWriter(self.file, fieldnames=list(row), extrasaction="ignore")
+            self.csv = csv.DictWriter(self.file, fieldnames=names, extrasaction="ignore")
             if new:
                 self.csv.writeheader()
         self.csv.writerow(row)
