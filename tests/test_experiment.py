@@ -111,3 +111,60 @@ def test_threads_per_run_respects_omp_num_threads(monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS")
     monkeypatch.setattr("os.cpu_count", lambda: 8)
     assert _threads_per_run(2) == 4 and _threads_per_run(16) == 1
+
+
+def _pids_with(text: str) -> list[int]:
+    """Processes whose command line contains ``text`` (Linux /proc)."""
+    from pathlib import Path
+
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text in cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                pids.append(int(cmdline.parent.name))
+        except OSError:
+            pass
+    return pids
+
+
+def test_sigterm_to_the_runner_stops_its_runs(tmp_path):
+    """SIGTERM to `merlin-rl experiment` stops the training it started (it resumes next time)
+    and starts no other; before, the training went on alone after the runner had gone."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import pytest
+
+    if not Path("/proc/self/cmdline").exists():
+        pytest.skip("needs /proc")
+    out = tmp_path / "grid"
+    grid = tmp_path / "grid.toml"
+    grid.write_text(
+        GRID.format(out=out)
+        .replace("total_steps = 120", "total_steps = 10000000")
+        .replace('["merlin", "rl-lstm"]', '["rl-lstm"]')
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "merlin_rl", "experiment", str(grid)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    first = out / "rl-lstm__merlin_rl_ColourMatch-v0__s0"
+    deadline = time.monotonic() + 120
+    while not (first / "metrics.csv").exists():  # the training is under way
+        assert time.monotonic() < deadline and runner.poll() is None
+        time.sleep(0.2)
+    assert _pids_with(str(first))
+    runner.send_signal(signal.SIGTERM)
+    assert runner.wait(timeout=90) == 128 + signal.SIGTERM
+    deadline = time.monotonic() + 30
+    while _pids_with(str(first)):
+        assert time.monotonic() < deadline, "the training outlived its runner"
+        time.sleep(0.2)
+    assert not (out / "rl-lstm__merlin_rl_ColourMatch-v0__s1").exists()  # no next run started

@@ -37,8 +37,10 @@ import dataclasses
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -280,6 +282,28 @@ def _threads_per_run(jobs: int) -> int:
     return max(1, (os.cpu_count() or 1) // jobs)
 
 
+# the trainings this runner has started; a SIGTERM or SIGHUP to the runner stops them too
+_LIVE: set[subprocess.Popen] = set()
+_LIVE_LOCK = threading.Lock()
+_STOPPING = threading.Event()
+
+
+def _stop_runs(signum: int, frame: Any) -> None:
+    """Signal handler of the runner: start no more runs, stop the running ones (each resumes
+    from its last checkpoint next time), then exit with 128 + the signal number."""
+    with _LIVE_LOCK:
+        _STOPPING.set()
+        live = list(_LIVE)
+    for proc in live:
+        proc.terminate()
+    for proc in live:
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    raise SystemExit(128 + signum)
+
+
 def _run_one(
     grid: Grid,
     agent: str,
@@ -315,14 +339,25 @@ def _run_one(
         cmd.append("--resume")  # an interrupted run continues
     log = run_dir.parent / f"{run_dir.name}.log"
     with open(log, "w") as f:
-        res = subprocess.run(
-            cmd,
-            stdout=f,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "OMP_NUM_THREADS": str(threads)},
-        )
-    if res.returncode != 0:
-        return f"failed (exit {res.returncode}, see {log})"
+        with _LIVE_LOCK:
+            if _STOPPING.is_set():
+                return "stopped"
+            proc = subprocess.Popen(
+                cmd,
+                stdout=f,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "OMP_NUM_THREADS": str(threads)},
+            )
+            _LIVE.add(proc)
+        try:
+            returncode = proc.wait()
+        finally:
+            with _LIVE_LOCK:
+                _LIVE.discard(proc)
+    if _STOPPING.is_set():
+        return "stopped"
+    if returncode != 0:
+        return f"failed (exit {returncode}, see {log})"
     marker = {"agent": agent, "env": env, "seed": seed, "settings": grid.train_for(env)}
     (run_dir / FINISHED).write_text(json.dumps(marker) + "\n")
     return "ran"
@@ -531,10 +566,21 @@ def _run_all(
         train_files[env] = grid.out / f"{name}.json"
         train_files[env].write_text(json.dumps(grid.train_for(env), indent=2))
     threads = _threads_per_run(jobs)
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return list(
-            pool.map(lambda c: _run_one(grid, *c, threads, train_files[c[1]], env_import), cells)
-        )
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        _STOPPING.clear()
+        sigs = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+        handlers = {sig: signal.signal(sig, _stop_runs) for sig in sigs}
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            return list(
+                pool.map(
+                    lambda c: _run_one(grid, *c, threads, train_files[c[1]], env_import), cells
+                )
+            )
+    finally:
+        for sig, old in handlers.items():
+            signal.signal(sig, old)
 
 
 def _check_env_ids(grid: Grid) -> None:
