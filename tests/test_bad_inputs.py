@@ -821,6 +821,31 @@ def test_overwrite_interrupted_before_first_checkpoint_restores_the_old_run(
     assert snapshot(ctx.run) == before
 
 
+def test_overwrite_stopped_by_sigterm_before_first_checkpoint_restores_the_old_run(
+    ctx, capsys, monkeypatch
+):
+    """SIGTERM (a scheduler, `kill`, a stopped experiment) unwinds like Ctrl-C: exit 143 and the
+    old run is back, no .overwritten-* left. The handler is called in place of the signal, so
+    the old code (no handler: the process would die) fails here instead of killing the tests."""
+    import signal
+
+    from merlin_rl.train import Trainer
+
+    before = snapshot(ctx.run)
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def terminated(self, final=False):
+        handler = signal.getsignal(signal.SIGTERM)
+        assert callable(handler), "SIGTERM would end the process without putting the run back"
+        handler(signal.SIGTERM, None)
+
+    monkeypatch.setattr(Trainer, "checkpoint", terminated)
+    res = run_cli(capsys, *_train(ctx, "--overwrite", "--seed", "5"))
+    assert res.rc == 128 + signal.SIGTERM and "Traceback" not in res.err, res.err
+    assert snapshot(ctx.run) == before
+    assert signal.getsignal(signal.SIGTERM) == previous  # the handler is put back
+
+
 def test_resume_of_a_finished_run(ctx, capsys):
     res = run_cli(capsys, "train", "--run-dir", ctx.run, "--resume", "--no-progress")
     assert res.rc == 0, res.err

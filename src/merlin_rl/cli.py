@@ -9,7 +9,9 @@ import math
 import os
 import re
 import shutil
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -475,6 +477,11 @@ def _train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     finished = False
+    # SIGTERM (a scheduler, `kill`, a stopped experiment) unwinds like Ctrl-C: a replaced run that
+    # has no checkpoint yet is put back below instead of staying in .overwritten-*
+    on_term = None
+    if threading.current_thread() is threading.main_thread():
+        on_term = signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         if replace and (world_size_from_env() == 1 or os.environ.get("RANK") == "0"):
             aside = _move_aside(Path(cfg.run_dir))
@@ -507,6 +514,8 @@ def _train(args: argparse.Namespace) -> int:
             _restore(Path(cfg.run_dir), aside)
         raise
     finally:
+        if on_term is not None:
+            signal.signal(signal.SIGTERM, on_term)
         shutdown(trainer.dist, wait=finished)
     if main_rank:
         summary = {k: row.get(k) for k in ("env_steps", "episode_return", "fps", "wall_time")}
@@ -698,6 +707,11 @@ def _check_is_run(run_dir: Path, flag: str) -> None:
             f"{flag}: --run-dir {str(run_dir)!r} is not a merlin-rl run ({what}); "
             "nothing was changed: choose another --run-dir"
         )
+
+
+def _exit_on_signal(signum: int, frame: Any) -> None:
+    """Turn a termination signal into SystemExit(128 + signum), so that cleanup code runs."""
+    raise SystemExit(128 + signum)
 
 
 def _move_aside(run_dir: Path) -> Path:
