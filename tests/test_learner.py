@@ -31,6 +31,18 @@ def _trainer(tmp_path, name: str, **kw) -> Trainer:
     return Trainer(make_config("small", **{**TINY, **kw}), run_dir=tmp_path / name, progress=False)
 
 
+def _segment_then_move_the_mbp(tr: Trainer):
+    """After one update, act a segment, then move every MBP parameter (as an earlier minibatch
+    step would) and return the segment."""
+    tr.update(tr.rollout())
+    seg = tr.rollout()
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in tr.agent.mbp.parameters():
+            p.add_(0.3 * torch.randn(p.shape, generator=gen))
+    return seg
+
+
 @pytest.mark.parametrize("view", ["acted", "current"])
 def test_replay_reproduces_the_acting_pass(tmp_path, view):
     """Same z, logits, reads and memory (episode ends and overwrites inside the segment: 5-step
@@ -71,12 +83,7 @@ def test_acted_view_gives_the_policy_its_acting_inputs(tmp_path, policy_input):
     pass's (rho = 1 until the policy itself changes); with ``current`` they move with the MBP.
     Episode ends and overwrites fall inside the segment (5-step episodes, 4 rows, 7 steps)."""
     tr = _trainer(tmp_path, "view", epochs=2, replay_view="acted", policy_input=policy_input)
-    tr.update(tr.rollout())
-    seg = tr.rollout()
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for p in tr.agent.mbp.parameters():
-            p.add_(0.3 * torch.randn(p.shape, generator=gen))
+    seg = _segment_then_move_the_mbp(tr)
     index = torch.tensor([2, 0, 3])
     outs, _ = replay(tr.agent, seg, index)
     for t, (a, b) in enumerate(zip(seg.outputs, outs)):
@@ -201,12 +208,7 @@ def test_replay_policy_reproduces_the_acting_policy(tmp_path, agent, policy_inpu
     pass's log pi(a_t) and entropy to 1e-5, also after the MBP has moved, with episode ends and
     overwrites inside the segment (5-step episodes, 4 rows, 7 steps), and per minibatch."""
     tr = _trainer(tmp_path, "pol", agent=agent, epochs=2, policy_input=policy_input)
-    tr.update(tr.rollout())
-    seg = tr.rollout()
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for p in tr.agent.mbp.parameters():
-            p.add_(0.3 * torch.randn(p.shape, generator=gen))
+    seg = _segment_then_move_the_mbp(tr)
     log_probs, entropy = replay_policy(tr.agent, seg)
     assert log_probs.requires_grad
     acted_entropy = torch.stack([o.entropy for o in seg.outputs])
