@@ -20,7 +20,7 @@ Advantages and lambda-return targets come from the acting pass's values, once pe
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -54,7 +54,7 @@ def replay(
     obs = {k: torch.cat([pick(o.obs[k]) for o in seg.outputs], 0) for k in obs_names}
     codes = agent.mbp.codec.encode(obs).chunk(T, 0)  # (T * B', enc) -> T x (B', enc)
     acted_view = agent.is_merlin and agent.cfg.replay_view == "acted"
-    pol_memory = state.memory  # the acted memory, rebuilt from the acted z_t and read weights
+    memories = acted_memories(agent, seg) if acted_view else None  # what the policy acted on
     outs = []
     for t, acted in enumerate(seg.outputs):
         starts = pick(seg.starts[t])
@@ -63,9 +63,10 @@ def replay(
         noise = StepNoise(eps=pick(seg.noise[t].eps), uniform=pick(seg.noise[t].uniform))
         view = None
         if acted_view:
-            if pol_memory is not None and bool(starts.any()):
-                pol_memory = pol_memory.reset(starts)
-            view = PolicyView(pick(agent.policy_z(acted.z, acted.dist)), pol_memory)
+            memory = None
+            if memories is not None:
+                memory = memories[t] if index is None else memories[t].select(index)
+            view = PolicyView(pick(agent.policy_z(acted.z, acted.dist)), memory)
         out, state = agent.step(
             {k: pick(acted.obs[k]) for k in obs_names},
             state,
@@ -74,10 +75,6 @@ def replay(
             obs_code=codes[t],
             policy_view=view,
         )
-        if acted_view and pol_memory is not None:
-            pol_memory = agent.advance_memory(
-                pol_memory, pick(acted.mbp_weights), pick(acted.z).detach()
-            )
         outs.append(out)
     return outs, state
 
@@ -254,17 +251,9 @@ class Learner:
         with torch.no_grad():
             values = self.agent.evaluate(seg.outputs).value
         adv, targets = self.targets(seg, values)
-        b = seg.rewards.shape[1]
-        parts = min(self.cfg.minibatches, b)  # nearly equal minibatches of environments
-        gen = torch.Generator().manual_seed(int(self.agent.return_count) + env_steps)
         sums: dict[str, float] = {}
         n, any_bad, stopped = 0, False, False
-        minibatches = (  # K epochs, each a fresh permutation of the environments
-            index
-            for _ in range(self.cfg.epochs)
-            for index in torch.randperm(b, generator=gen).to(seg.rewards.device).tensor_split(parts)
-        )
-        for index in minibatches:
+        for index in self._minibatches(seg, self.cfg.epochs, env_steps):
             outs, _ = replay(self.agent, seg, index)
             mbp_loss, policy_loss, logs = self.losses(outs, seg, adv, targets, index)
             if n > 0 and self._kl_exceeded(logs["policy/approx_kl"], seg.valid[:, index]):
@@ -287,6 +276,15 @@ class Learner:
         out["value/advantage_abs"] = float(losses.masked_mean(adv.abs(), seg.valid))
         return out
 
+    def _minibatches(self, seg: Segment, epochs: int, seed: int) -> Iterator[Tensor]:
+        """``epochs`` epochs, each a fresh permutation of the B environments split into
+        ``minibatches`` nearly equal parts (at most one per env); seeded from the step count."""
+        b = seg.rewards.shape[1]
+        parts = min(self.cfg.minibatches, b)
+        gen = torch.Generator().manual_seed(int(self.agent.return_count) + seed)
+        for _ in range(epochs):
+            yield from torch.randperm(b, generator=gen).to(seg.rewards.device).tensor_split(parts)
+
     def _policy_epochs(self, seg: Segment, adv: Tensor, env_steps: int) -> tuple[int, bool]:
         """``policy_epochs`` epochs of the policy alone (:func:`replay_policy`), each over a fresh
         permutation of the environments in ``minibatches`` parts, with the clipped policy term of
@@ -295,32 +293,26 @@ class Learner:
         cfg = self.cfg
         if cfg.policy_epochs <= 0:
             return 0, False
-        b = seg.rewards.shape[1]
-        parts = min(cfg.minibatches, b)
-        gen = torch.Generator().manual_seed(int(self.agent.return_count) + env_steps + 1)
         memories = acted_memories(self.agent, seg)
         n, any_bad = 0, False
-        for _ in range(cfg.policy_epochs):
-            for index in (
-                torch.randperm(b, generator=gen).to(seg.rewards.device).tensor_split(parts)
-            ):
-                log_probs, entropy = replay_policy(self.agent, seg, index, memories)
-                mask = seg.valid[:, index]
-                mean = lambda x: losses.masked_mean(x, mask)  # noqa: E731
-                log_ratio = log_probs - seg.log_probs[:, index]
-                if self._kl_exceeded(float(mean(losses.approx_kl(log_ratio.detach()))), mask):
-                    return n, any_bad
-                a = adv[:, index]
-                if cfg.advantage_norm == "batch":
-                    a = self._normalise(a, mask)
-                loss = mean(
-                    losses.clipped_policy_loss(
-                        torch.exp(log_ratio), a, entropy, cfg.entropy_cost, cfg.ppo_clip
-                    )
+        for index in self._minibatches(seg, cfg.policy_epochs, env_steps + 1):
+            log_probs, entropy = replay_policy(self.agent, seg, index, memories)
+            mask = seg.valid[:, index]
+            mean = lambda x: losses.masked_mean(x, mask)  # noqa: E731
+            log_ratio = log_probs - seg.log_probs[:, index]
+            if self._kl_exceeded(float(mean(losses.approx_kl(log_ratio.detach()))), mask):
+                return n, any_bad
+            a = adv[:, index]
+            if cfg.advantage_norm == "batch":
+                a = self._normalise(a, mask)
+            loss = mean(
+                losses.clipped_policy_loss(
+                    torch.exp(log_ratio), a, entropy, cfg.entropy_cost, cfg.ppo_clip
                 )
-                _, bad = self._step(None, loss, mask)
-                any_bad |= bad
-                n += 1
+            )
+            _, bad = self._step(None, loss, mask)
+            any_bad |= bad
+            n += 1
         return n, any_bad
 
     def set_learning_rates(self, env_steps: int) -> None:
