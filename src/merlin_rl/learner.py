@@ -20,6 +20,7 @@ Advantages and lambda-return targets come from the acting pass's values, once pe
 from __future__ import annotations
 
 import sys
+from dataclasses import fields
 from typing import Any, Iterator
 
 import numpy as np
@@ -96,39 +97,55 @@ def acted_memories(agent: Agent, seg: Segment) -> list[MemoryState] | None:
     return out
 
 
+def stacked_memories(memories: list[MemoryState] | None) -> MemoryState | None:
+    """The T memories of :func:`acted_memories` as one state whose fields are (T, B, ...)."""
+    if memories is None:
+        return None
+    return MemoryState(
+        **{f.name: torch.stack([getattr(m, f.name) for m in memories]) for f in fields(MemoryState)}
+    )
+
+
 def replay_policy(
     agent: Agent,
     seg: Segment,
     index: Tensor | None = None,
-    memories: list[MemoryState] | None = None,
+    memories: MemoryState | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Re-run the policy alone over the acted segment (of environments ``index``), with autograd.
 
     h~_t = LSTM(z_t, h~_{t-1}), pi_t = MLP([z_t, h~_t, read(M_{t-1})]) (DESIGN §1 step 5) on what
     the policy read when acting: stopgrad(z_t) (MERLIN's ``policy_input``; the other agents' z_t,
-    detached) and the acted memory (``memories`` from :func:`acted_memories`, rebuilt if None).
-    With unchanged parameters this reproduces the acting pass's logits. Returns log pi(a_t) and
-    the entropy, (T, B') each."""
+    detached) and the acted memory (``memories``, :func:`stacked_memories` of
+    :func:`acted_memories`; rebuilt if None). Only the LSTM is stepped through T; the reads and
+    the head take all T x B' steps as one batch. With unchanged parameters this reproduces the
+    acting pass's logits. Returns log pi(a_t) and the entropy, (T, B') each."""
     pick = (lambda x: x) if index is None else (lambda x: x[index])  # noqa: E731
     state = seg.start_state if index is None else seg.start_state.select(index)
     if memories is None:
-        memories = acted_memories(agent, seg)
+        memories = stacked_memories(acted_memories(agent, seg))
     h, c = state.pol_h, state.pol_c
-    log_probs, entropies = [], []
+    zs, h_cats = [], []
     for t, acted in enumerate(seg.outputs):
         starts = pick(seg.starts[t])
         if bool(starts.any()):
             keep = (~starts).to(h.dtype).view(-1, 1, 1)
             h, c = h * keep, c * keep
-        memory = None
-        if memories is not None:
-            memory = memories[t] if index is None else memories[t].select(index)
-        z = agent.policy_z(acted.z, acted.dist) if agent.is_merlin else acted.z.detach()
-        logits, h, c, _ = agent.policy(pick(z), h, c, memory)
-        log_pi = torch.log_softmax(logits, -1)
-        log_probs.append(log_pi.gather(-1, pick(seg.actions[t])[:, None]).squeeze(-1))
-        entropies.append(-(log_pi.exp() * log_pi).sum(-1))
-    return torch.stack(log_probs), torch.stack(entropies)
+        z = pick(agent.policy_z(acted.z, acted.dist) if agent.is_merlin else acted.z.detach())
+        h_cat, h, c = agent.policy.core(z, h, c)
+        zs.append(z)
+        h_cats.append(h_cat)
+    memory = None
+    if memories is not None:  # (T, B, ...) -> the T x B' memories the steps read, as one batch
+        step = (lambda x: x) if index is None else (lambda x: x[:, index])  # noqa: E731
+        memory = MemoryState(
+            **{f.name: step(getattr(memories, f.name)).flatten(0, 1) for f in fields(MemoryState)}
+        )
+    logits, _ = agent.policy.readout(torch.cat(zs), torch.cat(h_cats), memory)
+    log_pi = torch.log_softmax(logits, -1).view(len(zs), -1, logits.shape[-1])  # (T, B', A)
+    actions = seg.actions if index is None else seg.actions[:, index]  # (T, B')
+    log_probs = log_pi.gather(-1, actions[..., None]).squeeze(-1)
+    return log_probs, -(log_pi.exp() * log_pi).sum(-1)
 
 
 class Learner:
@@ -293,7 +310,7 @@ class Learner:
         cfg = self.cfg
         if cfg.policy_epochs <= 0:
             return 0, False
-        memories = acted_memories(self.agent, seg)
+        memories = stacked_memories(acted_memories(self.agent, seg))
         n, any_bad = 0, False
         for index in self._minibatches(seg, cfg.policy_epochs, env_steps + 1):
             log_probs, entropy = replay_policy(self.agent, seg, index, memories)

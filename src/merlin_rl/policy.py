@@ -41,8 +41,22 @@ class Policy(nn.Module):
     def forward(
         self, z: Tensor, h: Tensor, c: Tensor, memory: MemoryState | None
     ) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
-        """Returns (logits, h, c, read weights (B, 1, N) or None)."""
-        h_cat, h, c = self.lstm(z, h, c)
+        """One step: :meth:`core` then :meth:`readout`. Returns (logits, h, c, read weights
+        (B, 1, N) or None)."""
+        h_cat, h, c = self.core(z, h, c)
+        logits, weights = self.readout(z, h_cat, memory)
+        return logits, h, c, weights
+
+    def core(self, z: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """The recurrent part, h~_t = LSTM(z_t, h~_{t-1}): returns ([h^1_t, h^2_t], h, c)."""
+        return self.lstm(z, h, c)
+
+    def readout(
+        self, z: Tensor, h_cat: Tensor, memory: MemoryState | None
+    ) -> tuple[Tensor, Tensor | None]:
+        """The feed-forward part, pi_t = MLP([z_t, h~_t, read(M_{t-1}, key(h~_t))]): no state, so
+        it takes any batch of steps at once (z (B, Z), h_cat (B, 2H), a memory of B rows).
+        Returns (logits (B, A), read weights (B, 1, N) or None)."""
         parts = [z, h_cat]
         weights = None
         if self.mem_width:
@@ -51,4 +65,4 @@ class Policy(nn.Module):
             key, beta = i[:, None, :-1], F.softplus(i[:, -1:])
             read, weights = mem_ops.read(memory, key, beta)
             parts.append(read.flatten(1))
-        return self.head(torch.cat(parts, -1)), h, c, weights
+        return self.head(torch.cat(parts, -1)), weights
