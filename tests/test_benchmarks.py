@@ -5,8 +5,11 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -234,3 +237,46 @@ def test_rppo_suite_summarise_runs_nothing(tmp_path):
     assert [(r["agent"], r["env"]) for r in rows] == [("rppo (wall)", "merlin_rl/ColourMatch-v0")]
     assert float(rows[0]["steps_to_threshold_mean"]) == 2000
     assert not (tmp_path / "peers" / "rppo-wall__merlin_rl_RepeatSymbol-v0__s0").exists()
+
+
+def test_rppo_learning_resumes_a_stopped_run(tmp_path):
+    """A peer run stopped by a signal after a checkpoint continues from it when started again
+    (no metrics row twice, the step count carried on); a finished run and a run of another seed
+    are refused with exit 2 and left as they were."""
+    pytest.importorskip("sb3_contrib")
+    script = BENCH / "peers" / "rppo_learning.py"
+    out = tmp_path / "rppo"
+    common = [sys.executable, str(script), "--env", "merlin_rl/RepeatSymbol-v0", "--out", str(out)]
+    common += ["--num-envs", "2", "--n-steps", "8", "--batch-size", "16", "--log-interval", "16"]
+    common += ["--checkpoint-interval", "32"]
+    proc = subprocess.Popen([*common, "--total-steps", "10000000"], stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(1200):  # up to 2 minutes for the first checkpoint
+            if (out / "checkpoint.pt").exists() or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert (out / "checkpoint.pt").exists()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait()
+    assert not (out / "summary.csv").exists()
+    other = tmp_path / "other"
+    shutil.copytree(out, other)
+    res = subprocess.run(
+        [*common, "--total-steps", "96", "--seed", "1", "--out", str(other)],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 2 and "choose another --out" in res.stderr
+    assert (other / "checkpoint.pt").exists() and not (other / "summary.csv").exists()
+    res = subprocess.run([*common, "--total-steps", "96"], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "resuming" in res.stderr
+    with open(out / "metrics.csv", newline="") as f:
+        steps = [int(r["env_steps"]) for r in csv.DictReader(f)]
+    assert steps == sorted(set(steps)) and steps[-1] >= 96
+    assert (out / "summary.csv").exists() and not (out / "checkpoint.pt").exists()
+    before = (out / "metrics.csv").read_text()
+    res = subprocess.run([*common, "--total-steps", "96"], capture_output=True, text=True)
+    assert res.returncode == 2 and "finished run" in res.stderr
+    assert (out / "metrics.csv").read_text() == before

@@ -15,6 +15,16 @@ adaptation. Keys SB3 cannot take at all (MiniGrid's ``mission`` string) are drop
 (``--drop-keys``). ``--wall-budget S`` stops the run after S seconds (the issue's "same wall-clock
 budget as MERLIN's run"), whichever of that and ``--total-steps`` comes first.
 
+Long runs resume: every ``--checkpoint-interval`` env steps the model's parameters and optimiser
+state (``get_parameters()``, saved with ``torch.save`` and read back with ``weights_only=True``:
+no pickled code, unlike SB3's own ``load``), the step count and the wall time so far go to
+``checkpoint.pt``. Started again with the same ``--out``, env, seed and envs, a run that has a
+checkpoint and no summary.csv continues from it (metrics rows after the checkpoint are dropped;
+the wall time and ``--wall-budget`` count the earlier sessions). The resume is not exact: the
+envs start new episodes, the LSTM state starts at zero and the unfinished rollout is collected
+again. A finished run (summary.csv) is never overwritten: that is an error. Its checkpoint is
+deleted when it finishes.
+
 Besides metrics.csv the run directory gets a config.json (agent "rppo", env, seed) and a
 summary.csv with `merlin-rl experiment`'s columns (threshold 0.9 x the task's maximum), which
 experiments/results_table.py reads beside the grid's.
@@ -78,6 +88,51 @@ class DropKeys(gym.ObservationWrapper):
         return {k: v for k, v in obs.items() if k not in self.keys}
 
 
+def _resume_point(out: Path, identity: dict) -> dict | None:
+    """The checkpoint to continue from, None to start afresh; exit 2 (one line) on a finished run
+    or one of another env, seed or number of envs."""
+    if (out / "summary.csv").exists():
+        _fail(f"{out} holds a finished run (summary.csv); choose another --out")
+    ckpt = out / "checkpoint.pt"
+    if not ckpt.exists():
+        return None
+    try:
+        saved = json.loads((out / "config.json").read_text())
+        state = torch.load(ckpt, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001  (a damaged run directory: say so, touch nothing)
+        _fail(f"cannot resume {out}: {type(e).__name__}: {e}")
+    if saved != identity:
+        _fail(f"{out} holds a run of {saved}, not {identity}; choose another --out")
+    return state
+
+
+def _fail(message: str) -> None:
+    print(f"rppo_learning: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _save_checkpoint(out: Path, model, wall: float, next_log: int) -> None:
+    """Parameters and optimiser state (tensors only), step count and wall time, atomically."""
+    state = {
+        "params": model.get_parameters(),
+        "num_timesteps": int(model.num_timesteps),
+        "wall": float(wall),
+        "next_log": int(next_log),
+    }
+    tmp = out / "checkpoint.pt.tmp"
+    torch.save(state, tmp)
+    tmp.replace(out / "checkpoint.pt")
+
+
+def _drop_rows_after(metrics: Path, steps: int) -> None:
+    """Keep the metrics rows logged up to the checkpoint (later ones are logged again)."""
+    with open(metrics, newline="") as f:
+        rows = list(csv.reader(f))
+    kept = [rows[0]] + [r for r in rows[1:] if r and int(float(r[0])) <= steps]
+    with open(metrics, "w", newline="") as f:
+        csv.writer(f).writerows(kept)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--env", default="merlin_rl/RepeatSymbol-v0")
@@ -90,6 +145,14 @@ def main() -> None:
     p.add_argument("--wall-budget", type=float, default=0.0, help="seconds; 0 = no limit")
     p.add_argument("--env-import", default="", help="module(s) that register the env")
     p.add_argument("--drop-keys", default="mission", help="comma-separated Dict keys to drop")
+    p.add_argument(
+        "--checkpoint-interval",
+        type=int,
+        default=25_000,
+        help="env steps between checkpoints (a stopped run resumes from the last); 0 = none",
+    )
+    p.add_argument("--n-steps", type=int, default=None, help=argparse.SUPPRESS)  # smoke tests
+    p.add_argument("--batch-size", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument(
         "--reference",
         type=_reference,
@@ -117,6 +180,8 @@ def main() -> None:
         random_return, max_return = float(core.random_return), float(core.max_return)
         probe.close()
     out = Path(a.out)
+    identity = {"agent": "rppo", "env": a.env, "seed": a.seed, "num_envs": a.num_envs}
+    resume = _resume_point(out, identity)
     out.mkdir(parents=True, exist_ok=True)
     drop = [k for k in a.drop_keys.split(",") if k]
     wrapper = (lambda e: DropKeys(e, drop)) if drop else None  # noqa: E731
@@ -127,6 +192,7 @@ def main() -> None:
 
         adaptation = "flatten-extractor: " + ADAPTATIONS["flatten-extractor"][1]
         policy_kwargs = {"features_extractor_class": _flatten_dict_extractor()}
+    overrides = {k: v for k, v in (("n_steps", a.n_steps), ("batch_size", a.batch_size)) if v}
     model = RecurrentPPO(
         "MultiInputLstmPolicy",
         venv,
@@ -134,20 +200,29 @@ def main() -> None:
         verbose=0,
         device="cpu",
         policy_kwargs=policy_kwargs,
+        **overrides,
     )
-    (out / "config.json").write_text(
-        json.dumps({"agent": "rppo", "env": a.env, "seed": a.seed, "num_envs": a.num_envs})
-    )
-    f = open(out / "metrics.csv", "w", newline="")
+    done, wall_before, next_log = 0, 0.0, a.log_interval
+    if resume is not None:
+        model.set_parameters(resume["params"], exact_match=True, device="cpu")
+        done, wall_before = int(resume["num_timesteps"]), float(resume["wall"])
+        model.num_timesteps, next_log = done, int(resume["next_log"])
+        _drop_rows_after(out / "metrics.csv", done)
+        print(f"rppo_learning: resuming {out} at {done} env steps", file=sys.stderr)
+    else:
+        (out / "config.json").write_text(json.dumps(identity))
+        with open(out / "metrics.csv", "w", newline="") as f0:
+            csv.writer(f0).writerow(["env_steps", "wall_time", "episode_return", "episodes"])
+    f = open(out / "metrics.csv", "a", newline="")
     writer = csv.writer(f)
-    writer.writerow(["env_steps", "wall_time", "episode_return", "episodes"])
-    t0 = time.perf_counter()
+    t0 = time.perf_counter() - wall_before
 
     class Log(BaseCallback):
         def __init__(self) -> None:
             super().__init__()
             self.returns: list[float] = []
-            self.next = a.log_interval
+            self.next = next_log
+            self.next_checkpoint = done + a.checkpoint_interval
 
         def _on_step(self) -> bool:
             for info in self.locals["infos"]:
@@ -167,11 +242,18 @@ def main() -> None:
                 f.flush()
                 self.returns = []
                 self.next += a.log_interval
+            if a.checkpoint_interval and self.model.num_timesteps >= self.next_checkpoint:
+                _save_checkpoint(out, self.model, time.perf_counter() - t0, self.next)
+                self.next_checkpoint = self.model.num_timesteps + a.checkpoint_interval
             return not over
 
-    model.learn(total_timesteps=a.total_steps, callback=Log())
+    if a.total_steps > done:
+        model.learn(
+            total_timesteps=a.total_steps - done, callback=Log(), reset_num_timesteps=resume is None
+        )
     f.close()
     venv.close()
+    (out / "checkpoint.pt").unlink(missing_ok=True)  # finished: summary.csv marks it
     steps, wall = steps_to(out / "metrics.csv", 0.9 * max_return)
     from merlin_rl.experiment import summary_row
 
