@@ -154,8 +154,11 @@ def test_failed_checkpoint_write_keeps_previous(tmp_path, monkeypatch):
     tr.env.close()
 
 
-def test_nan_updates_are_skipped_then_the_run_stops(tmp_path, monkeypatch):
-    cfg = make_config("small", max_nonfinite=3, **TINY)
+@pytest.mark.parametrize("policy_epochs", [0, 2])
+def test_nan_updates_are_skipped_then_the_run_stops(tmp_path, monkeypatch, policy_epochs):
+    """A segment whose joint steps are not finite moves nothing, not even through the
+    policy-only epochs (whose own loss stays finite here)."""
+    cfg = make_config("small", max_nonfinite=3, policy_epochs=policy_epochs, **TINY)
     tr = Trainer(cfg, run_dir=tmp_path, progress=False)
     tr.update(tr.rollout())
     tr.checkpoint()

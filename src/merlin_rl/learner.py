@@ -12,7 +12,8 @@ Two updates share one loss:
 
 After either update, ``policy_epochs`` more epochs step the policy alone (:func:`replay_policy`):
 only the policy LSTM is re-run, on the z_t and memory it acted on, so these policy gradient steps
-cost a fraction of a joint epoch (no encoders, decoders or MBP core).
+cost a fraction of a joint epoch (no encoders, decoders or MBP core). They are left out when a
+joint step of the segment was skipped as non-finite or the KL early stop ended the epochs.
 
 Advantages and lambda-return targets come from the acting pass's values, once per segment.
 """
@@ -258,7 +259,7 @@ class Learner:
             step_logs, bad = self._step(mbp_loss, policy_loss, seg.valid)
             logs.update(step_logs)
             adv = adv.detach()
-            n_pol, bad_pol = self._policy_epochs(seg, adv, env_steps)
+            n_pol, bad_pol = self._policy_epochs(seg, adv, env_steps) if not bad else (0, False)
             if self.cfg.policy_epochs > 0:
                 logs["policy/gradient_steps"] = 1.0 + n_pol
             self._count(bad or bad_pol, env_steps)
@@ -284,7 +285,7 @@ class Learner:
             n += 1
         out = {k: v / n for k, v in sums.items()}
         n_pol = 0
-        if not stopped:
+        if not (stopped or any_bad):  # a segment with a non-finite step is not learned from more
             n_pol, bad_pol = self._policy_epochs(seg, adv, env_steps)
             any_bad |= bad_pol
         out["policy/gradient_steps"] = float(n + n_pol)
