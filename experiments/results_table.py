@@ -13,7 +13,8 @@ three columns. docs/results.md holds this script's output between the marker lin
     <!-- results-table: ARGS -->  ...  <!-- results-table: end -->
 
 where ARGS are the arguments it was run with; tests/test_results_table.py checks that the two
-agree, so that no figure in the table is edited by hand.
+agree, so that no figure in the table is edited by hand. A document may hold several such blocks
+(one per grid); ``--update`` replaces the one whose first ARG is this call's first argument.
 
     python experiments/results_table.py --diagnostics docs/runs/paper_suite [--update DOC]
 
@@ -159,13 +160,27 @@ def diagnostics(grid_dir: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def blocks_in(
+    doc: str, begin: str = BEGIN, end: str = END
+) -> list[tuple[list[str], str, int, int]]:
+    """Every block between ``begin`` ARGS --> and ``end`` in ``doc``: (ARGS, the table, the
+    offset of its begin marker, the offset of its end marker)."""
+    out, pos = [], 0
+    while (start := doc.find(begin, pos)) >= 0:
+        line_end = doc.index("-->", start)
+        args = doc[start + len(begin) : line_end].split()
+        stop = doc.index(end, line_end)
+        out.append((args, doc[doc.index("\n", line_end) + 1 : stop], start, stop))
+        pos = stop + len(end)
+    return out
+
+
 def block_in(doc: str, begin: str = BEGIN, end: str = END) -> tuple[list[str], str]:
-    """(ARGS, the table) of the block between ``begin`` ARGS --> and ``end`` in ``doc``."""
-    start = doc.index(begin)
-    line_end = doc.index("-->", start)
-    args = doc[start + len(begin) : line_end].split()
-    body = doc[doc.index("\n", line_end) + 1 : doc.index(end, line_end)]
-    return args, body
+    """(ARGS, the table) of the first block between ``begin`` ARGS --> and ``end`` in ``doc``."""
+    blocks = blocks_in(doc, begin, end)
+    if not blocks:
+        raise ValueError(f"no {begin!r} block")
+    return blocks[0][0], blocks[0][1]
 
 
 def main() -> None:
@@ -196,13 +211,18 @@ def main() -> None:
         return
     doc = Path(a.update).read_text()
     try:
-        block_in(doc, begin, end)
+        blocks = blocks_in(doc, begin, end)
     except ValueError:
-        sys.exit(f"results_table: {a.update!r} has no '{begin}ARGS -->' ... '{end}' block")
-    start = doc.index(begin)
+        blocks = []  # a begin marker without its end
+    mine = [b for b in blocks if b[0][:1] == a.summaries[:1]]
+    if not mine:
+        sys.exit(
+            f"results_table: {a.update!r} has no '{begin}{a.summaries[0]} ... -->' ... '{end}' "
+            f"block (its blocks: {[' '.join(b[0]) for b in blocks]})"
+        )
+    _, _, start, stop = mine[0]
     head = f"{begin}{' '.join(a.summaries)} -->\n"
-    rest = doc[doc.index(end, start) :]
-    Path(a.update).write_text(doc[:start] + head + text + rest)
+    Path(a.update).write_text(doc[:start] + head + text + doc[stop:])
     print(f"results_table: updated {a.update}")
 
 

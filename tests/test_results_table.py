@@ -112,12 +112,14 @@ def test_table_of_a_summary(tmp_path):
     assert lines[5] == "| WaterMaze-v0 | merlin | 1 | 4.600 | 0.24 | not reached | not reached |"
 
 
-def test_docs_results_table_is_what_the_script_prints():
+def test_docs_results_tables_are_what_the_script_prints():
     script = _script()
     doc = (ROOT / "docs" / "results.md").read_text()
-    args, body = script.block_in(doc)
-    assert args, "the results-table block names no summary.csv"
-    assert body == script.table([str(ROOT / a) for a in args])
+    blocks = script.blocks_in(doc)
+    assert blocks, "docs/results.md has no results-table block"
+    for args, body, _, _ in blocks:
+        assert args, "a results-table block names no summary.csv"
+        assert body == script.table([str(ROOT / a) for a in args])
 
 
 def test_paper_suite_grid_and_its_quick_variant():
@@ -229,9 +231,46 @@ def test_diagnostics_table_against_hand_computed_numbers(tmp_path):
     assert len(lines) == 4
 
 
-def test_docs_diagnostics_table_is_what_the_script_prints():
+def test_docs_diagnostics_tables_are_what_the_script_prints():
     script = _script()
     doc = (ROOT / "docs" / "results.md").read_text()
-    args, body = script.block_in(doc, script.DIAG_BEGIN, script.DIAG_END)
-    assert len(args) == 1, "the diagnostics-table block names one grid directory"
-    assert body == script.diagnostics(str(ROOT / args[0]))
+    blocks = script.blocks_in(doc, script.DIAG_BEGIN, script.DIAG_END)
+    assert blocks, "docs/results.md has no diagnostics-table block"
+    for args, body, _, _ in blocks:
+        assert len(args) == 1, "a diagnostics-table block names one grid directory"
+        assert body == script.diagnostics(str(ROOT / args[0]))
+
+
+def test_update_replaces_the_block_of_its_grid_only(tmp_path):
+    """A document with one results table per grid: --update rewrites the block whose first
+    ARG is its first argument and leaves the other; an unknown grid exits with the blocks it
+    has and changes nothing."""
+    import subprocess
+    import sys
+
+    cols = "agent,env,seeds,final_return_mean,final_return_std,seeds_reaching_threshold,"
+    cols += "steps_to_threshold_mean,threshold,random_return,max_return,normalised_mean,"
+    cols += "normalised_std,wall_to_threshold_mean,note\n"
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text(cols + "merlin,merlin_rl/ColourMatch-v0,1,0.99,0,1,50560,0.9,0.25,1,0.99,0,12,\n")
+    b.write_text(cols + "rl-lstm,merlin_rl/ColourMatch-v0,1,0.25,0,0,,0.9,0.25,1,0,0,,\n")
+    doc = tmp_path / "doc.md"
+    doc.write_text(
+        f"x\n<!-- results-table: {a} -->\nold a\n<!-- results-table: end -->\ny\n"
+        f"<!-- results-table: {b} -->\nold b\n<!-- results-table: end -->\nz\n"
+    )
+    script = ROOT / "experiments" / "results_table.py"
+    res = subprocess.run([sys.executable, str(script), str(b), "--update", str(doc)])
+    assert res.returncode == 0
+    text = doc.read_text()
+    mod = _script()
+    assert "old a" in text and "old b" not in text and text.endswith("end -->\nz\n")
+    assert [blk[1] for blk in mod.blocks_in(text)] == ["old a\n", mod.table([str(b)])]
+    before = text
+    (tmp_path / "c.csv").write_text(a.read_text())
+    res = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "c.csv"), "--update", str(doc)],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode != 0 and "its blocks" in res.stderr and doc.read_text() == before
