@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from merlin_rl.config import Config
+
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
@@ -110,11 +112,16 @@ def test_throughput_prints_json_with_breakdown(throughput, capsys):
         "env_step",
     ):
         assert bd["components"][comp]["ms_per_segment"] > 0, comp
-    # the default learner: K = 3 epochs x 2 minibatches of environments, one backward each
-    assert bd["components"]["backward"]["calls_per_segment"] == 3 * 2
-    # reads (MBP + policy) while acting tau steps and peeking once, then again in each replay
+    # the default learner: K epochs x M minibatches of environments, then P policy-only epochs
+    # x M, one backward each
+    cfg = Config()
+    joint, alone = cfg.epochs * cfg.minibatches, cfg.policy_epochs * cfg.minibatches
+    assert bd["components"]["backward"]["calls_per_segment"] == joint + alone
+    # reads (MBP + policy) while acting tau steps and peeking once, then again in each replay;
+    # the policy-only replay reads all tau steps at once
     tau = out["tau"]
-    assert bd["components"]["memory_read"]["calls_per_segment"] == 2 * (tau + 1) + 2 * tau * 3 * 2
+    reads = 2 * (tau + 1) + 2 * tau * joint + alone
+    assert bd["components"]["memory_read"]["calls_per_segment"] == reads
     total = sum(g["fraction_of_training"] for g in bd["groups"].values())
     assert total == pytest.approx(1.0, abs=2e-3)
     upd = sum(g["fraction_of_update"] for g in bd["groups"].values())

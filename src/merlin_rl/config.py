@@ -72,7 +72,7 @@ class Config:
     gamma: float = 0.96
     lam: float = 0.9
     lr_mbp: float = 3e-3
-    lr_policy: float = 2e-3
+    lr_policy: float = 5e-4  # 2e-3 before policy_epochs 8 (tenth session, docs/learning.md)
     # "linear": both learning rates decay linearly to 0 at total_steps (CleanRL's and SB3's PPO
     # option); "constant": they stay at lr_mbp and lr_policy
     lr_schedule: str = "constant"
@@ -96,8 +96,10 @@ class Config:
     epochs: int = 3  # K; 1 with 1 minibatch is the paper's A2C update on one graph
     minibatches: int = 2  # minibatches over environments per epoch (at most one per env)
     # extra epochs of the policy alone on what it acted on (stored z_t and memory; no MBP pass),
-    # the same minibatches and clipped ratio: cheap policy gradient steps (learner.replay_policy)
-    policy_epochs: int = 0
+    # the same minibatches and clipped ratio: cheap policy gradient steps (learner.replay_policy);
+    # many small policy steps, as RecurrentPPO takes (calibrated: docs/learning.md, ninth and
+    # tenth sessions)
+    policy_epochs: int = 8
     ppo_clip: float = 0.2  # PPO's clipped ratio on the policy term (inactive at K = 1)
     target_kl: float = 0.0  # stop a segment's epochs once approx KL(pi_old||pi) > 1.5x this; 0 off
     reward_norm: str = "return-std"  # rewards / running sqrt(E[G^2]) of discounted returns; "off"
@@ -322,6 +324,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         # (the forgetting usage allocation stays: the literal rule freezes a full memory)
         epochs=1,
         minibatches=1,
+        policy_epochs=0,
         elbo="literal",
         reward_norm="off",
         advantage_norm="off",
