@@ -68,6 +68,19 @@ def test_grid_runs_summarises_and_resumes(tmp_path, capsys, monkeypatch):
     assert sorted(result["runs"].values()) == ["finished"] * 4
     assert (out / "summary.md").read_text() == md
 
+    # a changed default or grid file makes the finished runs stale: the runner refuses to mix
+    # them with new ones (exit 2, one line naming the setting) and changes nothing
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    grid.write_text(GRID.format(out=out).replace("tau = 5", "tau = 5\npolicy_epochs = 3"))
+    capsys.readouterr()
+    assert cli_main(["experiment", str(grid)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "4 run(s)" in err and "policy_epochs" in err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    # --summarise runs nothing either way; it warns and summarises
+    assert cli_main(["experiment", str(grid), "--summarise"]) == 0
+    assert "warning" in capsys.readouterr().err
+
 
 def test_bad_grid_file(tmp_path, capsys):
     grid = tmp_path / "g.json"

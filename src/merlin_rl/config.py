@@ -26,6 +26,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "decoder_hidden": 0,  # the decoders were mlp_hidden wide
     "lr_schedule": "constant",  # both learning rates stayed at lr_mbp and lr_policy
     "policy_epochs": 0,  # the policy stepped only in the K joint epochs
+    "target_kl": 0.0,  # no KL early stop
 }
 
 

@@ -25,6 +25,10 @@ Optional keys for a suite of tasks:
     [quick.train]
     total_steps = 10000
 
+Finished runs are kept and interrupted ones resumed, as long as the settings each recorded (its
+config.json) are what the grid gives that cell now (:func:`stale_settings`); after a changed
+default or grid file the runner refuses to start (``--summarise`` only warns).
+
 With ``threshold_fraction`` the summary also gives each env's random and maximum return (the
 built-in tasks declare theirs: ``max_return``, ``random_return``), the normalised score
 (R - R_random) / (R_max - R_random) and the wall time to reach the threshold.
@@ -48,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from merlin_rl.config import AGENTS, Config, ConfigError, make_config
+from merlin_rl.config import AGENTS, LEGACY_SETTINGS, Config, ConfigError, make_config
 from merlin_rl.plots import plot_runs, read_run
 
 GRID_KEYS = {
@@ -264,6 +268,54 @@ def run_dir_for(grid: Grid, agent: str, env: str, seed: int) -> Path:
 
 
 FINISHED = "finished.json"  # written beside a run's metrics.csv when it has finished
+# settings that say how a run was carried out, not what it learns (a run made with other values
+# still belongs to the grid), and settings that 0 leaves to the run to resolve (its config.json
+# records the value it chose)
+_OPERATIONAL = {
+    "run_dir",
+    "env_import",
+    "device",
+    "async_envs",
+    "compile",
+    "log_interval",
+    "checkpoint_interval",
+    "keep_checkpoints",
+    "tb_images_every",
+    "max_nonfinite",
+}
+_AUTO = {"memory_rows": 0, "image_scale": 0.0}
+
+
+def stale_settings(grid: Grid, agent: str, env: str, seed: int) -> list[str]:
+    """How the settings recorded in a cell's existing run (its config.json) differ from those the
+    grid gives that cell now ("name: recorded, now value"); empty when they agree or there is no
+    run yet. A changed default or grid file makes a finished run stale: the runner would skip it
+    and mix two settings in one table."""
+    path = run_dir_for(grid, agent, env, seed) / "config.json"
+    if not path.is_file():
+        return []
+    try:
+        recorded = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        return [f"config.json unreadable ({type(e).__name__})"]
+    if not isinstance(recorded, dict):
+        return ["config.json is not a table of settings"]
+    recorded = {**LEGACY_SETTINGS, **recorded}
+    settings = grid.train_for(env)
+    now = make_config(
+        settings.get("preset", "small"),
+        **{k: v for k, v in settings.items() if k != "preset"},
+        agent=agent,
+        env=env,
+        seed=seed,
+    )
+    out = []
+    for name, value in dataclasses.asdict(now).items():
+        if name in _OPERATIONAL or (name in _AUTO and value == _AUTO[name]):
+            continue
+        if name not in recorded or recorded[name] != value:
+            out.append(f"{name}: {recorded.get(name, 'not recorded')!r}, now {value!r}")
+    return out
 
 
 def is_finished(run_dir: Path) -> bool:
@@ -525,8 +577,21 @@ def run_experiment(
                 f"{', '.join(missing)}: add [references.ENV] with random and max to the grid "
                 "file (built-in tasks declare theirs)"
             )
-    grid.out.mkdir(parents=True, exist_ok=True)
     cells = [(a, e, s) for e in grid.envs for a in grid.agents for s in grid.seeds]
+    stale = {run_dir_for(grid, *c).name: d for c in cells if (d := stale_settings(grid, *c))}
+    if stale:
+        name, diffs = next(iter(stale.items()))
+        message = (
+            f"{len(stale)} run(s) under {grid.out} were made with other settings than the grid "
+            f"gives now (e.g. {name}: {'; '.join(diffs)}): the defaults or the grid file changed"
+        )
+        if not summarise_only:
+            raise ConfigError(
+                f"experiment: {message}; move those runs elsewhere (nothing was changed) or set "
+                "the old values in the grid's [train] table"
+            )
+        print(f"experiment: warning: {message}; summarising them anyway", file=sys.stderr)
+    grid.out.mkdir(parents=True, exist_ok=True)
     if summarise_only:
         status = [
             "finished" if is_finished(run_dir_for(grid, *c)) else "not finished" for c in cells
