@@ -10,7 +10,8 @@ for experiments/results_table.py.
         --same-steps merlin_rl/ColourMatch-v0 merlin_rl/MemoryGame-v0 --env-import minigrid
 
 Tasks whose MERLIN run has not finished are skipped (run it again later: finished peer runs are
-kept); ``--summarise`` runs nothing and writes summary.csv from the peer runs that have finished.
+kept, and a peer run that was stopped resumes from its last checkpoint, rppo_learning.py);
+``--summarise`` runs nothing and writes summary.csv from the peer runs that have finished.
 The peer's agent name is "rppo (wall)" or "rppo (steps)" in the summary.
 """
 
