@@ -266,9 +266,9 @@ def test_uneven_minibatches_cover_every_env_once_per_epoch(tmp_path, monkeypatch
     seen: list[list[int]] = []
     real = learner_mod.replay
 
-    def spy(agent, seg, index=None):
+    def spy(agent, seg, index=None, *rest):
         seen.append(sorted(index.tolist()))
-        return real(agent, seg, index)
+        return real(agent, seg, index, *rest)
 
     monkeypatch.setattr(learner_mod, "replay", spy)
     tr = _trainer(tmp_path, "uneven", num_envs=3, epochs=2, minibatches=2)

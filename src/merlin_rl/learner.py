@@ -41,14 +41,18 @@ class TrainingDiverged(RuntimeError):
 
 
 def replay(
-    agent: Agent, seg: Segment, index: Tensor | None = None
+    agent: Agent,
+    seg: Segment,
+    index: Tensor | None = None,
+    memories: list[MemoryState] | None = None,
 ) -> tuple[list[StepOutput], AgentState]:
     """Re-run the acted segment (of environments ``index``, all if None) with autograd.
 
     From the stored start state, with the stored episode starts, rewards r_{t-1}, noise eps and
     actions, every step is recomputed; the encoders run once over all T x B observations. With
-    unchanged parameters this reproduces the acting pass (z, logits, memory). Returns the steps'
-    outputs and the state after the segment."""
+    unchanged parameters this reproduces the acting pass (z, logits, memory). With
+    ``replay_view`` "acted" the policy reads ``memories`` (:func:`acted_memories`, rebuilt if
+    None). Returns the steps' outputs and the state after the segment."""
     pick = (lambda x: x) if index is None else (lambda x: x[index])  # noqa: E731
     state = seg.start_state if index is None else seg.start_state.select(index)
     T = len(seg.outputs)
@@ -56,7 +60,8 @@ def replay(
     obs = {k: torch.cat([pick(o.obs[k]) for o in seg.outputs], 0) for k in obs_names}
     codes = agent.mbp.codec.encode(obs).chunk(T, 0)  # (T * B', enc) -> T x (B', enc)
     acted_view = agent.is_merlin and agent.cfg.replay_view == "acted"
-    memories = acted_memories(agent, seg) if acted_view else None  # what the policy acted on
+    if acted_view and memories is None:
+        memories = acted_memories(agent, seg)  # what the policy acted on
     outs = []
     for t, acted in enumerate(seg.outputs):
         starts = pick(seg.starts[t])
@@ -269,10 +274,13 @@ class Learner:
         with torch.no_grad():
             values = self.agent.evaluate(seg.outputs).value
         adv, targets = self.targets(seg, values)
+        acted_view = self.agent.is_merlin and self.cfg.replay_view == "acted"
+        need = acted_view or self.cfg.policy_epochs > 0
+        memories = acted_memories(self.agent, seg) if need else None  # once per segment
         sums: dict[str, float] = {}
         n, any_bad, stopped = 0, False, False
         for index in self._minibatches(seg, self.cfg.epochs, env_steps):
-            outs, _ = replay(self.agent, seg, index)
+            outs, _ = replay(self.agent, seg, index, memories if acted_view else None)
             mbp_loss, policy_loss, logs = self.losses(outs, seg, adv, targets, index)
             if n > 0 and self._kl_exceeded(logs["policy/approx_kl"], seg.valid[:, index]):
                 stopped = True
@@ -286,7 +294,7 @@ class Learner:
         out = {k: v / n for k, v in sums.items()}
         n_pol = 0
         if not (stopped or any_bad):  # a segment with a non-finite step is not learned from more
-            n_pol, bad_pol = self._policy_epochs(seg, adv, env_steps)
+            n_pol, bad_pol = self._policy_epochs(seg, adv, env_steps, memories)
             any_bad |= bad_pol
         out["policy/gradient_steps"] = float(n + n_pol)
         self._count(any_bad, env_steps)
@@ -303,18 +311,27 @@ class Learner:
         for _ in range(epochs):
             yield from torch.randperm(b, generator=gen).to(seg.rewards.device).tensor_split(parts)
 
-    def _policy_epochs(self, seg: Segment, adv: Tensor, env_steps: int) -> tuple[int, bool]:
+    def _policy_epochs(
+        self,
+        seg: Segment,
+        adv: Tensor,
+        env_steps: int,
+        memories: list[MemoryState] | None = None,
+    ) -> tuple[int, bool]:
         """``policy_epochs`` epochs of the policy alone (:func:`replay_policy`), each over a fresh
         permutation of the environments in ``minibatches`` parts, with the clipped policy term of
         the joint epochs; the KL early stop applies as there. Returns the number of steps taken
-        and whether any was skipped (not finite)."""
+        and whether any was skipped (not finite). ``memories``: :func:`acted_memories` of the
+        segment if already built."""
         cfg = self.cfg
         if cfg.policy_epochs <= 0:
             return 0, False
-        memories = stacked_memories(acted_memories(self.agent, seg))
+        if memories is None:
+            memories = acted_memories(self.agent, seg)
+        stacked = stacked_memories(memories)
         n, any_bad = 0, False
         for index in self._minibatches(seg, cfg.policy_epochs, env_steps + 1):
-            log_probs, entropy = replay_policy(self.agent, seg, index, memories)
+            log_probs, entropy = replay_policy(self.agent, seg, index, stacked)
             mask = seg.valid[:, index]
             mean = lambda x: losses.masked_mean(x, mask)  # noqa: E731
             log_ratio = log_probs - seg.log_probs[:, index]
