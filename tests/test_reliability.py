@@ -369,8 +369,9 @@ def test_resume_before_the_first_checkpoint_restarts(tmp_path, capsys):
 
 def test_checkpoint_from_before_image_scale_keeps_pixels_divided_by_255(tmp_path):
     """Checkpoints written before ``image_scale`` existed divided every uint8 image by 255, and
-    before ``replay_view`` the replayed policy read the current MBP's z; they load (and resume)
-    with that behaviour, not with today's defaults."""
+    before ``replay_view`` the replayed policy read the current MBP's z, and before
+    ``policy_input`` the policy read the sample z_t; they load (and resume) with that behaviour,
+    not with today's defaults."""
     cfg = make_config("small", total_steps=40, replay_view="acted", **TINY)
     Trainer(cfg, run_dir=tmp_path, progress=False).train()
     path = tmp_path / "checkpoints" / "final.pt"
@@ -380,7 +381,9 @@ def test_checkpoint_from_before_image_scale_keeps_pixels_divided_by_255(tmp_path
     assert load_checkpoint(path)["config_obj"].replay_view == "acted"
     settings.pop("image_scale")
     settings.pop("replay_view")
+    assert settings.pop("policy_input") == "mean"  # today's default
     ck["config"] = json.dumps(settings)
     torch.save(ck, tmp_path / "old.pt")
     old = load_checkpoint(tmp_path / "old.pt")["config_obj"]
     assert old.image_scale == 255.0 and old.replay_view == "current"
+    assert old.policy_input == "sample"

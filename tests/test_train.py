@@ -59,6 +59,7 @@ def test_autoreset_steps_are_masked_out(tmp_path):
 def test_paper_preset_runs_one_update(tmp_path):
     # 64x64 images (transposed-conv decoder), |z| = 200, 1350 memory rows
     cfg = make_config("paper", num_envs=2, tau=3)
+    assert cfg.policy_input == "sample"  # the paper's policy reads the sample z_t
     tr = Trainer(cfg, run_dir=tmp_path, progress=False)
     logs = tr.update(tr.rollout())
     assert all(torch.isfinite(torch.tensor(v)) for v in logs.values())

@@ -61,8 +61,8 @@ FLAG_HELP: dict[str, str] = {
     "allocation": "which memory row a write replaces once all are used: least used with usage "
     "decaying per step (usage), the paper's never-decaying usage (usage-literal), "
     "or the oldest (fifo)",
-    "policy_input": "what the policy reads of z_t: the posterior sample (the paper's) or its "
-    "mean mu_q",
+    "policy_input": "what the policy reads of z_t: the posterior mean mu_q or the sample (the "
+    "paper's)",
     "replay_view": "what MERLIN's policy reads when a segment is replayed (K epochs): the z_t "
     "and memory it acted on, or those the MBP recomputes after this update's earlier steps",
     "read_strength_init": "initial read strength beta of every memory read key, > 0",

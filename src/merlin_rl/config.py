@@ -27,6 +27,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "lr_schedule": "constant",  # both learning rates stayed at lr_mbp and lr_policy
     "policy_epochs": 0,  # the policy stepped only in the K joint epochs
     "target_kl": 0.0,  # no KL early stop
+    "policy_input": "sample",  # the policy read the posterior sample z_t
 }
 
 
@@ -59,11 +60,13 @@ class Config:
     # not draw the suite's views (docs/learning.md, seventh session)
     decoder_hidden: int = 512
     mbp_hidden: int = 128  # each of the 2 MBP LSTM layers
-    policy_hidden: int = 64  # each of the 2 policy LSTM layers
+    policy_hidden: int = 128  # each of the 2 policy LSTM layers (64 before the eleventh session)
     mbp_reads: int = 3  # K^r
     memory_rows: int = 0  # N; 0 = auto: the env's declared episode length (<= 1024), else 64
     allocation: str = "usage"  # decaying usage; or "usage-literal" (the paper's rule), "fifo"
-    policy_input: str = "sample"  # what the policy reads of z_t: the "sample" or the "mean" mu_q
+    # what the policy reads of z_t: the "mean" mu_q, or the "sample" (the paper's; the noise of the
+    # units that carry nothing slows the policy's learning: docs/learning.md, eleventh session)
+    policy_input: str = "mean"
     # replay (K epochs): MERLIN's policy reads the z_t and memory it "acted" on, or the "current"
     # ones that the MBP, already moved by this update's earlier minibatches, recomputes
     replay_view: str = "current"
@@ -71,7 +74,9 @@ class Config:
     # learning
     tau: int = 20
     gamma: float = 0.96
-    lam: float = 0.9
+    lam: float = (
+        0.9  # 0.5 helps per-step rewards (RepeatSymbol) but hurt WaterMaze: docs/learning.md
+    )
     lr_mbp: float = 3e-3
     lr_policy: float = 5e-4  # 2e-3 before policy_epochs 8 (tenth session, docs/learning.md)
     # "linear": both learning rates decay linearly to 0 at total_steps (CleanRL's and SB3's PPO
@@ -310,6 +315,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         decoder_hidden=0,  # = mlp_hidden (64x64 images get the convolutional decoder anyway)
         mbp_hidden=256,
         policy_hidden=256,
+        policy_input="sample",
         mbp_reads=3,
         memory_rows=1350,
         tau=20,
