@@ -35,3 +35,5 @@ g wm_mean_ph128_lam05 100 merlin_rl/WaterMaze-v0 200000 $NEW
 # wm_mean_ph128_lam05 fell behind wm_def after 70k; which of the changes? (MiniGrid not run)
 g wm_lam05 100 merlin_rl/WaterMaze-v0 200000 --policy-input sample --policy-hidden 64 --lam 0.5
 g wm_mean_ph128 100 merlin_rl/WaterMaze-v0 200000 --policy-input mean --policy-hidden 128 --lam 0.9
+# the README's command from a fresh clone at ab6d6dd (seed 0, 300k): -> readme_s0
+#   OMP_NUM_THREADS=1 merlin-rl train --no-progress
