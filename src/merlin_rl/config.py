@@ -74,9 +74,8 @@ class Config:
     # learning
     tau: int = 20
     gamma: float = 0.96
-    lam: float = (
-        0.9  # 0.5 helps per-step rewards (RepeatSymbol) but hurt WaterMaze: docs/learning.md
-    )
+    # lambda 0.5 helps per-step rewards (RepeatSymbol) but hurt WaterMaze: docs/learning.md
+    lam: float = 0.9
     lr_mbp: float = 3e-3
     lr_policy: float = 5e-4  # 2e-3 before policy_epochs 8 (tenth session, docs/learning.md)
     # "linear": both learning rates decay linearly to 0 at total_steps (CleanRL's and SB3's PPO
