@@ -293,3 +293,51 @@ def test_lr_schedule_sets_both_learning_rates_from_the_env_steps(tmp_path, sched
         base = tr.cfg.lr_policy
         assert [g["lr"] for g in tr.opt_policy.param_groups] == [pytest.approx(base * frac)]
     tr.env.close()
+
+
+def _lambda_return_loop(r, v, bootstrap, dones, terminals, gamma, lam):
+    """Naive lambda-returns, one step and one env at a time:
+    G_t = r_t + gamma ((1 - lam) V_{t+1} + lam G_{t+1}), G_T = V_T = bootstrap; an episode's end
+    stops the recursion (a real end bootstraps nothing, a truncation bootstraps V_{t+1} only)."""
+    T, B = r.shape
+    out = torch.zeros(T, B)
+    for b in range(B):
+        g_next, v_next = float(bootstrap[b]), float(bootstrap[b])
+        for t in reversed(range(T)):
+            if terminals[t, b]:
+                g = float(r[t, b])
+            elif dones[t, b]:
+                g = float(r[t, b]) + gamma * v_next
+            else:
+                g = float(r[t, b]) + gamma * ((1 - lam) * v_next + lam * g_next)
+            out[t, b] = g
+            g_next, v_next = g, float(v[t, b])
+    return out
+
+
+@pytest.mark.parametrize("lam_value", [0.0, 0.9])
+def test_policy_and_return_heads_take_their_own_lambda(tmp_path, lam_value):
+    """--lam shapes the policy's advantages, --lam-value (0 = --lam) the return heads' targets."""
+    from types import SimpleNamespace
+
+    tr = _trainer(tmp_path, "lv", lam=0.5, lam_value=lam_value)
+    gen = torch.Generator().manual_seed(3)
+    T, B = 6, 3
+    values = torch.randn(T, B, generator=gen)
+    dones = torch.zeros(T, B, dtype=torch.bool)
+    terminals = torch.zeros(T, B, dtype=torch.bool)
+    dones[2, 0] = terminals[2, 0] = True  # a real end
+    dones[3, 1] = True  # a truncation
+    seg = SimpleNamespace(
+        rewards=torch.randn(T, B, generator=gen),
+        bootstrap=torch.randn(B, generator=gen),
+        dones=dones,
+        terminals=terminals,
+    )
+    adv, targets = tr.learner.targets(seg, values)
+    args = (seg.rewards, values, seg.bootstrap, dones, terminals, tr.cfg.gamma)
+    torch.testing.assert_close(adv, _lambda_return_loop(*args, 0.5) - values)
+    torch.testing.assert_close(targets, _lambda_return_loop(*args, lam_value or 0.5))
+    if lam_value:
+        assert not torch.allclose(targets, adv + values)
+    tr.env.close()

@@ -69,6 +69,7 @@ FLAG_HELP: dict[str, str] = {
     "tau": "rollout length in steps per update (truncated BPTT window), 1 to --total-steps",
     "gamma": "discount factor per step, in (0, 1]",
     "lam": "GAE lambda, in (0, 1]",
+    "lam_value": "lambda of the return heads' targets (V, A), in (0, 1]; 0 = --lam",
     "lr_mbp": "Adam learning rate of the MBP, > 0",
     "lr_policy": "Adam learning rate of the policy, > 0",
     "lr_schedule": "both learning rates constant, or decaying linearly to 0 at --total-steps "

@@ -28,6 +28,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "policy_epochs": 0,  # the policy stepped only in the K joint epochs
     "target_kl": 0.0,  # no KL early stop
     "policy_input": "sample",  # the policy read the posterior sample z_t
+    "lam_value": 0.0,  # the return heads' targets used lam
 }
 
 
@@ -76,6 +77,9 @@ class Config:
     gamma: float = 0.96
     # lambda 0.5 helps per-step rewards (RepeatSymbol) but hurt WaterMaze: docs/learning.md
     lam: float = 0.9
+    # lambda of the return heads' targets R_t = Adv_t(lam_value) + V_t; 0 = lam. A lower lam with
+    # lam_value 0.9 shortens only the policy's credit tail (docs/learning.md, twelfth session)
+    lam_value: float = 0.0
     lr_mbp: float = 3e-3
     lr_policy: float = 5e-4  # 2e-3 before policy_epochs 8 (tenth session, docs/learning.md)
     # "linear": both learning rates decay linearly to 0 at total_steps (CleanRL's and SB3's PPO
@@ -195,6 +199,10 @@ class Config:
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not 0.0 < v <= 1.0:
                 raise ConfigError(f"{_flag(name)} must be in (0, 1], got {v!r}")
+        if not isinstance(self.lam_value, (int, float)) or not 0.0 <= self.lam_value <= 1.0:
+            raise ConfigError(
+                f"--lam-value must be 0 (= --lam) or in (0, 1], got {self.lam_value!r}"
+            )
         for name in (
             "ppo_clip",
             "lr_mbp",

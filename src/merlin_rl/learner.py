@@ -177,12 +177,20 @@ class Learner:
 
     # ------------------------------------------------------------------------------------ losses
     def targets(self, seg: Segment, values: Tensor) -> tuple[Tensor, Tensor]:
-        """GAE advantages and lambda-return targets R_t = Adv_t + V_t (T, B), no gradient."""
+        """GAE advantages with ``lam`` for the policy, and lambda-return targets
+        R_t = Adv_t + V_t with ``lam_value`` (0 = ``lam``) for the return heads; (T, B) each, no
+        gradient."""
         cfg = self.cfg
-        adv = losses.gae(
-            seg.rewards, values, seg.bootstrap, seg.dones, seg.terminals, cfg.gamma, cfg.lam
-        )
-        return adv, adv + values.detach()
+
+        def adv_with(lam: float) -> Tensor:
+            return losses.gae(
+                seg.rewards, values, seg.bootstrap, seg.dones, seg.terminals, cfg.gamma, lam
+            )
+
+        adv = adv_with(cfg.lam)
+        lam_value = cfg.lam_value or cfg.lam
+        adv_value = adv if lam_value == cfg.lam else adv_with(lam_value)
+        return adv, adv_value + values.detach()
 
     def losses(
         self,
