@@ -19,6 +19,7 @@ LAMBDAS = [  # (lambda, RepeatSymbol run, WaterMaze run); today's defaults other
     ("0.8", "calibration12/rs_lam08", "calibration12/wm_lam08"),
     ("0.7", "calibration12/rs_lam07", "calibration12/wm_lam07"),
     ("0.5", "calibration11/rs_mean_ph128_lam05", "calibration11/wm_mean_ph128_lam05"),
+    ("0.5, --lam-value 0.9", "calibration12/rs_lam05_lv09", "calibration12/wm_lam05_lv09"),
 ]
 SIDE_BY_SIDE = [
     ("calibration12/rs_s0_def", "MERLIN, defaults"),
