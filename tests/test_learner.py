@@ -341,3 +341,32 @@ def test_policy_and_return_heads_take_their_own_lambda(tmp_path, lam_value):
     if lam_value:
         assert not torch.allclose(targets, adv + values)
     tr.env.close()
+
+
+@pytest.mark.parametrize("agent", ["merlin", "rl-lstm"])
+def test_the_baseline_is_evaluated_on_the_chosen_z(tmp_path, agent):
+    """--value-input: V_t for the advantages on the acted sample z_t, or on mu_q (MERLIN); the
+    ablations' z is deterministic, so both give the same."""
+    import torch.nn.functional as F
+
+    tr = {
+        v: _trainer(tmp_path, f"{agent}-{v}", agent=agent, value_input=v)
+        for v in ("sample", "mean")
+    }
+    tr["mean"].agent.load_state_dict(tr["sample"].agent.state_dict())
+    seg = tr["sample"].rollout()
+    base = {v: t.learner.baseline(seg) for v, t in tr.items()}
+    assert not base["sample"].requires_grad
+    with torch.no_grad():
+        torch.testing.assert_close(base["sample"], tr["sample"].agent.evaluate(seg.outputs).value)
+        for t, out in enumerate(seg.outputs):  # by hand, one step at a time
+            z = out.dist["mu_q"] if agent == "merlin" else out.z
+            a = F.one_hot(out.action, out.logits.shape[-1]).float()
+            v, _ = tr["mean"].agent.mbp.returns(z, F.log_softmax(out.logits, -1), a)
+            torch.testing.assert_close(base["mean"][t], v.view(-1))
+    if agent == "merlin":
+        assert not torch.allclose(base["mean"], base["sample"])
+    else:
+        torch.testing.assert_close(base["mean"], base["sample"])
+    for t in tr.values():
+        t.env.close()

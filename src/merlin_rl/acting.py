@@ -281,7 +281,7 @@ class Actor:
         with torch.no_grad():  # V of the next observation, without advancing the state
             peek_state = state.reset(loop.episode_start)
             peek = self.step_fn(loop.obs, peek_state, sample=False)[0]
-            bootstrap = agent.evaluate([peek]).value[0]
+            bootstrap = agent.values([peek])[0]  # z = mu_q (sample=False)
         seg = Segment(
             outputs=outs,
             rewards=torch.stack(rewards),

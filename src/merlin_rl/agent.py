@@ -322,6 +322,18 @@ class Agent(nn.Module):
             value=unflat(value), advantage=unflat(adv), kl=kl, kl_objective=kl_obj, recon=recon
         )
 
+    def values(self, steps: list[StepOutput], mean: bool = False) -> Tensor:
+        """V_t = V(z_t, stopgrad(log pi_t)) of T stacked steps -> (T, B), the return head alone;
+        ``mean``: on the posterior mean mu_q instead of the sample z_t (MERLIN; the ablations'
+        z is deterministic)."""
+        t, b = len(steps), steps[0].z.shape[0]
+        use_mu = mean and bool(steps[0].dist)
+        z = torch.cat([s.dist["mu_q"] if use_mu else s.z for s in steps], 0)
+        log_pi = F.log_softmax(torch.cat([s.logits for s in steps], 0), -1)
+        a_onehot = F.one_hot(torch.cat([s.action for s in steps], 0), self.num_actions)
+        value, _ = self.mbp.returns(z, log_pi, a_onehot.to(z.dtype))
+        return value.view(t, b)
+
     def env_action(self, action: Tensor):
         """Agent action index -> the environment's action value (``Discrete.start`` offset)."""
         return action.cpu().numpy() + self.action_start

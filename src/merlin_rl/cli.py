@@ -27,6 +27,7 @@ from merlin_rl.config import (
     REPLAY_VIEWS,
     PRESETS,
     REWARD_NORMS,
+    VALUE_INPUTS,
     Config,
     ConfigError,
     make_config,
@@ -63,6 +64,8 @@ FLAG_HELP: dict[str, str] = {
     "or the oldest (fifo)",
     "policy_input": "what the policy reads of z_t: the posterior mean mu_q or the sample (the "
     "paper's)",
+    "value_input": "which z_t the advantages' baseline V_t and the lambda-return targets are "
+    "evaluated on (MERLIN): the sample (the paper's) or the posterior mean mu_q",
     "replay_view": "what MERLIN's policy reads when a segment is replayed (K epochs): the z_t "
     "and memory it acted on, or those the MBP recomputes after this update's earlier steps",
     "read_strength_init": "initial read strength beta of every memory read key, > 0",
@@ -130,6 +133,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "reward_norm": REWARD_NORMS,
     "advantage_norm": ADVANTAGE_NORMS,
     "policy_input": POLICY_INPUTS,
+    "value_input": VALUE_INPUTS,
     "replay_view": REPLAY_VIEWS,
     "lr_schedule": LR_SCHEDULES,
 }

@@ -15,6 +15,7 @@ ELBOS = ("balanced", "literal")
 REWARD_NORMS = ("return-std", "off")
 ADVANTAGE_NORMS = ("batch", "off")
 POLICY_INPUTS = ("sample", "mean")
+VALUE_INPUTS = ("sample", "mean")
 REPLAY_VIEWS = ("acted", "current")
 LR_SCHEDULES = ("constant", "linear")
 ALLOCATIONS = ("usage", "usage-literal", "fifo")  # memory.ALLOCATIONS
@@ -29,6 +30,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "target_kl": 0.0,  # no KL early stop
     "policy_input": "sample",  # the policy read the posterior sample z_t
     "lam_value": 0.0,  # the return heads' targets used lam
+    "value_input": "sample",  # the advantages' baseline V_t was evaluated on the sample z_t
 }
 
 
@@ -68,6 +70,9 @@ class Config:
     # what the policy reads of z_t: the "mean" mu_q, or the "sample" (the paper's; the noise of the
     # units that carry nothing slows the policy's learning: docs/learning.md, eleventh session)
     policy_input: str = "mean"
+    # the z_t that the advantages' baseline V_t(z_t, log pi_t) and the lambda-return targets are
+    # evaluated on: the "sample" (the paper's; its noise is noise in every advantage) or "mean" mu_q
+    value_input: str = "sample"
     # replay (K epochs): MERLIN's policy reads the z_t and memory it "acted" on, or the "current"
     # ones that the MBP, already moved by this update's earlier minibatches, recomputes
     replay_view: str = "current"
@@ -219,6 +224,11 @@ class Config:
                 f"--policy-input {self.policy_input!r} is not known; allowed: "
                 f"{', '.join(POLICY_INPUTS)}"
             )
+        if self.value_input not in VALUE_INPUTS:
+            raise ConfigError(
+                f"--value-input {self.value_input!r} is not known; allowed: "
+                f"{', '.join(VALUE_INPUTS)}"
+            )
         if self.lr_schedule not in LR_SCHEDULES:
             raise ConfigError(
                 f"--lr-schedule {self.lr_schedule!r} is not known; allowed: "
@@ -323,6 +333,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         mbp_hidden=256,
         policy_hidden=256,
         policy_input="sample",
+        value_input="sample",
         mbp_reads=3,
         memory_rows=1350,
         tau=20,

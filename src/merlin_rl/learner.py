@@ -176,6 +176,12 @@ class Learner:
         return self.cfg.epochs == 1 and min(self.cfg.minibatches, self.agent_envs) == 1
 
     # ------------------------------------------------------------------------------------ losses
+    def baseline(self, seg: Segment) -> Tensor:
+        """V_t (T, B) for the advantages and targets, without gradient: on the acted sample z_t
+        (the paper's) or on mu_q (``value_input`` mean)."""
+        with torch.no_grad():
+            return self.agent.values(seg.outputs, mean=self.cfg.value_input == "mean")
+
     def targets(self, seg: Segment, values: Tensor) -> tuple[Tensor, Tensor]:
         """GAE advantages with ``lam`` for the policy, and lambda-return targets
         R_t = Adv_t + V_t with ``lam_value`` (0 = ``lam``) for the return heads; (T, B) each, no
@@ -256,8 +262,7 @@ class Learner:
     def acted_losses(self, seg: Segment) -> tuple[Tensor, Tensor, dict[str, float], Tensor]:
         """The losses of a segment acted with its graph kept (the single-graph update), and its
         advantages."""
-        values = self.agent.evaluate(seg.outputs).value
-        adv, targets = self.targets(seg, values)
+        adv, targets = self.targets(seg, self.baseline(seg))
         return (*self.losses(seg.outputs, seg, adv, targets), adv)
 
     # ----------------------------------------------------------------------------------- updates
@@ -279,9 +284,7 @@ class Learner:
             logs["skipped_updates"] = float(self.skipped_updates)
             logs["value/advantage_abs"] = float(losses.masked_mean(adv.abs(), seg.valid))
             return logs
-        with torch.no_grad():
-            values = self.agent.evaluate(seg.outputs).value
-        adv, targets = self.targets(seg, values)
+        adv, targets = self.targets(seg, self.baseline(seg))
         acted_view = self.agent.is_merlin and self.cfg.replay_view == "acted"
         need = acted_view or self.cfg.policy_epochs > 0
         memories = acted_memories(self.agent, seg) if need else None  # once per segment
