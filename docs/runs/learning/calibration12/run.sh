@@ -36,3 +36,12 @@ g rs_lam05_lv09 100 merlin_rl/RepeatSymbol-v0 150000 --lam 0.5 --lam-value 0.9
 g wm_lam05_lv09 100 merlin_rl/WaterMaze-v0 200000 --lam 0.5 --lam-value 0.9
 # results: rs_lam05_lv09 0.93 (0.9 first at 130,560); wm_lam05_lv09 last five 2.02 (< 3.50: out).
 # The policy's short credit tail itself costs WaterMaze; lambda stays 0.9, --lam-value stays 0 (= lam).
+# A baseline without the posterior's noise: the advantages' V_t is evaluated on the sampled z_t
+# (the paper's), while the bootstrap used mu_q and the policy reads mu_q; across samples of z, V
+# varies about as much as its whole spread at the start (a review of the learner found this).
+# New setting --value-input mean: V_t(mu_q, log pi_t) for the advantages and targets. Rule, set
+# before these ran: a candidate only if RepeatSymbol seed 100 ends >= 0.65 (defaults 0.51) and
+# WaterMaze seed 100's last five rows >= 3.50; a default only after RepeatSymbol seed 101 >= 0.50,
+# ColourMatch seed 100 reaching 0.9 within 150k and KeyToDoor seed 100's last two rows >= 3.96.
+g rs_vmean 100 merlin_rl/RepeatSymbol-v0 150000 --value-input mean
+g wm_vmean 100 merlin_rl/WaterMaze-v0 200000 --value-input mean
