@@ -1,5 +1,6 @@
-"""The twelfth session: lambda between 0.5 and 0.9 on RepeatSymbol and WaterMaze (seed 100), and
-RepeatSymbol against RecurrentPPO side by side in one run (seed 0), in env steps and wall time.
+"""The twelfth session: lambda between 0.5 and 0.9, the return heads' own lambda and the baseline's
+z on RepeatSymbol and WaterMaze (seed 100), and RepeatSymbol against RecurrentPPO side by side in
+one run (seed 0), in env steps and wall time.
 
 python docs/runs/learning/calibration12/figure.py docs/learning_lambda.png
 """
@@ -20,6 +21,7 @@ LAMBDAS = [  # (lambda, RepeatSymbol run, WaterMaze run); today's defaults other
     ("0.7", "calibration12/rs_lam07", "calibration12/wm_lam07"),
     ("0.5", "calibration11/rs_mean_ph128_lam05", "calibration11/wm_mean_ph128_lam05"),
     ("0.5, --lam-value 0.9", "calibration12/rs_lam05_lv09", "calibration12/wm_lam05_lv09"),
+    ("0.9, --value-input mean", "calibration12/rs_vmean", "calibration12/wm_vmean"),
 ]
 SIDE_BY_SIDE = [
     ("calibration12/rs_s0_def", "MERLIN, defaults"),

@@ -45,3 +45,5 @@ g wm_lam05_lv09 100 merlin_rl/WaterMaze-v0 200000 --lam 0.5 --lam-value 0.9
 # ColourMatch seed 100 reaching 0.9 within 150k and KeyToDoor seed 100's last two rows >= 3.96.
 g rs_vmean 100 merlin_rl/RepeatSymbol-v0 150000 --value-input mean
 g wm_vmean 100 merlin_rl/WaterMaze-v0 200000 --value-input mean
+# results: rs_vmean 0.64 (< 0.65: out; defaults 0.51), wm_vmean last five 4.22 (defaults 4.25).
+# Not a candidate by the rule; --value-input stays "sample".
