@@ -293,9 +293,7 @@ class Agent(nn.Module):
         V_t = V(z_t, stopgrad(log pi_t)), A_t = A(z_t, a_t) (DESIGN §1 step 8)."""
         t, b = len(steps), steps[0].z.shape[0]
         cat = lambda xs: torch.cat(xs, 0)  # noqa: E731  (T*B, ...), time-major
-        z = cat([s.z for s in steps])
-        log_pi = F.log_softmax(cat([s.logits for s in steps]), -1)
-        a_onehot = F.one_hot(cat([s.action for s in steps]), self.num_actions).to(z.dtype)
+        z, log_pi, a_onehot = self._head_inputs(steps)
         value, adv = self.mbp.returns(z, log_pi, a_onehot)
         unflat = lambda x: x.view(t, b)  # noqa: E731
         kl = kl_obj = None
@@ -326,13 +324,19 @@ class Agent(nn.Module):
         """V_t = V(z_t, stopgrad(log pi_t)) of T stacked steps -> (T, B), the return head alone;
         ``mean``: on the posterior mean mu_q instead of the sample z_t (MERLIN; the ablations'
         z is deterministic)."""
-        t, b = len(steps), steps[0].z.shape[0]
+        value, _ = self.mbp.returns(*self._head_inputs(steps, mean))
+        return value.view(len(steps), -1)
+
+    def _head_inputs(
+        self, steps: list[StepOutput], mean: bool = False
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """The return heads' inputs of T stacked steps, time-major (T*B, ...): z_t (mu_q when
+        ``mean`` and there is a posterior), log pi_t and the one-hot a_t."""
         use_mu = mean and bool(steps[0].dist)
         z = torch.cat([s.dist["mu_q"] if use_mu else s.z for s in steps], 0)
         log_pi = F.log_softmax(torch.cat([s.logits for s in steps], 0), -1)
-        a_onehot = F.one_hot(torch.cat([s.action for s in steps], 0), self.num_actions)
-        value, _ = self.mbp.returns(z, log_pi, a_onehot.to(z.dtype))
-        return value.view(t, b)
+        a = F.one_hot(torch.cat([s.action for s in steps], 0), self.num_actions).to(z.dtype)
+        return z, log_pi, a
 
     def env_action(self, action: Tensor):
         """Agent action index -> the environment's action value (``Discrete.start`` offset)."""
