@@ -47,3 +47,4 @@ g rs_vmean 100 merlin_rl/RepeatSymbol-v0 150000 --value-input mean
 g wm_vmean 100 merlin_rl/WaterMaze-v0 200000 --value-input mean
 # results: rs_vmean 0.64 (< 0.65: out; defaults 0.51), wm_vmean last five 4.22 (defaults 4.25).
 # Not a candidate by the rule; --value-input stays "sample".
+# the README's command from a fresh clone and venv at 9bb2a70 (seed 0, 300k): -> readme_s0 (0.9 at 130,560, final 0.99, 813 s beside .ci/run)
