@@ -83,7 +83,7 @@ class StepOutput:
     evaluated later for a whole segment at once (:meth:`Agent.evaluate`), from these fields."""
 
     action: Tensor  # (B,)
-    log_prob: Tensor  # (B,)
+    log_prob: Tensor  # (B,)   (None only inside learner.replay, see Agent.step's with_policy)
     entropy: Tensor  # (B,)
     logits: Tensor  # (B, A)
     z: Tensor  # (B, |z|)
@@ -93,6 +93,13 @@ class StepOutput:
     prev_reward: Tensor  # (B, 1) r_{t-1}
     mbp_weights: Tensor | None  # (B, K^r, N)
     policy_weights: Tensor | None  # (B, 1, N)
+
+
+def action_log_prob_entropy(log_pi: Tensor, action: Tensor) -> tuple[Tensor, Tensor]:
+    """log pi(a) and the entropy -sum_a pi log pi of log-probabilities log_pi (..., A) and
+    actions (...,)."""
+    log_prob = log_pi.gather(-1, action[..., None]).squeeze(-1)
+    return log_prob, -(log_pi.exp() * log_pi).sum(-1)
 
 
 @dataclass
@@ -205,6 +212,7 @@ class Agent(nn.Module):
         action: Tensor | None = None,
         obs_code: Tensor | None = None,
         policy_view: PolicyView | None = None,
+        with_policy: bool = True,
     ) -> tuple[StepOutput, AgentState]:
         """One step for all environments; ``state.prev_reward`` must already hold r_{t-1}.
 
@@ -212,35 +220,36 @@ class Agent(nn.Module):
         numbers to draw them with (else torch's global generator is used). ``action`` (B,): take
         these actions instead of choosing (the replay learner re-runs an acted segment).
         ``obs_code``: the encoders' output for ``obs``, computed beforehand. ``policy_view``: what
-        MERLIN's policy reads instead of this step's stopgrad(z_t) and stopgrad(M_{t-1})."""
+        MERLIN's policy reads instead of this step's stopgrad(z_t) and stopgrad(M_{t-1}).
+        ``with_policy`` False (needs ``action``): the MBP alone; the output's policy fields
+        (log_prob, entropy, logits, policy_weights) are None and the policy's state is passed
+        through, for a caller that runs the policy over the whole segment afterwards
+        (learner.replay)."""
         mbp = self.mbp
         h_prev = state.mbp_h.flatten(1)  # [h^1_{t-1}, h^2_{t-1}]
         e = mbp.encode(obs, state.prev_action, state.prev_reward, obs_code)
         z, dist = mbp.latent(e, h_prev, state.m, sample, noise.eps if noise else None)
         memory = state.memory
 
-        # policy: no gradient into the MBP for MERLIN
-        if policy_view is not None:
-            z_pol, mem_pol = policy_view.z, policy_view.memory
-        elif self.is_merlin:
-            z_pol = self.policy_z(z, dist)
-            mem_pol = memory.detach() if memory is not None else None
-        else:
-            z_pol, mem_pol = z, memory
-        logits, pol_h, pol_c, pol_w = self.policy(z_pol, state.pol_h, state.pol_c, mem_pol)
-        log_pi = F.log_softmax(logits, -1)
-        if action is not None:
-            pass
-        elif not sample:
-            action = logits.argmax(-1)
-        elif noise is not None:  # inverse-CDF sampling with the given uniforms
-            cdf = log_pi.exp().cumsum(-1)
-            action = (cdf < noise.uniform[:, None]).sum(-1).clamp(max=self.num_actions - 1)
-        else:
-            action = torch.multinomial(log_pi.exp(), 1).squeeze(-1)
+        log_prob = entropy = logits = pol_w = None
+        pol_h, pol_c = state.pol_h, state.pol_c
+        if with_policy:
+            z_pol, mem_pol = self.policy_inputs(z, dist, memory, policy_view)
+            logits, pol_h, pol_c, pol_w = self.policy(z_pol, state.pol_h, state.pol_c, mem_pol)
+            log_pi = F.log_softmax(logits, -1)
+            if action is not None:
+                pass
+            elif not sample:
+                action = logits.argmax(-1)
+            elif noise is not None:  # inverse-CDF sampling with the given uniforms
+                cdf = log_pi.exp().cumsum(-1)
+                action = (cdf < noise.uniform[:, None]).sum(-1).clamp(max=self.num_actions - 1)
+            else:
+                action = torch.multinomial(log_pi.exp(), 1).squeeze(-1)
+            log_prob, entropy = action_log_prob_entropy(log_pi, action)
+        elif action is None:
+            raise ValueError("Agent.step: with_policy=False needs the actions")
         a_onehot = F.one_hot(action, self.num_actions).to(z.dtype)
-        log_prob = log_pi.gather(-1, action[:, None]).squeeze(-1)
-        entropy = -(log_pi.exp() * log_pi).sum(-1)
 
         # MBP LSTM on [z_t, a_t, m_{t-1}], then read M_{t-1} and write z_t
         h_cat, mbp_h, mbp_c = mbp.lstm(
@@ -277,6 +286,22 @@ class Agent(nn.Module):
             memory=memory,
         )
         return out, new_state
+
+    def policy_inputs(
+        self,
+        z: Tensor,
+        dist: dict[str, Tensor],
+        memory: MemoryState | None,
+        policy_view: PolicyView | None = None,
+    ) -> tuple[Tensor, MemoryState | None]:
+        """What the policy reads at a step: ``policy_view`` if given; for MERLIN stopgrad(z_t)
+        (:meth:`policy_z`) and stopgrad(M_{t-1}), so no policy gradient reaches the MBP; for the
+        ablations z_t and M_{t-1} themselves."""
+        if policy_view is not None:
+            return policy_view.z, policy_view.memory
+        if self.is_merlin:
+            return self.policy_z(z, dist), memory.detach() if memory is not None else None
+        return z, memory
 
     def policy_z(self, z: Tensor, dist: dict[str, Tensor]) -> Tensor:
         """What MERLIN's policy reads of z_t: stopgrad of the sample, or of mu_q (``policy_input``)."""

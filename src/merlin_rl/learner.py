@@ -6,7 +6,8 @@ Two updates share one loss:
   acted with autograd on, and one backward pass goes through it;
 * replay: the segment was acted without autograd; for each of K epochs and each minibatch of
   environments it is re-run from its start state (:func:`replay`: encoders batched over T x B,
-  the recurrent core stepped), and the MBP loss and PPO's clipped policy term are recomputed.
+  the MBP's recurrent core stepped, then the policy over the whole segment with a fused LSTM),
+  and the MBP loss and PPO's clipped policy term are recomputed.
   With ``target_kl`` > 0 the epochs stop early once the policy's approximate KL to the acting
   policy exceeds 1.5 x ``target_kl`` (as SB3's PPO does).
 
@@ -30,7 +31,14 @@ from torch import Tensor
 
 from merlin_rl import losses
 from merlin_rl.acting import Segment
-from merlin_rl.agent import Agent, AgentState, PolicyView, StepNoise, StepOutput
+from merlin_rl.agent import (
+    Agent,
+    AgentState,
+    PolicyView,
+    StepNoise,
+    StepOutput,
+    action_log_prob_entropy,
+)
 from merlin_rl.config import Config
 from merlin_rl.distributed import all_sum, average_gradients
 from merlin_rl.memory import MemoryState
@@ -49,7 +57,9 @@ def replay(
     """Re-run the acted segment (of environments ``index``, all if None) with autograd.
 
     From the stored start state, with the stored episode starts, rewards r_{t-1}, noise eps and
-    actions, every step is recomputed; the encoders run once over all T x B observations. With
+    actions, every step is recomputed; the encoders run once over all T x B observations, the MBP
+    is stepped through T, and the policy (which does not feed the MBP's recurrence when the
+    actions are given) runs afterwards over the whole segment (``Policy.sequence``). With
     unchanged parameters this reproduces the acting pass (z, logits, memory). With
     ``replay_view`` "acted" the policy reads ``memories`` (:func:`acted_memories`, rebuilt if
     None). Returns the steps' outputs and the state after the segment."""
@@ -62,27 +72,45 @@ def replay(
     acted_view = agent.is_merlin and agent.cfg.replay_view == "acted"
     if acted_view and memories is None:
         memories = acted_memories(agent, seg)  # what the policy acted on
-    outs = []
+    pol_h, pol_c = state.pol_h, state.pol_c
+    outs, z_pol, mem_pol = [], [], []
     for t, acted in enumerate(seg.outputs):
         starts = pick(seg.starts[t])
         state = state.reset(starts)
         state.prev_reward = pick(acted.prev_reward)
         noise = StepNoise(eps=pick(seg.noise[t].eps), uniform=pick(seg.noise[t].uniform))
-        view = None
-        if acted_view:
-            memory = None
-            if memories is not None:
-                memory = memories[t] if index is None else memories[t].select(index)
-            view = PolicyView(pick(agent.policy_z(acted.z, acted.dist)), memory)
+        memory = state.memory  # M_{t-1}, what step t reads
         out, state = agent.step(
             {k: pick(acted.obs[k]) for k in obs_names},
             state,
             noise=noise,
             action=pick(seg.actions[t]),
             obs_code=codes[t],
-            policy_view=view,
+            with_policy=False,
         )
+        view = None
+        if acted_view:
+            acted_memory = None
+            if memories is not None:
+                acted_memory = memories[t] if index is None else memories[t].select(index)
+            view = PolicyView(pick(agent.policy_z(acted.z, acted.dist)), acted_memory)
+        z, m = agent.policy_inputs(out.z, out.dist, memory, view)
         outs.append(out)
+        z_pol.append(z)
+        mem_pol.append(m)
+    # the policy over the whole segment (it does not feed the MBP's recurrence: the actions are
+    # the acted ones): one fused LSTM call per stretch between episode starts
+    starts = seg.starts if index is None else seg.starts[:, index]
+    logits, pol_h, pol_c, weights = agent.policy.sequence(
+        torch.stack(z_pol), pol_h, pol_c, starts, stacked_memories(mem_pol)
+    )
+    log_pi = torch.log_softmax(logits, -1)
+    actions = seg.actions if index is None else seg.actions[:, index]
+    log_probs, entropies = action_log_prob_entropy(log_pi, actions)
+    for t, out in enumerate(outs):
+        out.logits, out.log_prob, out.entropy = logits[t], log_probs[t], entropies[t]
+        out.policy_weights = None if weights is None else weights[t]
+    state.pol_h, state.pol_c = pol_h, pol_c
     return outs, state
 
 
@@ -123,35 +151,28 @@ def replay_policy(
     h~_t = LSTM(z_t, h~_{t-1}), pi_t = MLP([z_t, h~_t, read(M_{t-1})]) (DESIGN §1 step 5) on what
     the policy read when acting: stopgrad(z_t) (MERLIN's ``policy_input``; the other agents' z_t,
     detached) and the acted memory (``memories``, :func:`stacked_memories` of
-    :func:`acted_memories`; rebuilt if None). Only the LSTM is stepped through T; the reads and
-    the head take all T x B' steps as one batch. With unchanged parameters this reproduces the
+    :func:`acted_memories`; rebuilt if None). Only the LSTM is recurrent (one fused call per layer
+    and stretch between episode starts, ``DeepLSTM.sequence``); the reads and the head take all
+    T x B' steps as one batch. With unchanged parameters this reproduces the
     acting pass's logits. Returns log pi(a_t) and the entropy, (T, B') each."""
     pick = (lambda x: x) if index is None else (lambda x: x[index])  # noqa: E731
     state = seg.start_state if index is None else seg.start_state.select(index)
     if memories is None:
         memories = stacked_memories(acted_memories(agent, seg))
-    h, c = state.pol_h, state.pol_c
-    zs, h_cats = [], []
-    for t, acted in enumerate(seg.outputs):
-        starts = pick(seg.starts[t])
-        if bool(starts.any()):
-            keep = (~starts).to(h.dtype).view(-1, 1, 1)
-            h, c = h * keep, c * keep
-        z = pick(agent.policy_z(acted.z, acted.dist) if agent.is_merlin else acted.z.detach())
-        h_cat, h, c = agent.policy.core(z, h, c)
-        zs.append(z)
-        h_cats.append(h_cat)
-    memory = None
-    if memories is not None:  # (T, B, ...) -> the T x B' memories the steps read, as one batch
-        step = (lambda x: x) if index is None else (lambda x: x[:, index])  # noqa: E731
-        memory = MemoryState(
-            **{f.name: step(getattr(memories, f.name)).flatten(0, 1) for f in fields(MemoryState)}
+    zs = torch.stack(
+        [
+            pick(agent.policy_z(acted.z, acted.dist) if agent.is_merlin else acted.z.detach())
+            for acted in seg.outputs
+        ]
+    )  # (T, B', Z)
+    starts = seg.starts if index is None else seg.starts[:, index]
+    if memories is not None and index is not None:  # (T, B, ...) -> (T, B', ...)
+        memories = MemoryState(
+            **{f.name: getattr(memories, f.name)[:, index] for f in fields(MemoryState)}
         )
-    logits, _ = agent.policy.readout(torch.cat(zs), torch.cat(h_cats), memory)
-    log_pi = torch.log_softmax(logits, -1).view(len(zs), -1, logits.shape[-1])  # (T, B', A)
+    logits, _, _, _ = agent.policy.sequence(zs, state.pol_h, state.pol_c, starts, memories)
     actions = seg.actions if index is None else seg.actions[:, index]  # (T, B')
-    log_probs = log_pi.gather(-1, actions[..., None]).squeeze(-1)
-    return log_probs, -(log_pi.exp() * log_pi).sum(-1)
+    return action_log_prob_entropy(torch.log_softmax(logits, -1), actions)
 
 
 class Learner:
