@@ -131,9 +131,10 @@ def acted_memories(agent: Agent, seg: Segment) -> list[MemoryState] | None:
     return out
 
 
-def stacked_memories(memories: list[MemoryState] | None) -> MemoryState | None:
-    """The T memories of :func:`acted_memories` as one state whose fields are (T, B, ...)."""
-    if memories is None:
+def stacked_memories(memories: list[MemoryState | None] | None) -> MemoryState | None:
+    """The T memories of :func:`acted_memories` as one state whose fields are (T, B, ...); None
+    for an agent without memory (None, or a list of None)."""
+    if memories is None or memories[0] is None:
         return None
     return MemoryState(
         **{f.name: torch.stack([getattr(m, f.name) for m in memories]) for f in fields(MemoryState)}
