@@ -224,7 +224,8 @@ class Profiler:
 def instrument(tr: Trainer, prof: Profiler) -> Iterator[None]:
     """Time the components of ``tr``'s rollout and update; everything is restored on exit.
 
-    Module forward pre/post hooks time the MBP LSTM and the policy; the MBP's methods, the memory
+    Module forward pre/post hooks time the MBP LSTM and the policy's acting steps;
+    ``Policy.sequence`` (the policy over a replayed segment), the MBP's methods, the memory
     functions (looked up through ``merlin_rl.memory`` by the agent and the policy), the env loop,
     the loss code, ``Tensor.backward``, ``clip_grad_norm_`` and the optimisers' ``step`` are
     wrapped."""
@@ -255,6 +256,7 @@ def instrument(tr: Trainer, prof: Profiler) -> Iterator[None]:
     if mbp.decoders:
         patch(mbp, "reconstruction_losses", "decoders")
     patch(mbp.codec, "to_tensors", "obs_to_tensor")
+    patch(agent.policy, "sequence", "policy")
     patch(agent, "step", "agent_step_other")
     patch(agent, "evaluate", "loss_terms")
     patch(tr, "losses", "loss_terms")

@@ -117,10 +117,10 @@ def test_throughput_prints_json_with_breakdown(throughput, capsys):
     cfg = Config()
     joint, alone = cfg.epochs * cfg.minibatches, cfg.policy_epochs * cfg.minibatches
     assert bd["components"]["backward"]["calls_per_segment"] == joint + alone
-    # reads (MBP + policy) while acting tau steps and peeking once, then again in each replay;
-    # the policy-only replay reads all tau steps at once
+    # reads (MBP + policy) while acting tau steps and peeking once; in each joint replay the MBP
+    # reads step by step and the policy once for all tau steps, as in the policy-only replay
     tau = out["tau"]
-    reads = 2 * (tau + 1) + 2 * tau * joint + alone
+    reads = 2 * (tau + 1) + (tau + 1) * joint + alone
     assert bd["components"]["memory_read"]["calls_per_segment"] == reads
     total = sum(g["fraction_of_training"] for g in bd["groups"].values())
     assert total == pytest.approx(1.0, abs=2e-3)
