@@ -54,10 +54,11 @@ class DeepLSTM(nn.Module):
         LSTM call (``torch.lstm``) per stretch of steps without a start. Returns ([h^1_t, ...,
         h^L_t] for every step (T, B, L x H), the final h and c (B, L, H))."""
         T = x.shape[0]
-        cuts = [0] + [t for t in range(1, T) if bool(starts[t].any())] + [T]  # one sync per call
+        inner = (torch.nonzero(starts[1:].any(1)).flatten() + 1).tolist()  # one device sync
+        cuts = [0] + inner + [T]
         outs = []
         for t0, t1 in zip(cuts[:-1], cuts[1:]):
-            if bool(starts[t0].any()):
+            if t0 > 0 or bool(starts[0].any()):
                 keep = (~starts[t0]).to(h.dtype).view(-1, 1, 1)
                 h, c = h * keep, c * keep
             inp, layer_outs, hs, cs = x[t0:t1], [], [], []
