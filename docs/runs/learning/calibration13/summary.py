@@ -1,8 +1,10 @@
-"""The thirteenth session's pre-registered test (run.sh): per run and per arm, RepeatSymbol's mean
-of the last three log rows and WaterMaze's mean of the last five, and the rule's verdict.
+"""The thirteenth session's pre-registered tests (run.sh here and in calibration14): per run and
+per arm, RepeatSymbol's mean of the last three log rows and WaterMaze's mean of the last five,
+the run's wall time, and the rule's verdict (the first arm is the defaults).
 
 python docs/runs/learning/calibration13/summary.py [RUNS_DIR]   (default: this folder)
 python docs/runs/learning/calibration13/summary.py --figure docs/learning_calibration13.png
+python docs/runs/learning/calibration13/summary.py runs/calibration14 --arms def,pm4,pm8
 """
 
 import argparse
@@ -25,8 +27,10 @@ def main() -> None:
     p = argparse.ArgumentParser(description="the thirteenth session's rule, run by run")
     p.add_argument("runs", nargs="?", default=str(HERE), help="folder of the runs")
     p.add_argument("--figure", default="", help="write the figure here")
+    p.add_argument("--arms", default=",".join(ARMS), help="comma-separated; the first: defaults")
     args = p.parse_args()
     root = Path(args.runs)
+    ARMS[:] = args.arms.split(",")
     table: dict[tuple[str, str], list[float]] = {}
     for task, (_, last, budget) in TASKS.items():
         for arm in ARMS:
@@ -41,13 +45,16 @@ def main() -> None:
                 first = next((int(s) for s, r in curve if r >= 0.9), None) if task == "rs" else None
                 table.setdefault((task, arm), []).append(final)
                 extra = f", 0.9 first at {first:,}" if first else ""
+                with open(run / "metrics.csv", newline="") as f:
+                    wall = float(list(csv.DictReader(f))[-1]["wall_time"])
                 print(
-                    f"{task}_{arm}_{seed}: {final:.2f} (last row at {int(curve[-1][0]):,}{extra})"
+                    f"{task}_{arm}_{seed}: {final:.2f} (last row at {int(curve[-1][0]):,}{extra}; "
+                    f"{wall:.0f} s)"
                 )
     means = {k: sum(v) / len(v) for k, v in table.items()}
     for (task, arm), m in sorted(means.items()):
         print(f"mean {task} {arm}: {m:.3f} over {len(table[(task, arm)])} seeds")
-    if ("rs", "def") in means:
+    if ("rs", ARMS[0]) in means:
         verdicts(table, means)
     if args.figure:
         figure(root, Path(args.figure))
@@ -56,14 +63,15 @@ def main() -> None:
 def verdicts(
     table: dict[tuple[str, str], list[float]], means: dict[tuple[str, str], float]
 ) -> None:
+    base = ARMS[0]
     for arm in ARMS[1:]:
         a = means.get(("rs", arm))
         if a is None:
             continue
-        ok_a = a >= means[("rs", "def")] + 0.10
-        verdict = f"{arm}: (a) RS {a:.3f} vs {means[('rs', 'def')]:.3f} + 0.10: {'pass' if ok_a else 'miss'}"
-        if ok_a and ("wm", arm) in means and ("wm", "def") in means:
-            w, d = means[("wm", arm)], means[("wm", "def")]
+        ok_a = a >= means[("rs", base)] + 0.10
+        verdict = f"{arm}: (a) RS {a:.3f} vs {means[('rs', base)]:.3f} + 0.10: {'pass' if ok_a else 'miss'}"
+        if ok_a and ("wm", arm) in means and ("wm", base) in means:
+            w, d = means[("wm", arm)], means[("wm", base)]
             ok_b = w >= d - 0.50
             ok_c = min(table[("wm", arm)]) >= 2.50
             verdict += f"; (b) WM {w:.3f} vs {d:.3f} - 0.50: {'pass' if ok_b else 'miss'}"
@@ -87,7 +95,8 @@ def figure(root: Path, out: Path) -> None:
                 if not (run / "metrics.csv").exists():
                     continue
                 x, y = zip(*returns(run))
-                ax.plot(x, y, color=colours[arm], alpha=0.8, label=labels[arm] if i == 0 else None)
+                colour, label = colours.get(arm, f"C{ARMS.index(arm)}"), labels.get(arm, arm)
+                ax.plot(x, y, color=colour, alpha=0.8, label=label if i == 0 else None)
         if task == "rs":
             ax.axhline(0.9, color="grey", lw=0.8, ls="--")
         ax.set(title=f"{title}, seeds 101-103", xlabel="env steps", ylabel="episode return")
