@@ -40,3 +40,10 @@ if [ "$1" = wm ]; then  # the arms that passed (a), as "$2" (e.g. "pm4 pm8")
     done
   done | xargs -P 2 -I{} bash -c 'g {}'
 fi
+# RepeatSymbol phase, `PYTHONPATH=<policy-minibatches worktree>/src bash run.sh rs` (d91333a):
+#   def 0.55 / 0.78 / 0.57 (seeds 101 / 102 / 103), mean 0.634 (calibration13's defaults on the
+#     code before the fused LSTM: 0.631), 172-180 s per run
+#   pm4 0.43 / 0.75 / 0.52, mean 0.569: (a) missed; 187-194 s
+#   pm8 0.69 / 0.40 / 0.42, mean 0.505: (a) missed; 217-226 s
+# Neither passed (a): no WaterMaze phase; --policy-minibatches stays 0 (= --minibatches).
+# python docs/runs/learning/calibration13/summary.py docs/runs/learning/calibration14 --arms def,pm4,pm8
