@@ -264,6 +264,7 @@ BAD_TRAIN = {
     "total-steps-negative": (["--total-steps", "-5"], ["--total-steps", "-5"]),
     "gamma-too-big": (["--gamma", "1.5"], ["--gamma", "1.5"]),
     "lam-zero": (["--lam", "0"], ["--lam"]),
+    "policy-minibatches-negative": (["--policy-minibatches", "-1"], ["--policy-minibatches", "-1"]),
     "continuous-actions": (["--env", "Pendulum-v1"], ["Pendulum-v1"]),
     "env-kwargs-bad-delay": (["--env-kwargs", '{"delay": 0}'], ["delay"]),
     "env-kwargs-unknown": (["--env-kwargs", '{"colour": 1}'], ["colour"]),

@@ -259,6 +259,43 @@ def test_policy_epochs_step_the_policy_alone(tmp_path, epochs, minibatches):
     tr.env.close()
 
 
+@pytest.mark.parametrize("policy_minibatches,expected", [(0, 2), (4, 4), (9, 4)])
+def test_policy_minibatches_split_the_policy_only_epochs(
+    tmp_path, monkeypatch, policy_minibatches, expected
+):
+    """--policy-minibatches M' splits each policy-only epoch into M' minibatches of environments
+    (0: --minibatches; at most one per env), each env once per epoch, while the joint epochs keep
+    --minibatches: P x M' policy-only steps of the policy's optimiser, none of the MBP's."""
+    import merlin_rl.learner as learner_mod
+
+    seen: list[list[int]] = []
+    real = learner_mod.replay_policy
+
+    def spy(agent, seg, index=None, *rest):
+        seen.append(sorted(index.tolist()))
+        return real(agent, seg, index, *rest)
+
+    monkeypatch.setattr(learner_mod, "replay_policy", spy)
+    tr = _trainer(
+        tmp_path,
+        f"pm{policy_minibatches}",
+        epochs=1,
+        minibatches=2,
+        policy_epochs=3,
+        policy_minibatches=policy_minibatches,
+    )
+    logs = tr.update(tr.rollout())
+    assert len(seen) == 3 * expected
+    for e in range(3):
+        epoch = seen[e * expected : (e + 1) * expected]
+        assert sorted(i for part in epoch for i in part) == [0, 1, 2, 3]
+    mbp_steps = {int(s["step"]) for s in tr.opt_mbp.state_dict()["state"].values()}
+    pol_steps = {int(s["step"]) for s in tr.opt_policy.state_dict()["state"].values()}
+    assert mbp_steps == {2} and pol_steps == {2 + 3 * expected}
+    assert logs["policy/gradient_steps"] == 2 + 3 * expected
+    tr.env.close()
+
+
 def test_policy_epochs_reach_no_mbp_parameter_and_move_the_policy(tmp_path):
     """Gradient flow: the policy-only steps leave every MBP parameter as it was (RL-MEM too,
     whose joint epochs train the MBP by the RL loss), and they move the policy."""

@@ -90,6 +90,8 @@ FLAG_HELP: dict[str, str] = {
     "minibatches": "minibatches of environments per epoch (each re-runs the segment), >= 1",
     "policy_epochs": "extra epochs of the policy alone after the K epochs, on the z_t and "
     "memory it acted on (no MBP pass: cheap policy gradient steps), >= 0",
+    "policy_minibatches": "minibatches of environments in each policy-only epoch (at most one "
+    "per env), >= 0; 0 = --minibatches",
     "ppo_clip": "PPO clip epsilon of the policy ratio (inactive at K = 1), > 0",
     "target_kl": "stop a segment's epochs once the policy's approx KL to the acting policy "
     "exceeds 1.5x this (SB3's target_kl; inactive at K = 1), >= 0; 0 = off",

@@ -31,6 +31,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "policy_input": "sample",  # the policy read the posterior sample z_t
     "lam_value": 0.0,  # the return heads' targets used lam
     "value_input": "sample",  # the advantages' baseline V_t was evaluated on the sample z_t
+    "policy_minibatches": 0,  # the policy-only epochs used --minibatches
 }
 
 
@@ -114,6 +115,10 @@ class Config:
     # many small policy steps, as RecurrentPPO takes (calibrated: docs/learning.md, ninth and
     # tenth sessions)
     policy_epochs: int = 8
+    # minibatches of environments in each policy-only epoch; 0 = --minibatches. More of them:
+    # more, smaller policy steps for the same joint cost (RecurrentPPO takes ~4.5x as many policy
+    # steps per env step as the defaults here)
+    policy_minibatches: int = 0
     ppo_clip: float = 0.2  # PPO's clipped ratio on the policy term (inactive at K = 1)
     target_kl: float = 0.0  # stop a segment's epochs once approx KL(pi_old||pi) > 1.5x this; 0 off
     reward_norm: str = "return-std"  # rewards / running sqrt(E[G^2]) of discounted returns; "off"
@@ -178,6 +183,7 @@ class Config:
             ("memory_rows", "auto: the env's episode length"),
             ("decoder_hidden", "the same as --mlp-hidden"),
             ("policy_epochs", "none"),
+            ("policy_minibatches", "the same as --minibatches"),
         ):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:

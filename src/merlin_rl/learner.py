@@ -335,11 +335,14 @@ class Learner:
         out["value/advantage_abs"] = float(losses.masked_mean(adv.abs(), seg.valid))
         return out
 
-    def _minibatches(self, seg: Segment, epochs: int, seed: int) -> Iterator[Tensor]:
-        """``epochs`` epochs, each a fresh permutation of the B environments split into
-        ``minibatches`` nearly equal parts (at most one per env); seeded from the step count."""
+    def _minibatches(
+        self, seg: Segment, epochs: int, seed: int, parts: int = 0
+    ) -> Iterator[Tensor]:
+        """``epochs`` epochs, each a fresh permutation of the B environments split into ``parts``
+        (0: ``minibatches``) nearly equal parts (at most one per env); seeded from the step
+        count."""
         b = seg.rewards.shape[1]
-        parts = min(self.cfg.minibatches, b)
+        parts = min(parts or self.cfg.minibatches, b)
         gen = torch.Generator().manual_seed(int(self.agent.return_count) + seed)
         for _ in range(epochs):
             yield from torch.randperm(b, generator=gen).to(seg.rewards.device).tensor_split(parts)
@@ -352,7 +355,8 @@ class Learner:
         memories: list[MemoryState] | None = None,
     ) -> tuple[int, bool]:
         """``policy_epochs`` epochs of the policy alone (:func:`replay_policy`), each over a fresh
-        permutation of the environments in ``minibatches`` parts, with the clipped policy term of
+        permutation of the environments in ``policy_minibatches`` parts (0: ``minibatches``),
+        with the clipped policy term of
         the joint epochs; the KL early stop applies as there. Returns the number of steps taken
         and whether any was skipped (not finite). ``memories``: :func:`acted_memories` of the
         segment if already built."""
@@ -363,7 +367,8 @@ class Learner:
             memories = acted_memories(self.agent, seg)
         stacked = stacked_memories(memories)
         n, any_bad = 0, False
-        for index in self._minibatches(seg, cfg.policy_epochs, env_steps + 1):
+        parts = cfg.policy_minibatches
+        for index in self._minibatches(seg, cfg.policy_epochs, env_steps + 1, parts):
             log_probs, entropy = replay_policy(self.agent, seg, index, stacked)
             mask = seg.valid[:, index]
             mean = lambda x: losses.masked_mean(x, mask)  # noqa: E731
