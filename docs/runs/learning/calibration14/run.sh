@@ -5,7 +5,8 @@
 # policy gradient (eighth session). New setting --policy-minibatches M' (0 = --minibatches = 2):
 # each policy-only epoch in M' minibatches of environments; the joint epochs are unchanged.
 # MERLIN alone, calibration seeds 101, 102, 103, today's defaults otherwise, one thread per job,
-# two jobs; all arms on the same code (the policy-minibatches branch, d91333a: main + the setting).
+# two jobs; all arms on the same code (the policy-minibatches branch, d91333a: main + the setting;
+# on main as 114585b after a rebase).
 #   arms:  def    (the defaults, re-run on this code)
 #          pm4    --policy-minibatches 4   (8 x 4 = 32 policy-only steps of 8 envs each)
 #          pm8    --policy-minibatches 8   (8 x 8 = 64 policy-only steps of 4 envs each)
