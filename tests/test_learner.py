@@ -259,6 +259,21 @@ def test_policy_epochs_step_the_policy_alone(tmp_path, epochs, minibatches):
     tr.env.close()
 
 
+def _spy_on_minibatches(monkeypatch, name: str) -> list[list[int]]:
+    """Wrap learner.<name> (replay or replay_policy) to record the environments of each call."""
+    import merlin_rl.learner as learner_mod
+
+    seen: list[list[int]] = []
+    real = getattr(learner_mod, name)
+
+    def spy(agent, seg, index=None, *rest):
+        seen.append(sorted(index.tolist()))
+        return real(agent, seg, index, *rest)
+
+    monkeypatch.setattr(learner_mod, name, spy)
+    return seen
+
+
 @pytest.mark.parametrize("policy_minibatches,expected", [(0, 2), (4, 4), (9, 4)])
 def test_policy_minibatches_split_the_policy_only_epochs(
     tmp_path, monkeypatch, policy_minibatches, expected
@@ -266,16 +281,7 @@ def test_policy_minibatches_split_the_policy_only_epochs(
     """--policy-minibatches M' splits each policy-only epoch into M' minibatches of environments
     (0: --minibatches; at most one per env), each env once per epoch, while the joint epochs keep
     --minibatches: P x M' policy-only steps of the policy's optimiser, none of the MBP's."""
-    import merlin_rl.learner as learner_mod
-
-    seen: list[list[int]] = []
-    real = learner_mod.replay_policy
-
-    def spy(agent, seg, index=None, *rest):
-        seen.append(sorted(index.tolist()))
-        return real(agent, seg, index, *rest)
-
-    monkeypatch.setattr(learner_mod, "replay_policy", spy)
+    seen = _spy_on_minibatches(monkeypatch, "replay_policy")
     tr = _trainer(
         tmp_path,
         f"pm{policy_minibatches}",
@@ -319,16 +325,7 @@ def test_policy_epochs_reach_no_mbp_parameter_and_move_the_policy(tmp_path):
 def test_uneven_minibatches_cover_every_env_once_per_epoch(tmp_path, monkeypatch):
     """3 envs in 2 minibatches: sizes 2 and 1, every env replayed once per epoch; more
     minibatches than envs means one env each."""
-    import merlin_rl.learner as learner_mod
-
-    seen: list[list[int]] = []
-    real = learner_mod.replay
-
-    def spy(agent, seg, index=None, *rest):
-        seen.append(sorted(index.tolist()))
-        return real(agent, seg, index, *rest)
-
-    monkeypatch.setattr(learner_mod, "replay", spy)
+    seen = _spy_on_minibatches(monkeypatch, "replay")
     tr = _trainer(tmp_path, "uneven", num_envs=3, epochs=2, minibatches=2)
     tr.update(tr.rollout())
     assert [len(x) for x in seen] in ([2, 1, 2, 1], [1, 2, 1, 2], [2, 1, 1, 2], [1, 2, 2, 1])
