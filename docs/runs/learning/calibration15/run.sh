@@ -31,3 +31,7 @@ fi
 if [ "$1" = checks ]; then
   printf '%s\n' "cm_pb_100 100 merlin_rl/ColourMatch-v0 150000 --baseline policy" "kd_pb_100 100 merlin_rl/KeyToDoor-v0 200000 --baseline policy" | xargs -P 2 -I{} bash -c 'g {}'
 fi
+# RepeatSymbol phase (`PYTHONPATH=<policy-baseline worktree>/src bash run.sh rs`, 0de7e36):
+#   rs_pb 0.74 / 0.56 / 0.46 (seeds 101 / 102 / 103), mean 0.586 (defaults 0.634): (a) missed;
+#   ahead on seed 101, behind on 102 and 103. No WaterMaze runs; --baseline stays mbp.
+# python docs/runs/learning/calibration13/summary.py docs/runs/learning/calibration15 --arms def,pb
