@@ -232,13 +232,13 @@ def test_replay_policy_reproduces_the_acting_policy(tmp_path, agent, policy_inpu
     overwrites inside the segment (5-step episodes, 4 rows, 7 steps), and per minibatch."""
     tr = _trainer(tmp_path, "pol", agent=agent, epochs=2, policy_input=policy_input)
     seg = _segment_then_move_the_mbp(tr)
-    log_probs, entropy = replay_policy(tr.agent, seg)
+    log_probs, entropy, _ = replay_policy(tr.agent, seg)
     assert log_probs.requires_grad
     acted_entropy = torch.stack([o.entropy for o in seg.outputs])
     torch.testing.assert_close(log_probs.detach(), seg.log_probs, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(entropy.detach(), acted_entropy, atol=1e-5, rtol=1e-5)
     index = torch.tensor([3, 0])
-    sub, _ = replay_policy(tr.agent, seg, index)
+    sub, _, _ = replay_policy(tr.agent, seg, index)
     torch.testing.assert_close(sub.detach(), seg.log_probs[:, index], atol=1e-5, rtol=1e-5)
     tr.env.close()
 
@@ -425,3 +425,59 @@ def test_the_baseline_is_evaluated_on_the_chosen_z(tmp_path, agent):
         torch.testing.assert_close(base["mean"], base["sample"])
     for t in tr.values():
         t.env.close()
+
+
+@pytest.mark.parametrize("agent", ["merlin", "rl-lstm"])
+def test_policy_baseline_advantages_come_from_the_policy_value_head(tmp_path, agent):
+    """--baseline policy: the policy gets a value head V~_t on its own features; acting, the joint
+    replay and the policy-only replay give the same V~_t; the advantages are GAE on V~ (a naive
+    lambda-return loop over the acted V~ and the V~ after the segment, less V~), its targets
+    Adv + V~; the MBP's return heads keep their targets from the MBP's V."""
+    tr = _trainer(tmp_path, f"pb-{agent}", agent=agent, epochs=2, baseline="policy", lam=0.7)
+    tr.update(tr.rollout())
+    seg = tr.rollout()
+    acted = torch.stack([o.policy_value for o in seg.outputs])
+    assert acted.shape == seg.rewards.shape and seg.policy_bootstrap.shape == (4,)
+    outs, _ = replay(tr.agent, seg)
+    replayed = torch.stack([o.policy_value for o in outs])
+    assert replayed.requires_grad
+    torch.testing.assert_close(replayed.detach(), acted, atol=1e-5, rtol=1e-5)
+    _, _, alone = replay_policy(tr.agent, seg)
+    torch.testing.assert_close(alone.detach(), acted, atol=1e-5, rtol=1e-5)
+    adv, targets = tr.learner.policy_targets(seg)
+    args = (seg.rewards, acted, seg.policy_bootstrap, seg.dones, seg.terminals, tr.cfg.gamma)
+    torch.testing.assert_close(targets, _lambda_return_loop(*args, 0.7), atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(adv, targets - acted)
+    mbp_adv, mbp_targets = tr.learner.targets(seg, tr.learner.baseline(seg))
+    assert not torch.allclose(mbp_targets, targets)
+    tr.env.close()
+
+
+def test_policy_value_loss_trains_the_policy_alone(tmp_path):
+    """Gradient flow of --baseline policy: the value head's squared error reaches the value head
+    and the policy LSTM, and no MBP parameter; the defaults make no value head at all."""
+    default = _trainer(tmp_path, "nohead")
+    assert default.agent.policy.value_head is None
+    assert not any(k.startswith("policy.value_head") for k in default.agent.state_dict())
+    default.env.close()
+    tr = _trainer(tmp_path, "head", epochs=2, baseline="policy", policy_value_cost=1.0)
+    seg = tr.rollout()
+    outs, _ = replay(tr.agent, seg)
+    adv, targets = tr.learner.targets(seg, tr.learner.baseline(seg))
+    _, pol_targets = tr.learner.policy_targets(seg)
+    _, with_value, logs = tr.learner.losses(outs, seg, adv, targets, policy_targets=pol_targets)
+    _, without, _ = tr.learner.losses(outs, seg, adv, targets)
+    assert logs["loss/policy_value"] > 0
+    tr.agent.zero_grad(set_to_none=True)
+    (with_value - without).backward()  # the value term alone
+    for name, p in tr.agent.named_parameters():
+        moved = p.grad is not None and bool(p.grad.abs().sum() > 0)
+        if name.startswith("mbp."):
+            assert not moved, name
+        if name.startswith(("policy.value_head.", "policy.lstm.")):
+            assert moved, name
+        if name.startswith("policy.head."):
+            assert not moved, name  # the action head is not the critic's
+    logs = tr.update(tr.rollout())
+    assert all(torch.isfinite(torch.tensor(v)) for v in logs.values())
+    tr.env.close()

@@ -58,6 +58,9 @@ class Segment:
     noise: list[StepNoise]  # eps of z and the uniforms of a, per step
     actions: Tensor  # (T, B) a_t
     log_probs: Tensor  # (T, B) log pi(a_t) when acting (PPO's old policy)
+    policy_bootstrap: Tensor | None = (
+        None  # (B,) the policy's V~ after the segment (baseline policy)
+    )
 
     @property
     def with_graph(self) -> bool:
@@ -282,6 +285,7 @@ class Actor:
             peek_state = state.reset(loop.episode_start)
             peek = self.step_fn(loop.obs, peek_state, sample=False)[0]
             bootstrap = agent.values([peek])[0]  # z = mu_q (sample=False)
+            policy_bootstrap = peek.policy_value
         seg = Segment(
             outputs=outs,
             rewards=torch.stack(rewards),
@@ -294,6 +298,7 @@ class Actor:
             noise=noises,
             actions=torch.stack([o.action for o in outs]),
             log_probs=torch.stack([o.log_prob for o in outs]).detach(),
+            policy_bootstrap=policy_bootstrap,
         )
         return seg, state
 

@@ -93,6 +93,7 @@ class StepOutput:
     prev_reward: Tensor  # (B, 1) r_{t-1}
     mbp_weights: Tensor | None  # (B, K^r, N)
     policy_weights: Tensor | None  # (B, 1, N)
+    policy_value: Tensor | None = None  # (B,) the policy's own V~_t (--baseline policy)
 
 
 def action_log_prob_entropy(log_pi: Tensor, action: Tensor) -> tuple[Tensor, Tensor]:
@@ -173,6 +174,7 @@ class Agent(nn.Module):
             cfg.mlp_hidden,
             2 * cfg.z_dim if self.use_memory else 0,
             cfg.read_strength_init,
+            value_head=cfg.baseline == "policy",
         )
         # running second moment of the discounted return (reward scale, learner.RewardScale)
         self.register_buffer("return_sq_sum", torch.zeros((), dtype=torch.float64))
@@ -231,11 +233,13 @@ class Agent(nn.Module):
         z, dist = mbp.latent(e, h_prev, state.m, sample, noise.eps if noise else None)
         memory = state.memory
 
-        log_prob = entropy = logits = pol_w = None
+        log_prob = entropy = logits = pol_w = pol_v = None
         pol_h, pol_c = state.pol_h, state.pol_c
         if with_policy:
             z_pol, mem_pol = self.policy_inputs(z, dist, memory, policy_view)
-            logits, pol_h, pol_c, pol_w = self.policy(z_pol, state.pol_h, state.pol_c, mem_pol)
+            logits, pol_h, pol_c, pol_w, pol_v = self.policy(
+                z_pol, state.pol_h, state.pol_c, mem_pol
+            )
             log_pi = F.log_softmax(logits, -1)
             if action is not None:
                 pass
@@ -274,6 +278,7 @@ class Agent(nn.Module):
             prev_reward=state.prev_reward,
             mbp_weights=mbp_w,
             policy_weights=pol_w,
+            policy_value=pol_v,
         )
         new_state = AgentState(
             mbp_h=mbp_h,

@@ -20,6 +20,7 @@ from merlin_rl.config import (
     ADVANTAGE_NORMS,
     AGENTS,
     ALLOCATIONS,
+    BASELINES,
     DEVICES,
     ELBOS,
     LR_SCHEDULES,
@@ -90,6 +91,10 @@ FLAG_HELP: dict[str, str] = {
     "minibatches": "minibatches of environments per epoch (each re-runs the segment), >= 1",
     "policy_epochs": "extra epochs of the policy alone after the K epochs, on the z_t and "
     "memory it acted on (no MBP pass: cheap policy gradient steps), >= 0",
+    "baseline": "the advantages' baseline: the MBP's V on z_t (mbp, the paper's) or a value "
+    "head on the policy's own features, which see its history (policy)",
+    "policy_value_cost": "weight of the policy value head's squared error in the policy's loss "
+    "(--baseline policy), >= 0",
     "policy_minibatches": "minibatches of environments in each policy-only epoch (at most one "
     "per env), >= 0; 0 = --minibatches",
     "ppo_clip": "PPO clip epsilon of the policy ratio (inactive at K = 1), > 0",
@@ -136,6 +141,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "advantage_norm": ADVANTAGE_NORMS,
     "policy_input": POLICY_INPUTS,
     "value_input": VALUE_INPUTS,
+    "baseline": BASELINES,
     "replay_view": REPLAY_VIEWS,
     "lr_schedule": LR_SCHEDULES,
 }

@@ -16,6 +16,7 @@ REWARD_NORMS = ("return-std", "off")
 ADVANTAGE_NORMS = ("batch", "off")
 POLICY_INPUTS = ("sample", "mean")
 VALUE_INPUTS = ("sample", "mean")
+BASELINES = ("mbp", "policy")
 REPLAY_VIEWS = ("acted", "current")
 LR_SCHEDULES = ("constant", "linear")
 ALLOCATIONS = ("usage", "usage-literal", "fifo")  # memory.ALLOCATIONS
@@ -32,6 +33,8 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "lam_value": 0.0,  # the return heads' targets used lam
     "value_input": "sample",  # the advantages' baseline V_t was evaluated on the sample z_t
     "policy_minibatches": 0,  # the policy-only epochs used --minibatches
+    "baseline": "mbp",  # the advantages' baseline was the MBP's V
+    "policy_value_cost": 0.5,
 }
 
 
@@ -119,6 +122,12 @@ class Config:
     # more, smaller policy steps for the same joint cost (RecurrentPPO takes ~4.5x as many policy
     # steps per env step as the defaults here)
     policy_minibatches: int = 0
+    # the advantages' baseline: the MBP's V(z_t, log pi_t) (the paper's), or "policy": a value
+    # head on the policy's own features [z_t, h~_t, m~_t] (RecurrentPPO's critic sees the
+    # history; MERLIN's V sees z_t, which holds little of the past), trained by the policy's
+    # optimiser with weight policy_value_cost; the MBP's return heads are trained as before
+    baseline: str = "mbp"
+    policy_value_cost: float = 0.5
     ppo_clip: float = 0.2  # PPO's clipped ratio on the policy term (inactive at K = 1)
     target_kl: float = 0.0  # stop a segment's epochs once approx KL(pi_old||pi) > 1.5x this; 0 off
     reward_norm: str = "return-std"  # rewards / running sqrt(E[G^2]) of discounted returns; "off"
@@ -230,6 +239,13 @@ class Config:
                 f"--policy-input {self.policy_input!r} is not known; allowed: "
                 f"{', '.join(POLICY_INPUTS)}"
             )
+        if self.baseline not in BASELINES:
+            raise ConfigError(
+                f"--baseline {self.baseline!r} is not known; allowed: {', '.join(BASELINES)}"
+            )
+        v = self.policy_value_cost
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v < 0:
+            raise ConfigError(f"--policy-value-cost must be a finite number >= 0, got {v!r}")
         if self.value_input not in VALUE_INPUTS:
             raise ConfigError(
                 f"--value-input {self.value_input!r} is not known; allowed: "

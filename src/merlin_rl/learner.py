@@ -101,7 +101,7 @@ def replay(
     # the policy over the whole segment (it does not feed the MBP's recurrence: the actions are
     # the acted ones): one fused LSTM call per stretch between episode starts
     starts = seg.starts if index is None else seg.starts[:, index]
-    logits, pol_h, pol_c, weights = agent.policy.sequence(
+    logits, pol_h, pol_c, weights, values = agent.policy.sequence(
         torch.stack(z_pol), pol_h, pol_c, starts, stacked_memories(mem_pol)
     )
     log_pi = torch.log_softmax(logits, -1)
@@ -110,6 +110,7 @@ def replay(
     for t, out in enumerate(outs):
         out.logits, out.log_prob, out.entropy = logits[t], log_probs[t], entropies[t]
         out.policy_weights = None if weights is None else weights[t]
+        out.policy_value = None if values is None else values[t]
     state.pol_h, state.pol_c = pol_h, pol_c
     return outs, state
 
@@ -155,7 +156,8 @@ def replay_policy(
     :func:`acted_memories`; rebuilt if None). Only the LSTM is recurrent (one fused call per layer
     and stretch between episode starts, ``DeepLSTM.sequence``); the reads and the head take all
     T x B' steps as one batch. With unchanged parameters this reproduces the
-    acting pass's logits. Returns log pi(a_t) and the entropy, (T, B') each."""
+    acting pass's logits. Returns log pi(a_t) and the entropy, (T, B') each, and the policy's
+    value head V~_t (T, B') or None without one."""
     pick = (lambda x: x) if index is None else (lambda x: x[index])  # noqa: E731
     state = seg.start_state if index is None else seg.start_state.select(index)
     if memories is None:
@@ -171,9 +173,9 @@ def replay_policy(
         memories = MemoryState(
             **{f.name: getattr(memories, f.name)[:, index] for f in fields(MemoryState)}
         )
-    logits, _, _, _ = agent.policy.sequence(zs, state.pol_h, state.pol_c, starts, memories)
+    logits, _, _, _, values = agent.policy.sequence(zs, state.pol_h, state.pol_c, starts, memories)
     actions = seg.actions if index is None else seg.actions[:, index]  # (T, B')
-    return action_log_prob_entropy(torch.log_softmax(logits, -1), actions)
+    return (*action_log_prob_entropy(torch.log_softmax(logits, -1), actions), values)
 
 
 class Learner:
@@ -204,6 +206,31 @@ class Learner:
         with torch.no_grad():
             return self.agent.values(seg.outputs, mean=self.cfg.value_input == "mean")
 
+    def policy_targets(self, seg: Segment) -> tuple[Tensor, Tensor]:
+        """``baseline`` policy: GAE advantages with ``lam`` on the policy's own value head V~_t
+        (as acted, bootstrapped with V~ after the segment) and its lambda-return targets
+        Adv_t + V~_t; (T, B) each, no gradient."""
+        with torch.no_grad():
+            values = torch.stack([o.policy_value for o in seg.outputs])
+            adv = losses.gae(
+                seg.rewards,
+                values,
+                seg.policy_bootstrap,
+                seg.dones,
+                seg.terminals,
+                self.cfg.gamma,
+                self.cfg.lam,
+            )
+        return adv, adv + values
+
+    def _policy_value_loss(
+        self, values: Tensor | None, targets: Tensor | None, mean: Any
+    ) -> Tensor | None:
+        """policy_value_cost x the mean squared error of V~_t to its targets (None: no critic)."""
+        if values is None or targets is None:
+            return None
+        return self.cfg.policy_value_cost * mean((values - targets).square())
+
     def targets(self, seg: Segment, values: Tensor) -> tuple[Tensor, Tensor]:
         """GAE advantages with ``lam`` for the policy, and lambda-return targets
         R_t = Adv_t + V_t with ``lam_value`` (0 = ``lam``) for the return heads; (T, B) each, no
@@ -227,11 +254,14 @@ class Learner:
         adv: Tensor,
         targets: Tensor,
         index: Tensor | None = None,
+        policy_targets: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, dict[str, float]]:
         """MBP loss (ELBO + return loss) and policy loss, averaged over valid transitions.
 
         Policy term: -min(rho Adv, clip(rho, 1 - eps, 1 + eps) Adv) - c H with
-        rho = pi(a_t) / pi_old(a_t); at rho = 1 (K = 1) its gradient is A2C's."""
+        rho = pi(a_t) / pi_old(a_t); at rho = 1 (K = 1) its gradient is A2C's. With
+        ``policy_targets`` (``baseline`` policy) the policy loss adds the value head's squared
+        error, weighted ``policy_value_cost``."""
         cfg = self.cfg
         pick = (lambda x: x) if index is None else (lambda x: x[:, index])  # noqa: E731
         pred = self.agent.evaluate(outputs)
@@ -256,12 +286,18 @@ class Learner:
             losses.clipped_policy_loss(ratio, adv, entropy, cfg.entropy_cost, cfg.ppo_clip)
         )
         terms["entropy"] = mean(entropy)
+        policy_loss = terms["policy"]
+        if policy_targets is not None:
+            values = torch.stack([o.policy_value for o in outputs])
+            value_loss = self._policy_value_loss(values, pick(policy_targets), mean)
+            terms["policy_value"] = value_loss / max(cfg.policy_value_cost, 1e-12)
+            policy_loss = policy_loss + value_loss
         logs = {f"loss/{k}": float(v.detach()) for k, v in terms.items()}
         logs["loss/mbp"] = float(mbp_loss.detach())
         logs["value/mean"] = float(mean(pred.value.detach()))
         logs["policy/clip_fraction"] = float(mean(((ratio - 1.0).abs() > cfg.ppo_clip).float()))
         logs["policy/approx_kl"] = float(mean(losses.approx_kl(log_probs - pick(seg.log_probs))))
-        return mbp_loss, terms["policy"], logs
+        return mbp_loss, policy_loss, logs
 
     def _normalise(self, adv: Tensor, mask: Tensor) -> Tensor:
         """(Adv - mean) / std over the valid entries of the minibatch on every rank."""
@@ -285,7 +321,11 @@ class Learner:
         """The losses of a segment acted with its graph kept (the single-graph update), and its
         advantages."""
         adv, targets = self.targets(seg, self.baseline(seg))
-        return (*self.losses(seg.outputs, seg, adv, targets), adv)
+        policy_targets = None
+        if self.cfg.baseline == "policy":
+            adv, policy_targets = self.policy_targets(seg)
+        losses_ = self.losses(seg.outputs, seg, adv, targets, policy_targets=policy_targets)
+        return (*losses_, adv)
 
     # ----------------------------------------------------------------------------------- updates
     def update(self, seg: Segment, env_steps: int = 0) -> dict[str, float]:
@@ -307,6 +347,9 @@ class Learner:
             logs["value/advantage_abs"] = float(losses.masked_mean(adv.abs(), seg.valid))
             return logs
         adv, targets = self.targets(seg, self.baseline(seg))
+        policy_targets = None
+        if self.cfg.baseline == "policy":
+            adv, policy_targets = self.policy_targets(seg)
         acted_view = self.agent.is_merlin and self.cfg.replay_view == "acted"
         need = acted_view or self.cfg.policy_epochs > 0
         memories = acted_memories(self.agent, seg) if need else None  # once per segment
@@ -314,7 +357,9 @@ class Learner:
         n, any_bad, stopped = 0, False, False
         for index in self._minibatches(seg, self.cfg.epochs, env_steps):
             outs, _ = replay(self.agent, seg, index, memories if acted_view else None)
-            mbp_loss, policy_loss, logs = self.losses(outs, seg, adv, targets, index)
+            mbp_loss, policy_loss, logs = self.losses(
+                outs, seg, adv, targets, index, policy_targets=policy_targets
+            )
             if n > 0 and self._kl_exceeded(logs["policy/approx_kl"], seg.valid[:, index]):
                 stopped = True
                 break  # the policy has moved far enough from the acting one
@@ -366,10 +411,11 @@ class Learner:
         if memories is None:
             memories = acted_memories(self.agent, seg)
         stacked = stacked_memories(memories)
+        policy_targets = self.policy_targets(seg)[1] if cfg.baseline == "policy" else None
         n, any_bad = 0, False
         parts = cfg.policy_minibatches
         for index in self._minibatches(seg, cfg.policy_epochs, env_steps + 1, parts):
-            log_probs, entropy = replay_policy(self.agent, seg, index, stacked)
+            log_probs, entropy, values = replay_policy(self.agent, seg, index, stacked)
             mask = seg.valid[:, index]
             mean = lambda x: losses.masked_mean(x, mask)  # noqa: E731
             log_ratio = log_probs - seg.log_probs[:, index]
@@ -383,6 +429,8 @@ class Learner:
                     torch.exp(log_ratio), a, entropy, cfg.entropy_cost, cfg.ppo_clip
                 )
             )
+            if policy_targets is not None:
+                loss = loss + self._policy_value_loss(values, policy_targets[:, index], mean)
             _, bad = self._step(None, loss, mask)
             any_bad |= bad
             n += 1

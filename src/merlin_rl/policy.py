@@ -29,6 +29,7 @@ class Policy(nn.Module):
         mlp_hidden: int,
         mem_width: int,
         read_strength_init: float = 1.0,
+        value_head: bool = False,
     ) -> None:
         super().__init__()
         self.lstm = DeepLSTM(z_dim, hidden, 2)
@@ -36,18 +37,20 @@ class Policy(nn.Module):
         if mem_width:
             self.interface = nn.Linear(self.lstm.out_dim, mem_width + 1)  # one key + strength
             init_read_strength(self.interface, 1, mem_width, read_strength_init)
-        self.head = mlp(
-            z_dim + self.lstm.out_dim + mem_width, mlp_hidden, num_actions, out_scale=0.01
-        )
+        feat = z_dim + self.lstm.out_dim + mem_width
+        self.head = mlp(feat, mlp_hidden, num_actions, out_scale=0.01)
+        # the policy's own critic V~_t = MLP([z_t, h~_t, m~_t]) (--baseline policy; made after
+        # the head, so that the default policy's initial weights do not change)
+        self.value_head = mlp(feat, mlp_hidden, 1, out_scale=0.01) if value_head else None
 
     def forward(
         self, z: Tensor, h: Tensor, c: Tensor, memory: MemoryState | None
-    ) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor | None, Tensor | None]:
         """One step: :meth:`core` then :meth:`readout`. Returns (logits, h, c, read weights
-        (B, 1, N) or None)."""
+        (B, 1, N) or None, the value head's V~_t (B,) or None)."""
         h_cat, h, c = self.core(z, h, c)
-        logits, weights = self.readout(z, h_cat, memory)
-        return logits, h, c, weights
+        logits, weights, value = self.readout(z, h_cat, memory)
+        return logits, h, c, weights, value
 
     def core(self, z: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """The recurrent part, h~_t = LSTM(z_t, h~_{t-1}): returns ([h^1_t, h^2_t], h, c)."""
@@ -63,12 +66,12 @@ class Policy(nn.Module):
 
     def sequence(
         self, z: Tensor, h: Tensor, c: Tensor, starts: Tensor, memory: MemoryState | None
-    ) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor | None, Tensor | None]:
         """:meth:`forward` over a segment: z (T, B, Z), episode starts (T, B) (the state is zeroed
         where an episode starts), ``memory`` the T memories M_{t-1} read, as one state whose
         fields are (T, B, ...). The LSTM runs fused (:meth:`core_sequence`), the reads and the
         head over all T x B steps at once. Returns (logits (T, B, A), h, c, read weights
-        (T, B, 1, N) or None)."""
+        (T, B, 1, N) or None, V~ (T, B) or None)."""
         t, b = z.shape[:2]
         h_cats, h, c = self.core_sequence(z, h, c, starts)
         flat = None
@@ -76,17 +79,20 @@ class Policy(nn.Module):
             flat = MemoryState(
                 **{f.name: getattr(memory, f.name).flatten(0, 1) for f in fields(MemoryState)}
             )
-        logits, weights = self.readout(z.flatten(0, 1), h_cats.flatten(0, 1), flat)
+        logits, weights, value = self.readout(z.flatten(0, 1), h_cats.flatten(0, 1), flat)
         if weights is not None:
             weights = weights.view(t, b, *weights.shape[1:])
-        return logits.view(t, b, -1), h, c, weights
+        if value is not None:
+            value = value.view(t, b)
+        return logits.view(t, b, -1), h, c, weights, value
 
     def readout(
         self, z: Tensor, h_cat: Tensor, memory: MemoryState | None
-    ) -> tuple[Tensor, Tensor | None]:
+    ) -> tuple[Tensor, Tensor | None, Tensor | None]:
         """The feed-forward part, pi_t = MLP([z_t, h~_t, read(M_{t-1}, key(h~_t))]): no state, so
         it takes any batch of steps at once (z (B, Z), h_cat (B, 2H), a memory of B rows).
-        Returns (logits (B, A), read weights (B, 1, N) or None)."""
+        Returns (logits (B, A), read weights (B, 1, N) or None, V~_t (B,) from the same features
+        or None without a value head)."""
         parts = [z, h_cat]
         weights = None
         if self.mem_width:
@@ -95,4 +101,6 @@ class Policy(nn.Module):
             key, beta = i[:, None, :-1], F.softplus(i[:, -1:])
             read, weights = mem_ops.read(memory, key, beta)
             parts.append(read.flatten(1))
-        return self.head(torch.cat(parts, -1)), weights
+        feats = torch.cat(parts, -1)
+        value = None if self.value_head is None else self.value_head(feats).squeeze(-1)
+        return self.head(feats), weights, value
