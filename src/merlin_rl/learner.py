@@ -223,14 +223,6 @@ class Learner:
             )
         return adv, adv + values
 
-    def _policy_value_loss(
-        self, values: Tensor | None, targets: Tensor | None, mean: Any
-    ) -> Tensor | None:
-        """policy_value_cost x the mean squared error of V~_t to its targets (None: no critic)."""
-        if values is None or targets is None:
-            return None
-        return self.cfg.policy_value_cost * mean((values - targets).square())
-
     def targets(self, seg: Segment, values: Tensor) -> tuple[Tensor, Tensor]:
         """GAE advantages with ``lam`` for the policy, and lambda-return targets
         R_t = Adv_t + V_t with ``lam_value`` (0 = ``lam``) for the return heads; (T, B) each, no
@@ -287,11 +279,10 @@ class Learner:
         )
         terms["entropy"] = mean(entropy)
         policy_loss = terms["policy"]
-        if policy_targets is not None:
+        if policy_targets is not None:  # the policy's value head (baseline policy)
             values = torch.stack([o.policy_value for o in outputs])
-            value_loss = self._policy_value_loss(values, pick(policy_targets), mean)
-            terms["policy_value"] = value_loss / max(cfg.policy_value_cost, 1e-12)
-            policy_loss = policy_loss + value_loss
+            terms["policy_value"] = mean((values - pick(policy_targets)).square())
+            policy_loss = policy_loss + cfg.policy_value_cost * terms["policy_value"]
         logs = {f"loss/{k}": float(v.detach()) for k, v in terms.items()}
         logs["loss/mbp"] = float(mbp_loss.detach())
         logs["value/mean"] = float(mean(pred.value.detach()))
@@ -429,8 +420,9 @@ class Learner:
                     torch.exp(log_ratio), a, entropy, cfg.entropy_cost, cfg.ppo_clip
                 )
             )
-            if policy_targets is not None:
-                loss = loss + self._policy_value_loss(values, policy_targets[:, index], mean)
+            if policy_targets is not None:  # the policy's value head (baseline policy)
+                error = mean((values - policy_targets[:, index]).square())
+                loss = loss + cfg.policy_value_cost * error
             _, bad = self._step(None, loss, mask)
             any_bad |= bad
             n += 1
