@@ -290,6 +290,10 @@ CASES: dict[str, Case] = {
         lambda c: _train(c, "--overwrite", "--image-channels", "99999999999999999999"),
         ("--image-channels",),
     ),
+    "overwrite-decoder-hidden-overflow": (
+        lambda c: _train(c, "--overwrite", "--decoder-hidden", "10" + "0" * 30),
+        ("--decoder-hidden",),
+    ),
     "overwrite-tau-over-total": (
         lambda c: _train(c, "--overwrite", "--tau", "1000000000"),
         ("--tau", "--total-steps"),

@@ -44,6 +44,8 @@ def estimate_bytes(
     params += 2 * h * r * (w + 1) + 2 * p * (w + 1)  # read interfaces
     params += 2 * m * (2 * h + r * w + e + 2 * z)  # prior and posterior MLPs
     params += m * (z + 2 * p + w + _ACTIONS)  # policy head
+    if cfg.agent == "merlin":  # the action and reward decoders, the least MERLIN has
+        params += (cfg.decoder_hidden or m) * (z + _ACTIONS + 1)
     per_step = 8 * h + 8 * p + 4 * z + r * w + e  # floats kept per env and step
     c = cfg.image_channels
     images = image_sizes(obs_space) if obs_space is not None else []
@@ -57,7 +59,15 @@ def estimate_bytes(
         ),
         "model parameters (with gradients and optimiser state)": (
             16 * params,
-            ("z_dim", "mbp_hidden", "policy_hidden", "mlp_hidden", "mbp_reads", "enc_dim"),
+            (
+                "z_dim",
+                "mbp_hidden",
+                "policy_hidden",
+                "mlp_hidden",
+                "decoder_hidden",
+                "mbp_reads",
+                "enc_dim",
+            ),
         ),
         "external memory": (
             8 * batch * n * (w + 5) if uses_memory else 0,
