@@ -58,9 +58,8 @@ class Segment:
     noise: list[StepNoise]  # eps of z and the uniforms of a, per step
     actions: Tensor  # (T, B) a_t
     log_probs: Tensor  # (T, B) log pi(a_t) when acting (PPO's old policy)
-    policy_bootstrap: Tensor | None = (
-        None  # (B,) the policy's V~ after the segment (baseline policy)
-    )
+    # (B,) the policy's own V~ after the segment (--baseline policy), else None
+    policy_bootstrap: Tensor | None = None
 
     @property
     def with_graph(self) -> bool:

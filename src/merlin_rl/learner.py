@@ -170,9 +170,7 @@ def replay_policy(
     )  # (T, B', Z)
     starts = seg.starts if index is None else seg.starts[:, index]
     if memories is not None and index is not None:  # (T, B, ...) -> (T, B', ...)
-        memories = MemoryState(
-            **{f.name: getattr(memories, f.name)[:, index] for f in fields(MemoryState)}
-        )
+        memories = memories.map(lambda x: x[:, index])
     logits, _, _, _, values = agent.policy.sequence(zs, state.pol_h, state.pol_c, starts, memories)
     actions = seg.actions if index is None else seg.actions[:, index]  # (T, B')
     return (*action_log_prob_entropy(torch.log_softmax(logits, -1), actions), values)
@@ -308,15 +306,24 @@ class Learner:
         kind = key.split(":")[0]
         return float(getattr(self.cfg, f"{kind}_weight"))
 
-    def acted_losses(self, seg: Segment) -> tuple[Tensor, Tensor, dict[str, float], Tensor]:
-        """The losses of a segment acted with its graph kept (the single-graph update), and its
-        advantages."""
+    def advantages(self, seg: Segment) -> tuple[Tensor, Tensor, Tensor | None]:
+        """Once per segment, without gradient: the policy's advantages (on the MBP's V, or with
+        ``baseline`` policy on the policy's value head), the return heads' targets, and the
+        policy value head's targets (None without one)."""
         adv, targets = self.targets(seg, self.baseline(seg))
-        policy_targets = None
-        if self.cfg.baseline == "policy":
-            adv, policy_targets = self.policy_targets(seg)
+        if self.cfg.baseline != "policy":
+            return adv, targets, None
+        adv, policy_targets = self.policy_targets(seg)
+        return adv, targets, policy_targets
+
+    def acted_losses(
+        self, seg: Segment
+    ) -> tuple[Tensor, Tensor, dict[str, float], Tensor, Tensor | None]:
+        """The losses of a segment acted with its graph kept (the single-graph update), its
+        advantages and the policy value head's targets (None without one)."""
+        adv, targets, policy_targets = self.advantages(seg)
         losses_ = self.losses(seg.outputs, seg, adv, targets, policy_targets=policy_targets)
-        return (*losses_, adv)
+        return (*losses_, adv, policy_targets)
 
     # ----------------------------------------------------------------------------------- updates
     def update(self, seg: Segment, env_steps: int = 0) -> dict[str, float]:
@@ -326,21 +333,20 @@ class Learner:
         skipped step counts as one non-finite update (``max_nonfinite`` in a row stop the run)."""
         self.set_learning_rates(env_steps)
         if seg.with_graph:
-            mbp_loss, policy_loss, logs, adv = self.acted_losses(seg)
+            mbp_loss, policy_loss, logs, adv, policy_targets = self.acted_losses(seg)
             step_logs, bad = self._step(mbp_loss, policy_loss, seg.valid)
             logs.update(step_logs)
             adv = adv.detach()
-            n_pol, bad_pol = self._policy_epochs(seg, adv, env_steps) if not bad else (0, False)
+            n_pol, bad_pol = (0, False)
+            if not bad:
+                n_pol, bad_pol = self._policy_epochs(seg, adv, env_steps, None, policy_targets)
             if self.cfg.policy_epochs > 0:
                 logs["policy/gradient_steps"] = 1.0 + n_pol
             self._count(bad or bad_pol, env_steps)
             logs["skipped_updates"] = float(self.skipped_updates)
             logs["value/advantage_abs"] = float(losses.masked_mean(adv.abs(), seg.valid))
             return logs
-        adv, targets = self.targets(seg, self.baseline(seg))
-        policy_targets = None
-        if self.cfg.baseline == "policy":
-            adv, policy_targets = self.policy_targets(seg)
+        adv, targets, policy_targets = self.advantages(seg)
         acted_view = self.agent.is_merlin and self.cfg.replay_view == "acted"
         need = acted_view or self.cfg.policy_epochs > 0
         memories = acted_memories(self.agent, seg) if need else None  # once per segment
@@ -363,7 +369,7 @@ class Learner:
         out = {k: v / n for k, v in sums.items()}
         n_pol = 0
         if not (stopped or any_bad):  # a segment with a non-finite step is not learned from more
-            n_pol, bad_pol = self._policy_epochs(seg, adv, env_steps, memories)
+            n_pol, bad_pol = self._policy_epochs(seg, adv, env_steps, memories, policy_targets)
             any_bad |= bad_pol
         out["policy/gradient_steps"] = float(n + n_pol)
         self._count(any_bad, env_steps)
@@ -389,20 +395,21 @@ class Learner:
         adv: Tensor,
         env_steps: int,
         memories: list[MemoryState] | None = None,
+        policy_targets: Tensor | None = None,
     ) -> tuple[int, bool]:
         """``policy_epochs`` epochs of the policy alone (:func:`replay_policy`), each over a fresh
         permutation of the environments in ``policy_minibatches`` parts (0: ``minibatches``),
         with the clipped policy term of
         the joint epochs; the KL early stop applies as there. Returns the number of steps taken
         and whether any was skipped (not finite). ``memories``: :func:`acted_memories` of the
-        segment if already built."""
+        segment if already built; ``policy_targets``: the policy value head's targets
+        (:meth:`advantages`; None without a value head)."""
         cfg = self.cfg
         if cfg.policy_epochs <= 0:
             return 0, False
         if memories is None:
             memories = acted_memories(self.agent, seg)
         stacked = stacked_memories(memories)
-        policy_targets = self.policy_targets(seg)[1] if cfg.baseline == "policy" else None
         n, any_bad = 0, False
         parts = cfg.policy_minibatches
         for index in self._minibatches(seg, cfg.policy_epochs, env_steps + 1, parts):

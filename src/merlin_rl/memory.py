@@ -16,6 +16,7 @@ through the memory is kept inside a truncation window (the caller detaches betwe
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from typing import Callable
 
 import torch
 from torch import Tensor
@@ -55,12 +56,16 @@ class MemoryState:
             count=torch.zeros(batch, dtype=torch.long, device=device),
         )
 
+    def map(self, fn: Callable[[Tensor], Tensor]) -> "MemoryState":
+        """``fn`` applied to every field."""
+        return MemoryState(**{f.name: fn(getattr(self, f.name)) for f in fields(self)})
+
     def detach(self) -> "MemoryState":
-        return MemoryState(**{f.name: getattr(self, f.name).detach() for f in fields(self)})
+        return self.map(Tensor.detach)
 
     def select(self, index: Tensor) -> "MemoryState":
         """The memories of environments ``index`` (a minibatch over environments)."""
-        return MemoryState(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+        return self.map(lambda x: x[index])
 
     def reset(self, mask: Tensor) -> "MemoryState":
         """Blank the memory of environments where ``mask`` (B,) is True (new episode)."""

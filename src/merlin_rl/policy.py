@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -56,29 +54,17 @@ class Policy(nn.Module):
         """The recurrent part, h~_t = LSTM(z_t, h~_{t-1}): returns ([h^1_t, h^2_t], h, c)."""
         return self.lstm(z, h, c)
 
-    def core_sequence(
-        self, z: Tensor, h: Tensor, c: Tensor, starts: Tensor
-    ) -> tuple[Tensor, Tensor, Tensor]:
-        """:meth:`core` over a segment z (T, B, Z) with episode starts (T, B) (the state is zeroed
-        where an episode starts): returns [h^1_t, h^2_t] for every step (T, B, 2H) and the final
-        h, c."""
-        return self.lstm.sequence(z, h, c, starts)
-
     def sequence(
         self, z: Tensor, h: Tensor, c: Tensor, starts: Tensor, memory: MemoryState | None
     ) -> tuple[Tensor, Tensor, Tensor, Tensor | None, Tensor | None]:
         """:meth:`forward` over a segment: z (T, B, Z), episode starts (T, B) (the state is zeroed
         where an episode starts), ``memory`` the T memories M_{t-1} read, as one state whose
-        fields are (T, B, ...). The LSTM runs fused (:meth:`core_sequence`), the reads and the
+        fields are (T, B, ...). The LSTM runs fused (``DeepLSTM.sequence``), the reads and the
         head over all T x B steps at once. Returns (logits (T, B, A), h, c, read weights
         (T, B, 1, N) or None, V~ (T, B) or None)."""
         t, b = z.shape[:2]
-        h_cats, h, c = self.core_sequence(z, h, c, starts)
-        flat = None
-        if memory is not None:
-            flat = MemoryState(
-                **{f.name: getattr(memory, f.name).flatten(0, 1) for f in fields(MemoryState)}
-            )
+        h_cats, h, c = self.lstm.sequence(z, h, c, starts)
+        flat = None if memory is None else memory.map(lambda x: x.flatten(0, 1))
         logits, weights, value = self.readout(z.flatten(0, 1), h_cats.flatten(0, 1), flat)
         if weights is not None:
             weights = weights.view(t, b, *weights.shape[1:])
