@@ -134,6 +134,24 @@ def test_paper_suite_grid_and_its_quick_variant():
 
 
 @pytest.mark.parametrize(
+    "path", sorted(p.name for p in (ROOT / "experiments").glob("*.y*ml")) + ["ablations.toml"]
+)
+def test_every_grid_file_reads(path):
+    grid = read_grid(ROOT / "experiments" / path)
+    assert grid.agents and grid.envs and grid.seeds
+
+
+def test_long_budget_grid_keeps_the_suite_settings():
+    """The budget experiment changes the budget and nothing else (its file says why)."""
+    suite = read_grid(ROOT / "experiments" / "paper_suite.yaml")
+    long = read_grid(ROOT / "experiments" / "long_budget.yaml")
+    assert long.agents == suite.agents and set(long.envs) <= set(suite.envs)
+    for env in long.envs:
+        changed = {k for k, v in long.train_for(env).items() if suite.train_for(env).get(k) != v}
+        assert changed == {"total_steps"} and long.train_for(env)["total_steps"] == 1_000_000
+
+
+@pytest.mark.parametrize(
     "extra, words",
     [
         ({"per_env": {"other/Env-v0": {"total_steps": 5}}}, "per_env"),

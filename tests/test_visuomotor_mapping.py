@@ -210,3 +210,26 @@ def test_render_shows_view_and_mapping():
 def test_bad_knobs_are_clear_errors(knobs: dict, word: str):
     with pytest.raises(ValueError, match=word):
         VisuomotorMappingEnv(**knobs)
+
+
+def _ceiling_script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "experiments" / "visuomotor_ceiling.py"
+    spec = importlib.util.spec_from_file_location("visuomotor_ceiling", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_perfect_memory_discoverer_loses_the_expected_trials():
+    """experiments/visuomotor_ceiling.py: with one image and two actions the discoverer loses one
+    trial half the time (expected trials - 0.5), never more than one, and never fewer than zero;
+    with four images and four actions it stays within (num_actions - 1) * num_images of the top."""
+    play = _ceiling_script().play
+    r = play(400, 0, num_images=1, num_actions=2, trials=5)
+    assert set(np.unique(r)) == {4.0, 5.0}
+    assert abs(r.mean() - 4.5) < 0.1
+    r = play(50, 1, trials=12)
+    assert r.max() <= 12 and r.min() >= 12 - 3 * 4 and r.mean() < 12 - 1
