@@ -22,6 +22,15 @@ prints (or writes between ``<!-- diagnostics-table: ARGS -->`` and ``<!-- diagno
 end -->``) what the agents' losses were at the end of the finished runs under a grid directory:
 per task and agent, the mean over seeds of each run's last 10% of log rows of the KL, of each
 reconstruction term, of the return loss and of the policy's entropy.
+
+    python experiments/results_table.py --milestones 200000,500000,1000000 docs/runs/long_budget
+
+prints (or writes between ``<!-- milestones-table: ARGS -->`` and ``<!-- milestones-table:
+end -->``) each task and agent's normalised score and return at those env steps, for the runs
+under a grid directory that has a summary.csv (which gives each task's random and maximum
+return): at a milestone M a run's score is the mean return of the last 10% of its log rows up to
+the first row at or past M (the final score's rule, applied to the run cut at M), then the mean
+(+- std) over seeds; "—" where no run got that far. Unfinished runs count up to where they got.
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ HEADER = (
 )
 BEGIN, END = "<!-- results-table: ", "<!-- results-table: end -->"
 DIAG_BEGIN, DIAG_END = "<!-- diagnostics-table: ", "<!-- diagnostics-table: end -->"
+MILE_BEGIN, MILE_END = "<!-- milestones-table: ", "<!-- milestones-table: end -->"
 DIAG_HEADER = (
     "| task | agent | seeds | KL (nats) | reconstruction terms | return loss | policy entropy |\n"
     "|---|---|---|---|---|---|---|"
@@ -125,25 +135,9 @@ def diagnostics(grid_dir: str) -> str:
     """The markdown table of the losses at the end of the finished runs under ``grid_dir`` (run
     directories with config.json, metrics.csv and final.pt or finished.json), tasks and agents
     in the order of the directory's summary.csv (where there is one), then by name."""
-    runs: dict[tuple[str, str], list[list[dict[str, str]]]] = {}
-    from merlin_rl.experiment import is_finished
-
-    for d in sorted(Path(grid_dir).iterdir()):
-        if not (d.is_dir() and is_finished(d) and (d / "metrics.csv").exists()):
-            continue
-        config = json.loads((d / "config.json").read_text())
-        with open(d / "metrics.csv", newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
-        if rows:
-            runs.setdefault((config["env"], config["agent"]), []).append(rows)
-    summary = Path(grid_dir) / "summary.csv"  # the grid's order of tasks and agents, if any
-    order = [(r["env"], r["agent"]) for r in read_rows([str(summary)])] if summary.exists() else []
-    cells = [c for c in order if c in runs] + sorted(c for c in runs if c not in order)
-    tasks = list(dict.fromkeys(env for env, _ in cells))
-    cells.sort(key=lambda c: tasks.index(c[0]))  # stable: each task's agents stay in order
+    runs = _runs(grid_dir)
     lines = [DIAG_HEADER]
-    for env, agent in cells:
-        seeds = runs[env, agent]
+    for (env, agent), seeds in runs.items():
         recon = [c for c in seeds[0][0] if c.startswith("loss/recon_")]
         terms = ", ".join(
             f"{c.removeprefix('loss/recon_').split(':')[0]} "
@@ -156,6 +150,76 @@ def diagnostics(grid_dir: str) -> str:
             f"{terms or '—'} | "
             f"{_seed_mean([_tail_mean(rows, 'loss/return') for rows in seeds], 3)} | "
             f"{_seed_mean([_tail_mean(rows, 'loss/entropy') for rows in seeds], 2)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _runs(grid_dir: str, finished_only: bool = True) -> dict[tuple[str, str], list]:
+    """(env, agent) -> the log rows of each run under ``grid_dir``, tasks and agents in the order
+    of the directory's summary.csv (where there is one), then by name."""
+    from merlin_rl.experiment import is_finished
+
+    runs: dict[tuple[str, str], list[list[dict[str, str]]]] = {}
+    for d in sorted(Path(grid_dir).iterdir()):
+        if not (d.is_dir() and (d / "metrics.csv").exists() and (d / "config.json").exists()):
+            continue
+        if finished_only and not is_finished(d):
+            continue
+        config = json.loads((d / "config.json").read_text())
+        with open(d / "metrics.csv", newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        if rows:
+            runs.setdefault((config["env"], config["agent"]), []).append(rows)
+    summary = Path(grid_dir) / "summary.csv"
+    order = [(r["env"], r["agent"]) for r in read_rows([str(summary)])] if summary.exists() else []
+    cells = [c for c in order if c in runs] + sorted(c for c in runs if c not in order)
+    tasks = list(dict.fromkeys(env for env, _ in cells))
+    cells.sort(key=lambda c: tasks.index(c[0]))  # stable: each task's agents stay in order
+    return {c: runs[c] for c in cells}
+
+
+def milestones(grid_dir: str, steps: list[int]) -> str:
+    """The markdown table of each task and agent's normalised score (and return) at the env
+    steps ``steps``, from the runs under ``grid_dir`` (see the module docstring)."""
+    summary = Path(grid_dir) / "summary.csv"
+    if not summary.exists():
+        raise ValueError(f"{summary} is missing (run `merlin-rl experiment GRID --summarise`)")
+    refs = {
+        r["env"]: (_num(r.get("random_return")), _num(r.get("max_return")))
+        for r in read_rows([str(summary)])
+    }
+    lines = [
+        "| task | agent | seeds | " + " | ".join(f"at {m:,}" for m in steps) + " |",
+        "|---|---|---|" + "---|" * len(steps),
+    ]
+    for (env, agent), seeds in _runs(grid_dir, finished_only=False).items():
+        low, high = refs.get(env, (None, None))
+        if low is None or not high or high == low:
+            raise ValueError(f"{summary} gives no random and maximum return for {env}")
+        cells = []
+        for m in steps:
+            finals = []
+            for rows in seeds:
+                at = [int(float(r["env_steps"])) for r in rows]
+                upto = next((i + 1 for i, s in enumerate(at) if s >= m), None)
+                if upto is not None:
+                    finals.append(_tail_mean(rows[:upto], "episode_return"))
+            finals = [f for f in finals if f is not None]
+            if not finals:
+                cells.append("—")
+                continue
+            scores = [(f - low) / (high - low) for f in finals]
+            mean_s, mean_r = sum(scores) / len(scores), sum(finals) / len(finals)
+            spread = ""
+            if len(scores) > 1:
+                sd = (sum((x - mean_s) ** 2 for x in scores) / (len(scores) - 1)) ** 0.5
+                spread = f" ± {sd:.2f}"
+            some = f"; {len(finals)} of {len(seeds)} runs" if len(finals) < len(seeds) else ""
+            cells.append(f"{mean_s:.2f}{spread} ({mean_r:.2f}{some})")
+        lines.append(
+            f"| {env.removeprefix('merlin_rl/')} | {agent} | {len(seeds)} | "
+            + " | ".join(cells)
+            + " |"
         )
     return "\n".join(lines) + "\n"
 
@@ -183,6 +247,12 @@ def block_in(doc: str, begin: str = BEGIN, end: str = END) -> tuple[list[str], s
     return blocks[0][0], blocks[0][1]
 
 
+def _fail(message: str) -> None:
+    """Bad input: one line on stderr, exit status 2."""
+    print(message, file=sys.stderr)
+    raise SystemExit(2)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument(
@@ -198,14 +268,31 @@ def main() -> None:
         metavar="DOC",
         help="replace the results-table block of this markdown file instead of printing",
     )
+    p.add_argument(
+        "--milestones",
+        metavar="STEPS",
+        help="comma-separated env steps: each agent's score there, from one grid directory",
+    )
     a = p.parse_args()
-    if a.diagnostics and len(a.summaries) != 1:
-        sys.exit(f"results_table: --diagnostics takes one grid directory, got {a.summaries}")
-    begin, end = (DIAG_BEGIN, DIAG_END) if a.diagnostics else (BEGIN, END)
+    if (a.diagnostics or a.milestones) and len(a.summaries) != 1:
+        _fail(
+            f"results_table: --diagnostics/--milestones take one grid directory, not {a.summaries}"
+        )
+    args = list(a.summaries)
     try:
-        text = diagnostics(a.summaries[0]) if a.diagnostics else table(a.summaries)
+        if a.milestones:
+            parts = a.milestones.split(",")
+            steps = [int(x) for x in parts if x.strip().isdigit()]
+            if len(steps) != len(parts) or min(steps) < 1:
+                raise ValueError(f"--milestones must be positive env steps, got {a.milestones!r}")
+            begin, end, args = MILE_BEGIN, MILE_END, [*args, ",".join(map(str, steps))]
+            text = milestones(a.summaries[0], steps)
+        elif a.diagnostics:
+            begin, end, text = DIAG_BEGIN, DIAG_END, diagnostics(a.summaries[0])
+        else:
+            begin, end, text = BEGIN, END, table(a.summaries)
     except (OSError, KeyError, ValueError) as e:
-        sys.exit(f"results_table: cannot make the table of {a.summaries}: {e}")
+        _fail(f"results_table: cannot make the table of {a.summaries}: {e}")
     if not a.update:
         sys.stdout.write(text)
         return
@@ -216,12 +303,12 @@ def main() -> None:
         blocks = []  # a begin marker without its end
     mine = [b for b in blocks if b[0][:1] == a.summaries[:1]]
     if not mine:
-        sys.exit(
+        _fail(
             f"results_table: {a.update!r} has no '{begin}{a.summaries[0]} ... -->' ... '{end}' "
             f"block (its blocks: {[' '.join(b[0]) for b in blocks]})"
         )
     _, _, start, stop = mine[0]
-    head = f"{begin}{' '.join(a.summaries)} -->\n"
+    head = f"{begin}{' '.join(args)} -->\n"
     Path(a.update).write_text(doc[:start] + head + text + doc[stop:])
     print(f"results_table: updated {a.update}")
 

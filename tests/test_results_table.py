@@ -259,6 +259,39 @@ def test_docs_diagnostics_tables_are_what_the_script_prints():
         assert body == script.diagnostics(str(ROOT / args[0]))
 
 
+def test_milestones_table_against_hand_computed_numbers(tmp_path):
+    """Each run cut at the first log row at or past a milestone, the last 10% of the rows up to
+    there averaged (the final score's rule), then the mean +- std over seeds; an unfinished run
+    counts as far as it got, and a milestone no run reached is a dash."""
+    # 20 rows: at 10,000 steps (row 10) the tail is row 10 alone; at 20,000 rows 19-20
+    _fake_run(tmp_path / "a", [(1000 * i, i, 0.05 * i) for i in range(1, 21)], "merlin_rl/T-v0")
+    _fake_run(tmp_path / "b", [(1000 * i, i, 0.25) for i in range(1, 21)], "merlin_rl/T-v0")
+    c = _fake_run(tmp_path / "c", [(1000 * i, i, 1.0) for i in range(1, 12)], "merlin_rl/T-v0")
+    (c / "checkpoints" / "final.pt").unlink()  # unfinished, stopped at 11,000 steps
+    (tmp_path / "summary.csv").write_text(
+        "agent,env,random_return,max_return\nmerlin,merlin_rl/T-v0,0.25,1.0\n"
+    )
+    lines = _script().milestones(str(tmp_path), [9500, 20000, 30000]).splitlines()
+    assert lines[0] == "| task | agent | seeds | at 9,500 | at 20,000 | at 30,000 |"
+    # at 9,500 (row 10): returns 0.5, 0.25, 1.0 -> scores 1/3, 0, 1; mean 4/9, sd 0.5092
+    # at 20,000: rows 19-20: 0.975 and 0.25 (c stopped) -> 0.9667 and 0; 1 of 3 left out
+    assert lines[2] == (
+        "| T-v0 | merlin | 3 | 0.44 ± 0.51 (0.58) | 0.48 ± 0.68 (0.61; 2 of 3 runs) | — |"
+    )
+    (tmp_path / "summary.csv").unlink()
+    with pytest.raises(ValueError, match="summary.csv"):
+        _script().milestones(str(tmp_path), [1000])
+
+
+def test_docs_milestones_tables_are_what_the_script_prints():
+    script = _script()
+    doc = (ROOT / "docs" / "results.md").read_text()
+    for args, body, _, _ in script.blocks_in(doc, script.MILE_BEGIN, script.MILE_END):
+        assert len(args) == 2, "a milestones-table block names a grid directory and the steps"
+        steps = [int(x) for x in args[1].split(",")]
+        assert body == script.milestones(str(ROOT / args[0]), steps)
+
+
 def test_update_replaces_the_block_of_its_grid_only(tmp_path):
     """A document with one results table per grid: --update rewrites the block whose first
     ARG is its first argument and leaves the other; an unknown grid exits with the blocks it
