@@ -136,3 +136,44 @@ def test_colours_are_uniform_over_the_palette() -> None:
 def test_bad_knobs_are_clear_errors(knobs, name) -> None:
     with pytest.raises(ValueError, match=f"ActiveVisualMatch: {name} must be"):
         ActiveVisualMatchCore(1, **knobs)
+
+
+def test_cue_probe_on_an_untrained_agent():
+    """experiments/cue_probe.py runs the chain's counts on a fresh MERLIN: shares in [0, 1], the
+    episodes that chose a square split into those that saw the cue and those that did not, and
+    the uniform read share is the share of cue rows among the rows held."""
+    import importlib.util
+    from pathlib import Path
+
+    import torch
+
+    from merlin_rl.agent import Agent
+    from merlin_rl.config import make_config
+    from merlin_rl.envs import make_vector_env
+
+    path = Path(__file__).resolve().parents[1] / "experiments" / "cue_probe.py"
+    spec = importlib.util.spec_from_file_location("cue_probe", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    torch.manual_seed(0)
+    cfg = make_config(
+        "small", env=mod.TASK, num_envs=16, z_dim=8, enc_dim=16, image_channels=4,
+        mlp_hidden=16, mbp_hidden=16, policy_hidden=16, memory_rows=80,
+    )  # fmt: skip
+    env = make_vector_env(cfg.env, 16, cfg.env_kwargs)
+    agent = Agent(env.single_observation_space, env.single_action_space, cfg).eval()
+    obs = np.zeros((4, 4, 3))
+    obs[1:3, 1:3] = PALETTE[5] / 255
+    assert mod.painted_colour(obs, obs, PALETTE[5] / 255) == 5  # a perfect drawing
+    assert mod.painted_colour(obs, obs + 0.02, PALETTE[5] / 255) == 5
+    other = np.where(obs.any(-1, keepdims=True), PALETTE[2] / 255, 0)
+    assert mod.painted_colour(obs, other, PALETTE[5] / 255) == 2  # the square drawn wrong
+    assert mod.painted_colour(obs, obs, PALETTE[1] / 255) is None  # not in view
+    res = mod.probe(agent, env, seed=0)
+    assert res["episodes"] == 16 and 0 < res["seen"] <= 1 and res["in_view_steps"] > 0
+    assert 0 <= res["drawn"] <= 1
+    assert res["chose_seen"] + res["chose_unseen"] <= 16
+    heads = [k.removeprefix("read_uniform_") for k in res if k.startswith("read_uniform_")]
+    assert sorted(heads) == ["mbp1", "mbp2", "mbp3", "policy"]
+    for h in heads:
+        assert 0 <= res[f"read_{h}"] <= 1 and 0 < res[f"read_uniform_{h}"] <= 1

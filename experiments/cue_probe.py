@@ -1,0 +1,142 @@
+"""Where the memory chain breaks on ActiveVisualMatch: is the cue seen, drawn, read, used?
+
+ActiveVisualMatch shows a coloured square in the first room (only if the agent walks to where it
+comes into view) and asks for its colour 60 steps later. A trained MERLIN can fail at any link of
+the chain, and this script measures each one on B episodes of a checkpoint (env copies 0..B-1,
+one episode each, sampled actions as in training):
+
+* seen: the share of episodes in which the square came into the agent's 5 x 5 view in phase 1;
+* drawn: on the steps where it is in view, the share in which the MBP's reconstruction from z_t
+  paints the square's pixels nearest to the right colour of the 8-colour palette (chance 1/8);
+* read: at the first step of the final phase, the read weight the policy (and each MBP head) puts
+  on the rows written while the square was in view, against the share of such rows among the
+  rows written so far (what a uniform read would give);
+* used: of the episodes that saw the square and ended on a square, the share that picked the
+  matching one (chance 1/4), against the same share for the episodes that did not see it.
+
+It prints one JSON line. `merlin-rl memory` draws one episode's read map; this counts.
+
+    python experiments/cue_probe.py --checkpoint RUN/checkpoints/final.pt [--episodes 64] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from merlin_rl.agent import Agent
+from merlin_rl.checkpoint import load_checkpoint, load_model_state
+from merlin_rl.envs import make_vector_env
+from merlin_rl.envs.gridworld import COLOUR0, PALETTE
+
+TASK = "merlin_rl/ActiveVisualMatch-v0"
+
+
+def painted_colour(obs: np.ndarray, rec: np.ndarray, rgb: np.ndarray) -> int | None:
+    """The palette index nearest to the mean reconstructed colour of the pixels that show ``rgb``
+    in ``obs`` (both [H, W, 3] in [0, 1]), or None where no pixel shows it."""
+    mask = np.abs(obs - rgb).max(-1) < 1e-3
+    if not mask.any():
+        return None
+    painted = rec[mask].mean(0)
+    return int(np.argmin(((PALETTE / 255 - painted) ** 2).sum(-1)))
+
+
+@torch.no_grad()
+def probe(agent: Agent, env, seed: int) -> dict:
+    """Counts of each link of the chain over one episode of every env copy."""
+    from merlin_rl.acting import EnvLoop
+
+    core, b = env.core, env.num_envs
+    loop = EnvLoop(env, agent, torch.device("cpu"), seed)
+    state = agent.initial_state(b)
+    image = next(n for n, m in agent.mbp.codec.items() if m.kind == "image")
+    drawing = bool(agent.mbp.decoders)  # RL-MEM and RL-LSTM draw nothing
+    reading = agent.use_memory  # RL-LSTM reads nothing
+    colour = PALETTE[core.target.astype(int) - COLOUR0].astype(np.float32) / 255  # [B, 3]
+    seen_rows = np.zeros((b, core.episode_length + 1), bool)  # step t: the square was in view
+    drawn, in_view = 0, 0
+    reads: dict[str, list[tuple[float, float]]] = {}
+    done_at = np.full(b, -1)
+    read_done = np.zeros(b, bool)
+    final_reward = np.zeros(b)
+    for t in range(core.episode_length + 1):
+        live = done_at < 0
+        if not live.any():
+            break
+        phase, target = core.phase.copy(), core.target.astype(int)
+        view = (core._window() == target[:, None]).any(1) & (phase == 0) & live
+        state = state.reset(loop.episode_start)
+        memory = state.memory
+        out, state = agent.step(loop.obs, state)
+        if drawing and view.any():  # the square's pixels in the true view and in the reconstruction
+            obs = out.obs[image].permute(0, 2, 3, 1).numpy()  # [B, H, W, 3] in [0, 1]
+            rec = agent.mbp.codec.modality(image).reconstruct(out.z).permute(0, 2, 3, 1).numpy()
+            for i in np.nonzero(view)[0]:  # a probe, not a hot path
+                nearest = painted_colour(obs[i], rec[i], colour[i])
+                if nearest is not None:
+                    drawn += int(nearest == target[i] - COLOUR0)
+                    in_view += 1
+        seen_rows[view, t] = True
+        first_final = live & (phase == 2) & ~read_done & reading
+        read_done |= first_final
+        for i in np.nonzero(first_final)[0]:  # the rows the reads saw: M_{t-1}, before the write
+            held = memory.written[i].numpy()
+            steps = memory.write_step[i].numpy()
+            rows = held & seen_rows[i, np.clip(steps, 0, t)]
+            if not rows.any():
+                continue
+            heads = {"policy": out.policy_weights[i, 0].numpy()}
+            for k, w in enumerate(out.mbp_weights[i].numpy()):
+                heads[f"mbp{k + 1}"] = w
+            for name, w in heads.items():
+                reads.setdefault(name, []).append((float(w[rows].sum()), rows.sum() / held.sum()))
+        r, done, _, valid = loop.step(out.action)
+        state.prev_reward = (r * agent.reward_scale())[:, None]
+        r = r.numpy()
+        final_reward = np.where(live & (phase == 2), final_reward + r, final_reward)
+        done_at = np.where(live & done.numpy() & valid.numpy(), t, done_at)
+    seen = seen_rows.any(1)
+    ended_on_square = (done_at >= 0) & (done_at < core.episode_length - 1)
+    right = final_reward >= core.final_reward
+    out: dict = {
+        "episodes": b,
+        "seen": round(float(seen.mean()), 3),
+        "drawn": round(drawn / in_view, 3) if in_view else None,
+        "in_view_steps": in_view,
+    }
+    for name, pairs in sorted(reads.items()):
+        w, share = np.array(pairs).T
+        out[f"read_{name}"] = round(float(w.mean()), 3)
+        out[f"read_uniform_{name}"] = round(float(share.mean()), 3)
+    for name, group in (("seen", seen), ("unseen", ~seen)):
+        chose = group & ended_on_square
+        out[f"match_{name}"] = round(float(right[chose].mean()), 3) if chose.any() else None
+        out[f"chose_{name}"] = int(chose.sum())
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--episodes", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args()
+    ckpt = load_checkpoint(Path(a.checkpoint))
+    cfg = ckpt["config_obj"]
+    if cfg.env != TASK:
+        raise SystemExit(f"cue_probe: {a.checkpoint} was trained on {cfg.env}, not {TASK}")
+    env = make_vector_env(cfg.env, a.episodes, cfg.env_kwargs)
+    agent = Agent(env.single_observation_space, env.single_action_space, cfg)
+    load_model_state(agent, ckpt["model"], a.checkpoint)
+    agent.eval()
+    torch.manual_seed(a.seed)
+    print(json.dumps({"checkpoint": a.checkpoint, "seed": a.seed, **probe(agent, env, a.seed)}))
+
+
+if __name__ == "__main__":
+    main()
