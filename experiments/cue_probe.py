@@ -1,4 +1,4 @@
-"""Where the memory chain breaks on ActiveVisualMatch: is the cue seen, drawn, read, used?
+"""Where the memory chain breaks on ActiveVisualMatch and KeyToDoor: is the cue seen, drawn, read, used?
 
 ActiveVisualMatch shows a coloured square in the first room (only if the agent walks to where it
 comes into view) and asks for its colour 60 steps later. A trained MERLIN can fail at any link of
@@ -13,6 +13,11 @@ one episode each, sampled actions as in training):
   rows written so far (what a uniform read would give);
 * used: of the episodes that saw the square and ended on a square, the share that picked the
   matching one (chance 1/4), against the same share for the episodes that did not see it.
+
+On KeyToDoor the cue is the key: "seen" is the key in view in phase 1, "read" the weight on the
+rows written while it was, and in place of "drawn" and "used" it counts the episodes that fetched
+the key and that opened the door (5 points; the door needs the key, not a memory of it: what
+memory adds there is the credit for fetching it).
 
 It prints one JSON line. `merlin-rl memory` draws one episode's read map; this counts.
 
@@ -31,9 +36,10 @@ import torch
 from merlin_rl.agent import Agent
 from merlin_rl.checkpoint import load_checkpoint, load_model_state
 from merlin_rl.envs import make_vector_env
-from merlin_rl.envs.gridworld import COLOUR0, PALETTE
+from merlin_rl.envs.gridworld import COLOUR0, KEY, PALETTE
 
 TASK = "merlin_rl/ActiveVisualMatch-v0"
+TASKS = (TASK, "merlin_rl/KeyToDoor-v0")
 
 
 def painted_colour(obs: np.ndarray, rec: np.ndarray, rgb: np.ndarray) -> int | None:
@@ -55,9 +61,12 @@ def probe(agent: Agent, env, seed: int) -> dict:
     loop = EnvLoop(env, agent, torch.device("cpu"), seed)
     state = agent.initial_state(b)
     image = next(n for n, m in agent.mbp.codec.items() if m.kind == "image")
-    drawing = bool(agent.mbp.decoders)  # RL-MEM and RL-LSTM draw nothing
+    avm = hasattr(core, "target")  # else KeyToDoor, whose cue is the key
+    drawing = avm and bool(agent.mbp.decoders)  # RL-MEM and RL-LSTM draw nothing
     reading = agent.use_memory  # RL-LSTM reads nothing
-    colour = PALETTE[core.target.astype(int) - COLOUR0].astype(np.float32) / 255  # [B, 3]
+    if avm:
+        colour = PALETTE[core.target.astype(int) - COLOUR0].astype(np.float32) / 255  # [B, 3]
+    fetched = np.zeros(b, bool)
     seen_rows = np.zeros((b, core.episode_length + 1), bool)  # step t: the square was in view
     drawn, in_view = 0, 0
     reads: dict[str, list[tuple[float, float]]] = {}
@@ -68,7 +77,8 @@ def probe(agent: Agent, env, seed: int) -> dict:
         live = done_at < 0
         if not live.any():
             break
-        phase, target = core.phase.copy(), core.target.astype(int)
+        phase = core.phase.copy()
+        target = core.target.astype(int) if avm else np.full(b, KEY)
         view = (core._window() == target[:, None]).any(1) & (phase == 0) & live
         state = state.reset(loop.episode_start)
         memory = state.memory
@@ -100,20 +110,25 @@ def probe(agent: Agent, env, seed: int) -> dict:
         r = r.numpy()
         final_reward = np.where(live & (phase == 2), final_reward + r, final_reward)
         done_at = np.where(live & done.numpy() & valid.numpy(), t, done_at)
+        if not avm:
+            fetched |= live & core.has_key
     seen = seen_rows.any(1)
     ended_on_square = (done_at >= 0) & (done_at < core.episode_length - 1)
     right = final_reward >= core.final_reward
-    out: dict = {
-        "episodes": b,
-        "seen": round(float(seen.mean()), 3),
-        "drawn": round(drawn / in_view, 3) if in_view else None,
-        "in_view_steps": in_view,
-    }
+    out: dict = {"episodes": b, "seen": round(float(seen.mean()), 3)}
+    if avm:
+        out.update(drawn=round(drawn / in_view, 3) if in_view else None, in_view_steps=in_view)
+    else:
+        out.update(
+            fetched=round(float(fetched.mean()), 3),
+            opened=round(float(right.mean()), 3),
+            fetched_when_seen=round(float(fetched[seen].mean()), 3) if seen.any() else None,
+        )
     for name, pairs in sorted(reads.items()):
         w, share = np.array(pairs).T
         out[f"read_{name}"] = round(float(w.mean()), 3)
         out[f"read_uniform_{name}"] = round(float(share.mean()), 3)
-    for name, group in (("seen", seen), ("unseen", ~seen)):
+    for name, group in (("seen", seen), ("unseen", ~seen)) if avm else ():
         chose = group & ended_on_square
         out[f"match_{name}"] = round(float(right[chose].mean()), 3) if chose.any() else None
         out[f"chose_{name}"] = int(chose.sum())
@@ -128,8 +143,8 @@ def main() -> None:
     a = p.parse_args()
     ckpt = load_checkpoint(Path(a.checkpoint))
     cfg = ckpt["config_obj"]
-    if cfg.env != TASK:
-        raise SystemExit(f"cue_probe: {a.checkpoint} was trained on {cfg.env}, not {TASK}")
+    if cfg.env not in TASKS:
+        raise SystemExit(f"cue_probe: {a.checkpoint} was trained on {cfg.env}, not one of {TASKS}")
     env = make_vector_env(cfg.env, a.episodes, cfg.env_kwargs)
     agent = Agent(env.single_observation_space, env.single_action_space, cfg)
     load_model_state(agent, ckpt["model"], a.checkpoint)

@@ -177,3 +177,9 @@ def test_cue_probe_on_an_untrained_agent():
     assert sorted(heads) == ["mbp1", "mbp2", "mbp3", "policy"]
     for h in heads:
         assert 0 <= res[f"read_{h}"] <= 1 and 0 < res[f"read_uniform_{h}"] <= 1
+    # KeyToDoor: the key is the cue; fetching it is counted, and no door opens without it
+    env = make_vector_env(mod.TASKS[1], 16, {})
+    res = mod.probe(agent, env, seed=0)
+    assert "drawn" not in res and "match_seen" not in res
+    assert 0 <= res["opened"] <= res["fetched"] <= 1
+    assert res["fetched_when_seen"] is None or res["fetched"] <= res["seen"]
