@@ -30,7 +30,8 @@ end -->``) each task and agent's normalised score and return at those env steps,
 under a grid directory that has a summary.csv (which gives each task's random and maximum
 return): at a milestone M a run's score is the mean return of the last 10% of its log rows up to
 the first row at or past M (the final score's rule, applied to the run cut at M), then the mean
-(+- std) over seeds; "—" where no run got that far. Unfinished runs count up to where they got.
+(+- std) over seeds; "—" where no run got that far. Unfinished runs count up to where they got;
+tasks with no finished run (not in summary.csv yet) are left out.
 """
 
 from __future__ import annotations
@@ -194,7 +195,9 @@ def milestones(grid_dir: str, steps: list[int]) -> str:
     ]
     for (env, agent), seeds in _runs(grid_dir, finished_only=False).items():
         low, high = refs.get(env, (None, None))
-        if low is None or not high or high == low:
+        if env not in refs:  # no run of this task has finished: not summarised yet
+            continue
+        if low is None or high is None or high == low:
             raise ValueError(f"{summary} gives no random and maximum return for {env}")
         cells = []
         for m in steps:
