@@ -1,4 +1,4 @@
-"""Where the memory chain breaks on ActiveVisualMatch and KeyToDoor: is the cue seen, drawn, read, used?
+"""Where the memory chain breaks on a memory task: is the cue seen, drawn, read, used?
 
 ActiveVisualMatch shows a coloured square in the first room (only if the agent walks to where it
 comes into view) and asks for its colour 60 steps later. A trained MERLIN can fail at any link of
@@ -18,6 +18,13 @@ On KeyToDoor the cue is the key: "seen" is the key in view in phase 1, "read" th
 rows written while it was, and in place of "drawn" and "used" it counts the episodes that fetched
 the key and that opened the door (5 points; the door needs the key, not a memory of it: what
 memory adds there is the credit for fetching it).
+
+On InstructedGoal the cue is the instruction, shown at step 0 only: "drawn" is how well the MBP's
+text decoder gives it back from z_0 (its negative log-likelihood in nats, against ln 6 + ln 3 =
+2.89 for the colour and shape tokens guessed, and the share of colour and shape tokens right,
+chance 1/6 and 1/3), "read" the policy's (and each MBP head's) mean weight on row 0 over the later
+steps, against a uniform read's, and "used" the share of episodes that reach the named object
+(the random policy 0.26).
 
 It prints one JSON line. `merlin-rl memory` draws one episode's read map; this counts.
 
@@ -39,7 +46,7 @@ from merlin_rl.envs import make_vector_env
 from merlin_rl.envs.gridworld import COLOUR0, KEY, PALETTE
 
 TASK = "merlin_rl/ActiveVisualMatch-v0"
-TASKS = (TASK, "merlin_rl/KeyToDoor-v0")
+TASKS = (TASK, "merlin_rl/KeyToDoor-v0", "merlin_rl/InstructedGoal-v0")
 
 
 def painted_colour(obs: np.ndarray, rec: np.ndarray, rgb: np.ndarray) -> int | None:
@@ -135,6 +142,54 @@ def probe(agent: Agent, env, seed: int) -> dict:
     return out
 
 
+@torch.no_grad()
+def instruction_probe(agent: Agent, env, seed: int) -> dict:
+    """InstructedGoal's chain over one episode of every env copy (see the module docstring)."""
+    from merlin_rl.acting import EnvLoop
+
+    b = env.num_envs
+    loop = EnvLoop(env, agent, torch.device("cpu"), seed)
+    state = agent.initial_state(b)
+    out: dict = {"episodes": b}
+    reads: dict[str, list[tuple[float, float]]] = {}
+    done_at, success = np.full(b, -1), np.zeros(b, bool)
+    for t in range(env.episode_length + 1):
+        live = done_at < 0
+        if not live.any():
+            break
+        state = state.reset(loop.episode_start)
+        memory = state.memory
+        step, state = agent.step(loop.obs, state)
+        if t == 0 and agent.mbp.decoders:
+            text = agent.mbp.codec.modality("text")
+            target = step.obs["text"]
+            guess = text.decoder(step.z).view(b, text.length, text.vocab).argmax(-1)
+            out["drawn_nll"] = round(float(text.recon_loss(step.z, target).mean()), 3)
+            out["drawn_colour"] = round(float((guess[:, 3] == target[:, 3]).float().mean()), 3)
+            out["drawn_shape"] = round(float((guess[:, 4] == target[:, 4]).float().mean()), 3)
+        if t > 0 and agent.use_memory:
+            held = memory.written.numpy() & live[:, None]
+            first = held & (memory.write_step.numpy() == 0)  # the row written at step 0
+            heads = {"policy": step.policy_weights[:, 0].numpy()}
+            for k in range(step.mbp_weights.shape[1]):
+                heads[f"mbp{k + 1}"] = step.mbp_weights[:, k].numpy()
+            for i in np.nonzero(first.any(1))[0]:
+                for name, w in heads.items():
+                    reads.setdefault(name, []).append(
+                        (float(w[i][first[i]].sum()), 1 / held[i].sum())
+                    )
+        r, done, _, valid = loop.step(step.action)
+        state.prev_reward = (r * agent.reward_scale())[:, None]
+        success |= live & (r.numpy() > 0)
+        done_at = np.where(live & done.numpy() & valid.numpy(), t, done_at)
+    for name, pairs in sorted(reads.items()):
+        w, share = np.array(pairs).T
+        out[f"read_{name}"] = round(float(w.mean()), 3)
+        out[f"read_uniform_{name}"] = round(float(share.mean()), 3)
+    out["used"] = round(float(success.mean()), 3)
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", required=True)
@@ -150,7 +205,8 @@ def main() -> None:
     load_model_state(agent, ckpt["model"], a.checkpoint)
     agent.eval()
     torch.manual_seed(a.seed)
-    print(json.dumps({"checkpoint": a.checkpoint, "seed": a.seed, **probe(agent, env, a.seed)}))
+    run = instruction_probe if cfg.env == TASKS[2] else probe
+    print(json.dumps({"checkpoint": a.checkpoint, "seed": a.seed, **run(agent, env, a.seed)}))
 
 
 if __name__ == "__main__":

@@ -183,3 +183,11 @@ def test_cue_probe_on_an_untrained_agent():
     assert "drawn" not in res and "match_seen" not in res
     assert 0 <= res["opened"] <= res["fetched"] <= 1
     assert res["fetched_when_seen"] is None or res["fetched"] <= res["seen"]
+    # InstructedGoal: the instruction at step 0 is the cue; a fresh decoder knows nothing of it
+    env = make_vector_env(mod.TASKS[2], 16, {})
+    cfg = make_config("small", env=mod.TASKS[2], num_envs=16, z_dim=8, enc_dim=16,
+                      image_channels=4, mlp_hidden=16, mbp_hidden=16, policy_hidden=16)  # fmt: skip
+    agent = Agent(env.single_observation_space, env.single_action_space, cfg).eval()
+    res = mod.instruction_probe(agent, env, seed=0)
+    assert res["drawn_nll"] > 2.0 and 0 <= res["used"] <= 1
+    assert 0 <= res["read_policy"] <= 1 and 0 < res["read_uniform_policy"] <= 1
