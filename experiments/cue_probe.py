@@ -26,6 +26,12 @@ chance 1/6 and 1/3), "read" the policy's (and each MBP head's) mean weight on ro
 steps, against a uniform read's, and "used" the share of episodes that reach the named object
 (the random policy 0.26).
 
+On WaterMaze the platform is hidden and stays put for the episode, so the question is behavioural:
+the steps searched per find before the first find (a search) against those after it (from each
+new random start back to the remembered platform: the oracle's 11.6 steps). Both are finds per
+step searched, cut off at the episode's end (for a searcher without memory they agree, whatever
+the cut); later finds that come faster than the first say that the platform is recalled.
+
 It prints one JSON line. `merlin-rl memory` draws one episode's read map; this counts.
 
     python experiments/cue_probe.py --checkpoint RUN/checkpoints/final.pt [--episodes 64] [--seed 0]
@@ -46,7 +52,12 @@ from merlin_rl.envs import make_vector_env
 from merlin_rl.envs.gridworld import COLOUR0, KEY, PALETTE
 
 TASK = "merlin_rl/ActiveVisualMatch-v0"
-TASKS = (TASK, "merlin_rl/KeyToDoor-v0", "merlin_rl/InstructedGoal-v0")
+TASKS = (
+    TASK,
+    "merlin_rl/KeyToDoor-v0",
+    "merlin_rl/InstructedGoal-v0",
+    "merlin_rl/WaterMaze-v0",
+)
 
 
 def painted_colour(obs: np.ndarray, rec: np.ndarray, rgb: np.ndarray) -> int | None:
@@ -190,6 +201,46 @@ def instruction_probe(agent: Agent, env, seed: int) -> dict:
     return out
 
 
+def find_rates(finds: np.ndarray) -> tuple[float, float]:
+    """Finds per step searched before the first find and after it, from ``finds`` (bool [B, T]:
+    a find at step t of episode b), each cut off at the episode's end: the exponential model's
+    estimate (finds / steps searched), which is unbiased for a searcher without memory whatever
+    the cut. NaN where no step was searched."""
+    n = finds.shape[1]
+    found = finds.any(1)
+    first_at = np.where(found, finds.argmax(1) + 1, n)  # steps searched for the first find
+    later_steps = (n - first_at)[found].sum()
+    later = (finds.sum(1) - found).sum() / later_steps if later_steps else float("nan")
+    return float(found.sum() / first_at.sum()), float(later)
+
+
+@torch.no_grad()
+def platform_probe(agent: Agent, env, seed: int) -> dict:
+    """WaterMaze: the steps to the first find and the length of the later trials, over one
+    episode of every env copy (see the module docstring)."""
+    from merlin_rl.acting import EnvLoop
+
+    b = env.num_envs
+    loop = EnvLoop(env, agent, torch.device("cpu"), seed)
+    state = agent.initial_state(b)
+    finds = np.zeros((b, env.episode_length), bool)
+    for t in range(env.episode_length):
+        state = state.reset(loop.episode_start)
+        step, state = agent.step(loop.obs, state)
+        r, done, _, valid = loop.step(step.action)
+        state.prev_reward = (r * agent.reward_scale())[:, None]
+        finds[:, t] = r.numpy() > 0
+    first_rate, later_rate = find_rates(finds)
+    found = finds.any(1)
+    return {
+        "episodes": b,
+        "finds_per_episode": round(float(finds.sum(1).mean()), 2),
+        "episodes_with_a_find": round(float(found.mean()), 3),
+        "steps_per_first_find": round(float(1 / first_rate), 1) if first_rate else None,
+        "steps_per_later_find": round(float(1 / later_rate), 1) if later_rate > 0 else None,
+    }
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", required=True)
@@ -205,7 +256,7 @@ def main() -> None:
     load_model_state(agent, ckpt["model"], a.checkpoint)
     agent.eval()
     torch.manual_seed(a.seed)
-    run = instruction_probe if cfg.env == TASKS[2] else probe
+    run = {TASKS[2]: instruction_probe, TASKS[3]: platform_probe}.get(cfg.env, probe)
     print(json.dumps({"checkpoint": a.checkpoint, "seed": a.seed, **run(agent, env, a.seed)}))
 
 

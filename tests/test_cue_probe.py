@@ -1,0 +1,88 @@
+"""experiments/cue_probe.py: the memory chain's counts (cue seen, drawn, read, used) on
+untrained agents of each task it knows, and its colour test on hand-made pictures."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from merlin_rl.envs.gridworld import PALETTE
+
+
+def _probe_module():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "experiments" / "cue_probe.py"
+    spec = importlib.util.spec_from_file_location("cue_probe", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_cue_probe_on_untrained_agents():
+    """experiments/cue_probe.py runs the chain's counts on a fresh MERLIN: shares in [0, 1], the
+    episodes that chose a square split into those that saw the cue and those that did not, and
+    the uniform read share is the share of cue rows among the rows held."""
+    import torch
+
+    from merlin_rl.agent import Agent
+    from merlin_rl.config import make_config
+    from merlin_rl.envs import make_vector_env
+
+    mod = _probe_module()
+    torch.manual_seed(0)
+    cfg = make_config(
+        "small", env=mod.TASK, num_envs=16, z_dim=8, enc_dim=16, image_channels=4,
+        mlp_hidden=16, mbp_hidden=16, policy_hidden=16, memory_rows=80,
+    )  # fmt: skip
+    env = make_vector_env(cfg.env, 16, cfg.env_kwargs)
+    agent = Agent(env.single_observation_space, env.single_action_space, cfg).eval()
+    obs = np.zeros((4, 4, 3))
+    obs[1:3, 1:3] = PALETTE[5] / 255
+    assert mod.painted_colour(obs, obs, PALETTE[5] / 255) == 5  # a perfect drawing
+    assert mod.painted_colour(obs, obs + 0.02, PALETTE[5] / 255) == 5
+    other = np.where(obs.any(-1, keepdims=True), PALETTE[2] / 255, 0)
+    assert mod.painted_colour(obs, other, PALETTE[5] / 255) == 2  # the square drawn wrong
+    assert mod.painted_colour(obs, obs, PALETTE[1] / 255) is None  # not in view
+    res = mod.probe(agent, env, seed=0)
+    assert res["episodes"] == 16 and 0 < res["seen"] <= 1 and res["in_view_steps"] > 0
+    assert 0 <= res["drawn"] <= 1
+    assert res["chose_seen"] + res["chose_unseen"] <= 16
+    heads = [k.removeprefix("read_uniform_") for k in res if k.startswith("read_uniform_")]
+    assert sorted(heads) == ["mbp1", "mbp2", "mbp3", "policy"]
+    for h in heads:
+        assert 0 <= res[f"read_{h}"] <= 1 and 0 < res[f"read_uniform_{h}"] <= 1
+    # KeyToDoor: the key is the cue; fetching it is counted, and no door opens without it
+    env = make_vector_env(mod.TASKS[1], 16, {})
+    res = mod.probe(agent, env, seed=0)
+    assert "drawn" not in res and "match_seen" not in res
+    assert 0 <= res["opened"] <= res["fetched"] <= 1
+    assert res["fetched_when_seen"] is None or res["fetched"] <= res["seen"]
+    # WaterMaze: finds per step searched, before and after the first find
+    env = make_vector_env(mod.TASKS[3], 16, {})
+    cfg = make_config("small", env=mod.TASKS[3], num_envs=16, z_dim=8, enc_dim=16,
+                      image_channels=4, mlp_hidden=16, mbp_hidden=16, policy_hidden=16)  # fmt: skip
+    agent3 = Agent(env.single_observation_space, env.single_action_space, cfg).eval()
+    res = mod.platform_probe(agent3, env, seed=0)
+    assert res["episodes"] == 16 and 0 <= res["episodes_with_a_find"] <= 1
+    assert res["steps_per_first_find"] is None or res["steps_per_first_find"] >= 1
+    # InstructedGoal: the instruction at step 0 is the cue; a fresh decoder knows nothing of it
+    env = make_vector_env(mod.TASKS[2], 16, {})
+    cfg = make_config("small", env=mod.TASKS[2], num_envs=16, z_dim=8, enc_dim=16,
+                      image_channels=4, mlp_hidden=16, mbp_hidden=16, policy_hidden=16)  # fmt: skip
+    agent = Agent(env.single_observation_space, env.single_action_space, cfg).eval()
+    res = mod.instruction_probe(agent, env, seed=0)
+    assert res["drawn_nll"] > 2.0 and 0 <= res["used"] <= 1
+    assert 0 <= res["read_policy"] <= 1 and 0 < res["read_uniform_policy"] <= 1
+
+
+def test_find_rates_agree_for_a_memoryless_searcher_and_not_for_one_that_recalls():
+    mod = _probe_module()
+    rng = np.random.default_rng(0)
+    finds = rng.random((4000, 200)) < 0.02  # a find with probability 0.02 at every step
+    first, later = mod.find_rates(finds)
+    assert abs(first - 0.02) < 0.002 and abs(later - 0.02) < 0.002
+    recall = np.zeros((2, 20), bool)
+    recall[:, [9, 11, 13, 15]] = True  # 10 steps to the first find, then 3 in the 10 left
+    assert mod.find_rates(recall) == (0.1, 0.3)
+    assert np.isnan(mod.find_rates(np.zeros((3, 5), bool))[1])
