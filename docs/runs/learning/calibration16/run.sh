@@ -29,7 +29,7 @@ if [ "$1" = ig ]; then
     OMP_NUM_THREADS=1 python experiments/cue_probe.py --episodes 1024 --checkpoint runs/calibration16/$r/checkpoints/final.pt
   done > runs/calibration16/cue_probe.jsonl
 fi
-# Results (`bash run.sh ig`, fourteenth session, beside nothing else):
+# Results (`bash run.sh ig`, fourteenth session, the two runs side by side, nothing else running):
 #   final return (mean of the last 10% of log rows): defaults 0.267, --text-weight 10 0.241;
 #   cue_probe step-0 text NLL: defaults 2.91 (colour right 16%, shape 43%), --text-weight 10 2.62
 #   (colour 17%, shape 72%): the shape token is partly in z_0 now, the colour not.
