@@ -21,6 +21,7 @@ from merlin_rl.config import (
     AGENTS,
     ALLOCATIONS,
     BASELINES,
+    ENCODER_NORMS,
     DEVICES,
     ELBOS,
     LR_SCHEDULES,
@@ -91,6 +92,8 @@ FLAG_HELP: dict[str, str] = {
     "minibatches": "minibatches of environments per epoch (each re-runs the segment), >= 1",
     "policy_epochs": "extra epochs of the policy alone after the K epochs, on the z_t and "
     "memory it acted on (no MBP pass: cheap policy gradient steps), >= 0",
+    "encoder_norm": "how each input kind's encoding enters e_t: as it is (none, the paper's) or "
+    "layer-normalised, so that every kind arrives at a like scale (layer)",
     "baseline": "the advantages' baseline: the MBP's V on z_t (mbp, the paper's) or a value "
     "head on the policy's own features, which see its history (policy)",
     "policy_value_cost": "weight of the policy value head's squared error in the policy's loss "
@@ -142,6 +145,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "policy_input": POLICY_INPUTS,
     "value_input": VALUE_INPUTS,
     "baseline": BASELINES,
+    "encoder_norm": ENCODER_NORMS,
     "replay_view": REPLAY_VIEWS,
     "lr_schedule": LR_SCHEDULES,
 }

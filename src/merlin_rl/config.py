@@ -17,6 +17,7 @@ ADVANTAGE_NORMS = ("batch", "off")
 POLICY_INPUTS = ("sample", "mean")
 VALUE_INPUTS = ("sample", "mean")
 BASELINES = ("mbp", "policy")
+ENCODER_NORMS = ("none", "layer")
 REPLAY_VIEWS = ("acted", "current")
 LR_SCHEDULES = ("constant", "linear")
 ALLOCATIONS = ("usage", "usage-literal", "fifo")  # memory.ALLOCATIONS
@@ -35,6 +36,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "policy_minibatches": 0,  # the policy-only epochs used --minibatches
     "baseline": "mbp",  # the advantages' baseline was the MBP's V
     "policy_value_cost": 0.5,
+    "encoder_norm": "none",  # each input kind's encoding entered e_t at its own scale
 }
 
 
@@ -61,6 +63,11 @@ class Config:
     # model sizes
     z_dim: int = 32
     enc_dim: int = 64  # encoding size per observation modality
+    # "layer": each input kind's encoding is layer-normalised (with a learned gain and bias) before
+    # the encodings are joined into e_t, so that no kind enters the prior/posterior and the
+    # policy at a far smaller scale than another (InstructedGoal's text encoding ended 20-60x
+    # smaller than its image encoding); "none": the paper's plain concatenation
+    encoder_norm: str = "none"
     image_channels: int = 16
     mlp_hidden: int = 128  # prior, posterior, return heads, policy head (decoders: decoder_hidden)
     # hidden units of the MBP's decoders; 0 = mlp_hidden. 512: a 128-wide MLP image decoder could
@@ -238,6 +245,11 @@ class Config:
             raise ConfigError(
                 f"--policy-input {self.policy_input!r} is not known; allowed: "
                 f"{', '.join(POLICY_INPUTS)}"
+            )
+        if self.encoder_norm not in ENCODER_NORMS:
+            raise ConfigError(
+                f"--encoder-norm {self.encoder_norm!r} is not known; allowed: "
+                f"{', '.join(ENCODER_NORMS)}"
             )
         if self.baseline not in BASELINES:
             raise ConfigError(

@@ -481,7 +481,9 @@ class ObservationCodec(nn.Module):
     """All modalities of an observation space: tensors in, encoding e_t out, reconstruction losses.
 
     ``image_scale`` > 0 divides every integer (uint8) image input by it instead of 255 (float
-    images keep their own range); 0 keeps 255."""
+    images keep their own range); 0 keeps 255. ``norm`` "layer" layer-normalises each
+    modality's encoding (learned gain and bias) before they are joined; "none" joins them as
+    they are."""
 
     def __init__(
         self,
@@ -489,6 +491,7 @@ class ObservationCodec(nn.Module):
         image_channels: int = 16,
         enc_dim: int = 64,
         image_scale: float = 0.0,
+        norm: str = "none",
     ) -> None:
         super().__init__()
         self.space = space
@@ -506,6 +509,12 @@ class ObservationCodec(nn.Module):
             }
         )
         self.out_dim = sum(m.enc_dim for m in self.modalities.values())
+        # per-modality LayerNorm (norm "layer"); none by default, so older checkpoints load
+        self.norms = (
+            nn.ModuleDict({n: nn.LayerNorm(m.enc_dim) for n, m in self.modalities.items()})
+            if norm == "layer"
+            else None
+        )
         for m in self.modalities.values():
             if isinstance(m, ImageModality) and m.integer:
                 m.scale = float(image_scale) if image_scale > 0 else PIXEL_SCALE
@@ -526,7 +535,17 @@ class ObservationCodec(nn.Module):
         return {k: m.to_tensor(obs[k], device) for k, m in self.items()}
 
     def encode(self, obs: dict[str, Tensor]) -> Tensor:
-        return torch.cat([m.encoder(obs[k]) for k, m in self.items()], dim=-1)
+        """e_t: the modalities' encodings joined (..., out_dim), each layer-normalised first with
+        norm "layer"."""
+        if self.norms is None:
+            return torch.cat([m.encoder(obs[k]) for k, m in self.items()], dim=-1)
+        return torch.cat(
+            [
+                self.norms[n](m.encoder(obs[k]))
+                for (k, m), n in zip(self.items(), self.modalities.keys())
+            ],
+            dim=-1,
+        )
 
     def recon_losses(self, z: Tensor, obs: dict[str, Tensor]) -> dict[str, Tensor]:
         """Per-modality reconstruction loss (B,), keyed ``<kind>:<name>``."""

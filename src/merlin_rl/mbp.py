@@ -40,7 +40,9 @@ class MBP(nn.Module):
         self.reads = cfg.mbp_reads if use_memory else 0
         self.width = 2 * cfg.z_dim  # memory row width
         read_dim = self.reads * self.width
-        self.codec = ObservationCodec(obs_space, cfg.image_channels, cfg.enc_dim, cfg.image_scale)
+        self.codec = ObservationCodec(
+            obs_space, cfg.image_channels, cfg.enc_dim, cfg.image_scale, cfg.encoder_norm
+        )
         e_dim = self.codec.out_dim + num_actions + 1  # + previous action (one-hot) and reward
         self.lstm = DeepLSTM(cfg.z_dim + num_actions + read_dim, cfg.mbp_hidden, 2)
         h_dim = self.lstm.out_dim
