@@ -6,17 +6,11 @@ from __future__ import annotations
 import numpy as np
 
 from merlin_rl.envs.gridworld import PALETTE
+from scripts import load_script
 
 
 def _probe_module():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "experiments" / "cue_probe.py"
-    spec = importlib.util.spec_from_file_location("cue_probe", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("experiments/cue_probe.py")
 
 
 def test_cue_probe_on_untrained_agents():

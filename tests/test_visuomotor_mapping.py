@@ -213,14 +213,9 @@ def test_bad_knobs_are_clear_errors(knobs: dict, word: str):
 
 
 def _ceiling_script():
-    import importlib.util
-    from pathlib import Path
+    from scripts import load_script
 
-    path = Path(__file__).resolve().parents[1] / "experiments" / "visuomotor_ceiling.py"
-    spec = importlib.util.spec_from_file_location("visuomotor_ceiling", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("experiments/visuomotor_ceiling.py")
 
 
 def test_perfect_memory_discoverer_loses_the_expected_trials():
