@@ -22,3 +22,9 @@ if [ "$1" = ig ]; then
   g ig_ln_100 100 merlin_rl/InstructedGoal-v0 200000 --encoder-norm layer
   OMP_NUM_THREADS=1 python experiments/cue_probe.py --episodes 1024 --checkpoint runs/calibration17/ig_ln_100/checkpoints/final.pt > runs/calibration17/cue_probe.jsonl
 fi
+# Results (`bash run.sh ig`, fourteenth session, beside RecurrentPPO's MiniGrid run):
+#   final return 0.238 (defaults 0.267); step-0 text NLL 3.48 (colour right 16%, shape 34%):
+#   (a) and (b) missed; --encoder-norm stays none. With the text encoding at the image's scale
+#   the instruction still does not get into z_0, so the scale was not the (only) cause either.
+#   Next: test the text pathway end to end on this task (can an MBP trained on InstructedGoal's
+#   segments decode the instruction from z_0 at all, with the learner's replay and storage?).
