@@ -70,14 +70,52 @@ def painted_colour(obs: np.ndarray, rec: np.ndarray, rgb: np.ndarray) -> int | N
     return int(np.argmin(((PALETTE / 255 - painted) ** 2).sum(-1)))
 
 
+class _Stepper:
+    """Steps one episode of every env copy as training acts (sampled actions, the reward scale
+    in r_{t-1}): ``act`` gives the memory the step read (M_{t-1}) and the step's output, then
+    ``advance`` applies its action and gives (r, done, valid) as NumPy arrays."""
+
+    def __init__(self, agent: Agent, env, seed: int) -> None:
+        from merlin_rl.acting import EnvLoop
+
+        self.agent, self.loop = agent, EnvLoop(env, agent, torch.device("cpu"), seed)
+        self.state = agent.initial_state(env.num_envs)
+
+    def act(self):
+        self.state = self.state.reset(self.loop.episode_start)
+        memory = self.state.memory
+        out, self.state = self.agent.step(self.loop.obs, self.state)
+        return memory, out
+
+    def advance(self, out) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        r, done, _, valid = self.loop.step(out.action)
+        self.state.prev_reward = (r * self.agent.reward_scale())[:, None]
+        return r.numpy(), done.numpy(), valid.numpy()
+
+
+def _heads(out) -> dict[str, torch.Tensor]:
+    """Each read head's weights over the memory rows (B, N): the policy's and the MBP's."""
+    heads = {"policy": out.policy_weights[:, 0]}
+    for k in range(out.mbp_weights.shape[1]):
+        heads[f"mbp{k + 1}"] = out.mbp_weights[:, k]
+    return heads
+
+
+def _read_shares(reads: dict[str, list[tuple[float, float]]]) -> dict[str, float]:
+    """Per head, the mean weight on the cue's rows and what a uniform read would put there."""
+    out = {}
+    for name, pairs in sorted(reads.items()):
+        w, share = np.array(pairs).T
+        out[f"read_{name}"] = round(float(w.mean()), 3)
+        out[f"read_uniform_{name}"] = round(float(share.mean()), 3)
+    return out
+
+
 @torch.no_grad()
 def probe(agent: Agent, env, seed: int) -> dict:
     """Counts of each link of the chain over one episode of every env copy."""
-    from merlin_rl.acting import EnvLoop
-
     core, b = env.core, env.num_envs
-    loop = EnvLoop(env, agent, torch.device("cpu"), seed)
-    state = agent.initial_state(b)
+    stepper = _Stepper(agent, env, seed)
     image = next(n for n, m in agent.mbp.codec.items() if m.kind == "image")
     avm = hasattr(core, "target")  # else KeyToDoor, whose cue is the key
     drawing = avm and bool(agent.mbp.decoders)  # RL-MEM and RL-LSTM draw nothing
@@ -98,9 +136,7 @@ def probe(agent: Agent, env, seed: int) -> dict:
         phase = core.phase.copy()
         target = core.target.astype(int) if avm else np.full(b, KEY)
         view = (core._window() == target[:, None]).any(1) & (phase == 0) & live
-        state = state.reset(loop.episode_start)
-        memory = state.memory
-        out, state = agent.step(loop.obs, state)
+        memory, out = stepper.act()
         if drawing and view.any():  # the square's pixels in the true view and in the reconstruction
             obs = out.obs[image].permute(0, 2, 3, 1).numpy()  # [B, H, W, 3] in [0, 1]
             rec = agent.mbp.codec.modality(image).reconstruct(out.z).permute(0, 2, 3, 1).numpy()
@@ -112,22 +148,20 @@ def probe(agent: Agent, env, seed: int) -> dict:
         seen_rows[view, t] = True
         first_final = live & (phase == 2) & ~read_done & reading
         read_done |= first_final
+        heads = {name: w.numpy() for name, w in _heads(out).items()} if first_final.any() else {}
         for i in np.nonzero(first_final)[0]:  # the rows the reads saw: M_{t-1}, before the write
             held = memory.written[i].numpy()
             steps = memory.write_step[i].numpy()
             rows = held & seen_rows[i, np.clip(steps, 0, t)]
             if not rows.any():
                 continue
-            heads = {"policy": out.policy_weights[i, 0].numpy()}
-            for k, w in enumerate(out.mbp_weights[i].numpy()):
-                heads[f"mbp{k + 1}"] = w
             for name, w in heads.items():
-                reads.setdefault(name, []).append((float(w[rows].sum()), rows.sum() / held.sum()))
-        r, done, _, valid = loop.step(out.action)
-        state.prev_reward = (r * agent.reward_scale())[:, None]
-        r = r.numpy()
+                reads.setdefault(name, []).append(
+                    (float(w[i][rows].sum()), rows.sum() / held.sum())
+                )
+        r, done, valid = stepper.advance(out)
         final_reward = np.where(live & (phase == 2), final_reward + r, final_reward)
-        done_at = np.where(live & done.numpy() & valid.numpy(), t, done_at)
+        done_at = np.where(live & done & valid, t, done_at)
         if not avm:
             fetched |= live & core.has_key
     seen = seen_rows.any(1)
@@ -142,10 +176,7 @@ def probe(agent: Agent, env, seed: int) -> dict:
             opened=round(float(right.mean()), 3),
             fetched_when_seen=round(float(fetched[seen].mean()), 3) if seen.any() else None,
         )
-    for name, pairs in sorted(reads.items()):
-        w, share = np.array(pairs).T
-        out[f"read_{name}"] = round(float(w.mean()), 3)
-        out[f"read_uniform_{name}"] = round(float(share.mean()), 3)
+    out.update(_read_shares(reads))
     for name, group in (("seen", seen), ("unseen", ~seen)) if avm else ():
         chose = group & ended_on_square
         out[f"match_{name}"] = round(float(right[chose].mean()), 3) if chose.any() else None
@@ -156,11 +187,8 @@ def probe(agent: Agent, env, seed: int) -> dict:
 @torch.no_grad()
 def instruction_probe(agent: Agent, env, seed: int) -> dict:
     """InstructedGoal's chain over one episode of every env copy (see the module docstring)."""
-    from merlin_rl.acting import EnvLoop
-
     b = env.num_envs
-    loop = EnvLoop(env, agent, torch.device("cpu"), seed)
-    state = agent.initial_state(b)
+    stepper = _Stepper(agent, env, seed)
     out: dict = {"episodes": b}
     reads: dict[str, list[tuple[float, float]]] = {}
     done_at, success = np.full(b, -1), np.zeros(b, bool)
@@ -168,9 +196,7 @@ def instruction_probe(agent: Agent, env, seed: int) -> dict:
         live = done_at < 0
         if not live.any():
             break
-        state = state.reset(loop.episode_start)
-        memory = state.memory
-        step, state = agent.step(loop.obs, state)
+        memory, step = stepper.act()
         if t == 0 and agent.mbp.decoders:
             text = agent.mbp.codec.modality("text")
             target = step.obs["text"]
@@ -181,22 +207,16 @@ def instruction_probe(agent: Agent, env, seed: int) -> dict:
         if t > 0 and agent.use_memory:
             held = memory.written.numpy() & live[:, None]
             first = held & (memory.write_step.numpy() == 0)  # the row written at step 0
-            heads = {"policy": step.policy_weights[:, 0].numpy()}
-            for k in range(step.mbp_weights.shape[1]):
-                heads[f"mbp{k + 1}"] = step.mbp_weights[:, k].numpy()
+            heads = {name: w.numpy() for name, w in _heads(step).items()}
             for i in np.nonzero(first.any(1))[0]:
                 for name, w in heads.items():
                     reads.setdefault(name, []).append(
                         (float(w[i][first[i]].sum()), 1 / held[i].sum())
                     )
-        r, done, _, valid = loop.step(step.action)
-        state.prev_reward = (r * agent.reward_scale())[:, None]
-        success |= live & (r.numpy() > 0)
-        done_at = np.where(live & done.numpy() & valid.numpy(), t, done_at)
-    for name, pairs in sorted(reads.items()):
-        w, share = np.array(pairs).T
-        out[f"read_{name}"] = round(float(w.mean()), 3)
-        out[f"read_uniform_{name}"] = round(float(share.mean()), 3)
+        r, done, valid = stepper.advance(step)
+        success |= live & (r > 0)
+        done_at = np.where(live & done & valid, t, done_at)
+    out.update(_read_shares(reads))
     out["used"] = round(float(success.mean()), 3)
     return out
 
@@ -216,20 +236,13 @@ def find_rates(finds: np.ndarray) -> tuple[float, float]:
 
 @torch.no_grad()
 def platform_probe(agent: Agent, env, seed: int) -> dict:
-    """WaterMaze: the steps to the first find and the length of the later trials, over one
+    """WaterMaze: the steps searched per find before the first find and after it, over one
     episode of every env copy (see the module docstring)."""
-    from merlin_rl.acting import EnvLoop
-
     b = env.num_envs
-    loop = EnvLoop(env, agent, torch.device("cpu"), seed)
-    state = agent.initial_state(b)
+    stepper = _Stepper(agent, env, seed)
     finds = np.zeros((b, env.episode_length), bool)
     for t in range(env.episode_length):
-        state = state.reset(loop.episode_start)
-        step, state = agent.step(loop.obs, state)
-        r, done, _, valid = loop.step(step.action)
-        state.prev_reward = (r * agent.reward_scale())[:, None]
-        finds[:, t] = r.numpy() > 0
+        finds[:, t] = stepper.advance(stepper.act()[1])[0] > 0
     first_rate, later_rate = find_rates(finds)
     found = finds.any(1)
     return {

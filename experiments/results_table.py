@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import statistics
 import sys
 from pathlib import Path
 
@@ -194,9 +195,9 @@ def milestones(grid_dir: str, steps: list[int]) -> str:
         "|---|---|---|" + "---|" * len(steps),
     ]
     for (env, agent), seeds in _runs(grid_dir, finished_only=False).items():
-        low, high = refs.get(env, (None, None))
         if env not in refs:  # no run of this task has finished: not summarised yet
             continue
+        low, high = refs[env]
         if low is None or high is None or high == low:
             raise ValueError(f"{summary} gives no random and maximum return for {env}")
         cells = []
@@ -212,11 +213,8 @@ def milestones(grid_dir: str, steps: list[int]) -> str:
                 cells.append("—")
                 continue
             scores = [(f - low) / (high - low) for f in finals]
-            mean_s, mean_r = sum(scores) / len(scores), sum(finals) / len(finals)
-            spread = ""
-            if len(scores) > 1:
-                sd = (sum((x - mean_s) ** 2 for x in scores) / (len(scores) - 1)) ** 0.5
-                spread = f" ± {sd:.2f}"
+            spread = f" ± {statistics.stdev(scores):.2f}" if len(scores) > 1 else ""
+            mean_s, mean_r = statistics.mean(scores), statistics.mean(finals)
             some = f"; {len(finals)} of {len(seeds)} runs" if len(finals) < len(seeds) else ""
             cells.append(f"{mean_s:.2f}{spread} ({mean_r:.2f}{some})")
         lines.append(

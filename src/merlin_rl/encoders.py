@@ -537,15 +537,10 @@ class ObservationCodec(nn.Module):
     def encode(self, obs: dict[str, Tensor]) -> Tensor:
         """e_t: the modalities' encodings joined (..., out_dim), each layer-normalised first with
         norm "layer"."""
-        if self.norms is None:
-            return torch.cat([m.encoder(obs[k]) for k, m in self.items()], dim=-1)
-        return torch.cat(
-            [
-                self.norms[n](m.encoder(obs[k]))
-                for (k, m), n in zip(self.items(), self.modalities.keys())
-            ],
-            dim=-1,
-        )
+        parts = [m.encoder(obs[k]) for k, m in self.items()]
+        if self.norms is not None:  # built in the modalities' order
+            parts = [ln(x) for ln, x in zip(self.norms.values(), parts)]
+        return torch.cat(parts, dim=-1)
 
     def recon_losses(self, z: Tensor, obs: dict[str, Tensor]) -> dict[str, Tensor]:
         """Per-modality reconstruction loss (B,), keyed ``<kind>:<name>``."""
