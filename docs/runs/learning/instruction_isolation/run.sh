@@ -1,0 +1,25 @@
+cd "$(dirname "$0")/../../../.." && . .venv/bin/activate
+out=docs/runs/learning/instruction_isolation/matrix.jsonl; : > $out
+run() { OMP_NUM_THREADS=1 python experiments/instruction_isolation.py --every 100 "$@" >> $out; }
+for s in 0 1 2; do
+  run --share 1 --image-weight 0 --seed $s
+  run --share 1 --image-weight 1 --seed $s
+  run --share 1 --seed $s
+  run --share 1 --seed $s --steps 1200
+  run --share 1 --text-weight 50 --seed $s
+  run --share 1 --text-weight 50 --grad-clip 1e9 --seed $s
+  run --image-weight 0 --seed $s
+  run --seed $s --steps 1200
+  run --text-weight 50 --seed $s --steps 600
+  run --text-weight 500 --seed $s --steps 600
+done
+
+# extras.jsonl: one knob at a time, every view carrying the instruction, 300 steps, seeds 0-2
+# (python, from the repository root):
+#   import sys; sys.path.insert(0, "experiments"); import instruction_isolation as ii
+#   for ov in [dict(lr_mbp=1e-3), dict(lr_mbp=3e-4), dict(decoder_hidden=128),
+#              dict(encoder_norm="layer"), dict(z_dim=64), dict(mlp_hidden=256)]:
+#       for s in range(3): ii.run(1.0, 300, 64, s, every=100, **ov)
+#
+# loop.jsonl: the MBP alone in the real training loop (policy frozen), seed 100
+#   OMP_NUM_THREADS=1 python experiments/instruction_isolation.py --loop 300 --seed 100 --every 50
