@@ -86,3 +86,25 @@ def test_the_loop_mode_trains_the_mbp_and_not_the_policy():
     now = [p.detach() for p in agent.policy_parameters()]
     drift = max(float((a - b).abs().max()) for a, b in zip(seen["policy"], now))
     assert drift < 1e-8
+
+
+def test_acted_segments_hold_the_instruction_exactly_at_episode_starts(tmp_path):
+    """What the learner replays on InstructedGoal: the instruction is in the stored observation
+    of every step that starts an episode and of no other, and each such step is a valid
+    transition (it enters the losses)."""
+    import torch
+
+    from merlin_rl.config import make_config
+    from merlin_rl.train import Trainer
+
+    mod = load_script("experiments/instruction_isolation.py")
+    cfg = make_config("small", env=mod.ENV, num_envs=16, seed=3, total_steps=10**6, **TINY)
+    trainer = Trainer(cfg, run_dir=tmp_path, progress=False)
+    starts_seen = 0
+    for _ in range(3):
+        seg = trainer.rollout()
+        has = torch.stack([(o.obs["text"] != 0).any(-1) for o in seg.outputs])
+        assert torch.equal(has, seg.starts)
+        assert bool((seg.valid[has] > 0).all())
+        starts_seen += int(has.sum())
+    assert starts_seen > 16  # episodes ended and new ones began inside the segments
