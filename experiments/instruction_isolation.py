@@ -11,9 +11,10 @@ step is one Adam step of the MBP on the learner's ELBO terms for these views: th
 (balanced, free nats; ``--no-kl`` drops it), image_weight x the image's and text_weight x the
 text's reconstruction loss, the gradient norm clipped to grad_clip, as in learner.py.
 
-Every ``--every`` steps it prints one JSON line (with the settings): the instruction's NLL from a posterior sample on
-256 held-out first views that all carry one (``nll``; the colour and shape tokens' accuracy
-``colour`` and ``shape``, chance 1/6 and 1/3), the mean KL and image loss of that batch.
+Every ``--every`` steps it prints one JSON line with the settings and the instruction's NLL
+from a posterior sample on 256 held-out first views that all carry one (``nll``; the colour
+and shape tokens' accuracy ``colour`` and ``shape``, chance 1/6 and 1/3), with the mean KL and
+image loss of that batch.
 
     python experiments/instruction_isolation.py [--share 0.0833] [--image-weight 50]
         [--text-weight 1] [--no-kl] [--steps 300] [--batch 64] [--seed 0]
@@ -37,7 +38,7 @@ import numpy as np
 import torch
 
 from merlin_rl.agent import Agent
-from merlin_rl.config import make_config
+from merlin_rl.config import ConfigError, make_config
 from merlin_rl.envs import make_vector_env
 
 ENV = "merlin_rl/InstructedGoal-v0"
@@ -191,6 +192,10 @@ def main() -> None:
         )
         if v is not None
     }
+    try:
+        make_config("small", env=ENV, **overrides)
+    except ConfigError as e:
+        p.error(str(e))
     torch.set_num_threads(1)
     if a.loop:
         loop(a.loop, a.seed, every=a.every, **overrides)

@@ -108,3 +108,21 @@ def test_acted_segments_hold_the_instruction_exactly_at_episode_starts(tmp_path)
         assert bool((seg.valid[has] > 0).all())
         starts_seen += int(has.sum())
     assert starts_seen > 16  # episodes ended and new ones began inside the segments
+
+
+def test_bad_settings_exit_2_with_one_line():
+    import subprocess
+    import sys
+
+    from scripts import ROOT
+
+    for args in (["--share", "2"], ["--grad-clip", "-1"], ["--steps", "-3"]):
+        p = subprocess.run(
+            [sys.executable, str(ROOT / "experiments/instruction_isolation.py"), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert p.returncode == 2
+        last = p.stderr.strip().splitlines()[-1]
+        assert last.startswith("instruction_isolation.py: error: --")
