@@ -23,3 +23,8 @@ done
 #
 # loop.jsonl: the MBP alone in the real training loop (policy frozen), seed 100
 #   OMP_NUM_THREADS=1 python experiments/instruction_isolation.py --loop 300 --seed 100 --every 50
+#
+# rarity.jsonl: the text alone at 1 view in 12, for as many instruction samples as 100 steps of
+# "every view" (1,200 steps), seeds 0-2
+#   for s in 0 1 2; do OMP_NUM_THREADS=1 python experiments/instruction_isolation.py \
+#       --image-weight 0 --seed $s --steps 1200 --every 100; done
