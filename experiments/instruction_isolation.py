@@ -101,7 +101,9 @@ def run(
     rows = []
     for step in range(steps + 1):
         if step % every == 0 or step == steps:
-            with torch.no_grad():
+            # the check draws its own noise, so that how often it runs changes nothing
+            with torch.no_grad(), torch.random.fork_rng():
+                torch.manual_seed(seed + 1)
                 out, _ = agent.step(test_obs, agent.initial_state(HELD_OUT))
                 pred = agent.evaluate([out])
                 target = test_obs["text"]
@@ -151,8 +153,9 @@ def loop(updates: int, seed: int, every: int = 50, **overrides) -> list[dict]:
         for update in range(updates + 1):
             if update % every == 0 or update == updates:
                 agent.eval()
-                torch.manual_seed(0)
-                r = probe.instruction_probe(agent, held, 0)
+                with torch.random.fork_rng():  # leaves the training's random stream alone
+                    torch.manual_seed(0)
+                    r = probe.instruction_probe(agent, held, 0)
                 agent.train()
                 rows.append(
                     {

@@ -126,3 +126,13 @@ def test_bad_settings_exit_2_with_one_line():
         assert p.returncode == 2
         last = p.stderr.strip().splitlines()[-1]
         assert last.startswith("instruction_isolation.py: error: --")
+
+
+def test_how_often_it_checks_changes_nothing():
+    """The held-out check draws its own noise: the last row is the same whether the check ran
+    every step or only at the end, in isolation and in the loop."""
+    mod = load_script("experiments/instruction_isolation.py")
+    every_step = mod.run(0.5, 3, 8, 0, every=1, **TINY)[-1]
+    at_end = mod.run(0.5, 3, 8, 0, every=10, **TINY)[-1]
+    assert every_step == at_end
+    assert mod.loop(2, 0, every=1, **TINY)[-1] == mod.loop(2, 0, every=5, **TINY)[-1]
