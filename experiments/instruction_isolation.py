@@ -14,7 +14,8 @@ text's reconstruction loss, the gradient norm clipped to grad_clip, as in learne
 Every ``--every`` steps it prints one JSON line with the settings and the instruction's NLL
 from a posterior sample on 256 held-out first views that all carry one (``nll``; the colour
 and shape tokens' accuracy ``colour`` and ``shape``, chance 1/6 and 1/3), with the mean KL and
-image loss of that batch.
+image loss of that batch, the share of the posterior's tanh units that are saturated
+(|tanh| > 0.99) on it and the mean |encoding| of its image and of its text.
 
     python experiments/instruction_isolation.py [--share 0.0833] [--image-weight 50]
         [--text-weight 1] [--no-kl] [--steps 300] [--batch 64] [--seed 0]
@@ -104,8 +105,12 @@ def run(
             # the check draws its own noise, so that how often it runs changes nothing
             with torch.no_grad(), torch.random.fork_rng():
                 torch.manual_seed(seed + 1)
+                hidden = []  # the posterior's tanh layer on the held-out views
+                hook = mbp.posterior[1].register_forward_hook(lambda m, i, o: hidden.append(o))
                 out, _ = agent.step(test_obs, agent.initial_state(HELD_OUT))
+                hook.remove()
                 pred = agent.evaluate([out])
+                codes = {k: m.encoder(test_obs[k]).abs().mean() for k, m in mbp.codec.items()}
                 target = test_obs["text"]
                 guess = text.decoder(out.z).view(HELD_OUT, text.length, text.vocab).argmax(-1)
                 rows.append(
@@ -116,6 +121,9 @@ def run(
                         "shape": round(float((guess[:, 4] == target[:, 4]).float().mean()), 3),
                         "kl": round(float(pred.kl.mean()), 2),
                         "image": round(float(pred.recon["image:image"].mean()), 2),
+                        "saturated": round(float((hidden[0].abs() > 0.99).float().mean()), 3),
+                        "image_code": round(float(codes["image"]), 3),
+                        "text_code": round(float(codes["text"]), 3),
                         **settings,
                     }
                 )

@@ -29,7 +29,8 @@ def test_a_short_run_weighs_every_term_and_reports_each_check():
     rows = mod.run(0.5, 2, 8, 0, every=1, **TINY)
     assert [r["step"] for r in rows] == [0, 1, 2]
     for r in rows:
-        assert all(math.isfinite(r[k]) for k in ("nll", "kl", "image"))
+        assert all(math.isfinite(r[k]) for k in ("nll", "kl", "image", "image_code", "text_code"))
+        assert 0.0 <= r["saturated"] <= 1.0
         assert 0.0 <= r["colour"] <= 1.0 and 0.0 <= r["shape"] <= 1.0
     assert rows[0] != rows[-1]  # the MBP moved
     rows = mod.run(1.0, 1, 8, 0, kl=False, every=1, **TINY)
