@@ -476,8 +476,9 @@ def _measure(
         out["acting_steps_per_s_no_grad"] = round(k * steps_per_seg / (time.perf_counter() - t0), 2)
         tr.state = tr.state.detach()
 
-    # 3. breakdown
-    if breakdown_updates > 0:
+    # 3. breakdown (not with --compile: the timing wrappers and hooks would make the compiled step
+    # recompile and break its graph, so the breakdown would time something else)
+    if breakdown_updates > 0 and not tr.cfg.compile:
         prof = Profiler(sync=cuda)
         with instrument(tr, prof):
             for _ in range(breakdown_updates):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -287,3 +288,37 @@ def test_rppo_learning_resumes_a_stopped_run(tmp_path):
     res = subprocess.run([*common, "--total-steps", "96"], capture_output=True, text=True)
     assert res.returncode == 2 and "finished run" in res.stderr
     assert (out / "metrics.csv").read_text() == before
+
+
+def test_gpu_check_script_runs_its_steps_within_the_budget(tmp_path):
+    """benchmarks/gpu_check.sh, dry-run on the CPU (DEVICE=cpu): each part runs as a capped step
+    with its rc in steps.txt; unknown parts are named; a part with no time left is skipped."""
+    root = Path(__file__).resolve().parents[1]
+    env = {
+        **os.environ,
+        "DEVICE": "cpu",
+        "PYTHON": sys.executable,
+        "PYTHONPATH": str(root / "src"),
+    }
+    out = tmp_path / "out"
+    done = subprocess.run(
+        ["bash", str(root / "benchmarks" / "gpu_check.sh"), str(out), "120", "tests", "nonsense"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    steps = (out / "steps.txt").read_text().splitlines()
+    assert steps[0].startswith("test_cuda rc=0 ")  # skipped without a GPU, but it ran
+    assert steps[1] == "unknown part nonsense"
+    skipped = subprocess.run(
+        ["bash", str(root / "benchmarks" / "gpu_check.sh"), str(tmp_path / "o2"), "5", "tests"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "test_cuda skipped" in (tmp_path / "o2" / "steps.txt").read_text(), skipped.stdout

@@ -39,18 +39,18 @@ def collect_episode(agent, env, loop) -> list[dict]:
     """Step one env (index 0) to the end of an episode, keeping what the panels show."""
     key = _image_key(agent)
     steps: list[dict] = []
-    state = agent.initial_state(1)
+    state = agent.initial_state(1, loop.device)
     while True:
         state = state.reset(loop.episode_start)
         out, state = agent.step(loop.obs, state)
         pred = agent.evaluate([out])
         frame = _render(env)
         if frame is None and key is not None:
-            frame = (out.obs[key][0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+            frame = (out.obs[key][0].permute(1, 2, 0).cpu().numpy() * 255).astype(np.uint8)
         rec = None
         if key is not None and agent.mbp.decoders:
             m = agent.mbp.codec.modality(key)
-            rec = m.reconstruct(out.z[:1])[0].permute(1, 2, 0).numpy()
+            rec = m.reconstruct(out.z[:1])[0].permute(1, 2, 0).cpu().numpy()
         r, done, _, valid = loop.step(out.action)
         state.prev_reward = (r * agent.reward_scale())[:, None]
         if not bool(valid[0]):  # the autoreset step after the previous episode: not shown
@@ -58,15 +58,17 @@ def collect_episode(agent, env, loop) -> list[dict]:
         steps.append(
             {
                 "frame": frame,
-                "obs": out.obs[key][0].permute(1, 2, 0).numpy() if key else None,
+                "obs": out.obs[key][0].permute(1, 2, 0).cpu().numpy() if key else None,
                 "recon": rec,
                 "value": float(pred.value[0, 0]),
                 "return_pred": float(pred.value[0, 0] + pred.advantage[0, 0]),
                 "reward": float(r[0]),
                 "mbp_w": None
                 if out.mbp_weights is None
-                else out.mbp_weights[0].numpy(),  # (K^r, N)
-                "pol_w": None if out.policy_weights is None else out.policy_weights[0, 0].numpy(),
+                else out.mbp_weights[0].cpu().numpy(),  # (K^r, N)
+                "pol_w": None
+                if out.policy_weights is None
+                else out.policy_weights[0, 0].cpu().numpy(),
             }
         )
         if bool(done[0]) or len(steps) >= 5_000:
