@@ -139,7 +139,8 @@ def probe(agent: Agent, env, seed: int) -> dict:
         memory, out = stepper.act()
         if drawing and view.any():  # the square's pixels in the true view and in the reconstruction
             obs = out.obs[image].permute(0, 2, 3, 1).numpy()  # [B, H, W, 3] in [0, 1]
-            rec = agent.mbp.codec.modality(image).reconstruct(out.z).permute(0, 2, 3, 1).numpy()
+            z_image = agent.mbp.decoder_input(out.z, image)
+            rec = agent.mbp.codec.modality(image).reconstruct(z_image).permute(0, 2, 3, 1).numpy()
             for i in np.nonzero(view)[0]:  # a probe, not a hot path
                 nearest = painted_colour(obs[i], rec[i], colour[i])
                 if nearest is not None:
@@ -200,8 +201,9 @@ def instruction_probe(agent: Agent, env, seed: int) -> dict:
         if t == 0 and agent.mbp.decoders:
             text = agent.mbp.codec.modality("text")
             target = step.obs["text"]
-            guess = text.decoder(step.z).view(b, text.length, text.vocab).argmax(-1)
-            out["drawn_nll"] = round(float(text.recon_loss(step.z, target).mean()), 3)
+            z_text = agent.mbp.decoder_input(step.z, "text")
+            guess = text.decoder(z_text).view(b, text.length, text.vocab).argmax(-1)
+            out["drawn_nll"] = round(float(text.recon_loss(z_text, target).mean()), 3)
             out["drawn_colour"] = round(float((guess[:, 3] == target[:, 3]).float().mean()), 3)
             out["drawn_shape"] = round(float((guess[:, 4] == target[:, 4]).float().mean()), 3)
         if t > 0 and agent.use_memory:

@@ -19,6 +19,7 @@ image loss of that batch, the share of the posterior's tanh units that are satur
 
     python experiments/instruction_isolation.py [--share 0.0833] [--image-weight 50]
         [--text-weight 1] [--no-kl] [--steps 300] [--batch 64] [--seed 0]
+        [--latent factored|joint]
 
 ``--loop UPDATES`` asks the same inside the real training loop instead (train.Trainer: the
 acting, the segments as stored, the learner's replay and all its losses, 32 envs, seed
@@ -92,6 +93,7 @@ def run(
         "text_weight": cfg.text_weight,
         "grad_clip": cfg.grad_clip,
         "with_kl": kl,
+        "latent": cfg.latent,
         "seed": seed,
         **{
             k: v
@@ -105,14 +107,19 @@ def run(
             # the check draws its own noise, so that how often it runs changes nothing
             with torch.no_grad(), torch.random.fork_rng():
                 torch.manual_seed(seed + 1)
-                hidden = []  # the posterior's tanh layer on the held-out views
-                hook = mbp.posterior[1].register_forward_hook(lambda m, i, o: hidden.append(o))
+                hidden = []  # the posterior's tanh layer(s) on the held-out views
+                posts = mbp.posteriors if mbp.factored else [mbp.posterior]
+                hooks = [
+                    p[1].register_forward_hook(lambda m, i, o: hidden.append(o)) for p in posts
+                ]
                 out, _ = agent.step(test_obs, agent.initial_state(HELD_OUT))
-                hook.remove()
+                for hook in hooks:
+                    hook.remove()
                 pred = agent.evaluate([out])
                 codes = {k: m.encoder(test_obs[k]).abs().mean() for k, m in mbp.codec.items()}
                 target = test_obs["text"]
-                guess = text.decoder(out.z).view(HELD_OUT, text.length, text.vocab).argmax(-1)
+                logits = text.decoder(mbp.decoder_input(out.z, "text"))
+                guess = logits.view(HELD_OUT, text.length, text.vocab).argmax(-1)
                 rows.append(
                     {
                         "step": step,
@@ -121,7 +128,9 @@ def run(
                         "shape": round(float((guess[:, 4] == target[:, 4]).float().mean()), 3),
                         "kl": round(float(pred.kl.mean()), 2),
                         "image": round(float(pred.recon["image:image"].mean()), 2),
-                        "saturated": round(float((hidden[0].abs() > 0.99).float().mean()), 3),
+                        "saturated": round(
+                            float((torch.cat(hidden, -1).abs() > 0.99).float().mean()), 3
+                        ),
                         "image_code": round(float(codes["image"]), 3),
                         "text_code": round(float(codes["text"]), 3),
                         **settings,
@@ -170,6 +179,7 @@ def loop(updates: int, seed: int, every: int = 50, **overrides) -> list[dict]:
                         "update": update,
                         "env_steps": trainer.env_steps,
                         **{k: r[f"drawn_{k}"] for k in ("nll", "colour", "shape")},
+                        "latent": cfg.latent,
                         "seed": seed,
                     }
                 )
@@ -191,6 +201,7 @@ def main() -> None:
     p.add_argument("--every", type=int, default=50)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--loop", type=int, default=0, metavar="UPDATES")
+    p.add_argument("--latent", choices=("factored", "joint"), default=None)
     a = p.parse_args()
     if not 0.0 < a.share <= 1.0 or min(a.steps, a.loop) < 0 or a.batch < 1 or a.every < 1:
         p.error("--share must be in (0, 1], --steps and --loop >= 0, --batch and --every >= 1")
@@ -200,6 +211,7 @@ def main() -> None:
             ("image_weight", a.image_weight),
             ("text_weight", a.text_weight),
             ("grad_clip", a.grad_clip),
+            ("latent", a.latent),
         )
         if v is not None
     }

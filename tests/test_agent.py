@@ -30,11 +30,16 @@ def obs_space() -> gym.spaces.Dict:
     )
 
 
-def make_agent(kind: str = "merlin", seed: int = 0) -> Agent:
+def make_agent(
+    kind: str = "merlin", seed: int = 0, latent: str = "joint", space: gym.Space | None = None
+) -> Agent:
+    """A tiny agent on image + vector observations, or ``space`` (``latent`` joint unless asked:
+    most tests here are of the paper's single posterior; the factored one has tests below)."""
     torch.manual_seed(seed)
     cfg = make_config(
         "small",
         agent=kind,
+        latent=latent,
         z_dim=8,
         enc_dim=16,
         image_channels=4,
@@ -43,7 +48,7 @@ def make_agent(kind: str = "merlin", seed: int = 0) -> Agent:
         policy_hidden=16,
         memory_rows=6,
     )
-    return Agent(obs_space(), gym.spaces.Discrete(3), cfg)
+    return Agent(obs_space() if space is None else space, gym.spaces.Discrete(3), cfg)
 
 
 def random_obs(agent: Agent, rng: np.random.Generator, batch: int = B) -> dict[str, torch.Tensor]:
@@ -377,3 +382,109 @@ def test_decoder_hidden_sets_the_decoders_width_and_defaults_to_512():
     assert make_config("paper").decoder_hidden == 0
     with _pytest.raises(ConfigError, match="decoder-hidden"):
         make_config("small", decoder_hidden=-1)
+
+
+# ------------------------------------------------------------------------ the factored latent
+def _factored_inputs(agent: Agent, seed: int = 3):
+    mbp = agent.mbp
+    g = torch.Generator().manual_seed(seed)
+    e = torch.randn(B, mbp.codec.out_dim + agent.num_actions + 1, generator=g)
+    h = torch.randn(B, 2 * agent.cfg.mbp_hidden, generator=g)
+    m = torch.randn(B, mbp.reads * mbp.width, generator=g)
+    return e, h, m
+
+
+def test_factored_posterior_against_a_per_modality_reference():
+    """latent "factored": one z_dim slice per observation kind; slice k's posterior reads only
+    kind k's encoding (plus a_{t-1}, r_{t-1}, h, m and its part of the prior), loops by hand."""
+    agent = make_agent("merlin", latent="factored")
+    mbp, Z = agent.mbp, agent.cfg.z_dim
+    assert mbp.factored and mbp.z_dim == 2 * Z and mbp.width == 4 * Z
+    assert not hasattr(mbp, "posterior") and len(mbp.posteriors) == 2
+    with torch.no_grad():
+        for net in (mbp.prior, *mbp.posteriors):
+            net[2].weight.normal_(0, 0.5)
+            net[2].bias.normal_(0, 0.5)
+    e, h, m = _factored_inputs(agent)
+    z, dist = mbp.latent(e, h, m, sample=False)
+    sizes = [mod.enc_dim for _, mod in mbp.codec.items()]
+    with torch.no_grad():
+        mu_q, logsig_q = torch.zeros(B, 2 * Z), torch.zeros(B, 2 * Z)
+        for b in range(B):
+            p = mlp_by_hand(mbp.prior, torch.cat([h[b], m[b]])[None])[0]
+            mu_p, logsig_p = p[: 2 * Z], bounded_by_hand(p[2 * Z :])
+            start = 0
+            for k in range(2):  # one kind at a time
+                code = e[b, start : start + sizes[k]]
+                start += sizes[k]
+                rest = e[b, sum(sizes) :]
+                prior_k = torch.cat([mu_p[k * Z : (k + 1) * Z], logsig_p[k * Z : (k + 1) * Z]])
+                n = torch.cat([code, rest, h[b], m[b], prior_k])
+                out = mlp_by_hand(mbp.posteriors[k], n[None])[0] + prior_k
+                mu_q[b, k * Z : (k + 1) * Z] = out[:Z]
+                logsig_q[b, k * Z : (k + 1) * Z] = bounded_by_hand(out[Z:])
+    torch.testing.assert_close(dist["mu_q"], mu_q)
+    torch.testing.assert_close(dist["logsig_q"], logsig_q)
+    torch.testing.assert_close(z, mu_q)
+    # kind 0's encoding moves slice 0 alone
+    e2 = e.clone()
+    e2[:, : sizes[0]] += 1.0
+    z2, _ = mbp.latent(e2, h, m, sample=False)
+    assert not torch.allclose(z2[:, :Z], z[:, :Z])
+    torch.testing.assert_close(z2[:, Z:], z[:, Z:])
+
+
+@pytest.mark.parametrize("latent", ["factored", "joint"])
+def test_each_reconstruction_reaches_only_its_own_kind_when_factored(latent):
+    """Factored: the image's reconstruction loss sends no gradient into the vector's encoder,
+    posterior or decoder (and back), and each decoder reads only its slice of z. Joint (the
+    paper's): it does reach them (what lets a weight-50 image crowd a small input out)."""
+    agent = make_agent("merlin", latent=latent)
+    mbp = agent.mbp
+    rng = np.random.default_rng(0)
+    obs = random_obs(agent, rng)
+    out, _ = agent.step(obs, agent.initial_state(B))
+    recon = mbp.reconstruction_losses(out.z, obs, out.prev_action, out.prev_reward)
+    image_enc = mbp.codec.modality("image").encoder
+    vec = mbp.codec.modality("vec")
+    for loss, other in ((recon["image:image"], vec.encoder), (recon["vector:vec"], image_enc)):
+        agent.zero_grad(set_to_none=True)
+        loss.sum().backward(retain_graph=True)
+        reached = any(p.grad is not None and p.grad.abs().sum() > 0 for p in other.parameters())
+        assert reached == (latent == "joint")
+    agent.zero_grad(set_to_none=True)
+    recon["image:image"].sum().backward(retain_graph=True)
+    assert all(p.grad is None or not p.grad.any() for p in vec.decoder.parameters())
+    if latent == "factored":
+        assert all(p.grad is None or not p.grad.any() for p in mbp.posteriors[1].parameters())
+        z = out.z.detach().requires_grad_()
+        mbp.reconstruction_losses(z, obs, out.prev_action, out.prev_reward)[
+            "image:image"
+        ].sum().backward()
+        Z = agent.cfg.z_dim
+        assert z.grad[:, :Z].abs().sum() > 0 and not z.grad[:, Z:].any()
+
+
+def test_one_observation_kind_gives_the_same_model_either_way():
+    """With one kind "factored" is the joint model: the same parameter names (old checkpoints
+    load), sizes and numbers; the default (by its calibration, docs/learning.md) and older
+    runs are joint."""
+    space = gym.spaces.Dict({"image": gym.spaces.Box(0, 255, (8, 8, 3), np.uint8)})
+    a, b = (make_agent("merlin", latent=latent, space=space) for latent in ("factored", "joint"))
+    assert not a.mbp.factored and a.mbp.z_dim == 8
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert make_config("paper").latent == "joint" and make_config("small").latent == "joint"
+    from merlin_rl.config import LEGACY_SETTINGS, ConfigError
+
+    assert LEGACY_SETTINGS["latent"] == "joint"
+    with pytest.raises(ConfigError, match="--latent 'both' is not known; allowed: factored, joint"):
+        make_config("small", latent="both")
+
+
+def test_rl_mem_and_rl_lstm_keep_one_posterior():
+    """The ablations have no decoders: their deterministic z stays joint (z_dim wide)."""
+    for kind in ("rl-mem", "rl-lstm"):
+        agent = make_agent(kind, latent="factored")
+        assert not agent.mbp.factored and agent.mbp.z_dim == agent.cfg.z_dim

@@ -181,3 +181,32 @@ def test_sigterm_to_the_runner_stops_its_runs(tmp_path):
         assert time.monotonic() < deadline, "the training outlived its runner"
         time.sleep(0.2)
     assert not (out / "rl-lstm__merlin_rl_ColourMatch-v0__s1").exists()  # no next run started
+
+
+def test_runs_from_before_the_latent_setting_stand_where_it_changes_nothing(tmp_path):
+    """A grid that asks for the factored latent: a run recorded without ``latent`` (older runs:
+    joint) is stale only where that changes the model: MERLIN on an env with two or more
+    observation kinds."""
+    import dataclasses
+
+    from merlin_rl.config import make_config
+    from merlin_rl.experiment import read_grid, run_dir_for, stale_settings
+
+    p = tmp_path / "g.yaml"
+    p.write_text(
+        f"agents: [merlin, rl-mem]\nenvs: [merlin_rl/ColourMatch-v0, merlin_rl/InstructedGoal-v0]"
+        f"\nseeds: [0]\nout: {tmp_path / 'out'}\ntrain:\n  latent: factored\n"
+    )
+    grid = read_grid(p)
+    for agent in grid.agents:
+        for env in grid.envs:
+            recorded = dataclasses.asdict(make_config("small", agent=agent, env=env, seed=0))
+            del recorded["latent"]
+            run = run_dir_for(grid, agent, env, 0)
+            run.mkdir(parents=True)
+            (run / "config.json").write_text(json.dumps(recorded))
+    stale = {(a, e): stale_settings(grid, a, e, 0) for a in grid.agents for e in grid.envs}
+    assert stale.pop(("merlin", "merlin_rl/InstructedGoal-v0")) == [
+        "latent: 'joint', now 'factored'"
+    ]
+    assert all(v == [] for v in stale.values()), stale

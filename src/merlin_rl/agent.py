@@ -168,11 +168,11 @@ class Agent(nn.Module):
             use_memory=self.use_memory,
         )
         self.policy = Policy(
-            cfg.z_dim,
+            self.mbp.z_dim,
             self.num_actions,
             cfg.policy_hidden,
             cfg.mlp_hidden,
-            2 * cfg.z_dim if self.use_memory else 0,
+            self.mbp.width if self.use_memory else 0,
             cfg.read_strength_init,
             value_head=cfg.baseline == "policy",
         )
@@ -193,7 +193,7 @@ class Agent(nn.Module):
         cfg = self.cfg
         z = lambda *s: torch.zeros(batch, *s, device=device)  # noqa: E731
         rows = cfg.memory_rows or AUTO_MEMORY_FALLBACK  # the trainer resolves 0 from the env
-        mem = MemoryState.zeros(batch, rows, 2 * cfg.z_dim, device) if self.use_memory else None
+        mem = MemoryState.zeros(batch, rows, self.mbp.width, device) if self.use_memory else None
         return AgentState(
             mbp_h=z(2, cfg.mbp_hidden),
             mbp_c=z(2, cfg.mbp_hidden),

@@ -212,6 +212,7 @@ def load_checkpoint(path: str | os.PathLike, expect: Config | None = None) -> di
             "image_channels",
             "mlp_hidden",
             "decoder_hidden",
+            "latent",
         ):
             if getattr(got, key) != getattr(expect, key):
                 raise CheckpointError(

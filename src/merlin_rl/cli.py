@@ -24,6 +24,7 @@ from merlin_rl.config import (
     DEVICES,
     ELBOS,
     ENCODER_NORMS,
+    LATENTS,
     LR_SCHEDULES,
     POLICY_INPUTS,
     REPLAY_VIEWS,
@@ -51,7 +52,8 @@ FLAG_HELP: dict[str, str] = {
     "env_import": "module(s) to import first, comma-separated, that register third-party envs "
     "(the only way merlin-rl imports code you name)",
     "env_kwargs": "keyword arguments for the env as a JSON object, e.g. '{\"delay\": 40}'",
-    "z_dim": "size of the latent state z (memory rows are 2 z_dim wide), >= 1",
+    "z_dim": "size of the latent state z, per observation kind with --latent factored (memory "
+    "rows are 2 |z| wide), >= 1",
     "enc_dim": "encoding size per observation modality, >= 1",
     "image_channels": "channels of the image encoder's and decoder's conv layers, >= 1",
     "mlp_hidden": "hidden units of the prior, posterior, return and policy MLPs, >= 1",
@@ -94,6 +96,9 @@ FLAG_HELP: dict[str, str] = {
     "memory it acted on (no MBP pass: cheap policy gradient steps), >= 0",
     "encoder_norm": "how each input kind's encoding enters e_t: as it is (none, the paper's) or "
     "layer-normalised, so that every kind arrives at a like scale (layer)",
+    "latent": "with two or more observation kinds: one slice of z (z_dim each) per kind, with its "
+    "own posterior and read by that kind's decoder alone (factored), or the paper's one "
+    "posterior over all inputs, every decoder reading all of z (joint)",
     "baseline": "the advantages' baseline: the MBP's V on z_t (mbp, the paper's) or a value "
     "head on the policy's own features, which see its history (policy)",
     "policy_value_cost": "weight of the policy value head's squared error in the policy's loss "
@@ -146,6 +151,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "value_input": VALUE_INPUTS,
     "baseline": BASELINES,
     "encoder_norm": ENCODER_NORMS,
+    "latent": LATENTS,
     "replay_view": REPLAY_VIEWS,
     "lr_schedule": LR_SCHEDULES,
 }

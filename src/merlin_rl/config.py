@@ -18,6 +18,7 @@ POLICY_INPUTS = ("sample", "mean")
 VALUE_INPUTS = ("sample", "mean")
 BASELINES = ("mbp", "policy")
 ENCODER_NORMS = ("none", "layer")
+LATENTS = ("factored", "joint")
 REPLAY_VIEWS = ("acted", "current")
 LR_SCHEDULES = ("constant", "linear")
 ALLOCATIONS = ("usage", "usage-literal", "fifo")  # memory.ALLOCATIONS
@@ -37,6 +38,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "baseline": "mbp",  # the advantages' baseline was the MBP's V
     "policy_value_cost": 0.5,
     "encoder_norm": "none",  # each input kind's encoding entered e_t at its own scale
+    "latent": "joint",  # one posterior over all inputs, every decoder reading all of z
 }
 
 
@@ -68,6 +70,11 @@ class Config:
     # policy at a far smaller scale than another (InstructedGoal's text encoding ended 20-60x
     # smaller than its image encoding); "none": the paper's plain concatenation
     encoder_norm: str = "none"
+    # "joint": the paper's single posterior over all inputs; "factored": with two or more
+    # observation kinds, z has one z_dim slice per kind, each with its own posterior and read by
+    # that kind's decoder alone (mbp.MBP), so that a heavy image cannot crowd a small input out
+    # of z (docs/learning.md, sixteenth session: not the default by its calibration rule)
+    latent: str = "joint"
     image_channels: int = 16
     mlp_hidden: int = 128  # prior, posterior, return heads, policy head (decoders: decoder_hidden)
     # hidden units of the MBP's decoders; 0 = mlp_hidden. 512: a 128-wide MLP image decoder could
@@ -250,6 +257,10 @@ class Config:
             raise ConfigError(
                 f"--encoder-norm {self.encoder_norm!r} is not known; allowed: "
                 f"{', '.join(ENCODER_NORMS)}"
+            )
+        if self.latent not in LATENTS:
+            raise ConfigError(
+                f"--latent {self.latent!r} is not known; allowed: {', '.join(LATENTS)}"
             )
         if self.baseline not in BASELINES:
             raise ConfigError(

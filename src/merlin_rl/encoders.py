@@ -541,7 +541,3 @@ class ObservationCodec(nn.Module):
         if self.norms is not None:  # built in the modalities' order
             parts = [ln(x) for ln, x in zip(self.norms.values(), parts)]
         return torch.cat(parts, dim=-1)
-
-    def recon_losses(self, z: Tensor, obs: dict[str, Tensor]) -> dict[str, Tensor]:
-        """Per-modality reconstruction loss (B,), keyed ``<kind>:<name>``."""
-        return {f"{m.kind}:{k}": m.recon_loss(z, obs[k]) for k, m in self.items()}

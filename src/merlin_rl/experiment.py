@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -286,6 +287,29 @@ _OPERATIONAL = {
 _AUTO = {"memory_rows": 0, "image_scale": 0.0}
 
 
+def _latent_matters(cfg: Config) -> bool:
+    """--latent changes nothing for the ablations (no decoders) nor for an env with one
+    observation kind (mbp.MBP): runs made before it existed stand there."""
+    kwargs = json.dumps(cfg.env_kwargs, sort_keys=True)
+    return cfg.agent == "merlin" and _observation_kinds(cfg.env, kwargs) != 1
+
+
+@functools.lru_cache(maxsize=None)
+def _observation_kinds(env: str, kwargs: str) -> int:
+    """How many observation kinds ``env`` has (0 if it cannot be made here: then it counts)."""
+    from merlin_rl.encoders import space_items
+    from merlin_rl.envs import make_vector_env
+
+    try:
+        vec = make_vector_env(env, 1, json.loads(kwargs))
+    except Exception:
+        return 0
+    try:
+        return len(space_items(vec.single_observation_space))
+    finally:
+        vec.close()
+
+
 def stale_settings(grid: Grid, agent: str, env: str, seed: int) -> list[str]:
     """How the settings recorded in a cell's existing run (its config.json) differ from those the
     grid gives that cell now ("name: recorded, now value"); empty when they agree or there is no
@@ -314,6 +338,8 @@ def stale_settings(grid: Grid, agent: str, env: str, seed: int) -> list[str]:
         if name in _OPERATIONAL or (name in _AUTO and value == _AUTO[name]):
             continue
         if name not in recorded or recorded[name] != value:
+            if name == "latent" and not _latent_matters(now):
+                continue
             out.append(f"{name}: {recorded.get(name, 'not recorded')!r}, now {value!r}")
     return out
 

@@ -22,6 +22,16 @@ class MBP(nn.Module):
     ``stochastic``: prior/posterior Gaussians with a reparameterised z (MERLIN); otherwise z is a
     deterministic encoding (the RL-MEM / RL-LSTM ablations). ``decoders``: reconstruction heads.
     ``use_memory``: the K^r memory reads (m_t) exist.
+
+    ``cfg.latent`` "factored" (MERLIN with two or more observation kinds): z_t is the
+    concatenation of one slice of ``cfg.z_dim`` per observation modality, each with its own
+    posterior MLP over that modality's encoding (plus a_{t-1}, r_{t-1}, h_{t-1}, m_{t-1} and
+    its part of the prior), and each modality's decoder reconstructs it from its own slice. The
+    prior, the memory, the return heads, the action/reward decoders and the policy see all of z.
+    So a heavy input (an image at weight 50) cannot take over the units a rare, small one (an
+    instruction shown once) needs (docs/learning.md, sixteenth session). "joint": the paper's
+    one posterior over e_t, every decoder reading all of z. With one observation kind both are
+    the same.
     """
 
     def __init__(
@@ -35,25 +45,38 @@ class MBP(nn.Module):
         use_memory: bool,
     ) -> None:
         super().__init__()
-        self.z_dim, self.num_actions = cfg.z_dim, num_actions
+        self.num_actions = num_actions
         self.stochastic, self.use_memory = stochastic, use_memory
-        self.reads = cfg.mbp_reads if use_memory else 0
-        self.width = 2 * cfg.z_dim  # memory row width
-        read_dim = self.reads * self.width
         self.codec = ObservationCodec(
             obs_space, cfg.image_channels, cfg.enc_dim, cfg.image_scale, cfg.encoder_norm
         )
+        kinds = len(self.codec.names)
+        self.factored = stochastic and decoders and cfg.latent == "factored" and kinds > 1
+        # (lo, hi) of each modality's slice of z (factored), in the codec's order
+        self.slices = [(i * cfg.z_dim, (i + 1) * cfg.z_dim) for i in range(kinds)]
+        self.z_dim = cfg.z_dim * (kinds if self.factored else 1)  # |z|
+        self.reads = cfg.mbp_reads if use_memory else 0
+        self.width = 2 * self.z_dim  # memory row width
+        read_dim = self.reads * self.width
         e_dim = self.codec.out_dim + num_actions + 1  # + previous action (one-hot) and reward
-        self.lstm = DeepLSTM(cfg.z_dim + num_actions + read_dim, cfg.mbp_hidden, 2)
+        self.lstm = DeepLSTM(self.z_dim + num_actions + read_dim, cfg.mbp_hidden, 2)
         h_dim = self.lstm.out_dim
-        z2 = 2 * cfg.z_dim
+        z2 = 2 * self.z_dim
         if stochastic:
             # f_prior([h_{t-1}, m_{t-1}]) -> [mu_p, log sigma_p]
             self.prior = mlp(h_dim + read_dim, cfg.mlp_hidden, z2, out_scale=0.1)
+        if self.factored:
+            # one f_post per modality k: ([e^k_t, a_{t-1}, r_{t-1}, h_{t-1}, m_{t-1}, prior^k])
+            rest = num_actions + 1 + h_dim + read_dim
+            self.posteriors = nn.ModuleList(
+                mlp(m.enc_dim + rest + 2 * cfg.z_dim, cfg.mlp_hidden, 2 * cfg.z_dim, out_scale=0.1)
+                for _, m in self.codec.items()
+            )
+        elif stochastic:
             # f_post([e_t, h_{t-1}, m_{t-1}, mu_p, log sigma_p]) + [mu_p, log sigma_p]
             self.posterior = mlp(e_dim + h_dim + read_dim + z2, cfg.mlp_hidden, z2, out_scale=0.1)
         else:
-            self.posterior = mlp(e_dim + h_dim + read_dim, cfg.mlp_hidden, cfg.z_dim)
+            self.posterior = mlp(e_dim + h_dim + read_dim, cfg.mlp_hidden, self.z_dim)
         if use_memory:
             # interface i_t = W h_t -> K^r keys of width 2|z| and K^r strengths
             self.interface = nn.Linear(h_dim, self.reads * (self.width + 1))
@@ -61,11 +84,11 @@ class MBP(nn.Module):
         self.decoders = decoders
         if decoders:
             self.codec.build_decoders(cfg.z_dim, cfg.decoder_hidden or cfg.mlp_hidden)
-            self.action_decoder = nn.Linear(cfg.z_dim, num_actions)
-            self.reward_decoder = nn.Linear(cfg.z_dim, 1)
+            self.action_decoder = nn.Linear(self.z_dim, num_actions)
+            self.reward_decoder = nn.Linear(self.z_dim, 1)
         # return heads: V(z, stopgrad(log pi)) and A(z, onehot(a))
-        self.value_head = mlp(cfg.z_dim + num_actions, cfg.mlp_hidden, 1)
-        self.advantage_head = mlp(cfg.z_dim + num_actions, cfg.mlp_hidden, 1)
+        self.value_head = mlp(self.z_dim + num_actions, cfg.mlp_hidden, 1)
+        self.advantage_head = mlp(self.z_dim + num_actions, cfg.mlp_hidden, 1)
 
     def encode(
         self,
@@ -97,9 +120,12 @@ class MBP(nn.Module):
             return self.posterior(torch.cat([e, h_prev, m_prev], -1)), {}
         mu_p, logsig_p = self.prior(torch.cat([h_prev, m_prev], -1)).chunk(2, -1)
         logsig_p = soft_clamp(logsig_p, LOGSIG_MIN, LOGSIG_MAX)
-        prior = torch.cat([mu_p, logsig_p], -1)
-        post = self.posterior(torch.cat([e, h_prev, m_prev, prior], -1)) + prior
-        mu_q, logsig_q = post.chunk(2, -1)
+        if self.factored:
+            mu_q, logsig_q = self._factored_posterior(e, h_prev, m_prev, mu_p, logsig_p)
+        else:
+            prior = torch.cat([mu_p, logsig_p], -1)
+            post = self.posterior(torch.cat([e, h_prev, m_prev, prior], -1)) + prior
+            mu_q, logsig_q = post.chunk(2, -1)
         logsig_q = soft_clamp(logsig_q, LOGSIG_MIN, LOGSIG_MAX)
         if sample:
             eps = torch.randn_like(mu_q) if eps is None else eps
@@ -107,6 +133,29 @@ class MBP(nn.Module):
         else:
             z = mu_q
         return z, dict(mu_p=mu_p, logsig_p=logsig_p, mu_q=mu_q, logsig_q=logsig_q)
+
+    def _factored_posterior(
+        self, e: Tensor, h_prev: Tensor, m_prev: Tensor, mu_p: Tensor, logsig_p: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        """Per modality k: [mu^k_q, log sigma^k_q] = f^k_post([e^k_t, a_{t-1}, r_{t-1}, h_{t-1},
+        m_{t-1}, mu^k_p, log sigma^k_p]) + [mu^k_p, log sigma^k_p]; the slices joined -> (B, |z|)."""
+        sizes = [m.enc_dim for _, m in self.codec.items()]
+        codes = e[..., : sum(sizes)].split(sizes, -1)
+        shared = [e[..., sum(sizes) :], h_prev, m_prev]
+        mus, logsigs = [], []
+        for (lo, hi), code, post in zip(self.slices, codes, self.posteriors):
+            prior = torch.cat([mu_p[..., lo:hi], logsig_p[..., lo:hi]], -1)
+            mu, logsig = (post(torch.cat([code, *shared, prior], -1)) + prior).chunk(2, -1)
+            mus.append(mu)
+            logsigs.append(logsig)
+        return torch.cat(mus, -1), torch.cat(logsigs, -1)
+
+    def decoder_input(self, z: Tensor, name: str) -> Tensor:
+        """What observation ``name``'s decoder reads: its own slice of z (factored), else z."""
+        if not self.factored:
+            return z
+        lo, hi = self.slices[self.codec.names.index(name)]
+        return z[..., lo:hi]
 
     def read_interface(self, h_cat: Tensor) -> tuple[Tensor, Tensor]:
         """i_t = W h_t split into K^r keys (B, K^r, 2|z|) and strengths softplus(.) (B, K^r)."""
@@ -122,8 +171,12 @@ class MBP(nn.Module):
     def reconstruction_losses(
         self, z: Tensor, obs: dict[str, Tensor], prev_action: Tensor, prev_reward: Tensor
     ) -> dict[str, Tensor]:
-        """Negative log-likelihood of every input given z_t, per environment (B,)."""
-        losses = self.codec.recon_losses(z, obs)
+        """Negative log-likelihood of every input given z_t, per environment (B,); with a factored
+        latent each observation from its own slice of z (``decoder_input``)."""
+        losses = {
+            f"{m.kind}:{k}": m.recon_loss(self.decoder_input(z, k), obs[k])
+            for k, m in self.codec.items()
+        }
         # soft-target cross-entropy: zero at the episode's first step, where there is no a_{t-1}
         losses["action"] = -(prev_action * F.log_softmax(self.action_decoder(z), -1)).sum(-1)
         losses["reward"] = (self.reward_decoder(z) - prev_reward).pow(2).squeeze(-1)

@@ -50,7 +50,8 @@ def collect_episode(agent, env, loop) -> list[dict]:
         rec = None
         if key is not None and agent.mbp.decoders:
             m = agent.mbp.codec.modality(key)
-            rec = m.reconstruct(out.z[:1])[0].permute(1, 2, 0).cpu().numpy()
+            rec = m.reconstruct(agent.mbp.decoder_input(out.z[:1], key))[0]
+            rec = rec.permute(1, 2, 0).cpu().numpy()
         r, done, _, valid = loop.step(out.action)
         state.prev_reward = (r * agent.reward_scale())[:, None]
         if not bool(valid[0]):  # the autoreset step after the previous episode: not shown

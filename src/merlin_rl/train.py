@@ -162,7 +162,9 @@ class Trainer:
 
     def _noise(self) -> StepNoise:
         b, lo = self.cfg.num_envs, self.dist.rank * self.local_envs
-        eps = torch.randn(b, self.cfg.z_dim, generator=self.noise_gen)[lo : lo + self.local_envs]
+        eps = torch.randn(b, self.agent.mbp.z_dim, generator=self.noise_gen)[
+            lo : lo + self.local_envs
+        ]
         u = torch.rand(b, generator=self.noise_gen)[lo : lo + self.local_envs]
         return StepNoise(eps=eps.to(self.device), uniform=u.to(self.device))
 
@@ -441,7 +443,8 @@ class RunLog:
         last = seg.outputs[-1]
         for name, m in agent.mbp.codec.items():
             if m.kind == "image" and agent.mbp.decoders:
-                obs, rec = last.obs[name][:1], m.reconstruct(last.z[:1])
+                obs = last.obs[name][:1]
+                rec = m.reconstruct(agent.mbp.decoder_input(last.z[:1], name))
                 self.writer.add_image(f"reconstruction/{name}", torch.cat([obs, rec], -1)[0], step)
         if last.mbp_weights is not None:
             mbp = torch.stack([o.mbp_weights[0].mean(0) for o in seg.outputs]).cpu()  # (T, N)

@@ -28,3 +28,13 @@ done
 # "every view" (1,200 steps), seeds 0-2
 #   for s in 0 1 2; do OMP_NUM_THREADS=1 python experiments/instruction_isolation.py \
 #       --image-weight 0 --seed $s --steps 1200 --every 100; done
+
+# Sixteenth session: the factored latent (--latent factored; mbp.MBP). Every row above is of the
+# joint latent (the default until then); the rows below carry "latent" in them.
+# loop_factored.jsonl: the MBP alone in the real loop, as loop.jsonl
+#   OMP_NUM_THREADS=1 python experiments/instruction_isolation.py --loop 300 --seed 100 --every 50 --latent factored
+# factored.jsonl: isolation, every view carrying the instruction (300 steps) and 1 in 12 (1,200)
+#   for s in 0 1 2; do
+#     run --share 1 --seed $s --latent factored
+#     run --seed $s --steps 1200 --latent factored
+#   done   (with out=.../factored.jsonl)
