@@ -10,5 +10,8 @@ t --env merlin_rl/InstructedGoal-v0 --latent factored --run-dir runs/cal16/instr
 t --env merlin_rl/WaterMaze-v0 --latent joint --run-dir runs/cal16/watermaze_joint
 OMP_NUM_THREADS=1 python experiments/cue_probe.py --checkpoint runs/cal16/instructed_factored/checkpoints/final.pt \
     --episodes 256 > docs/runs/learning/factored_latent/cue_probe_instructed_200k.jsonl
-# then, for information only (after the rule was decided): the same InstructedGoal run resumed to 500k
+# then, for information only (after the rule was decided): the same InstructedGoal run resumed
+# to 500k (light copy: instructed_factored_500k/), probed at 400k and 500k
 t --env merlin_rl/InstructedGoal-v0 --latent factored --run-dir runs/cal16/instructed_factored --resume --total-steps 500000
+for k in step_000000400000 final; do OMP_NUM_THREADS=1 python experiments/cue_probe.py \
+    --checkpoint runs/cal16/instructed_factored/checkpoints/$k.pt --episodes 256; done

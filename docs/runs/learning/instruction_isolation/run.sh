@@ -38,3 +38,6 @@ done
 #     run --share 1 --seed $s --latent factored
 #     run --seed $s --steps 1200 --latent factored
 #   done   (with out=.../factored.jsonl)
+# factored_text_weight.jsonl: the factored latent at 1 in 12 with a larger text weight (last row of each)
+#   for w in 10 50; do OMP_NUM_THREADS=1 python experiments/instruction_isolation.py --every 1200 \
+#       --seed 0 --steps 1200 --latent factored --text-weight $w | tail -1; done
