@@ -41,3 +41,6 @@ done
 # factored_text_weight.jsonl: the factored latent at 1 in 12 with a larger text weight (last row of each)
 #   for w in 10 50; do OMP_NUM_THREADS=1 python experiments/instruction_isolation.py --every 1200 \
 #       --seed 0 --steps 1200 --latent factored --text-weight $w | tail -1; done
+# factored_no_kl.jsonl: the same without the KL term, text weight 1 and 50 (last row of each)
+#   for w in 1 50; do OMP_NUM_THREADS=1 python experiments/instruction_isolation.py --every 1200 \
+#       --seed 0 --steps 1200 --latent factored --text-weight $w --no-kl | tail -1; done
