@@ -44,3 +44,4 @@ done
 # factored_no_kl.jsonl: the same without the KL term, text weight 1 and 50 (last row of each)
 #   for w in 1 50; do OMP_NUM_THREADS=1 python experiments/instruction_isolation.py --every 1200 \
 #       --seed 0 --steps 1200 --latent factored --text-weight $w --no-kl | tail -1; done
+#   then text weight 1 on seeds 1 and 2 (the last two rows): --seed 1 / --seed 2, same flags
