@@ -72,9 +72,10 @@ import tqdm, triton; from torch.utils.tensorboard import SummaryWriter"
         ;;
     tests) step test_cuda 240 "$py" -m pytest tests/test_cuda.py -q -rs --durations=0 ;;
     throughput) for b in 32 256 1024; do throughput "throughput_b$b" "$b"; done ;;
-    compile) for b in 1024 256 32; do throughput "throughput_compile_b$b" "$b" --compile --warmup 3; done ;;
-    compile1024) throughput throughput_compile_b1024 1024 --compile --warmup 3 ;;
-    compile_small) for b in 256 32; do throughput "throughput_compile_b$b" "$b" --compile --warmup 3; done ;;
+    compile | compile1024 | compile_small)
+        case $part in compile) envs="1024 256 32" ;; compile1024) envs=1024 ;; *) envs="256 32" ;; esac
+        for b in $envs; do throughput "throughput_compile_b$b" "$b" --compile --warmup 3; done
+        ;;
     paper)
         step paper 100000 "$py" -m merlin_rl train --preset paper --device "$dev" \
             --num-envs "${PAPER_ENVS:-64}" --total-steps 100000000 --seed 0 \

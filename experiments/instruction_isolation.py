@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 from merlin_rl.agent import Agent
-from merlin_rl.config import ConfigError, make_config
+from merlin_rl.config import LATENTS, ConfigError, make_config
 from merlin_rl.envs import make_vector_env
 
 ENV = "merlin_rl/InstructedGoal-v0"
@@ -201,7 +201,7 @@ def main() -> None:
     p.add_argument("--every", type=int, default=50)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--loop", type=int, default=0, metavar="UPDATES")
-    p.add_argument("--latent", choices=("factored", "joint"), default=None)
+    p.add_argument("--latent", choices=LATENTS, default=None)
     a = p.parse_args()
     if not 0.0 < a.share <= 1.0 or min(a.steps, a.loop) < 0 or a.batch < 1 or a.every < 1:
         p.error("--share must be in (0, 1], --steps and --loop >= 0, --batch and --every >= 1")

@@ -54,6 +54,7 @@ class MBP(nn.Module):
         self.factored = stochastic and decoders and cfg.latent == "factored" and kinds > 1
         # (lo, hi) of each modality's slice of z (factored), in the codec's order
         self.slices = [(i * cfg.z_dim, (i + 1) * cfg.z_dim) for i in range(kinds)]
+        self.enc_sizes = [m.enc_dim for _, m in self.codec.items()]  # e_t's parts, in that order
         self.z_dim = cfg.z_dim * (kinds if self.factored else 1)  # |z|
         self.reads = cfg.mbp_reads if use_memory else 0
         self.width = 2 * self.z_dim  # memory row width
@@ -69,8 +70,8 @@ class MBP(nn.Module):
             # one f_post per modality k: ([e^k_t, a_{t-1}, r_{t-1}, h_{t-1}, m_{t-1}, prior^k])
             rest = num_actions + 1 + h_dim + read_dim
             self.posteriors = nn.ModuleList(
-                mlp(m.enc_dim + rest + 2 * cfg.z_dim, cfg.mlp_hidden, 2 * cfg.z_dim, out_scale=0.1)
-                for _, m in self.codec.items()
+                mlp(size + rest + 2 * cfg.z_dim, cfg.mlp_hidden, 2 * cfg.z_dim, out_scale=0.1)
+                for size in self.enc_sizes
             )
         elif stochastic:
             # f_post([e_t, h_{t-1}, m_{t-1}, mu_p, log sigma_p]) + [mu_p, log sigma_p]
@@ -139,9 +140,8 @@ class MBP(nn.Module):
     ) -> tuple[Tensor, Tensor]:
         """Per modality k: [mu^k_q, log sigma^k_q] = f^k_post([e^k_t, a_{t-1}, r_{t-1}, h_{t-1},
         m_{t-1}, mu^k_p, log sigma^k_p]) + [mu^k_p, log sigma^k_p]; the slices joined -> (B, |z|)."""
-        sizes = [m.enc_dim for _, m in self.codec.items()]
-        codes = e[..., : sum(sizes)].split(sizes, -1)
-        shared = [e[..., sum(sizes) :], h_prev, m_prev]
+        codes = e[..., : self.codec.out_dim].split(self.enc_sizes, -1)
+        shared = [e[..., self.codec.out_dim :], h_prev, m_prev]
         mus, logsigs = [], []
         for (lo, hi), code, post in zip(self.slices, codes, self.posteriors):
             prior = torch.cat([mu_p[..., lo:hi], logsig_p[..., lo:hi]], -1)
