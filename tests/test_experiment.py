@@ -210,3 +210,31 @@ def test_runs_from_before_the_latent_setting_stand_where_it_changes_nothing(tmp_
         "latent: 'joint', now 'factored'"
     ]
     assert all(v == [] for v in stale.values()), stale
+
+
+def test_runs_from_before_the_vector_sigma_setting_stand_where_it_changes_nothing(tmp_path):
+    """A grid that asks for --vector-sigma learned: a run recorded without it (older runs:
+    fixed) is stale only for MERLIN on an env with a vector input (WaterMaze's velocity)."""
+    import dataclasses
+
+    from merlin_rl.config import make_config
+    from merlin_rl.experiment import read_grid, run_dir_for, stale_settings
+
+    p = tmp_path / "g.yaml"
+    p.write_text(
+        f"agents: [merlin, rl-lstm]\nenvs: [merlin_rl/InstructedGoal-v0, merlin_rl/WaterMaze-v0]"
+        f"\nseeds: [0]\nout: {tmp_path / 'out'}\ntrain:\n  vector_sigma: learned\n"
+    )
+    grid = read_grid(p)
+    for agent in grid.agents:
+        for env in grid.envs:
+            recorded = dataclasses.asdict(make_config("small", agent=agent, env=env, seed=0))
+            del recorded["vector_sigma"]
+            run = run_dir_for(grid, agent, env, 0)
+            run.mkdir(parents=True)
+            (run / "config.json").write_text(json.dumps(recorded))
+    stale = {(a, e): stale_settings(grid, a, e, 0) for a in grid.agents for e in grid.envs}
+    assert stale.pop(("merlin", "merlin_rl/WaterMaze-v0")) == [
+        "vector_sigma: 'fixed', now 'learned'"
+    ]
+    assert all(v == [] for v in stale.values()), stale

@@ -213,6 +213,7 @@ def load_checkpoint(path: str | os.PathLike, expect: Config | None = None) -> di
             "mlp_hidden",
             "decoder_hidden",
             "latent",
+            "vector_sigma",
         ):
             if getattr(got, key) != getattr(expect, key):
                 raise CheckpointError(

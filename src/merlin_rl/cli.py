@@ -31,6 +31,7 @@ from merlin_rl.config import (
     PRESETS,
     REWARD_NORMS,
     VALUE_INPUTS,
+    VECTOR_SIGMAS,
     Config,
     ConfigError,
     make_config,
@@ -117,6 +118,8 @@ FLAG_HELP: dict[str, str] = {
     "config.json records the choice): 255 for pixels, or for a grid of small codes such as "
     "MiniGrid's the smallest 2^k - 1 above the largest value in the first observations",
     "vector_weight": "weight of the vector-observation reconstruction loss, >= 0",
+    "vector_sigma": "the Gaussian scale of each vector input dimension in its reconstruction "
+    "loss: learned per dimension (at least 0.1), or fixed (the squared error)",
     "text_weight": "weight of the text reconstruction loss, >= 0",
     "discrete_weight": "weight of the discrete-observation reconstruction loss, >= 0",
     "action_weight": "weight of the previous-action reconstruction loss, >= 0",
@@ -152,6 +155,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "baseline": BASELINES,
     "encoder_norm": ENCODER_NORMS,
     "latent": LATENTS,
+    "vector_sigma": VECTOR_SIGMAS,
     "replay_view": REPLAY_VIEWS,
     "lr_schedule": LR_SCHEDULES,
 }

@@ -19,6 +19,7 @@ VALUE_INPUTS = ("sample", "mean")
 BASELINES = ("mbp", "policy")
 ENCODER_NORMS = ("none", "layer")
 LATENTS = ("factored", "joint")
+VECTOR_SIGMAS = ("learned", "fixed")
 REPLAY_VIEWS = ("acted", "current")
 LR_SCHEDULES = ("constant", "linear")
 ALLOCATIONS = ("usage", "usage-literal", "fifo")  # memory.ALLOCATIONS
@@ -39,6 +40,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "policy_value_cost": 0.5,
     "encoder_norm": "none",  # each input kind's encoding entered e_t at its own scale
     "latent": "joint",  # one posterior over all inputs, every decoder reading all of z
+    "vector_sigma": "fixed",  # vector inputs: squared error of weight 1 (a fixed Gaussian scale)
 }
 
 
@@ -119,6 +121,12 @@ class Config:
     # divisor of integer (uint8) image inputs; 0 = auto: 255 for pixels, 2^k - 1 for small codes
     image_scale: float = 0.0
     vector_weight: float = 1.0
+    # the Gaussian scale of each vector input dimension's likelihood: "learned" (a free log sigma
+    # per dimension, at least 0.1: a calibrated decoder, so that a rare cue, e.g. a context shown
+    # at step 0 only, costs far more to leave out of z than its share of the mean squared error
+    # says; docs/learning.md, seventeenth session) or "fixed" (the squared error, sigma^2 = 1/2,
+    # the default before); encoders.VectorModality
+    vector_sigma: str = "learned"
     text_weight: float = 1.0
     discrete_weight: float = 1.0
     action_weight: float = 1.0
@@ -262,6 +270,11 @@ class Config:
             raise ConfigError(
                 f"--latent {self.latent!r} is not known; allowed: {', '.join(LATENTS)}"
             )
+        if self.vector_sigma not in VECTOR_SIGMAS:
+            raise ConfigError(
+                f"--vector-sigma {self.vector_sigma!r} is not known; allowed: "
+                f"{', '.join(VECTOR_SIGMAS)}"
+            )
         if self.baseline not in BASELINES:
             raise ConfigError(
                 f"--baseline {self.baseline!r} is not known; allowed: {', '.join(BASELINES)}"
@@ -396,6 +409,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         minibatches=1,
         policy_epochs=0,
         elbo="literal",
+        vector_sigma="fixed",
         reward_norm="off",
         advantage_norm="off",
     ),

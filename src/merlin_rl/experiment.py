@@ -290,22 +290,38 @@ _AUTO = {"memory_rows": 0, "image_scale": 0.0}
 def _latent_matters(cfg: Config) -> bool:
     """--latent changes nothing for the ablations (no decoders) nor for an env with one
     observation kind (mbp.MBP): runs made before it existed stand there."""
-    kwargs = json.dumps(cfg.env_kwargs, sort_keys=True)
-    return cfg.agent == "merlin" and _observation_kinds(cfg.env, kwargs) != 1
+    kinds = _observation_kinds(cfg.env, json.dumps(cfg.env_kwargs, sort_keys=True))
+    return cfg.agent == "merlin" and (kinds is None or len(kinds) != 1)
+
+
+def _vector_sigma_matters(cfg: Config) -> bool:
+    """--vector-sigma changes nothing for the ablations (no decoders) nor for an env without a
+    vector input (encoders.VectorModality)."""
+    kinds = _observation_kinds(cfg.env, json.dumps(cfg.env_kwargs, sort_keys=True))
+    return cfg.agent == "merlin" and (kinds is None or "vector" in kinds)
+
+
+# settings that change nothing for some cells: runs made before them stand there
+_MATTERS = {"latent": _latent_matters, "vector_sigma": _vector_sigma_matters}
 
 
 @functools.lru_cache(maxsize=None)
-def _observation_kinds(env: str, kwargs: str) -> int:
-    """How many observation kinds ``env`` has (0 if it cannot be made here: then it counts)."""
-    from merlin_rl.encoders import space_items
+def _observation_kinds(env: str, kwargs: str) -> tuple[str, ...] | None:
+    """The kind of each of ``env``'s observation entries (None if it cannot be made here)."""
+    from merlin_rl.encoders import modality_for_space, space_items
     from merlin_rl.envs import make_vector_env
 
     try:
         vec = make_vector_env(env, 1, json.loads(kwargs))
     except Exception:
-        return 0
+        return None
     try:
-        return len(space_items(vec.single_observation_space))
+        return tuple(
+            modality_for_space(k, s, 1, 1).kind
+            for k, s in space_items(vec.single_observation_space)
+        )
+    except Exception:
+        return None
     finally:
         vec.close()
 
@@ -338,7 +354,7 @@ def stale_settings(grid: Grid, agent: str, env: str, seed: int) -> list[str]:
         if name in _OPERATIONAL or (name in _AUTO and value == _AUTO[name]):
             continue
         if name not in recorded or recorded[name] != value:
-            if name == "latent" and not _latent_matters(now):
+            if name in _MATTERS and not _MATTERS[name](now):
                 continue
             out.append(f"{name}: {recorded.get(name, 'not recorded')!r}, now {value!r}")
     return out

@@ -84,7 +84,9 @@ class MBP(nn.Module):
             init_read_strength(self.interface, self.reads, self.width, cfg.read_strength_init)
         self.decoders = decoders
         if decoders:
-            self.codec.build_decoders(cfg.z_dim, cfg.decoder_hidden or cfg.mlp_hidden)
+            self.codec.build_decoders(
+                cfg.z_dim, cfg.decoder_hidden or cfg.mlp_hidden, cfg.vector_sigma
+            )
             self.action_decoder = nn.Linear(self.z_dim, num_actions)
             self.reward_decoder = nn.Linear(self.z_dim, 1)
         # return heads: V(z, stopgrad(log pi)) and A(z, onehot(a))
