@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from merlin_rl.cli import main as cli_main
 
 GRID = """
@@ -183,58 +185,43 @@ def test_sigterm_to_the_runner_stops_its_runs(tmp_path):
     assert not (out / "rl-lstm__merlin_rl_ColourMatch-v0__s1").exists()  # no next run started
 
 
-def test_runs_from_before_the_latent_setting_stand_where_it_changes_nothing(tmp_path):
-    """A grid that asks for the factored latent: a run recorded without ``latent`` (older runs:
-    joint) is stale only where that changes the model: MERLIN on an env with two or more
-    observation kinds."""
+@pytest.mark.parametrize(
+    "name, old, new, agents, envs, changed",
+    [
+        # the factored latent changes MERLIN on an env with two or more observation kinds
+        ("latent", "joint", "factored", ["merlin", "rl-mem"],
+         ["merlin_rl/ColourMatch-v0", "merlin_rl/InstructedGoal-v0"],
+         ("merlin", "merlin_rl/InstructedGoal-v0")),
+        # the vector scale changes MERLIN on an env with a vector input (WaterMaze's velocity)
+        ("vector_sigma", "fixed", "learned", ["merlin", "rl-lstm"],
+         ["merlin_rl/InstructedGoal-v0", "merlin_rl/WaterMaze-v0"],
+         ("merlin", "merlin_rl/WaterMaze-v0")),
+    ],
+)  # fmt: skip
+def test_runs_from_before_a_setting_stand_where_it_changes_nothing(
+    tmp_path, name, old, new, agents, envs, changed
+):
+    """A grid that asks for a setting's new value: a run recorded without the key (older runs
+    had its legacy value) is stale only where the setting changes the model."""
     import dataclasses
 
-    from merlin_rl.config import make_config
+    from merlin_rl.config import LEGACY_SETTINGS, make_config
     from merlin_rl.experiment import read_grid, run_dir_for, stale_settings
 
+    assert LEGACY_SETTINGS[name] == old
     p = tmp_path / "g.yaml"
     p.write_text(
-        f"agents: [merlin, rl-mem]\nenvs: [merlin_rl/ColourMatch-v0, merlin_rl/InstructedGoal-v0]"
-        f"\nseeds: [0]\nout: {tmp_path / 'out'}\ntrain:\n  latent: factored\n"
+        f"agents: [{', '.join(agents)}]\nenvs: [{', '.join(envs)}]\nseeds: [0]\n"
+        f"out: {tmp_path / 'out'}\ntrain:\n  {name}: {new}\n"
     )
     grid = read_grid(p)
     for agent in grid.agents:
         for env in grid.envs:
             recorded = dataclasses.asdict(make_config("small", agent=agent, env=env, seed=0))
-            del recorded["latent"]
+            del recorded[name]
             run = run_dir_for(grid, agent, env, 0)
             run.mkdir(parents=True)
             (run / "config.json").write_text(json.dumps(recorded))
     stale = {(a, e): stale_settings(grid, a, e, 0) for a in grid.agents for e in grid.envs}
-    assert stale.pop(("merlin", "merlin_rl/InstructedGoal-v0")) == [
-        "latent: 'joint', now 'factored'"
-    ]
-    assert all(v == [] for v in stale.values()), stale
-
-
-def test_runs_from_before_the_vector_sigma_setting_stand_where_it_changes_nothing(tmp_path):
-    """A grid that asks for --vector-sigma learned: a run recorded without it (older runs:
-    fixed) is stale only for MERLIN on an env with a vector input (WaterMaze's velocity)."""
-    import dataclasses
-
-    from merlin_rl.config import make_config
-    from merlin_rl.experiment import read_grid, run_dir_for, stale_settings
-
-    p = tmp_path / "g.yaml"
-    p.write_text(
-        f"agents: [merlin, rl-lstm]\nenvs: [merlin_rl/InstructedGoal-v0, merlin_rl/WaterMaze-v0]"
-        f"\nseeds: [0]\nout: {tmp_path / 'out'}\ntrain:\n  vector_sigma: learned\n"
-    )
-    grid = read_grid(p)
-    for agent in grid.agents:
-        for env in grid.envs:
-            recorded = dataclasses.asdict(make_config("small", agent=agent, env=env, seed=0))
-            del recorded["vector_sigma"]
-            run = run_dir_for(grid, agent, env, 0)
-            run.mkdir(parents=True)
-            (run / "config.json").write_text(json.dumps(recorded))
-    stale = {(a, e): stale_settings(grid, a, e, 0) for a in grid.agents for e in grid.envs}
-    assert stale.pop(("merlin", "merlin_rl/WaterMaze-v0")) == [
-        "vector_sigma: 'fixed', now 'learned'"
-    ]
+    assert stale.pop(changed) == [f"{name}: {old!r}, now {new!r}"]
     assert all(v == [] for v in stale.values()), stale
