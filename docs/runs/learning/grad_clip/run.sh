@@ -25,3 +25,26 @@ merlin-rl train --env merlin_rl/ColourMatch-v0 --seed 100 --total-steps 150000 \
 wait
 python experiments/cue_probe.py --checkpoint $out/ig_factored_noclip_s100/checkpoints/final.pt \
     --episodes 256 > docs/runs/learning/grad_clip/cue_probe_ig_factored_noclip.jsonl
+# Added after the two runs above (InstructedGoal factored without the clip: step-0 NLL 0.24,
+# colour 94%, shape 97%, return 0.24; ColourMatch without the clip: 0.9 at 90,240), before
+# these: is the factored latent still needed without the clip, and does WaterMaze (the other
+# built-in task with two input kinds) hold up with both?
+merlin-rl train --env merlin_rl/InstructedGoal-v0 --seed 100 --total-steps 200000 \
+    --grad-clip 1e9 --run-dir $out/ig_joint_noclip_s100 --no-progress &
+merlin-rl train --env merlin_rl/WaterMaze-v0 --seed 100 --total-steps 200000 \
+    --latent factored --grad-clip 1e9 --run-dir $out/wm_factored_noclip_s100 --no-progress
+wait
+python experiments/cue_probe.py --checkpoint $out/ig_joint_noclip_s100/checkpoints/final.pt \
+    --episodes 256 > docs/runs/learning/grad_clip/cue_probe_ig_joint_noclip.jsonl
+# Added after the four runs above, before these: ActiveVisualMatch (one input kind) without the
+# clip, and a second seed of InstructedGoal factored without the clip (is z_0's instruction a
+# seed-100 accident?).
+merlin-rl train --env merlin_rl/ActiveVisualMatch-v0 --seed 100 --total-steps 200000 \
+    --grad-clip 1e9 --run-dir $out/avm_noclip_s100 --no-progress &
+merlin-rl train --env merlin_rl/InstructedGoal-v0 --seed 101 --total-steps 200000 \
+    --latent factored --grad-clip 1e9 --run-dir $out/ig_factored_noclip_s101 --no-progress
+wait
+python experiments/cue_probe.py --checkpoint $out/avm_noclip_s100/checkpoints/final.pt \
+    --episodes 256 > docs/runs/learning/grad_clip/cue_probe_avm_noclip.jsonl
+python experiments/cue_probe.py --checkpoint $out/ig_factored_noclip_s101/checkpoints/final.pt \
+    --episodes 256 > docs/runs/learning/grad_clip/cue_probe_ig_factored_noclip_s101.jsonl
