@@ -48,3 +48,14 @@ python experiments/cue_probe.py --checkpoint $out/avm_noclip_s100/checkpoints/fi
     --episodes 256 > docs/runs/learning/grad_clip/cue_probe_avm_noclip.jsonl
 python experiments/cue_probe.py --checkpoint $out/ig_factored_noclip_s101/checkpoints/final.pt \
     --episodes 256 > docs/runs/learning/grad_clip/cue_probe_ig_factored_noclip_s101.jsonl
+# Added after seed 101 missed (NLL 2.57), before these: a third seed without the clip, and seed
+# 101 with the clip (the factored latent, as the sixteenth session's seed-100 run), to pair it.
+merlin-rl train --env merlin_rl/InstructedGoal-v0 --seed 102 --total-steps 200000 \
+    --latent factored --grad-clip 1e9 --run-dir $out/ig_factored_noclip_s102 --no-progress &
+merlin-rl train --env merlin_rl/InstructedGoal-v0 --seed 101 --total-steps 200000 \
+    --latent factored --run-dir $out/ig_factored_clip_s101 --no-progress
+wait
+for r in ig_factored_noclip_s102 ig_factored_clip_s101; do
+  python experiments/cue_probe.py --checkpoint $out/$r/checkpoints/final.pt --episodes 256 \
+      > docs/runs/learning/grad_clip/cue_probe_$r.jsonl
+done
