@@ -17,21 +17,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from merlin_rl.config import (
-    ADVANTAGE_NORMS,
-    AGENTS,
-    ALLOCATIONS,
-    BASELINES,
+    CHOICES,
     DEVICES,
-    ELBOS,
-    ENCODER_NORMS,
-    LATENTS,
-    LR_SCHEDULES,
-    POLICY_INPUTS,
-    REPLAY_VIEWS,
     PRESETS,
-    REWARD_NORMS,
-    VALUE_INPUTS,
-    VECTOR_SIGMAS,
     Config,
     ConfigError,
     make_config,
@@ -143,22 +131,6 @@ MAIN_FLAGS = (
     "compile",
     "env_import",
 )
-CHOICES: dict[str, tuple[str, ...]] = {
-    "agent": AGENTS,
-    "device": DEVICES,
-    "allocation": ALLOCATIONS,
-    "elbo": ELBOS,
-    "reward_norm": REWARD_NORMS,
-    "advantage_norm": ADVANTAGE_NORMS,
-    "policy_input": POLICY_INPUTS,
-    "value_input": VALUE_INPUTS,
-    "baseline": BASELINES,
-    "encoder_norm": ENCODER_NORMS,
-    "latent": LATENTS,
-    "vector_sigma": VECTOR_SIGMAS,
-    "replay_view": REPLAY_VIEWS,
-    "lr_schedule": LR_SCHEDULES,
-}
 SEED_RANGE = 2**31
 CONFIG_SUFFIXES = (".json", ".toml", ".yaml", ".yml")
 _NO_IMPORT = object()

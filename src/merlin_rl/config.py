@@ -23,6 +23,23 @@ VECTOR_SIGMAS = ("learned", "fixed")
 REPLAY_VIEWS = ("acted", "current")
 LR_SCHEDULES = ("constant", "linear")
 ALLOCATIONS = ("usage", "usage-literal", "fifo")  # memory.ALLOCATIONS
+# the settings that take one of a few names, and those names (the CLI offers them as choices)
+CHOICES: dict[str, tuple[str, ...]] = {
+    "agent": AGENTS,
+    "device": DEVICES,
+    "allocation": ALLOCATIONS,
+    "reward_norm": REWARD_NORMS,
+    "advantage_norm": ADVANTAGE_NORMS,
+    "policy_input": POLICY_INPUTS,
+    "encoder_norm": ENCODER_NORMS,
+    "latent": LATENTS,
+    "vector_sigma": VECTOR_SIGMAS,
+    "baseline": BASELINES,
+    "value_input": VALUE_INPUTS,
+    "lr_schedule": LR_SCHEDULES,
+    "replay_view": REPLAY_VIEWS,
+    "elbo": ELBOS,
+}
 # settings added after runs and checkpoints already existed, with the value that reproduces what
 # those older runs did (a checkpoint or config.json without the key ran with this)
 LEGACY_SETTINGS: dict[str, Any] = {
@@ -164,30 +181,16 @@ class Config:
     def validate(self) -> "Config":
         """Raise ConfigError naming the first bad value and what is allowed."""
         _check_types(self)
-        if self.agent not in AGENTS:
-            raise ConfigError(f"--agent {self.agent!r} is not known; allowed: {', '.join(AGENTS)}")
         if self.preset not in PRESETS:
             raise ConfigError(
                 f"--preset {self.preset!r} is not known; allowed: {', '.join(PRESETS)}"
             )
-        if self.device not in DEVICES:
-            raise ConfigError(
-                f"--device {self.device!r} is not known; allowed: {', '.join(DEVICES)}"
-            )
-        if self.allocation not in ALLOCATIONS:
-            raise ConfigError(
-                f"--allocation {self.allocation!r} is not known; allowed: {', '.join(ALLOCATIONS)}"
-            )
-        if self.reward_norm not in REWARD_NORMS:
-            raise ConfigError(
-                f"--reward-norm {self.reward_norm!r} is not known; allowed: "
-                f"{', '.join(REWARD_NORMS)}"
-            )
-        if self.advantage_norm not in ADVANTAGE_NORMS:
-            raise ConfigError(
-                f"--advantage-norm {self.advantage_norm!r} is not known; allowed: "
-                f"{', '.join(ADVANTAGE_NORMS)}"
-            )
+        for name, allowed in CHOICES.items():
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ConfigError(
+                    f"{_flag(name)} {value!r} is not known; allowed: {', '.join(allowed)}"
+                )
         for name in (
             "epochs",
             "minibatches",
@@ -256,49 +259,9 @@ class Config:
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
                 raise ConfigError(f"{_flag(name)} must be a positive finite number, got {v!r}")
-        if self.policy_input not in POLICY_INPUTS:
-            raise ConfigError(
-                f"--policy-input {self.policy_input!r} is not known; allowed: "
-                f"{', '.join(POLICY_INPUTS)}"
-            )
-        if self.encoder_norm not in ENCODER_NORMS:
-            raise ConfigError(
-                f"--encoder-norm {self.encoder_norm!r} is not known; allowed: "
-                f"{', '.join(ENCODER_NORMS)}"
-            )
-        if self.latent not in LATENTS:
-            raise ConfigError(
-                f"--latent {self.latent!r} is not known; allowed: {', '.join(LATENTS)}"
-            )
-        if self.vector_sigma not in VECTOR_SIGMAS:
-            raise ConfigError(
-                f"--vector-sigma {self.vector_sigma!r} is not known; allowed: "
-                f"{', '.join(VECTOR_SIGMAS)}"
-            )
-        if self.baseline not in BASELINES:
-            raise ConfigError(
-                f"--baseline {self.baseline!r} is not known; allowed: {', '.join(BASELINES)}"
-            )
         v = self.policy_value_cost
         if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v < 0:
             raise ConfigError(f"--policy-value-cost must be a finite number >= 0, got {v!r}")
-        if self.value_input not in VALUE_INPUTS:
-            raise ConfigError(
-                f"--value-input {self.value_input!r} is not known; allowed: "
-                f"{', '.join(VALUE_INPUTS)}"
-            )
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ConfigError(
-                f"--lr-schedule {self.lr_schedule!r} is not known; allowed: "
-                f"{', '.join(LR_SCHEDULES)}"
-            )
-        if self.replay_view not in REPLAY_VIEWS:
-            raise ConfigError(
-                f"--replay-view {self.replay_view!r} is not known; allowed: "
-                f"{', '.join(REPLAY_VIEWS)}"
-            )
-        if self.elbo not in ELBOS:
-            raise ConfigError(f"--elbo {self.elbo!r} is not known; allowed: {', '.join(ELBOS)}")
         if not isinstance(self.kl_balance, (int, float)) or not 0.0 < self.kl_balance < 1.0:
             raise ConfigError(f"--kl-balance must be in (0, 1), got {self.kl_balance!r}")
         for name in (
