@@ -9,7 +9,8 @@ posterior), of which a share ``--share`` keep their instruction and the rest hav
 that every later step of an episode shows (training sees about 1 instruction in 12 steps). Each
 step is one Adam step of the MBP on the learner's ELBO terms for these views: the KL as optimised
 (balanced, free nats; ``--no-kl`` drops it), image_weight x the image's and text_weight x the
-text's reconstruction loss, the gradient norm clipped to grad_clip, as in learner.py.
+text's reconstruction loss, the gradient norm clipped to grad_clip as mbp_clip says, as in
+learner.py.
 
 Every ``--every`` steps it prints one JSON line with the settings and the instruction's NLL
 from a posterior sample on 256 held-out first views that all carry one (``nll``; the colour
@@ -19,7 +20,7 @@ image loss of that batch, the share of the posterior's tanh units that are satur
 
     python experiments/instruction_isolation.py [--share 0.0833] [--image-weight 50]
         [--text-weight 1] [--no-kl] [--steps 300] [--batch 64] [--seed 0]
-        [--latent factored|joint]
+        [--latent factored|joint] [--mbp-clip global|kind|off]
 
 ``--loop UPDATES`` asks the same inside the real training loop instead (train.Trainer: the
 acting, the segments as stored, the learner's replay and all its losses, 32 envs, seed
@@ -40,7 +41,7 @@ import numpy as np
 import torch
 
 from merlin_rl.agent import Agent
-from merlin_rl.config import LATENTS, ConfigError, make_config
+from merlin_rl.config import LATENTS, MBP_CLIPS, ConfigError, make_config
 from merlin_rl.envs import make_vector_env
 
 ENV = "merlin_rl/InstructedGoal-v0"
@@ -92,13 +93,14 @@ def run(
         "image_weight": cfg.image_weight,
         "text_weight": cfg.text_weight,
         "grad_clip": cfg.grad_clip,
+        "mbp_clip": cfg.mbp_clip,
         "with_kl": kl,
         "latent": cfg.latent,
         "seed": seed,
         **{
             k: v
             for k, v in overrides.items()
-            if k not in ("image_weight", "text_weight", "grad_clip")
+            if k not in ("image_weight", "text_weight", "grad_clip", "mbp_clip")
         },
     }
     rows = []
@@ -147,7 +149,9 @@ def run(
             loss = loss + cfg.kl_weight * pred.kl_objective.mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+        if cfg.mbp_clip != "off":  # as learner.Learner clips MERLIN's MBP
+            for group in mbp.clip_groups() if cfg.mbp_clip == "kind" else [params]:
+                torch.nn.utils.clip_grad_norm_(group, cfg.grad_clip)
         opt.step()
     return rows
 
@@ -202,6 +206,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--loop", type=int, default=0, metavar="UPDATES")
     p.add_argument("--latent", choices=LATENTS, default=None)
+    p.add_argument("--mbp-clip", choices=MBP_CLIPS, default=None)
     a = p.parse_args()
     if not 0.0 < a.share <= 1.0 or min(a.steps, a.loop) < 0 or a.batch < 1 or a.every < 1:
         p.error("--share must be in (0, 1], --steps and --loop >= 0, --batch and --every >= 1")
@@ -212,6 +217,7 @@ def main() -> None:
             ("text_weight", a.text_weight),
             ("grad_clip", a.grad_clip),
             ("latent", a.latent),
+            ("mbp_clip", a.mbp_clip),
         )
         if v is not None
     }

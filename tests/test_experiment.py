@@ -196,6 +196,9 @@ def test_sigterm_to_the_runner_stops_its_runs(tmp_path):
         ("vector_sigma", "fixed", "learned", ["merlin", "rl-lstm"],
          ["merlin_rl/InstructedGoal-v0", "merlin_rl/WaterMaze-v0"],
          ("merlin", "merlin_rl/WaterMaze-v0")),
+        # the MBP's clip changes MERLIN alone (an ablation clips both optimisers)
+        ("mbp_clip", "global", "kind", ["merlin", "rl-mem", "rl-lstm"],
+         ["merlin_rl/ColourMatch-v0"], ("merlin", "merlin_rl/ColourMatch-v0")),
     ],
 )  # fmt: skip
 def test_runs_from_before_a_setting_stand_where_it_changes_nothing(

@@ -112,6 +112,22 @@ def test_text_is_the_instruction_at_step_0_and_zero_afterwards():
     assert resets > 10
 
 
+def test_always_show_keeps_the_instruction_in_every_observation():
+    """The memoryless control: the same episodes (same seed), the text never blank."""
+    kw = dict(num_envs=8, vectorization_mode="vector_entry_point")
+    once, always = gym.make_vec(ENV_ID, **kw), gym.make_vec(ENV_ID, always_show=True, **kw)
+    a, _ = once.reset(seed=3)
+    b, _ = always.reset(seed=3)
+    rng = np.random.default_rng(0)
+    for _ in range(60):
+        np.testing.assert_array_equal(a["image"], b["image"])
+        np.testing.assert_array_equal(b["text"], INSTRUCTIONS[always.unwrapped.core.goal_kind])
+        actions = rng.integers(4, size=8)
+        a, ra, *_ = once.step(actions)
+        b, rb, *_ = always.step(actions)
+        np.testing.assert_array_equal(ra, rb)
+
+
 # ---- mechanics --------------------------------------------------------------------------------
 
 
@@ -319,6 +335,7 @@ def test_render_shows_room_and_goal_strip():
         ({"image_size": 14}, "image_size"),
         ({"image_size": True}, "image_size"),
         ({"size": 6, "image_size": 15}, "image_size"),
+        ({"always_show": 1}, "always_show"),
     ],
 )
 def test_bad_knobs_name_the_knob(knobs: dict, name: str):

@@ -481,3 +481,67 @@ def test_policy_value_loss_trains_the_policy_alone(tmp_path):
     logs = tr.update(tr.rollout())
     assert all(torch.isfinite(torch.tensor(v)) for v in logs.values())
     tr.env.close()
+
+
+def _grad_norm(params) -> float:
+    grads = [p.grad.flatten() for p in params if p.grad is not None]
+    return float(torch.linalg.vector_norm(torch.cat(grads)))
+
+
+CLIP = 1e-4  # far below every gradient norm of these tiny runs: every clip acts
+
+
+@pytest.mark.parametrize(
+    "agent, mbp_clip, env",
+    [("merlin", "global", None), ("merlin", "off", None), ("merlin", "kind", None),
+     ("merlin", "kind", "merlin_rl/InstructedGoal-v0"), ("rl-mem", "off", None),
+     ("rl-lstm", "kind", None)],
+)  # fmt: skip
+def test_the_mbp_gradient_is_clipped_as_asked(tmp_path, agent, mbp_clip, env):
+    """The policy's gradient is clipped to --grad-clip by its norm. MERLIN's MBP gradient: by
+    one norm (global), by each of MBP.clip_groups' own (kind: each group's norm is the clip), or
+    not at all (off: the logged norm is left); an ablation's always globally. The step's
+    gradients stay in .grad after the optimiser step."""
+    kw = dict(env=env, env_kwargs={}, latent="factored") if env else {}
+    tr = _trainer(
+        tmp_path, "a", agent=agent, epochs=1, minibatches=1, policy_epochs=0,
+        grad_clip=CLIP, mbp_clip=mbp_clip, **kw,
+    )  # fmt: skip
+    logs = tr.update(tr.rollout())
+    assert logs["grad_norm/policy"] > 10 * CLIP and logs["grad_norm/mbp"] > 10 * CLIP
+    assert _grad_norm(tr.agent.policy_parameters()) == pytest.approx(CLIP, rel=1e-3)
+    mbp = _grad_norm(tr.agent.mbp_parameters())
+    mode = mbp_clip if agent == "merlin" else "global"
+    if mode == "global":
+        assert mbp == pytest.approx(CLIP, rel=1e-3)
+    elif mode == "off":
+        assert mbp == pytest.approx(logs["grad_norm/mbp"], rel=1e-3)
+    else:
+        groups = tr.agent.mbp.clip_groups()
+        assert len(groups) == (3 if env else 2)  # the kinds' own parameters, then the rest
+        for group in groups:
+            assert _grad_norm(group) == pytest.approx(CLIP, rel=1e-3)
+
+
+@pytest.mark.parametrize("latent", ["factored", "joint"])
+def test_clip_groups_split_the_mbp_by_observation_kind(tmp_path, latent):
+    """Each MBP parameter in exactly one group: a kind's encoder and decoder (and its own
+    posterior with the factored latent), then the shared rest (prior, LSTM, heads)."""
+    tr = _trainer(
+        tmp_path, "a", env="merlin_rl/InstructedGoal-v0", env_kwargs={}, latent=latent,
+        encoder_norm="layer",
+    )  # fmt: skip
+    mbp = tr.agent.mbp
+    groups = mbp.clip_groups()
+    ids = [id(p) for group in groups for p in group]
+    assert sorted(ids) == sorted(id(p) for p in mbp.parameters())  # each exactly once
+    for i, (name, m) in enumerate(mbp.codec.items()):
+        own = {id(p) for p in groups[i]}
+        assert {id(p) for p in m.parameters()} <= own
+        assert {id(p) for p in mbp.codec.norms[f"m{i}"].parameters()} <= own
+        if latent == "factored":
+            assert {id(p) for p in mbp.posteriors[i].parameters()} <= own
+    shared = {id(p) for p in groups[-1]}
+    assert {id(p) for p in mbp.prior.parameters()} <= shared
+    if latent == "joint":
+        assert {id(p) for p in mbp.posterior.parameters()} <= shared

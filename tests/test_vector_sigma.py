@@ -13,30 +13,45 @@ import torch
 
 from merlin_rl.agent import Agent
 from merlin_rl.config import LEGACY_SETTINGS, ConfigError, make_config
-from merlin_rl.encoders import VECTOR_LOG_SIGMA_MIN, VectorModality
+from merlin_rl.encoders import VectorModality
 
 
-def _modality(sigma: str) -> VectorModality:
+def _modality(sigma: str, sigma_min: float = 0.1) -> VectorModality:
     torch.manual_seed(0)
     m = VectorModality(3, 8)
-    m.build_decoder(5, 16, sigma)
+    m.build_decoder(5, 16, sigma, sigma_min)
     return m
 
 
-def test_learned_scale_against_a_hand_written_gaussian_nll():
-    m = _modality("learned")
-    with torch.no_grad():  # one dimension under the floor: it counts at sigma = 0.1
-        m.log_sigma.copy_(torch.tensor([0.3, -1.0, -4.0]))
+@pytest.mark.parametrize("floor", [0.1, 0.3])
+def test_learned_scale_against_a_hand_written_gaussian_nll(floor):
+    m = _modality("learned", floor)
+    with torch.no_grad():  # one dimension under the floor: it counts at sigma = floor
+        m.log_sigma.copy_(torch.tensor([0.3, -1.1, -4.0]))
     z, x = torch.randn(4, 5), torch.randn(4, 3)
     got = m.recon_loss(z, x).detach()
     mu, log_sigma = m.decoder(z).detach(), m.log_sigma.detach()
     for b in range(4):
         ref = 0.0
         for d in range(3):
-            s = max(float(log_sigma[d]), math.log(0.1))
+            s = max(float(log_sigma[d]), math.log(floor))
             ref += 0.5 * (float(x[b, d]) - float(mu[b, d])) ** 2 / math.exp(2 * s) + s
         assert float(got[b]) == pytest.approx(ref, rel=1e-5)
-    assert VECTOR_LOG_SIGMA_MIN == pytest.approx(math.log(0.1))
+
+
+def test_the_floor_comes_from_the_config():
+    space = gym.spaces.Dict(
+        {"image": gym.spaces.Box(0, 255, (8, 8, 3), "uint8"), "v": gym.spaces.Box(-1, 1, (3,))}
+    )
+    tiny = dict(z_dim=4, enc_dim=8, mlp_hidden=16, mbp_hidden=16, policy_hidden=8, memory_rows=8)
+    for floor in (0.1, 0.3):
+        agent = Agent(
+            space, gym.spaces.Discrete(3), make_config("small", vector_sigma_min=floor, **tiny)
+        )
+        assert agent.mbp.codec.modality("v").log_sigma_min == pytest.approx(math.log(floor))
+    assert make_config("small").vector_sigma_min == 0.1
+    with pytest.raises(ConfigError, match="--vector-sigma-min must be a positive"):
+        make_config("small", vector_sigma_min=0.0)
 
 
 def test_learned_scale_starts_with_the_squared_errors_gradient():

@@ -71,7 +71,9 @@ FLAG_HELP: dict[str, str] = {
     "lr_schedule": "both learning rates constant, or decaying linearly to 0 at --total-steps "
     "(linear)",
     "adam_eps": "Adam epsilon of both optimisers, > 0",
-    "grad_clip": "global gradient-norm clip of each optimiser, > 0",
+    "grad_clip": "gradient-norm clip of both optimisers, > 0",
+    "mbp_clip": "how MERLIN's MBP gradient is clipped at --grad-clip: global (one norm), kind "
+    "(each observation kind's own parameters by their own norm, the rest by theirs) or off",
     "entropy_cost": "weight of the policy's entropy bonus, >= 0",
     "kl_weight": "weight of the ELBO's KL term (MERLIN), >= 0",
     "elbo": "KL term of the ELBO: balanced (KL balancing with free nats, keeps z informative "
@@ -107,7 +109,8 @@ FLAG_HELP: dict[str, str] = {
     "MiniGrid's the smallest 2^k - 1 above the largest value in the first observations",
     "vector_weight": "weight of the vector-observation reconstruction loss, >= 0",
     "vector_sigma": "the Gaussian scale of each vector input dimension in its reconstruction "
-    "loss: learned per dimension (at least 0.1), or fixed (the squared error)",
+    "loss: learned per dimension (at least --vector-sigma-min), or fixed (the squared error)",
+    "vector_sigma_min": "the floor of a learned vector scale (--vector-sigma learned), > 0",
     "text_weight": "weight of the text reconstruction loss, >= 0",
     "discrete_weight": "weight of the discrete-observation reconstruction loss, >= 0",
     "action_weight": "weight of the previous-action reconstruction loss, >= 0",

@@ -23,6 +23,7 @@ VECTOR_SIGMAS = ("learned", "fixed")
 REPLAY_VIEWS = ("acted", "current")
 LR_SCHEDULES = ("constant", "linear")
 ALLOCATIONS = ("usage", "usage-literal", "fifo")  # memory.ALLOCATIONS
+MBP_CLIPS = ("global", "kind", "off")  # learner.Learner
 # the settings that take one of a few names, and those names (the CLI offers them as choices)
 CHOICES: dict[str, tuple[str, ...]] = {
     "agent": AGENTS,
@@ -39,6 +40,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "lr_schedule": LR_SCHEDULES,
     "replay_view": REPLAY_VIEWS,
     "elbo": ELBOS,
+    "mbp_clip": MBP_CLIPS,
 }
 # settings added after runs and checkpoints already existed, with the value that reproduces what
 # those older runs did (a checkpoint or config.json without the key ran with this)
@@ -58,6 +60,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "encoder_norm": "none",  # each input kind's encoding entered e_t at its own scale
     "latent": "joint",  # one posterior over all inputs, every decoder reading all of z
     "vector_sigma": "fixed",  # vector inputs: squared error of weight 1 (a fixed Gaussian scale)
+    "mbp_clip": "global",  # one gradient-norm clip over all the MBP's parameters
 }
 
 
@@ -129,6 +132,12 @@ class Config:
     lr_schedule: str = "constant"
     adam_eps: float = 1e-6
     grad_clip: float = 20.0
+    # how MERLIN's MBP gradient (the ELBO and the return heads) is clipped at grad_clip: "global"
+    # (one norm over all its parameters, the paper's), "kind" (each observation kind's own
+    # parameters, mbp.MBP.clip_groups, by their own norm, and the rest by theirs: a heavy image's
+    # norm cannot shrink a rare input's step) or "off". The policy's optimiser, and both of an
+    # ablation's (no ELBO), are clipped globally (docs/learning.md, eighteenth session)
+    mbp_clip: str = "global"
     entropy_cost: float = 0.01
     kl_weight: float = 1.0
     elbo: str = "balanced"  # KL balancing + free nats (losses.kl_objective); "literal": the paper's
@@ -144,6 +153,9 @@ class Config:
     # says; docs/learning.md, seventeenth session) or "fixed" (the squared error, sigma^2 = 1/2,
     # the default before); encoders.VectorModality
     vector_sigma: str = "learned"
+    # the learned scale's floor: a dimension's weight 1 / (2 sigma^2) is at most 50 at 0.1 (what
+    # the default image_weight puts on a pixel's squared error)
+    vector_sigma_min: float = 0.1
     text_weight: float = 1.0
     discrete_weight: float = 1.0
     action_weight: float = 1.0
@@ -255,6 +267,7 @@ class Config:
             "adam_eps",
             "grad_clip",
             "read_strength_init",
+            "vector_sigma_min",
         ):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
@@ -373,6 +386,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         policy_epochs=0,
         elbo="literal",
         vector_sigma="fixed",
+        mbp_clip="global",  # DESIGN §2: gradient-norm clipping on both optimisers
         reward_norm="off",
         advantage_norm="off",
     ),

@@ -198,10 +198,8 @@ class ImageModality(Modality):
 
 
 # vector inputs with a learned scale: log sigma starts where the Gaussian NLL has the squared
-# error's gradient (sigma^2 = 1/2) and stays at or above log 0.1 (at most the weight that the
-# default image_weight 50 puts on a pixel's squared error)
+# error's gradient (sigma^2 = 1/2) and stays at or above log config.vector_sigma_min
 VECTOR_LOG_SIGMA_INIT = 0.5 * math.log(0.5)
-VECTOR_LOG_SIGMA_MIN = math.log(0.1)
 
 
 class VectorModality(Modality):
@@ -211,10 +209,15 @@ class VectorModality(Modality):
         super().__init__(nn.Linear(dim, out_dim), out_dim)
         self.dim = dim
         self.log_sigma: nn.Parameter | None = None
+        self.log_sigma_min = math.log(0.1)
 
-    def build_decoder(self, z_dim: int, hidden: int, sigma: str = "fixed") -> None:
-        """A linear decoder; ``sigma`` "learned" adds a free log sigma per dimension (D,)."""
+    def build_decoder(
+        self, z_dim: int, hidden: int, sigma: str = "fixed", sigma_min: float = 0.1
+    ) -> None:
+        """A linear decoder; ``sigma`` "learned" adds a free log sigma per dimension (D,), used
+        at ``sigma_min`` or above."""
         self.decoder = nn.Linear(z_dim, self.dim)
+        self.log_sigma_min = math.log(sigma_min)
         if sigma == "learned":
             self.log_sigma = nn.Parameter(torch.full((self.dim,), VECTOR_LOG_SIGMA_INIT))
 
@@ -223,13 +226,13 @@ class VectorModality(Modality):
 
     def recon_loss(self, z: Tensor, target: Tensor) -> Tensor:
         """Fixed: sum_d (x_d - mu_d)^2. Learned: the Gaussian NLL up to its constant,
-        sum_d (x_d - mu_d)^2 / (2 sigma_d^2) + log sigma_d, sigma_d >= 0.1 (a calibrated decoder:
+        sum_d (x_d - mu_d)^2 / (2 sigma_d^2) + log sigma_d, sigma_d >= sigma_min (calibrated:
         the scale follows each dimension's error, so a dimension that is rarely informative, e.g.
         a cue shown at step 0 only, is weighted by its small error elsewhere) -> (B,)."""
         err = (self.decoder(z) - target).pow(2)
         if self.log_sigma is None:
             return err.sum(-1)
-        log_sigma = self.log_sigma.clamp(min=VECTOR_LOG_SIGMA_MIN)
+        log_sigma = self.log_sigma.clamp(min=self.log_sigma_min)
         return (0.5 * err * torch.exp(-2.0 * log_sigma) + log_sigma).sum(-1)
 
 
@@ -538,11 +541,14 @@ class ObservationCodec(nn.Module):
             if isinstance(m, ImageModality) and m.integer:
                 m.scale = float(image_scale) if image_scale > 0 else PIXEL_SCALE
 
-    def build_decoders(self, z_dim: int, hidden: int, vector_sigma: str = "fixed") -> None:
-        """Every modality's decoder; ``vector_sigma`` is vector inputs' scale (VectorModality)."""
+    def build_decoders(
+        self, z_dim: int, hidden: int, vector_sigma: str = "fixed", sigma_min: float = 0.1
+    ) -> None:
+        """Every modality's decoder; ``vector_sigma`` and ``sigma_min`` are vector inputs' scale
+        and its floor (VectorModality)."""
         for m in self.modalities.values():
             if isinstance(m, VectorModality):
-                m.build_decoder(z_dim, hidden, vector_sigma)
+                m.build_decoder(z_dim, hidden, vector_sigma, sigma_min)
             else:
                 m.build_decoder(z_dim, hidden)
 

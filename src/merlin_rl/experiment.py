@@ -301,8 +301,19 @@ def _vector_sigma_matters(cfg: Config) -> bool:
     return cfg.agent == "merlin" and (kinds is None or "vector" in kinds)
 
 
+def _mbp_clip_matters(cfg: Config) -> bool:
+    """--mbp-clip changes nothing for the ablations: they clip both optimisers globally
+    (learner.Learner)."""
+    return cfg.agent == "merlin"
+
+
 # settings that change nothing for some cells: runs made before them stand there
-_MATTERS = {"latent": _latent_matters, "vector_sigma": _vector_sigma_matters}
+_MATTERS = {
+    "latent": _latent_matters,
+    "vector_sigma": _vector_sigma_matters,
+    "mbp_clip": _mbp_clip_matters,
+    "vector_sigma_min": lambda cfg: cfg.vector_sigma == "learned" and _vector_sigma_matters(cfg),
+}
 
 
 @functools.lru_cache(maxsize=None)

@@ -21,6 +21,7 @@ Advantages and lambda-return targets come from the acting pass's values, once pe
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import fields
 from typing import Any, Iterator
@@ -188,6 +189,12 @@ class Learner:
         self.opt_policy = torch.optim.Adam(
             agent.policy_parameters(), lr=cfg.lr_policy, eps=cfg.adam_eps, fused=True
         )
+        # how the MBP's gradient is clipped (config.mbp_clip): parameter groups, each clipped by
+        # its own norm; an ablation's "MBP" (encoders and return head, no ELBO) is one group
+        mbp = agent.mbp_parameters()
+        mode = cfg.mbp_clip if cfg.agent == "merlin" else "global"
+        self.mbp_clip_groups = agent.mbp.clip_groups() if mode == "kind" else [mbp]
+        self.mbp_clip = math.inf if mode == "off" else cfg.grad_clip
         self.skipped_updates = 0
         self.nonfinite_streak = 0
         self.agent_envs = cfg.num_envs // max(dist.world_size, 1)  # this rank's environments
@@ -484,8 +491,7 @@ class Learner:
         logs, local_bad = {}, False
         for _, params, name, loss in groups:
             average_gradients(params, dist)
-            norm = torch.nn.utils.clip_grad_norm_(params, self.cfg.grad_clip)
-            logs[f"grad_norm/{name}"] = float(norm)
+            logs[f"grad_norm/{name}"] = self._clip(name, params)
             local_bad |= not bool(torch.isfinite(loss))
         bad = all_sum([float(local_bad)], dist, self.device)[0] > 0
         bad = bad or not all(np.isfinite(v) for v in logs.values())
@@ -495,6 +501,16 @@ class Learner:
             else:
                 opt.step()
         return logs, bad
+
+    def _clip(self, name: str, params: list[torch.nn.Parameter]) -> float:
+        """Clip one optimiser's gradient (the MBP's by its groups: config.mbp_clip); returns the
+        norm over all of ``params`` before clipping."""
+        if name == "policy":
+            return float(torch.nn.utils.clip_grad_norm_(params, self.cfg.grad_clip))
+        norms = [
+            torch.nn.utils.clip_grad_norm_(group, self.mbp_clip) for group in self.mbp_clip_groups
+        ]
+        return float(torch.linalg.vector_norm(torch.stack(norms)))
 
     def _count(self, bad: bool, env_steps: int) -> None:
         """Count a segment with a skipped step; stop after ``max_nonfinite`` in a row."""

@@ -85,13 +85,31 @@ class MBP(nn.Module):
         self.decoders = decoders
         if decoders:
             self.codec.build_decoders(
-                cfg.z_dim, cfg.decoder_hidden or cfg.mlp_hidden, cfg.vector_sigma
+                cfg.z_dim,
+                cfg.decoder_hidden or cfg.mlp_hidden,
+                cfg.vector_sigma,
+                cfg.vector_sigma_min,
             )
             self.action_decoder = nn.Linear(self.z_dim, num_actions)
             self.reward_decoder = nn.Linear(self.z_dim, 1)
         # return heads: V(z, stopgrad(log pi)) and A(z, onehot(a))
         self.value_head = mlp(self.z_dim + num_actions, cfg.mlp_hidden, 1)
         self.advantage_head = mlp(self.z_dim + num_actions, cfg.mlp_hidden, 1)
+
+    def clip_groups(self) -> list[list[nn.Parameter]]:
+        """The parameters that ``--mbp-clip kind`` clips by their own norm: each observation
+        kind's encoder and decoder (with its LayerNorm, and with the factored latent its
+        posterior), in the codec's order, then all the rest (shared by every kind)."""
+        own = []
+        for i, m in enumerate(self.codec.modalities.values()):
+            group = list(m.parameters())
+            if self.codec.norms is not None:
+                group += list(self.codec.norms[f"m{i}"].parameters())
+            if self.factored:
+                group += list(self.posteriors[i].parameters())
+            own.append(group)
+        ids = {id(p) for group in own for p in group}
+        return own + [[p for p in self.parameters() if id(p) not in ids]]
 
     def encode(
         self,

@@ -37,7 +37,9 @@ instruction named: the agent itself sees it only at step 0).
 
 Knobs (defaults): ``size`` (5, in [3, 10]), ``num_objects`` (3, in [1, ``max_objects(size)``]:
 3 at size 5, 4 at 6, 6 at 7, 11 at 10), ``max_steps`` (20, at least
-``2 * (size - 1) + 2 * num_objects``), ``delay`` (0), ``image_size`` (``3 * size``, at least that).
+``2 * (size - 1) + 2 * num_objects``), ``delay`` (0), ``image_size`` (``3 * size``, at least that), ``always_show`` (false; true shows the
+instruction at every step: the memoryless control, which measures how much of the task is
+finding the named object rather than remembering it).
 
 The batched :class:`InstructedGoalVectorEnv` steps all copies with NumPy at once (autoreset mode
 ``NEXT_STEP``); :class:`InstructedGoalEnv` is the single env; both wrap
@@ -177,6 +179,7 @@ class InstructedGoalCore(TaskCore):
         max_steps: int = 20,
         delay: int = 0,
         image_size: int | None = None,
+        always_show: bool = False,
     ) -> None:
         super().__init__(num_envs)
         n = self.size = check_int(self.name, "size", size, 3, 10)
@@ -185,6 +188,9 @@ class InstructedGoalCore(TaskCore):
             self.name, "max_steps", max_steps, 2 * (n - 1) + 2 * self.num_objects
         )
         self.delay = check_int(self.name, "delay", delay, 0)
+        if not isinstance(always_show, bool):
+            raise ValueError(f"{self.name}: always_show must be true or false, got {always_show!r}")
+        self.always_show = always_show
         self.episode_length = self.delay + self.max_steps  # truncated then, unless it hit an object
         s = check_int(self.name, "image_size", 3 * n if image_size is None else image_size, 3 * n)
         self.image_size, self.k = s, s // n  # k x k pixels per cell
@@ -288,7 +294,8 @@ class InstructedGoalCore(TaskCore):
             image = np.empty((b, s, s, 3), np.uint8)
             image[:] = OUTSIDE_RGB
             image[:, off : off + n * k, off : off + n * k] = room
-        text = self.texts[np.where(self.t == 0, self.goal_kind + 1, 0)]
+        shown = self.always_show | (self.t == 0)
+        text = self.texts[np.where(shown, self.goal_kind + 1, 0)]
         return {"image": image, "text": text}
 
     def instruction(self, index: int = 0) -> str:
