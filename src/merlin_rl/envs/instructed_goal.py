@@ -37,9 +37,9 @@ instruction named: the agent itself sees it only at step 0).
 
 Knobs (defaults): ``size`` (5, in [3, 10]), ``num_objects`` (3, in [1, ``max_objects(size)``]:
 3 at size 5, 4 at 6, 6 at 7, 11 at 10), ``max_steps`` (20, at least
-``2 * (size - 1) + 2 * num_objects``), ``delay`` (0), ``image_size`` (``3 * size``, at least that), ``always_show`` (false; true shows the
-instruction at every step: the memoryless control, which measures how much of the task is
-finding the named object rather than remembering it).
+``2 * (size - 1) + 2 * num_objects``), ``delay`` (0), ``image_size`` (``3 * size``, at least
+that), ``always_show`` (false; true shows the instruction at every step: the memoryless control,
+which measures how much of the task is finding the named object rather than remembering it).
 
 The batched :class:`InstructedGoalVectorEnv` steps all copies with NumPy at once (autoreset mode
 ``NEXT_STEP``); :class:`InstructedGoalEnv` is the single env; both wrap

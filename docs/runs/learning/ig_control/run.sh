@@ -34,3 +34,34 @@ merlin-rl train --env merlin_rl/InstructedGoal-v0 --env-kwargs "$kw" --seed 100 
     --total-steps 1000000 --run-dir $out/merlin_always_s100 --no-progress --resume \
     >> $out/merlin.log 2>&1
 wait
+# Stopped MERLIN's 1M run at ~290k after this check (cue_probe.py on its 200k checkpoint,
+# cue_probe_merlin_always_200k.jsonl): with the instruction at every step MERLIN's joint z still
+# does not hold it (step-0 NLL 2.71, colour 15%, shape 59%): its control is confounded by the
+# image crowding the text out of z (fifteenth and sixteenth sessions), so it does not say whether
+# its policy could walk to a named object. RL-LSTM's 1M run goes on.
+#
+# Added before this run: MERLIN with the instruction at every step and the settings that put it
+# into z (seventeenth session: --latent factored, the MBP unclipped). Question 4: is the
+# instruction in z (NLL < 1.0), and does the return rise above 0.40 in 200k? If the name is in z
+# at every step and the return stays at chance, the policy's learning from z is what fails.
+merlin-rl train --env merlin_rl/InstructedGoal-v0 --env-kwargs "$kw" --seed 100 \
+    --total-steps 200000 --latent factored --mbp-clip off \
+    --run-dir $out/merlin_always_factored_noclip_s100 --no-progress > $out/merlin_fnc.log 2>&1
+python experiments/cue_probe.py --episodes 256 \
+    --checkpoint $out/merlin_always_factored_noclip_s100/checkpoints/final.pt \
+    > docs/runs/learning/ig_control/cue_probe_merlin_always_factored_noclip.jsonl
+# Outcome of question 4 (cue_probe_merlin_always_factored_noclip.jsonl): with the instruction at
+# every step, factored and unclipped, z holds the shape (98% right) but hardly the colour (28%;
+# NLL 1.76), and the return stays at 0.249: no. RL-LSTM at 750k env steps with the instruction
+# at every step: 0.229 (question 3: no, so far).
+#
+# Added before these: is it the navigation itself or the choice among objects? InstructedGoal with
+# one object (num_objects 1: the named object is the only one, so the instruction is not needed
+# either), seed 100, 200k env steps, the defaults. Question 5: does either agent get above 0.8
+# (the random policy's return there is estimated by the env at make time)?
+merlin-rl train --env merlin_rl/InstructedGoal-v0 --env-kwargs '{"num_objects": 1}' --seed 100 \
+    --total-steps 200000 --run-dir $out/merlin_one_object_s100 --no-progress > $out/m1.log 2>&1 &
+merlin-rl train --env merlin_rl/InstructedGoal-v0 --env-kwargs '{"num_objects": 1}' --seed 100 \
+    --total-steps 200000 --agent rl-lstm --run-dir $out/rl_lstm_one_object_s100 --no-progress \
+    > $out/l1.log 2>&1
+wait
