@@ -25,3 +25,8 @@ for r in merlin_d5_s100 rl_lstm_d5_s100; do
   python experiments/cue_probe.py --checkpoint $out/$r/checkpoints/final.pt --episodes 256 \
       > docs/runs/learning/avm_control/cue_probe_$r.jsonl
 done
+# Outcome (cue_probe_*.jsonl): MERLIN sees the square in 61% of episodes, z draws its colour 80%
+# of the time, the policy reads the rows written while it was in view with 0.48 of its weight
+# (uniform 0.275), and the choice after seeing it matches 25.5% (chance 25%); RL-LSTM sees it in
+# 32%, matches 18%. Final returns (mean of the last five logged rows): MERLIN 1.61, RL-LSTM 1.23.
+# So no: the choice fails with the cue inside the LSTM's reach too.
