@@ -84,5 +84,5 @@ for s in 101; do
       > $out/m1_s$s.log 2>&1
 done
 # Outcome (seed 101, scores.jsonl): RL-LSTM with the instruction at every step 0.186, with one
-# object 0.957; MERLIN with one object 0.427 (0.62 at its best row at 50k, then falling): the
+# object 0.957; MERLIN with one object 0.427 (0.64 at its best row, then falling): the
 # split holds on the second seed.
