@@ -86,3 +86,19 @@ done
 # Outcome (seed 101, scores.jsonl): RL-LSTM with the instruction at every step 0.186, with one
 # object 0.957; MERLIN with one object 0.427 (0.64 at its best row, then falling): the
 # split holds on the second seed.
+#
+# Added before these (for information, not a default; seed 100, one object, 200k): is MERLIN's
+# walk held back by z not drawing the tiles (image loss 7.5), or by its policy's drift?
+# Question 6: with --image-weight 200 does the image loss fall below 5 and the return end above
+# 0.7? Question 7: with --lr-policy 2.5e-4 (half) does the return stop falling back (final
+# >= its best row - 0.05)?
+merlin-rl train --env merlin_rl/InstructedGoal-v0 --env-kwargs '{"num_objects": 1}' --seed 100 \
+    --total-steps 200000 --image-weight 200 --run-dir $out/merlin_one_object_iw200_s100 \
+    --no-progress > $out/m1_iw200.log 2>&1
+merlin-rl train --env merlin_rl/InstructedGoal-v0 --env-kwargs '{"num_objects": 1}' --seed 100 \
+    --total-steps 200000 --lr-policy 2.5e-4 --run-dir $out/merlin_one_object_lrp_s100 \
+    --no-progress > $out/m1_lrp.log 2>&1
+# Outcome: question 6: no: with --image-weight 200 the image loss stays at 7.1-7.4 (7.4-8.0 at
+# 50) and the return ends at 0.539 (best row 0.678): a larger weight does not make the decoder
+# draw the tiles. Question 7: yes on this seed: with the half policy rate the return ends at
+# 0.658 against its best row 0.683, but its ceiling is the same (~0.68).
