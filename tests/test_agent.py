@@ -488,3 +488,24 @@ def test_rl_mem_and_rl_lstm_keep_one_posterior():
     for kind in ("rl-mem", "rl-lstm"):
         agent = make_agent(kind, latent="factored")
         assert not agent.mbp.factored and agent.mbp.z_dim == agent.cfg.z_dim
+
+
+@pytest.mark.parametrize("size", [15, 40])
+def test_image_decoder_is_the_mlp_or_the_convolutions_as_asked(size):
+    """--image-decoder: auto = an MLP up to 32 x 32 pixels, transposed convolutions above; mlp
+    and conv at every size; each draws (B, C, H, W) logits; older runs are auto."""
+    from merlin_rl.config import LEGACY_SETTINGS
+    from merlin_rl.encoders import ImageDecoder, MLPImageDecoder
+
+    space = gym.spaces.Dict({"image": gym.spaces.Box(0, 255, (size, size, 3), np.uint8)})
+    for kind, cls in (
+        ("auto", MLPImageDecoder if size <= 32 else ImageDecoder),
+        ("mlp", MLPImageDecoder),
+        ("conv", ImageDecoder),
+    ):
+        cfg = make_config("small", image_decoder=kind, z_dim=8, enc_dim=16, image_channels=4)
+        agent = Agent(space, gym.spaces.Discrete(3), cfg)
+        decoder = agent.mbp.codec.modality("image").decoder
+        assert isinstance(decoder, cls), kind
+        assert decoder(torch.zeros(2, 8)).shape == (2, 3, size, size)
+    assert make_config("small").image_decoder == LEGACY_SETTINGS["image_decoder"] == "auto"

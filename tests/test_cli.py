@@ -244,11 +244,14 @@ def test_resume_continues_from_checkpoint(merlin_run, tmp_path):
     assert [int(r["env_steps"]) for r in rows[len(rows_before) :]] == [800]
 
 
-def test_resume_with_different_model_is_refused(merlin_run, tmp_path, capsys):
+@pytest.mark.parametrize(
+    "flag, value, key", [("--z-dim", "12", "z_dim"), ("--image-decoder", "conv", "image_decoder")]
+)
+def test_resume_with_different_model_is_refused(merlin_run, tmp_path, capsys, flag, value, key):
     run_dir = tmp_path / "mismatch"
     shutil.copytree(merlin_run, run_dir)
-    proc = cli_inproc(capsys, *train_args(run_dir, 800), "--resume", "--z-dim", "12")
-    assert_clean_error(proc, "z_dim")
+    proc = cli_inproc(capsys, *train_args(run_dir, 800), "--resume", flag, value)
+    assert_clean_error(proc, key)
 
 
 def test_resume_without_checkpoint(tmp_path, capsys):

@@ -197,6 +197,10 @@ def test_sigterm_to_the_runner_stops_its_runs(tmp_path):
          ["merlin_rl/InstructedGoal-v0", "merlin_rl/WaterMaze-v0"],
          ("merlin", "merlin_rl/WaterMaze-v0")),
         # the MBP's clip changes MERLIN alone (an ablation clips both optimisers)
+        # the image decoder changes MERLIN on an env with an image input
+        ("image_decoder", "auto", "conv", ["merlin", "rl-lstm"],
+         ["merlin_rl/RepeatSymbol-v0", "merlin_rl/ColourMatch-v0"],
+         ("merlin", "merlin_rl/ColourMatch-v0")),
         ("mbp_clip", "global", "kind", ["merlin", "rl-mem", "rl-lstm"],
          ["merlin_rl/ColourMatch-v0"], ("merlin", "merlin_rl/ColourMatch-v0")),
     ],

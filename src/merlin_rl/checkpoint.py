@@ -214,6 +214,7 @@ def load_checkpoint(path: str | os.PathLike, expect: Config | None = None) -> di
             "decoder_hidden",
             "latent",
             "vector_sigma",
+            "image_decoder",
         ):
             if getattr(got, key) != getattr(expect, key):
                 raise CheckpointError(

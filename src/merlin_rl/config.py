@@ -24,6 +24,7 @@ REPLAY_VIEWS = ("acted", "current")
 LR_SCHEDULES = ("constant", "linear")
 ALLOCATIONS = ("usage", "usage-literal", "fifo")  # memory.ALLOCATIONS
 MBP_CLIPS = ("global", "kind", "off")  # learner.Learner
+IMAGE_DECODERS = ("auto", "mlp", "conv")  # encoders.ImageModality
 # the settings that take one of a few names, and those names (the CLI offers them as choices)
 CHOICES: dict[str, tuple[str, ...]] = {
     "agent": AGENTS,
@@ -41,6 +42,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "replay_view": REPLAY_VIEWS,
     "elbo": ELBOS,
     "mbp_clip": MBP_CLIPS,
+    "image_decoder": IMAGE_DECODERS,
 }
 # settings added after runs and checkpoints already existed, with the value that reproduces what
 # those older runs did (a checkpoint or config.json without the key ran with this)
@@ -61,6 +63,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "latent": "joint",  # one posterior over all inputs, every decoder reading all of z
     "vector_sigma": "fixed",  # vector inputs: squared error of weight 1 (a fixed Gaussian scale)
     "mbp_clip": "global",  # one gradient-norm clip over all the MBP's parameters
+    "image_decoder": "auto",  # an MLP for images of at most 32 x 32, else the convolutional one
 }
 
 
@@ -102,6 +105,10 @@ class Config:
     # hidden units of the MBP's decoders; 0 = mlp_hidden. 512: a 128-wide MLP image decoder could
     # not draw the suite's views (docs/learning.md, seventh session)
     decoder_hidden: int = 512
+    # the image decoder: "auto" (an MLP, decoder_hidden wide, for images of at most 32 x 32
+    # pixels; transposed convolutions for larger ones), or "mlp" / "conv" for every size
+    # (encoders.ImageModality; eighteenth session: the MLP does not draw InstructedGoal's tiles)
+    image_decoder: str = "auto"
     mbp_hidden: int = 128  # each of the 2 MBP LSTM layers
     policy_hidden: int = 128  # each of the 2 policy LSTM layers (64 before the eleventh session)
     mbp_reads: int = 3  # K^r

@@ -178,9 +178,11 @@ class ImageModality(Modality):
         self.channels_first, self.scale = channels_first, scale
         self.integer = integer  # uint8 observations (their divisor is ObservationCodec's)
 
-    def build_decoder(self, z_dim: int, hidden: int) -> None:
+    def build_decoder(self, z_dim: int, hidden: int, kind: str = "auto") -> None:
+        """``kind`` "auto": an MLP for at most 32 x 32 pixels, else transposed convolutions;
+        "mlp" or "conv": that one at every size."""
         h, w, _ = self.shape
-        if h * w <= 32 * 32:
+        if kind == "mlp" or (kind == "auto" and h * w <= 32 * 32):
             self.decoder = MLPImageDecoder(self.shape, hidden, z_dim)
         else:
             self.decoder = ImageDecoder(self.shape, self.channels, z_dim)
@@ -542,13 +544,20 @@ class ObservationCodec(nn.Module):
                 m.scale = float(image_scale) if image_scale > 0 else PIXEL_SCALE
 
     def build_decoders(
-        self, z_dim: int, hidden: int, vector_sigma: str = "fixed", sigma_min: float = 0.1
+        self,
+        z_dim: int,
+        hidden: int,
+        vector_sigma: str = "fixed",
+        sigma_min: float = 0.1,
+        image_decoder: str = "auto",
     ) -> None:
         """Every modality's decoder; ``vector_sigma`` and ``sigma_min`` are vector inputs' scale
-        and its floor (VectorModality)."""
+        and its floor (VectorModality), ``image_decoder`` images' (ImageModality)."""
         for m in self.modalities.values():
             if isinstance(m, VectorModality):
                 m.build_decoder(z_dim, hidden, vector_sigma, sigma_min)
+            elif isinstance(m, ImageModality):
+                m.build_decoder(z_dim, hidden, image_decoder)
             else:
                 m.build_decoder(z_dim, hidden)
 

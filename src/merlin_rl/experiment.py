@@ -301,6 +301,13 @@ def _vector_sigma_matters(cfg: Config) -> bool:
     return cfg.agent == "merlin" and (kinds is None or "vector" in kinds)
 
 
+def _image_decoder_matters(cfg: Config) -> bool:
+    """--image-decoder changes nothing for the ablations (no decoders) nor for an env without an
+    image input (encoders.ImageModality)."""
+    kinds = _observation_kinds(cfg.env, json.dumps(cfg.env_kwargs, sort_keys=True))
+    return cfg.agent == "merlin" and (kinds is None or "image" in kinds)
+
+
 def _mbp_clip_matters(cfg: Config) -> bool:
     """--mbp-clip changes nothing for the ablations: they clip both optimisers globally
     (learner.Learner)."""
@@ -313,6 +320,7 @@ _MATTERS = {
     "vector_sigma": _vector_sigma_matters,
     "mbp_clip": _mbp_clip_matters,
     "vector_sigma_min": lambda cfg: cfg.vector_sigma == "learned" and _vector_sigma_matters(cfg),
+    "image_decoder": _image_decoder_matters,
 }
 
 

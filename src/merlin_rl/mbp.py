@@ -89,6 +89,7 @@ class MBP(nn.Module):
                 cfg.decoder_hidden or cfg.mlp_hidden,
                 cfg.vector_sigma,
                 cfg.vector_sigma_min,
+                cfg.image_decoder,
             )
             self.action_decoder = nn.Linear(self.z_dim, num_actions)
             self.reward_decoder = nn.Linear(self.z_dim, 1)
