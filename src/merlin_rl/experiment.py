@@ -49,7 +49,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -287,40 +287,36 @@ _OPERATIONAL = {
 _AUTO = {"memory_rows": 0, "image_scale": 0.0}
 
 
+def _kinds(cfg: Config) -> tuple[str, ...] | None:
+    return _observation_kinds(cfg.env, json.dumps(cfg.env_kwargs, sort_keys=True))
+
+
 def _latent_matters(cfg: Config) -> bool:
     """--latent changes nothing for the ablations (no decoders) nor for an env with one
     observation kind (mbp.MBP): runs made before it existed stand there."""
-    kinds = _observation_kinds(cfg.env, json.dumps(cfg.env_kwargs, sort_keys=True))
+    kinds = _kinds(cfg)
     return cfg.agent == "merlin" and (kinds is None or len(kinds) != 1)
 
 
-def _vector_sigma_matters(cfg: Config) -> bool:
-    """--vector-sigma changes nothing for the ablations (no decoders) nor for an env without a
-    vector input (encoders.VectorModality)."""
-    kinds = _observation_kinds(cfg.env, json.dumps(cfg.env_kwargs, sort_keys=True))
-    return cfg.agent == "merlin" and (kinds is None or "vector" in kinds)
+def _decoder_of(kind: str) -> Callable[[Config], bool]:
+    """A setting of ``kind``'s decoder changes nothing for the ablations (no decoders) nor for
+    an env without an input of that kind (encoders.VectorModality, ImageModality)."""
+
+    def matters(cfg: Config) -> bool:
+        kinds = _kinds(cfg)
+        return cfg.agent == "merlin" and (kinds is None or kind in kinds)
+
+    return matters
 
 
-def _image_decoder_matters(cfg: Config) -> bool:
-    """--image-decoder changes nothing for the ablations (no decoders) nor for an env without an
-    image input (encoders.ImageModality)."""
-    kinds = _observation_kinds(cfg.env, json.dumps(cfg.env_kwargs, sort_keys=True))
-    return cfg.agent == "merlin" and (kinds is None or "image" in kinds)
-
-
-def _mbp_clip_matters(cfg: Config) -> bool:
-    """--mbp-clip changes nothing for the ablations: they clip both optimisers globally
-    (learner.Learner)."""
-    return cfg.agent == "merlin"
-
-
-# settings that change nothing for some cells: runs made before them stand there
-_MATTERS = {
+# settings that change nothing for some cells: runs made before them stand there (--mbp-clip:
+# the ablations clip both optimisers globally whatever it says, learner.Learner)
+_MATTERS: dict[str, Callable[[Config], bool]] = {
     "latent": _latent_matters,
-    "vector_sigma": _vector_sigma_matters,
-    "mbp_clip": _mbp_clip_matters,
-    "vector_sigma_min": lambda cfg: cfg.vector_sigma == "learned" and _vector_sigma_matters(cfg),
-    "image_decoder": _image_decoder_matters,
+    "vector_sigma": _decoder_of("vector"),
+    "vector_sigma_min": lambda cfg: cfg.vector_sigma == "learned" and _decoder_of("vector")(cfg),
+    "image_decoder": _decoder_of("image"),
+    "mbp_clip": lambda cfg: cfg.agent == "merlin",
 }
 
 
