@@ -245,7 +245,12 @@ def test_resume_continues_from_checkpoint(merlin_run, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "flag, value, key", [("--z-dim", "12", "z_dim"), ("--image-decoder", "conv", "image_decoder")]
+    "flag, value, key",
+    [
+        ("--z-dim", "12", "z_dim"),
+        ("--image-decoder", "conv", "image_decoder"),
+        ("--image-output", "linear", "image_output"),
+    ],
 )
 def test_resume_with_different_model_is_refused(merlin_run, tmp_path, capsys, flag, value, key):
     run_dir = tmp_path / "mismatch"

@@ -215,6 +215,7 @@ def load_checkpoint(path: str | os.PathLike, expect: Config | None = None) -> di
             "latent",
             "vector_sigma",
             "image_decoder",
+            "image_output",
         ):
             if getattr(got, key) != getattr(expect, key):
                 raise CheckpointError(

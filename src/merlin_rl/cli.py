@@ -49,6 +49,8 @@ FLAG_HELP: dict[str, str] = {
     "decoder_hidden": "hidden units of the MBP's decoders (MERLIN), >= 0; 0 = --mlp-hidden",
     "image_decoder": "the MBP's image decoder: auto (an MLP up to 32 x 32 pixels, transposed "
     "convolutions above), mlp or conv (MERLIN)",
+    "image_output": "what the image decoder's outputs are scored as: sigmoid (the squared error "
+    "of sigmoid(output)) or linear (the squared error of the output; MERLIN)",
     "mbp_hidden": "hidden units of each of the MBP's 2 LSTM layers, >= 1",
     "policy_hidden": "hidden units of each of the policy's 2 LSTM layers, >= 1",
     "mbp_reads": "memory read heads of the MBP (K^r), >= 1",

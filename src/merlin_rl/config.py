@@ -25,6 +25,7 @@ LR_SCHEDULES = ("constant", "linear")
 ALLOCATIONS = ("usage", "usage-literal", "fifo")  # memory.ALLOCATIONS
 MBP_CLIPS = ("global", "kind", "off")  # learner.Learner
 IMAGE_DECODERS = ("auto", "mlp", "conv")  # encoders.ImageModality
+IMAGE_OUTPUTS = ("sigmoid", "linear")  # encoders.ImageModality
 # the settings that take one of a few names, and those names (the CLI offers them as choices)
 CHOICES: dict[str, tuple[str, ...]] = {
     "agent": AGENTS,
@@ -43,6 +44,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "elbo": ELBOS,
     "mbp_clip": MBP_CLIPS,
     "image_decoder": IMAGE_DECODERS,
+    "image_output": IMAGE_OUTPUTS,
 }
 # settings added after runs and checkpoints already existed, with the value that reproduces what
 # those older runs did (a checkpoint or config.json without the key ran with this)
@@ -64,6 +66,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "vector_sigma": "fixed",  # vector inputs: squared error of weight 1 (a fixed Gaussian scale)
     "mbp_clip": "global",  # one gradient-norm clip over all the MBP's parameters
     "image_decoder": "auto",  # an MLP for images of at most 32 x 32, else the convolutional one
+    "image_output": "sigmoid",  # the squared error of sigmoid(decoder output)
 }
 
 
@@ -109,6 +112,12 @@ class Config:
     # pixels; transposed convolutions for larger ones), or "mlp" / "conv" for every size
     # (encoders.ImageModality; eighteenth session: the MLP does not draw InstructedGoal's tiles)
     image_decoder: str = "auto"
+    # what the image decoder's outputs are scored as: "sigmoid" (the squared error of
+    # sigmoid(output): a pixel whose logit has run far below 0 gets no gradient, so an object the
+    # decoder has not learned to draw early is never drawn: docs/learning.md, nineteenth session)
+    # or "linear" (the squared error of the output itself: a Gaussian of fixed scale, whose
+    # gradient never vanishes; the reconstruction shown is clipped to [0, 1])
+    image_output: str = "sigmoid"
     mbp_hidden: int = 128  # each of the 2 MBP LSTM layers
     policy_hidden: int = 128  # each of the 2 policy LSTM layers (64 before the eleventh session)
     mbp_reads: int = 3  # K^r

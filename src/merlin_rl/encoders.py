@@ -177,10 +177,15 @@ class ImageModality(Modality):
         self.channels = channels
         self.channels_first, self.scale = channels_first, scale
         self.integer = integer  # uint8 observations (their divisor is ObservationCodec's)
+        self.output = "sigmoid"  # build_decoder's ``output``
 
-    def build_decoder(self, z_dim: int, hidden: int, kind: str = "auto") -> None:
+    def build_decoder(
+        self, z_dim: int, hidden: int, kind: str = "auto", output: str = "sigmoid"
+    ) -> None:
         """``kind`` "auto": an MLP for at most 32 x 32 pixels, else transposed convolutions;
-        "mlp" or "conv": that one at every size."""
+        "mlp" or "conv": that one at every size. ``output``: what ``recon_loss`` scores (the
+        decoder's output through a sigmoid, or as it is)."""
+        self.output = output
         h, w, _ = self.shape
         if kind == "mlp" or (kind == "auto" and h * w <= 32 * 32):
             self.decoder = MLPImageDecoder(self.shape, hidden, z_dim)
@@ -192,11 +197,19 @@ class ImageModality(Modality):
         t = t if self.channels_first else t.permute(0, 3, 1, 2)
         return t.float().div_(self.scale)
 
+    def mean(self, z: Tensor) -> Tensor:
+        """The decoder's pixel means (B, C, H, W): sigmoid(output), or the output ("linear")."""
+        out = self.decoder(z)
+        return out if self.output == "linear" else torch.sigmoid(out)
+
     def reconstruct(self, z: Tensor) -> Tensor:
-        return torch.sigmoid(self.decoder(z))
+        """The image drawn from z (B, C, H, W) in [0, 1]."""
+        return self.mean(z).clamp(0.0, 1.0)
 
     def recon_loss(self, z: Tensor, target: Tensor) -> Tensor:
-        return (self.reconstruct(z) - target).pow(2).flatten(1).sum(-1)
+        """Squared error of the pixel means, summed per env (B,): a Gaussian NLL of fixed scale
+        up to a constant (the ELBO's image term; DESIGN.md: "Image: Gaussian/MSE on pixels")."""
+        return (self.mean(z) - target).pow(2).flatten(1).sum(-1)
 
 
 # vector inputs with a learned scale: log sigma starts where the Gaussian NLL has the squared
@@ -550,14 +563,16 @@ class ObservationCodec(nn.Module):
         vector_sigma: str = "fixed",
         sigma_min: float = 0.1,
         image_decoder: str = "auto",
+        image_output: str = "sigmoid",
     ) -> None:
         """Every modality's decoder; ``vector_sigma`` and ``sigma_min`` are vector inputs' scale
-        and its floor (VectorModality), ``image_decoder`` images' (ImageModality)."""
+        and its floor (VectorModality), ``image_decoder`` and ``image_output`` images'
+        (ImageModality)."""
         for m in self.modalities.values():
             if isinstance(m, VectorModality):
                 m.build_decoder(z_dim, hidden, vector_sigma, sigma_min)
             elif isinstance(m, ImageModality):
-                m.build_decoder(z_dim, hidden, image_decoder)
+                m.build_decoder(z_dim, hidden, image_decoder, image_output)
             else:
                 m.build_decoder(z_dim, hidden)
 

@@ -316,6 +316,7 @@ _MATTERS: dict[str, Callable[[Config], bool]] = {
     "vector_sigma": _decoder_of("vector"),
     "vector_sigma_min": lambda cfg: cfg.vector_sigma == "learned" and _decoder_of("vector")(cfg),
     "image_decoder": _decoder_of("image"),
+    "image_output": _decoder_of("image"),
     "mbp_clip": lambda cfg: cfg.agent == "merlin",
 }
 

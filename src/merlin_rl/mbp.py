@@ -90,6 +90,7 @@ class MBP(nn.Module):
                 cfg.vector_sigma,
                 cfg.vector_sigma_min,
                 cfg.image_decoder,
+                cfg.image_output,
             )
             self.action_decoder = nn.Linear(self.z_dim, num_actions)
             self.reward_decoder = nn.Linear(self.z_dim, 1)
