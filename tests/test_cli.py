@@ -249,7 +249,7 @@ def test_resume_continues_from_checkpoint(merlin_run, tmp_path):
     [
         ("--z-dim", "12", "z_dim"),
         ("--image-decoder", "conv", "image_decoder"),
-        ("--image-output", "linear", "image_output"),
+        ("--image-output", "sigmoid", "image_output"),
     ],
 )
 def test_resume_with_different_model_is_refused(merlin_run, tmp_path, capsys, flag, value, key):

@@ -59,3 +59,27 @@ def test_sequence_equals_stepping_with_resets(pattern):
     if pattern != "none":  # the reset matters: without it the outputs differ
         out_noreset, _, _ = lstm.sequence(x, h0, c0, torch.zeros_like(starts))
         assert not torch.allclose(out_noreset.detach(), o1, atol=1e-4)
+
+
+@pytest.mark.parametrize("beta0", [0.01, 1, 5.0, 49.9, 100.0, 1000.0])
+def test_init_read_strength_gives_softplus_of_the_bias_beta0_at_any_scale(beta0):
+    """softplus(bias) = beta0 for every head, also where float32's expm1 overflows (beta0 > 88,
+    which used to give an infinite bias) and for an integer beta0."""
+    from merlin_rl.nn_utils import init_read_strength
+
+    layer = torch.nn.Linear(2, 2 * (3 + 1))
+    init_read_strength(layer, 2, 3, beta0)
+    got = torch.nn.functional.softplus(layer.bias.view(2, 4)[:, -1].double())
+    assert torch.isfinite(layer.bias).all()
+    torch.testing.assert_close(
+        got, torch.full((2,), float(beta0), dtype=torch.float64), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_read_strength_init_beyond_its_range_is_one_clear_error():
+    from merlin_rl.config import ConfigError, make_config
+
+    for bad in (10**30, 1e4, float("inf"), 0):
+        with pytest.raises(ConfigError, match="--read-strength-init must"):
+            make_config("small", read_strength_init=bad)
+    assert make_config("small", read_strength_init=1000).read_strength_init == 1000

@@ -65,7 +65,7 @@ FLAG_HELP: dict[str, str] = {
     "evaluated on (MERLIN): the sample (the paper's) or the posterior mean mu_q",
     "replay_view": "what MERLIN's policy reads when a segment is replayed (K epochs): the z_t "
     "and memory it acted on, or those the MBP recomputes after this update's earlier steps",
-    "read_strength_init": "initial read strength beta of every memory read key, > 0",
+    "read_strength_init": "initial read strength beta of every memory read key, in (0, 1000]",
     "tau": "rollout length in steps per update (truncated BPTT window), 1 to --total-steps",
     "gamma": "discount factor per step, in (0, 1]",
     "lam": "GAE lambda, in (0, 1]",

@@ -26,6 +26,7 @@ ALLOCATIONS = ("usage", "usage-literal", "fifo")  # memory.ALLOCATIONS
 MBP_CLIPS = ("global", "kind", "off")  # learner.Learner
 IMAGE_DECODERS = ("auto", "mlp", "conv")  # encoders.ImageModality
 IMAGE_OUTPUTS = ("sigmoid", "linear")  # encoders.ImageModality
+READ_STRENGTH_MAX = 1e3  # --read-strength-init: beta * cosine in [-beta, beta]
 # the settings that take one of a few names, and those names (the CLI offers them as choices)
 CHOICES: dict[str, tuple[str, ...]] = {
     "agent": AGENTS,
@@ -112,12 +113,12 @@ class Config:
     # pixels; transposed convolutions for larger ones), or "mlp" / "conv" for every size
     # (encoders.ImageModality; eighteenth session: the MLP does not draw InstructedGoal's tiles)
     image_decoder: str = "auto"
-    # what the image decoder's outputs are scored as: "sigmoid" (the squared error of
-    # sigmoid(output): a pixel whose logit has run far below 0 gets no gradient, so an object the
-    # decoder has not learned to draw early is never drawn: docs/learning.md, nineteenth session)
-    # or "linear" (the squared error of the output itself: a Gaussian of fixed scale, whose
-    # gradient never vanishes; the reconstruction shown is clipped to [0, 1])
-    image_output: str = "sigmoid"
+    # what the image decoder's outputs are scored as: "linear" (the squared error of the output
+    # itself: a Gaussian of fixed scale, whose gradient never vanishes; the reconstruction shown
+    # is clipped to [0, 1]) or "sigmoid" (the squared error of sigmoid(output), before the
+    # nineteenth session: a pixel whose logit has run far below 0 gets no gradient, so an object
+    # the decoder did not learn to draw early is never drawn; docs/learning.md, nineteenth session)
+    image_output: str = "linear"
     mbp_hidden: int = 128  # each of the 2 MBP LSTM layers
     policy_hidden: int = 128  # each of the 2 policy LSTM layers (64 before the eleventh session)
     mbp_reads: int = 3  # K^r
@@ -288,6 +289,11 @@ class Config:
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
                 raise ConfigError(f"{_flag(name)} must be a positive finite number, got {v!r}")
+        if self.read_strength_init > READ_STRENGTH_MAX:
+            raise ConfigError(
+                f"--read-strength-init must be at most {READ_STRENGTH_MAX:g} (the read over cosine "
+                f"similarities is one-hot long before), got {self.read_strength_init!r}"
+            )
         v = self.policy_value_cost
         if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v < 0:
             raise ConfigError(f"--policy-value-cost must be a finite number >= 0, got {v!r}")

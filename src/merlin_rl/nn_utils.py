@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -79,7 +81,11 @@ class DeepLSTM(nn.Module):
 def init_read_strength(interface: nn.Linear, heads: int, width: int, beta0: float) -> None:
     """Set the bias of the strength outputs of a memory interface (laid out as ``heads`` blocks of
     ``width`` key entries + 1 strength) so that softplus(bias) = beta0 at initialisation."""
-    bias = float(torch.log(torch.expm1(torch.tensor(beta0))))
+    beta0 = float(beta0)
+    if beta0 < 50.0:  # softplus^-1 in float32, as every run so far was initialised
+        bias = float(torch.log(torch.expm1(torch.tensor(beta0))))
+    else:  # where expm1 would overflow float32: softplus^-1(b) = b + log(1 - e^-b)
+        bias = beta0 + math.log(-math.expm1(-beta0))
     with torch.no_grad():
         interface.bias.view(heads, width + 1)[:, -1].fill_(bias)
 
