@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -256,21 +257,34 @@ def platform_probe(agent: Agent, env, seed: int) -> dict:
     }
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def load_probe_args(description: str, check) -> tuple[argparse.Namespace, Agent, object]:
+    """The probes' command line (--checkpoint, --episodes, --seed), then the trained agent (in
+    eval mode, the torch seed set) and ``--episodes`` copies of its env. ``check(cfg)`` returns
+    why the checkpoint does not suit the probe (printed as one line; exit code 2), or None."""
+    p = argparse.ArgumentParser(description=description)
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--episodes", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
     ckpt = load_checkpoint(Path(a.checkpoint))
     cfg = ckpt["config_obj"]
-    if cfg.env not in TASKS:
-        raise SystemExit(f"cue_probe: {a.checkpoint} was trained on {cfg.env}, not one of {TASKS}")
+    if (why := check(cfg)) is not None:
+        print(f"{p.prog}: {a.checkpoint}: {why}", file=sys.stderr)
+        raise SystemExit(2)
     env = make_vector_env(cfg.env, a.episodes, cfg.env_kwargs)
     agent = Agent(env.single_observation_space, env.single_action_space, cfg)
     load_model_state(agent, ckpt["model"], a.checkpoint)
     agent.eval()
     torch.manual_seed(a.seed)
+    return a, agent, env
+
+
+def main() -> None:
+    a, agent, env = load_probe_args(
+        __doc__.splitlines()[0],
+        lambda cfg: None if cfg.env in TASKS else f"trained on {cfg.env}, not one of {TASKS}",
+    )
+    cfg = agent.cfg
     run = {TASKS[2]: instruction_probe, TASKS[3]: platform_probe}.get(cfg.env, probe)
     print(json.dumps({"checkpoint": a.checkpoint, "seed": a.seed, **run(agent, env, a.seed)}))
 

@@ -12,7 +12,6 @@ the decoder's raw outputs on the objects' bright channels (target > 0.5): with
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -21,11 +20,9 @@ import numpy as np
 import torch
 
 from merlin_rl.agent import Agent
-from merlin_rl.checkpoint import load_checkpoint, load_model_state
-from merlin_rl.envs import make_vector_env
 
 sys.path.insert(0, str(Path(__file__).parent))
-from cue_probe import _Stepper  # noqa: E402  (experiments/ is not a package)
+from cue_probe import _Stepper, load_probe_args  # noqa: E402  (experiments/ is not a package)
 
 STEPS = 12  # InstructedGoal episodes last at least this long only rarely; autoreset keeps going
 
@@ -62,25 +59,12 @@ def probe(agent: Agent, env, seed: int) -> dict:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--episodes", type=int, default=64)
-    p.add_argument("--seed", type=int, default=0)
-    a = p.parse_args()
-    ckpt = load_checkpoint(Path(a.checkpoint))
-    cfg = ckpt["config_obj"]
-    if cfg.env != "merlin_rl/InstructedGoal-v0" or cfg.agent != "merlin":
-        print(
-            f"draw_probe: {a.checkpoint} is {cfg.agent} on {cfg.env}; "
-            "allowed: merlin on merlin_rl/InstructedGoal-v0",
-            file=sys.stderr,
-        )
-        raise SystemExit(2)
-    env = make_vector_env(cfg.env, a.episodes, cfg.env_kwargs)
-    agent = Agent(env.single_observation_space, env.single_action_space, cfg)
-    load_model_state(agent, ckpt["model"], a.checkpoint)
-    agent.eval()
-    torch.manual_seed(a.seed)
+    def check(cfg) -> str | None:
+        if cfg.env == "merlin_rl/InstructedGoal-v0" and cfg.agent == "merlin":
+            return None
+        return f"{cfg.agent} on {cfg.env}; allowed: merlin on merlin_rl/InstructedGoal-v0"
+
+    a, agent, env = load_probe_args(__doc__.splitlines()[0], check)
     print(json.dumps({"checkpoint": a.checkpoint, "seed": a.seed, **probe(agent, env, a.seed)}))
 
 
