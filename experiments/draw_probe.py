@@ -39,14 +39,17 @@ def probe(agent: Agent, env, seed: int) -> dict:
         white = x.min(1).values > 0.99
         black = x.max(1).values < 0.01
         classes = {"agent": white, "floor": black, "object": ~white & ~black}
-        for source, z in (("z", out.z), ("mu_q", out.dist["mu_q"]), ("mu_p", out.dist["mu_p"])):
+        # what the image decoder reads of each (its own slice with --latent factored)
+        sources = {"z": out.z, "mu_q": out.dist["mu_q"], "mu_p": out.dist["mu_p"]}
+        latents = {k: agent.mbp.decoder_input(z, "image") for k, z in sources.items()}
+        for source, z in latents.items():
             err = (image.reconstruct(z) - x).pow(2).sum(1)  # (B, H, W)
             for name, mask in classes.items():
                 errors.setdefault(f"{source}_{name}", []).append(
                     float((err * mask).flatten(1).sum(-1).mean())
                 )
         bright = classes["object"][:, None].expand_as(x) & (x > 0.5)
-        bright_out.append(image.decoder(out.dist["mu_q"])[bright])
+        bright_out.append(image.decoder(latents["mu_q"])[bright])
         stepper.advance(out)
     raw = torch.cat(bright_out)
     q = torch.quantile(raw, torch.tensor([0.1, 0.5, 0.9])).tolist()

@@ -9,8 +9,10 @@ import torch
 from scripts import load_script
 
 
-@pytest.mark.parametrize("output", ["sigmoid", "linear"])
-def test_draw_probe_splits_the_error_by_pixel_class(output):
+@pytest.mark.parametrize(
+    "output, latent", [("sigmoid", "joint"), ("linear", "joint"), ("linear", "factored")]
+)
+def test_draw_probe_splits_the_error_by_pixel_class(output, latent):
     from merlin_rl.agent import Agent
     from merlin_rl.config import make_config
     from merlin_rl.envs import make_vector_env
@@ -19,7 +21,7 @@ def test_draw_probe_splits_the_error_by_pixel_class(output):
     torch.manual_seed(0)
     cfg = make_config(
         "small", env="merlin_rl/InstructedGoal-v0", num_envs=8, z_dim=8, enc_dim=16,
-        image_channels=4, mlp_hidden=16, mbp_hidden=16, policy_hidden=16, image_output=output,
+        image_channels=4, mlp_hidden=16, mbp_hidden=16, policy_hidden=16, image_output=output, latent=latent,
     )  # fmt: skip
     env = make_vector_env(cfg.env, 8, cfg.env_kwargs)
     agent = Agent(env.single_observation_space, env.single_action_space, cfg).eval()

@@ -196,14 +196,14 @@ def test_sigterm_to_the_runner_stops_its_runs(tmp_path):
         ("vector_sigma", "fixed", "learned", ["merlin", "rl-lstm"],
          ["merlin_rl/InstructedGoal-v0", "merlin_rl/WaterMaze-v0"],
          ("merlin", "merlin_rl/WaterMaze-v0")),
-        # the MBP's clip changes MERLIN alone (an ablation clips both optimisers)
-        # the image decoder changes MERLIN on an env with an image input
+        # the image decoder and its output change MERLIN on an env with an image input
         ("image_decoder", "auto", "conv", ["merlin", "rl-lstm"],
          ["merlin_rl/RepeatSymbol-v0", "merlin_rl/ColourMatch-v0"],
          ("merlin", "merlin_rl/ColourMatch-v0")),
         ("image_output", "sigmoid", "linear", ["merlin", "rl-lstm"],
          ["merlin_rl/RepeatSymbol-v0", "merlin_rl/ColourMatch-v0"],
          ("merlin", "merlin_rl/ColourMatch-v0")),
+        # the MBP's clip changes MERLIN alone (an ablation clips both optimisers)
         ("mbp_clip", "global", "kind", ["merlin", "rl-mem", "rl-lstm"],
          ["merlin_rl/ColourMatch-v0"], ("merlin", "merlin_rl/ColourMatch-v0")),
     ],
