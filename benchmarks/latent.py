@@ -1,12 +1,13 @@
 """Does z_t carry the observation, for every input kind? (DESIGN.md §2, "the latent must carry
-the observation".) For each kind (Discrete, vector, text tokens, image, and "codes": a uint8 grid of
-small ids like MiniGrid's) an env shows an input drawn at random every step (nothing about it can be predicted from the past), MERLIN's MBP trains for
+the observation".) For each kind (Discrete, vector, text tokens, image, "codes": a uint8 grid of
+small ids like MiniGrid's, and "multidiscrete": categories that are often 0, read as token ids) an env shows an input drawn at random every step (nothing about it can be predicted from the past), MERLIN's MBP trains for
 ``--updates`` updates, and the JSON reports, per kind and ELBO (``balanced``, the default, and
 ``literal``, the paper's): the mean reconstruction loss and KL over the last 20 updates beside the
 loss of the best input-independent guess (the input's entropy for Discrete/text, its summed
 variance for vectors and images, times the modality weight). Informative: recon well below that.
 
-    python benchmarks/latent.py [--updates 300] [--kinds discrete vector text image codes] [--seed 1]
+    python benchmarks/latent.py [--updates 300] [--kinds discrete vector text image codes multidiscrete]
+                                [--seed 1]
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 import torch
 
 TOKENS, TOKEN_LEN, VECTOR_DIM, IMAGE = 8, 4, 4, 8
+CATEGORIES = 3  # per entry of the "multidiscrete" kind (TOKEN_LEN entries, each 0..2)
 
 
 class RandomInputEnv(gym.Env):
@@ -34,6 +36,7 @@ class RandomInputEnv(gym.Env):
             "text": gym.spaces.Box(0, TOKENS - 1, (TOKEN_LEN,), np.int64),
             "image": gym.spaces.Box(0, 255, (IMAGE, IMAGE, 3), np.uint8),
             "codes": gym.spaces.Box(0, 255, (IMAGE, IMAGE, 3), np.uint8),
+            "multidiscrete": gym.spaces.MultiDiscrete([CATEGORIES] * TOKEN_LEN),
         }[kind]
         self.action_space = gym.spaces.Discrete(2)
         self.t = 0
@@ -46,6 +49,8 @@ class RandomInputEnv(gym.Env):
             return rng.standard_normal(VECTOR_DIM).astype(np.float32)
         if self.kind == "text":
             return rng.integers(1, TOKENS, TOKEN_LEN).astype(np.int64)  # ids 1..7 (0 = padding)
+        if self.kind == "multidiscrete":  # a 0 anywhere, as a product of categoricals has
+            return rng.integers(0, CATEGORIES, TOKEN_LEN).astype(np.int64)
         if self.kind == "codes":  # one id 1..6 for the whole grid (MiniGrid's ids go up to 10)
             return np.full((IMAGE, IMAGE, 3), rng.integers(1, 7), np.uint8)
         colour = np.array([[0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255]])[rng.integers(4)]
@@ -71,6 +76,8 @@ def baseline(kind: str, weight: float, image_scale: float = 255.0) -> float:
         return weight * VECTOR_DIM  # unit variance per dimension
     if kind == "text":
         return weight * TOKEN_LEN * math.log(TOKENS - 1)
+    if kind == "multidiscrete":
+        return weight * TOKEN_LEN * math.log(CATEGORIES)
     # 4 equally likely solid colours: per channel value 1 w.p. 1/4 except black (0,0,0)
     p = 0.25
     return weight * IMAGE * IMAGE * 3 * p * (1 - p)
@@ -103,6 +110,7 @@ def run(kind: str, elbo: str, updates: int, seed: int) -> dict:
         "text": "text:obs",
         "image": "image:obs",
         "codes": "image:obs",
+        "multidiscrete": "text:obs",
     }[kind]
     recon, kl = [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -114,7 +122,8 @@ def run(kind: str, elbo: str, updates: int, seed: int) -> dict:
                 recon.append(logs["loss/recon_" + key])
                 kl.append(logs["loss/kl"])
         tr.env.close()
-    weight = float(getattr(cfg, "image_weight" if kind == "codes" else f"{kind}_weight"))
+    weight_of = {"codes": "image_weight", "multidiscrete": "text_weight"}
+    weight = float(getattr(cfg, weight_of.get(kind, f"{kind}_weight")))
     base = baseline(kind, weight, image_scale)
     r = float(np.mean(recon)) * weight
     return {
@@ -133,7 +142,11 @@ def run(kind: str, elbo: str, updates: int, seed: int) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--updates", type=int, default=300)
-    p.add_argument("--kinds", nargs="+", default=["discrete", "vector", "text", "image", "codes"])
+    p.add_argument(
+        "--kinds",
+        nargs="+",
+        default=["discrete", "vector", "text", "image", "codes", "multidiscrete"],
+    )
     p.add_argument("--elbos", nargs="+", default=["balanced", "literal"])
     p.add_argument("--seed", type=int, default=1)
     a = p.parse_args()

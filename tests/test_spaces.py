@@ -200,6 +200,44 @@ def test_multidiscrete_observations_are_token_ids():
         Agent(gym.spaces.MultiDiscrete([3, 3], start=[1, 1]), gym.spaces.Discrete(2), CFG)
 
 
+def _text_reference(enc, tokens: torch.Tensor) -> torch.Tensor:
+    """The text encoding row by row: the LSTM run over the tokens up to the last non-zero one."""
+    rows = []
+    for row in tokens:
+        nonzero = [i for i, t in enumerate(row.tolist()) if t != 0]
+        upto = (nonzero[-1] if nonzero else 0) + 1
+        out, _ = enc.lstm(enc.embed(row[:upto][None]))
+        rows.append(out[0, -1])
+    return torch.stack(rows)
+
+
+def test_token_encoder_reads_every_position_up_to_the_last_token():
+    """A zero (padding id) before the last token no longer hides what follows it: [0, 3] and
+    [0, 1] (a MultiDiscrete's categories) encode differently (before: both read position 0 only)."""
+    from merlin_rl.encoders import TextEncoder
+
+    torch.manual_seed(0)
+    enc = TextEncoder(vocab=5, length=4, out_dim=6)
+    tokens = torch.tensor(
+        [[0, 3, 0, 0], [0, 1, 0, 0], [2, 0, 1, 0], [2, 0, 3, 0], [2, 4, 1, 0], [0, 0, 0, 0],
+         [0, 0, 0, 4], [1, 2, 3, 4]]
+    )
+    got = enc(tokens)
+    assert torch.allclose(got, _text_reference(enc, tokens), atol=1e-6)
+    assert not torch.allclose(got[0], got[1]) and not torch.allclose(got[2], got[3])
+
+
+def test_multibinary_observations_are_a_vector():
+    space = gym.spaces.Dict({"bits": gym.spaces.MultiBinary(5), "s": gym.spaces.Discrete(3)})
+    agent, outs = _run(space)
+    m = agent.mbp.codec.modality("bits")
+    assert m.kind == "vector" and m.dim == 5
+    assert outs[0].obs["bits"].dtype == torch.float32 and outs[0].obs["bits"].shape == (2, 5)
+    assert "vector:bits" in agent.evaluate(outs).recon
+    with pytest.raises(UnsupportedSpaceError, match="MultiBinary"):
+        Agent(gym.spaces.MultiBinary([2, 3]), gym.spaces.Discrete(2), CFG)
+
+
 def _train_tiny(env_id: str, tmp_path, **overrides):
     from merlin_rl.train import Trainer
 

@@ -10,6 +10,7 @@
   modality over characters: :class:`CharTokenizer` turns each batch of strings into ids
   (0 = padding, 1..len(charset) the characters), fixed length = the space's ``max_length``.
 * ``Discrete``                                       -> one-hot / logits, cross-entropy.
+* 1-D ``MultiBinary``                                -> the vector modality (bits as 0/1 floats).
 * ``Dict`` maps each key to one of the above; ``Tuple`` entries are named "0", "1", ...
 
 The previous action and reward are added by the MBP itself (see :mod:`merlin_rl.mbp`).
@@ -36,7 +37,7 @@ class UnsupportedSpaceError(ValueError):
 SUPPORTED_OBS = (
     "Dict or Tuple of the following; image Box (H, W, C) or (C, H, W), C in {1, 3, 4}, uint8 or "
     "float; 1-D float Box vector; 1-D integer Box or MultiDiscrete of token ids; Text (or another "
-    "space of strings); Discrete"
+    "space of strings); Discrete; 1-D MultiBinary (read as a 0/1 vector)"
 )
 
 
@@ -115,7 +116,10 @@ class ImageDecoder(nn.Module):
 
 
 class TextEncoder(nn.Module):
-    """Token ids (B, L) with 0 = padding -> embedding -> LSTM; the state after the last token."""
+    """Token ids (B, L) with 0 = padding -> embedding -> LSTM; the output at the last non-padding
+    position (position 0 if all are padding). Zeros before it are read as they are (a zero
+    embedding), so categorical features whose value 0 falls anywhere (a ``MultiDiscrete``
+    [0, 3]) keep every position's information, and text padded on the left is read to its end."""
 
     def __init__(self, vocab: int, length: int, out_dim: int, embed: int = 32) -> None:
         super().__init__()
@@ -125,8 +129,9 @@ class TextEncoder(nn.Module):
 
     def forward(self, tokens: Tensor) -> Tensor:
         out, _ = self.lstm(self.embed(tokens))  # (B, L, D)
-        lengths = (tokens != 0).sum(-1).clamp(min=1)
-        return out.gather(1, (lengths - 1).view(-1, 1, 1).expand(-1, 1, out.shape[-1])).squeeze(1)
+        positions = torch.arange(1, tokens.shape[-1] + 1, device=tokens.device)
+        last = ((tokens != 0) * positions).amax(-1).clamp(min=1) - 1  # (B,)
+        return out.gather(1, last.view(-1, 1, 1).expand(-1, 1, out.shape[-1])).squeeze(1)
 
 
 class Modality(nn.Module):
@@ -450,6 +455,8 @@ def modality_for_space(name: str, space: gym.Space, image_channels: int, enc_dim
                 f"observation {name!r}: MultiDiscrete token ids must start at 0, got start={space.start}"
             )
         return TextModality(_vocab(name, int(space.nvec.max())), int(space.nvec.shape[0]), enc_dim)
+    elif isinstance(space, gym.spaces.MultiBinary) and len(space.shape) == 1:
+        return VectorModality(int(space.shape[0]), enc_dim)  # bits as a 0/1 float vector
     elif isinstance(space, gym.spaces.Discrete):
         return DiscreteModality(int(space.n), int(space.start))
     elif _is_string_space(space):
