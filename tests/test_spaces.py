@@ -219,8 +219,16 @@ def test_token_encoder_reads_every_position_up_to_the_last_token():
     torch.manual_seed(0)
     enc = TextEncoder(vocab=5, length=4, out_dim=6)
     tokens = torch.tensor(
-        [[0, 3, 0, 0], [0, 1, 0, 0], [2, 0, 1, 0], [2, 0, 3, 0], [2, 4, 1, 0], [0, 0, 0, 0],
-         [0, 0, 0, 4], [1, 2, 3, 4]]
+        [
+            [0, 3, 0, 0],
+            [0, 1, 0, 0],
+            [2, 0, 1, 0],
+            [2, 0, 3, 0],
+            [2, 4, 1, 0],
+            [0, 0, 0, 0],
+            [0, 0, 0, 4],
+            [1, 2, 3, 4],
+        ]
     )
     got = enc(tokens)
     assert torch.allclose(got, _text_reference(enc, tokens), atol=1e-6)
