@@ -391,3 +391,66 @@ def test_text_observations_train_end_to_end(tmp_path, monkeypatch):
     tr = _train_tiny("thirdparty/Spell-v0", tmp_path / "run", env_import="spell_envs_pkg")
     m = tr.agent.mbp.codec.modality("word")
     assert m.kind == "text" and m.tokenizer.charset == "abcd" and m.length == 4
+
+
+class _PairActionEnv(gym.Env):
+    """Actions MultiDiscrete([2, 3], start [0, 1]); the observation is the last action received
+    (a MultiBinary of its two entries' parity); reward 1 for the pair (1, 3)."""
+
+    def __init__(self) -> None:
+        self.action_space = gym.spaces.MultiDiscrete([2, 3], start=[0, 1])
+        self.observation_space = gym.spaces.MultiBinary(2)
+        self.received: list[tuple[int, int]] = []
+        self.t = 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(2, np.int8), {}
+
+    def step(self, action):
+        assert self.action_space.contains(action), action
+        pair = (int(action[0]), int(action[1]))
+        self.received.append(pair)
+        self.t += 1
+        obs = np.array([pair[0] % 2, pair[1] % 2], np.int8)
+        return obs, float(pair == (1, 3)), self.t >= 6, False, {}
+
+
+def _register_pair_env() -> str:
+    env_id = "merlin_rl_test/PairAction-v0"
+    if env_id not in gym.registry:
+        gym.register(env_id, entry_point=_PairActionEnv)
+    return env_id
+
+
+def test_multidiscrete_actions_are_offered_as_joint_actions():
+    """Joint action k reaches the env as the pair a hand-written nested loop gives it."""
+    from merlin_rl.envs import make_vector_env
+
+    env = make_vector_env(_register_pair_env(), 6)
+    assert env.single_action_space == gym.spaces.Discrete(6)
+    expected = [(i, j) for i in range(2) for j in range(1, 4)]  # row-major, start added
+    env.reset(seed=0)
+    env.step(np.arange(6))
+    got = [sub.unwrapped.received[-1] for sub in env.unwrapped.envs]
+    env.close()
+    assert got == expected
+
+
+def test_multidiscrete_action_env_trains_and_too_many_joint_actions_are_refused(tmp_path):
+    from merlin_rl.envs import MAX_JOINT_ACTIONS, JointActions, make_vector_env
+
+    tr = _train_tiny(_register_pair_env(), tmp_path)
+    assert isinstance(tr.env, JointActions) and tr.agent.mbp.codec.modality("obs").kind == "vector"
+
+    class Big(_PairActionEnv):
+        def __init__(self) -> None:
+            super().__init__()
+            self.action_space = gym.spaces.MultiDiscrete([MAX_JOINT_ACTIONS, 2])
+
+    big = "merlin_rl_test/BigAction-v0"
+    if big not in gym.registry:
+        gym.register(big, entry_point=Big)
+    with pytest.raises(UnsupportedSpaceError, match="joint actions"):
+        make_vector_env(big, 2)

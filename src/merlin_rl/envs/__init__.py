@@ -79,7 +79,8 @@ def make_vector_env(
     """Make B copies of ``env_id``: the batched NumPy implementation for built-in tasks,
     Gymnasium's ``SyncVectorEnv`` for anything else, or with ``async_envs`` one subprocess per copy
     (Gymnasium's ``AsyncVectorEnv``, for slow external environments). Checks that the action
-    space is Discrete."""
+    space is Discrete; a 1-D MultiDiscrete one is offered as its joint actions
+    (:class:`JointActions`)."""
     if ":" in env_id:  # Gymnasium would import the module named before the colon
         raise EnvError(
             f"env id {env_id!r}: the 'module:id' form is not accepted (it imports "
@@ -113,12 +114,47 @@ def make_vector_env(
     except Exception as e:  # noqa: BLE001 - a third-party constructor that fails
         raise EnvError(f"env {env_id!r} could not be created: {first_line(e)}") from e
     act = env.single_action_space
+    if _flattenable(act):
+        return JointActions(env)
     if not isinstance(act, gym.spaces.Discrete):
         env.close()
         raise UnsupportedSpaceError(
-            f"env {env_id!r} has action space {act}; supported: Discrete (categorical policy)"
+            f"env {env_id!r} has action space {act}; supported: Discrete (categorical policy), "
+            f"or a 1-D MultiDiscrete of at most {MAX_JOINT_ACTIONS} joint actions"
         )
     return env
+
+
+MAX_JOINT_ACTIONS = 4096  # a MultiDiscrete action space is flattened up to this many actions
+
+
+def _flattenable(space: gym.Space) -> bool:
+    return (
+        isinstance(space, gym.spaces.MultiDiscrete)
+        and space.nvec.ndim == 1
+        and 0 < int(np.prod(space.nvec.astype(np.float64))) <= MAX_JOINT_ACTIONS
+    )
+
+
+class JointActions(gym.vector.VectorActionWrapper):
+    """A 1-D ``MultiDiscrete`` action space (nvec (D,)) as one ``Discrete`` of prod(nvec) joint
+    actions, so the categorical policy covers it (POPGym-style games): joint action k is the
+    multi-index ``np.unravel_index(k, nvec)`` (row-major, the last entry fastest) plus the
+    space's ``start``, for the whole batch (B,) -> (B, D) at once."""
+
+    def __init__(self, env: gym.vector.VectorEnv) -> None:
+        super().__init__(env)
+        inner = env.single_action_space
+        self.nvec = inner.nvec.astype(np.int64)
+        self.start = np.asarray(inner.start, np.int64)
+        self.dtype = inner.dtype
+        self.single_action_space = gym.spaces.Discrete(int(np.prod(self.nvec)))
+        self.action_space = gym.vector.utils.batch_space(self.single_action_space, env.num_envs)
+
+    def actions(self, actions: Any) -> np.ndarray:
+        """Joint actions (B,) -> the env's multi-indices (B, D)."""
+        index = np.unravel_index(np.asarray(actions, np.int64), tuple(self.nvec))
+        return (np.stack(index, -1) + self.start).astype(self.dtype)
 
 
 def _positive_int(value: Any) -> int | None:
