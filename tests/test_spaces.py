@@ -200,6 +200,19 @@ def test_multidiscrete_observations_are_token_ids():
         Agent(gym.spaces.MultiDiscrete([3, 3], start=[1, 1]), gym.spaces.Discrete(2), CFG)
 
 
+def test_matrix_float_observations_are_a_flattened_vector():
+    space = gym.spaces.Dict({"m": gym.spaces.Box(-1, 1, (3, 4), np.float32)})
+    agent, outs = _run(space)
+    m = agent.mbp.codec.modality("m")
+    assert m.kind == "vector" and m.dim == 12 and outs[0].obs["m"].shape == (2, 12)
+    x = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    flat = m.to_tensor(x, torch.device("cpu"))
+    assert torch.equal(flat, torch.from_numpy(x.reshape(2, 12)))  # row-major, batch kept
+    assert "vector:m" in agent.evaluate(outs).recon
+    with pytest.raises(UnsupportedSpaceError, match="at most"):
+        Agent(gym.spaces.Box(0, 1, (300, 300), np.float32), gym.spaces.Discrete(2), CFG)
+
+
 def _text_reference(enc, tokens: torch.Tensor) -> torch.Tensor:
     """The text encoding row by row: the LSTM run over the tokens up to the last non-zero one."""
     rows = []

@@ -4,6 +4,7 @@
   decoder (an MLP up to 32x32 pixels, transposed convolutions above), Gaussian (MSE)
   reconstruction of pixels scaled to [0, 1].
 * 1-D float ``Box``                                 -> vector ("velocity"): linear / linear, MSE.
+* 2-D float ``Box`` (a matrix of features)          -> the same vector, flattened.
 * 1-D integer ``Box`` or ``MultiDiscrete`` of ids   -> text tokens (0 = padding): LSTM / per-token
   logits, cross-entropy.
 * ``Text`` (or any other space of strings, e.g. MiniGrid's ``MissionSpace``) -> the same text
@@ -36,7 +37,7 @@ class UnsupportedSpaceError(ValueError):
 
 SUPPORTED_OBS = (
     "Dict or Tuple of the following; image Box (H, W, C) or (C, H, W), C in {1, 3, 4}, uint8 or "
-    "float; 1-D float Box vector; 1-D integer Box or MultiDiscrete of token ids; Text (or another "
+    "float; 1-D or 2-D (flattened) float Box vector; 1-D integer Box or MultiDiscrete of token ids; Text (or another "
     "space of strings); Discrete; 1-D MultiBinary (read as a 0/1 vector)"
 )
 
@@ -225,9 +226,10 @@ VECTOR_LOG_SIGMA_INIT = 0.5 * math.log(0.5)
 class VectorModality(Modality):
     kind = "vector"
 
-    def __init__(self, dim: int, out_dim: int) -> None:
+    def __init__(self, dim: int, out_dim: int, shape: tuple[int, ...] | None = None) -> None:
         super().__init__(nn.Linear(dim, out_dim), out_dim)
         self.dim = dim
+        self.shape = shape or (dim,)  # the space's shape; (D,) unless a matrix is flattened
         self.log_sigma: nn.Parameter | None = None
         self.log_sigma_min = math.log(0.1)
 
@@ -242,7 +244,11 @@ class VectorModality(Modality):
             self.log_sigma = nn.Parameter(torch.full((self.dim,), VECTOR_LOG_SIGMA_INIT))
 
     def to_tensor(self, x: Any, device: torch.device) -> Tensor:
-        return to_device(x, device, np.float32)
+        """(..., *shape) -> (..., D): a matrix-shaped float Box is flattened."""
+        t = to_device(x, device, np.float32)
+        if len(self.shape) == 1:
+            return t
+        return t.reshape(*t.shape[: t.dim() - len(self.shape)], self.dim)
 
     def recon_loss(self, z: Tensor, target: Tensor) -> Tensor:
         """Fixed: sum_d (x_d - mu_d)^2. Learned: the Gaussian NLL up to its constant,
@@ -402,6 +408,7 @@ class DiscreteModality(Modality):
 
 
 MAX_VOCAB = 100_000
+MAX_VECTOR = 65_536  # numbers in a flattened non-image float Box
 
 
 def _image_layout(space: gym.spaces.Box) -> tuple[tuple[int, int, int], bool, float] | None:
@@ -443,6 +450,13 @@ def modality_for_space(name: str, space: gym.Space, image_channels: int, enc_dim
             return ImageModality(hwc, image_channels, enc_dim, channels_first, scale, integer)
         if np.issubdtype(space.dtype, np.floating) and len(shape) == 1:
             return VectorModality(shape[0], enc_dim)
+        if np.issubdtype(space.dtype, np.floating) and len(shape) == 2 and 0 < math.prod(shape):
+            if math.prod(shape) > MAX_VECTOR:
+                raise UnsupportedSpaceError(
+                    f"observation {name!r}: a float Box of shape {shape} that is not an image "
+                    f"flattens to {math.prod(shape)} numbers; at most {MAX_VECTOR} are supported"
+                )
+            return VectorModality(math.prod(shape), enc_dim, shape)  # flattened
         if np.issubdtype(space.dtype, np.integer) and len(shape) == 1:
             if space.low.min() < 0:
                 raise UnsupportedSpaceError(
