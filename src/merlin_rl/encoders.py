@@ -37,8 +37,8 @@ class UnsupportedSpaceError(ValueError):
 
 SUPPORTED_OBS = (
     "Dict or Tuple of the following; image Box (H, W, C) or (C, H, W), C in {1, 3, 4}, uint8 or "
-    "float; 1-D or 2-D (flattened) float Box vector; 1-D integer Box or MultiDiscrete of token ids; Text (or another "
-    "space of strings); Discrete; 1-D MultiBinary (read as a 0/1 vector)"
+    "float; 1-D or 2-D (flattened) float Box vector; 1-D integer Box or MultiDiscrete of token "
+    "ids; Text (or another space of strings); Discrete; 1-D MultiBinary (read as a 0/1 vector)"
 )
 
 
