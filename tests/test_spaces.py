@@ -467,3 +467,25 @@ def test_multidiscrete_action_env_trains_and_too_many_joint_actions_are_refused(
         gym.register(big, entry_point=Big)
     with pytest.raises(UnsupportedSpaceError, match="joint actions"):
         make_vector_env(big, 2)
+
+
+def test_joint_actions_keep_their_layout_and_pass_on_worker_calls():
+    """Two MultiDiscrete layouts with the same number of joint actions are different envs to a
+    checkpoint (record's --env check); get_attr/call reach the copies through the wrapper."""
+    from merlin_rl.envs import action_layout, make_vector_env
+
+    class Swapped(_PairActionEnv):
+        def __init__(self) -> None:
+            super().__init__()
+            self.action_space = gym.spaces.MultiDiscrete([3, 2], start=[1, 0])
+
+    swapped = "merlin_rl_test/SwappedAction-v0"
+    if swapped not in gym.registry:
+        gym.register(swapped, entry_point=Swapped)
+    a, b = make_vector_env(_register_pair_env(), 2), make_vector_env(swapped, 2)
+    assert a.single_action_space == b.single_action_space  # both Discrete(6)
+    assert action_layout(a) != action_layout(b)
+    assert action_layout(make_vector_env("CartPole-v1", 1)) == gym.spaces.Discrete(2)
+    a.reset(seed=0)
+    assert a.get_attr("t") == (0, 0) and len(a.call("reset")) == 2
+    a.close(), b.close()

@@ -151,7 +151,8 @@ class Agent(nn.Module):
         super().__init__()
         if not isinstance(action_space, gym.spaces.Discrete):
             raise UnsupportedSpaceError(
-                f"action space {action_space} is not supported; supported: Discrete"
+                f"action space {action_space} is not supported; supported: Discrete (the "
+                "env factory offers a 1-D MultiDiscrete one as its joint actions)"
             )
         self.cfg = cfg
         self.num_actions = int(action_space.n)

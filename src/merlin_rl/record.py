@@ -171,7 +171,7 @@ def record(
     fps: int = 4,
     seed: int = 0,
 ) -> dict:
-    from merlin_rl.envs import make_vector_env
+    from merlin_rl.envs import action_layout, make_vector_env
     from merlin_rl.train import EnvLoop
 
     if episodes <= 0:
@@ -181,10 +181,9 @@ def record(
     env = make_vector_env(env_id, 1, cfg.env_kwargs if env_id == cfg.env else {})
     if env_id != cfg.env:
         ref = make_vector_env(cfg.env, 1, cfg.env_kwargs)
-        same = (
-            ref.single_observation_space == env.single_observation_space
-            and ref.single_action_space == env.single_action_space
-        )
+        same = ref.single_observation_space == env.single_observation_space and action_layout(
+            ref
+        ) == action_layout(env)
         ref.close()
         if not same:
             env.close()

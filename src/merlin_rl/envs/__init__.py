@@ -156,6 +156,23 @@ class JointActions(gym.vector.VectorActionWrapper):
         index = np.unravel_index(np.asarray(actions, np.int64), tuple(self.nvec))
         return (np.stack(index, -1) + self.start).astype(self.dtype)
 
+    # Gymnasium's VectorWrapper does not pass these on (the episode-length lookup of an
+    # AsyncVectorEnv asks its workers through get_attr)
+    def get_attr(self, name: str) -> tuple[Any, ...]:
+        return self.env.get_attr(name)
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
+        return self.env.call(name, *args, **kwargs)
+
+    def set_attr(self, name: str, values: Any) -> None:
+        self.env.set_attr(name, values)
+
+
+def action_layout(env: gym.vector.VectorEnv) -> gym.Space:
+    """The env's own action space per copy (a MultiDiscrete one before :class:`JointActions`):
+    two envs whose policies' actions mean the same have equal layouts."""
+    return env.env.single_action_space if isinstance(env, JointActions) else env.single_action_space
+
 
 def _positive_int(value: Any) -> int | None:
     """``value`` as an int if it is a positive integer (not a bool), else None."""
