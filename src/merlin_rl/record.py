@@ -181,9 +181,8 @@ def record(
     env = make_vector_env(env_id, 1, cfg.env_kwargs if env_id == cfg.env else {})
     if env_id != cfg.env:
         ref = make_vector_env(cfg.env, 1, cfg.env_kwargs)
-        same = ref.single_observation_space == env.single_observation_space and action_layout(
-            ref
-        ) == action_layout(env)
+        same_obs = ref.single_observation_space == env.single_observation_space
+        same = same_obs and action_layout(ref) == action_layout(env)
         ref.close()
         if not same:
             env.close()
