@@ -2,8 +2,9 @@
 sigmoid(output), "linear" the output itself; both against a hand-written loop over pixels. The
 reason for "linear": a pixel whose logit has run far below zero gets no gradient through the
 sigmoid, so an object the decoder did not learn to draw early is never drawn (docs/learning.md,
-nineteenth session); through "linear" it still gets 2 (y - x). The reconstruction shown is in
-[0, 1] either way."""
+nineteenth session); through "linear" it still gets 2 (y - x), through "bernoulli" (the pixels'
+cross-entropy under Bernoulli(sigmoid(output))) p - x. The reconstruction shown is in [0, 1]
+either way."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def _modality(output: str) -> ImageModality:
     return m
 
 
-@pytest.mark.parametrize("output", ["sigmoid", "linear"])
+@pytest.mark.parametrize("output", ["sigmoid", "linear", "bernoulli"])
 def test_loss_against_a_hand_written_sum_over_pixels(output):
     m = _modality(output)
     z, x = torch.randn(3, 6), torch.rand(3, 3, 4, 5)
@@ -40,16 +41,21 @@ def test_loss_against_a_hand_written_sum_over_pixels(output):
             for i in range(4):
                 for j in range(5):
                     v = float(y[b, c, i, j])
-                    mean = 1 / (1 + math.exp(-v)) if output == "sigmoid" else v
-                    ref += (mean - float(x[b, c, i, j])) ** 2
+                    mean = v if output == "linear" else 1 / (1 + math.exp(-v))
+                    t = float(x[b, c, i, j])
+                    if output == "bernoulli":
+                        ref -= t * math.log(mean) + (1 - t) * math.log(1 - mean)
+                    else:
+                        ref += (mean - t) ** 2
         assert float(got[b]) == pytest.approx(ref, rel=1e-5)
 
 
 def test_a_pixel_far_below_zero_still_learns_under_linear_not_under_sigmoid():
     """The saturation measured on InstructedGoal: a bright target pixel whose output sits at -50
     (the object's logits there: -52 on average) gets a gradient of ~1e-20 through the sigmoid
-    and 2 (y - x) = -102 through "linear"."""
-    for output, expect in (("sigmoid", 0.0), ("linear", -102.0)):
+    and 2 (y - x) = -102 through "linear"; "bernoulli" (the pixels' cross-entropy, a candidate
+    that keeps the sigmoid's bounded mean) gives it p - x = -1."""
+    for output, expect in (("sigmoid", 0.0), ("linear", -102.0), ("bernoulli", -1.0)):
         m = _modality(output)
         with torch.no_grad():
             m.decoder.net[-1].weight.zero_()
@@ -61,7 +67,7 @@ def test_a_pixel_far_below_zero_still_learns_under_linear_not_under_sigmoid():
         assert float(g[0]) == pytest.approx(expect, abs=1e-6)
 
 
-@pytest.mark.parametrize("output", ["sigmoid", "linear"])
+@pytest.mark.parametrize("output", ["sigmoid", "linear", "bernoulli"])
 def test_the_reconstruction_shown_is_an_image(output):
     m = _modality(output)
     with torch.no_grad():
@@ -72,7 +78,7 @@ def test_the_reconstruction_shown_is_an_image(output):
 
 def test_the_agent_builds_it_the_default_is_linear_and_older_runs_are_sigmoid():
     space = gym.spaces.Dict({"image": gym.spaces.Box(0, 255, (8, 8, 3), np.uint8)})
-    for output in ("sigmoid", "linear"):
+    for output in ("sigmoid", "linear", "bernoulli"):
         cfg = make_config("small", image_output=output, z_dim=8, enc_dim=16, image_channels=4)
         agent = Agent(space, gym.spaces.Discrete(3), cfg)
         assert agent.mbp.codec.modality("image").output == output

@@ -50,7 +50,8 @@ FLAG_HELP: dict[str, str] = {
     "image_decoder": "the MBP's image decoder: auto (an MLP up to 32 x 32 pixels, transposed "
     "convolutions above), mlp or conv (MERLIN)",
     "image_output": "what the image decoder's outputs are scored as: sigmoid (the squared error "
-    "of sigmoid(output)) or linear (the squared error of the output; MERLIN)",
+    "of sigmoid(output)), linear (the squared error of the output) or bernoulli (the pixels' "
+    "cross-entropy under Bernoulli(sigmoid(output))); MERLIN",
     "mbp_hidden": "hidden units of each of the MBP's 2 LSTM layers, >= 1",
     "policy_hidden": "hidden units of each of the policy's 2 LSTM layers, >= 1",
     "mbp_reads": "memory read heads of the MBP (K^r), >= 1",

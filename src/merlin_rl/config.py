@@ -25,7 +25,7 @@ LR_SCHEDULES = ("constant", "linear")
 ALLOCATIONS = ("usage", "usage-literal", "fifo")  # memory.ALLOCATIONS
 MBP_CLIPS = ("global", "kind", "off")  # learner.Learner
 IMAGE_DECODERS = ("auto", "mlp", "conv")  # encoders.ImageModality
-IMAGE_OUTPUTS = ("sigmoid", "linear")  # encoders.ImageModality
+IMAGE_OUTPUTS = ("sigmoid", "linear", "bernoulli")  # encoders.ImageModality
 READ_STRENGTH_MAX = 1e3  # --read-strength-init: beta * cosine in [-beta, beta]
 # the settings that take one of a few names, and those names (the CLI offers them as choices)
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -118,6 +118,8 @@ class Config:
     # is clipped to [0, 1]) or "sigmoid" (the squared error of sigmoid(output), before the
     # nineteenth session: a pixel whose logit has run far below 0 gets no gradient, so an object
     # the decoder did not learn to draw early is never drawn; docs/learning.md, nineteenth session)
+    # or "bernoulli" (the pixels' cross-entropy under Bernoulli(sigmoid(output)): a bounded mean
+    # whose gradient does not vanish; a candidate, twentieth session)
     image_output: str = "linear"
     mbp_hidden: int = 128  # each of the 2 MBP LSTM layers
     policy_hidden: int = 128  # each of the 2 policy LSTM layers (64 before the eleventh session)

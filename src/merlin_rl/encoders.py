@@ -204,7 +204,8 @@ class ImageModality(Modality):
         return t.float().div_(self.scale)
 
     def mean(self, z: Tensor) -> Tensor:
-        """The decoder's pixel means (B, C, H, W): sigmoid(output), or the output ("linear")."""
+        """The decoder's pixel means (B, C, H, W): sigmoid(output) ("sigmoid", "bernoulli"), or
+        the output ("linear")."""
         out = self.decoder(z)
         return out if self.output == "linear" else torch.sigmoid(out)
 
@@ -213,8 +214,14 @@ class ImageModality(Modality):
         return self.mean(z).clamp(0.0, 1.0)
 
     def recon_loss(self, z: Tensor, target: Tensor) -> Tensor:
-        """Squared error of the pixel means, summed per env (B,): a Gaussian NLL of fixed scale
-        up to a constant (the ELBO's image term; DESIGN.md: "Image: Gaussian/MSE on pixels")."""
+        """The ELBO's image term, summed per env (B,). "sigmoid", "linear": the squared error of
+        the pixel means, a Gaussian NLL of fixed scale up to a constant (DESIGN.md: "Image:
+        Gaussian/MSE on pixels"). "bernoulli": the cross-entropy of the pixels under
+        Bernoulli(sigmoid(output)), -[x log p + (1 - x) log(1 - p)], whose gradient in the
+        output, p - x, never vanishes while the pixel is wrong."""
+        if self.output == "bernoulli":
+            bce = F.binary_cross_entropy_with_logits(self.decoder(z), target, reduction="none")
+            return bce.flatten(1).sum(-1)
         return (self.mean(z) - target).pow(2).flatten(1).sum(-1)
 
 
