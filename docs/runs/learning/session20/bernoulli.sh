@@ -22,14 +22,6 @@
 #  3. KeyToDoor, seed 100, 200k: B >= L's 0.356 - 0.05.
 # Stage 2 (next session) would be the nineteenth session's rule on the rest of the suite (every
 # task >= L - 0.05 on seed 100), then MERLIN's grid cells. If stage 1 fails, L stays.
-#
-# STAGE 2, written out while stage 1 ran (before any stage-2 run; `bash bernoulli.sh stage2`):
-# B becomes the default if stage 1 held and, on seed 100 at 200k, its final normalised score
-# (score.py) is >= L's - 0.05 on each of: WaterMaze (L 0.188), ActiveVisualMatch (0.413),
-# MemoryGame (0.114), VisuomotorMapping (0.017), InstructedGoal (0.015), MiniGrid-MemoryS7
-# (0.400) (L's runs: docs/runs/learning/image_output/). A miss on one task only, by less than
-# 0.15, gets seed 101 for both outputs there and the two-seed mean decides it. Then MERLIN's 24
-# grid cells are re-run under B (the ablations have no decoders).
 cd "$(dirname "$0")/../../../.." && . .venv/bin/activate
 export OMP_NUM_THREADS=1
 out=runs/session20
@@ -51,18 +43,8 @@ lane2() {
         --run-dir $out/cm_linear_s$s > $out/cm_linear_s$s.log 2>&1
   done
 }
-stage2() { # one lane, cheapest first
-  for t in WaterMaze MemoryGame ActiveVisualMatch VisuomotorMapping InstructedGoal; do
-    tr --env merlin_rl/$t-v0 --seed 100 --total-steps 200000 --image-output bernoulli \
-        --run-dir $out/s2_${t}_bernoulli_s100 > $out/s2_${t}_bernoulli_s100.log 2>&1
-  done
-  tr --env MiniGrid-MemoryS7-v0 --env-import minigrid --seed 100 --total-steps 200000 \
-      --image-output bernoulli --run-dir $out/s2_MiniGrid_bernoulli_s100 \
-      > $out/s2_MiniGrid_bernoulli_s100.log 2>&1
-}
 case "${1:-both}" in
   1) lane1 ;;
   2) lane2 ;;
-  stage2) stage2 ;;
   *) lane1 & lane2; wait ;;
 esac
