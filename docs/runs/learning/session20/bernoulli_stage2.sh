@@ -12,12 +12,14 @@
 cd "$(dirname "$0")/../../../.." && . .venv/bin/activate
 export OMP_NUM_THREADS=1
 out=runs/session20
+run() { # env, short name, extra args...: skipped when finished, resumed when cut off
+  local env=$1 dir=$out/s2_$2_bernoulli_s100; shift 2
+  [ -f $dir/checkpoints/final.pt ] && return
+  local resume=; [ -f $dir/checkpoints/latest.pt ] && resume=--resume
+  merlin-rl train --no-progress --env $env --seed 100 --total-steps 200000 \
+      --image-output bernoulli --run-dir $dir $resume "$@" >> $dir.log 2>&1
+}
 for t in WaterMaze MemoryGame ActiveVisualMatch VisuomotorMapping InstructedGoal; do
-  [ -f $out/s2_${t}_bernoulli_s100/checkpoints/final.pt ] && continue
-  merlin-rl train --no-progress --env merlin_rl/$t-v0 --seed 100 --total-steps 200000 \
-      --image-output bernoulli --run-dir $out/s2_${t}_bernoulli_s100 \
-      > $out/s2_${t}_bernoulli_s100.log 2>&1
+  run merlin_rl/$t-v0 $t
 done
-merlin-rl train --no-progress --env MiniGrid-MemoryS7-v0 --env-import minigrid --seed 100 \
-    --total-steps 200000 --image-output bernoulli --run-dir $out/s2_MiniGrid_bernoulli_s100 \
-    > $out/s2_MiniGrid_bernoulli_s100.log 2>&1
+run MiniGrid-MemoryS7-v0 MiniGrid --env-import minigrid
