@@ -15,7 +15,8 @@ out=runs/session20
 run() { # env, short name, extra args...: skipped when finished, resumed when cut off
   local env=$1 dir=$out/s2_$2_bernoulli_s100; shift 2
   [ -f $dir/checkpoints/final.pt ] && return
-  local resume=; [ -f $dir/checkpoints/latest.pt ] && resume=--resume
+  local resume=; [ -d $dir ] && resume=--overwrite  # cut off before its first checkpoint
+  [ -f $dir/checkpoints/latest.pt ] && resume=--resume
   merlin-rl train --no-progress --env $env --seed 100 --total-steps 200000 \
       --image-output bernoulli --run-dir $dir $resume "$@" >> $dir.log 2>&1
 }
