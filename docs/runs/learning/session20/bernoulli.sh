@@ -48,3 +48,9 @@ case "${1:-both}" in
   2) lane2 ;;
   *) lane1 & lane2; wait ;;
 esac
+#
+# Outcome, stage 1 (scores.jsonl): ColourMatch seeds 6 / 7 / 8: B 120,320 / 140,160 / not
+# reached (0.75); L 90,240 / not reached (0.73) / 130,560: 2 against 2, held. One-object
+# InstructedGoal 0.987 (>= 0.9, held). KeyToDoor 0.376 (>= 0.306, held). Stage 1 held: stage 2
+# (bernoulli_stage2.sh) started at the end of the twentieth session. B did not show the
+# ColourMatch gain it was built for.

@@ -53,3 +53,12 @@ lane_b() {
 }
 lane_a & lane_b
 wait
+#
+# Outcomes (scores.jsonl; docs/learning.md, twentieth session):
+# A. KeyToDoor seed 100 at 600k: 0.441 (0.356 at 200k): +0.085 < 0.2, the rule is missed and the
+#    grid's budget stays 200k (the curve reaches ~0.45 by 300k and creeps after).
+# B. ColourMatch 0.9 within 150k, seeds 3 / 4 / 5: linear 90,240 / not reached (0.68) / 80,000;
+#    sigmoid 90,240 / 70,400 / 60,160. Linear passes on fewer (2 against 3): the default is
+#    revisited: bernoulli.sh (a candidate, written this session).
+# C. ActiveVisualMatch, distractor 5, linear: seen 41%, drawn 85%, policy read on the cue rows
+#    0.46 (uniform 0.30), match after seeing 27% (chance 25%): no, the choice is still not learned.
