@@ -1,0 +1,67 @@
+"""experiments/choice_probe.py: ColourMatch's choice against its cue, counted by hand from the
+same episode, and its one-line refusal of another task's checkpoint."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from scripts import load_script
+
+
+def _agent_and_env(env_id: str = "merlin_rl/ColourMatch-v0", b: int = 64):
+    from merlin_rl.agent import Agent
+    from merlin_rl.config import make_config
+    from merlin_rl.envs import make_vector_env
+
+    torch.manual_seed(0)
+    cfg = make_config(
+        "small", env=env_id, num_envs=b, z_dim=8, enc_dim=16, image_channels=4,
+        mlp_hidden=16, mbp_hidden=16, policy_hidden=16,
+    )  # fmt: skip
+    env = make_vector_env(cfg.env, b, cfg.env_kwargs)
+    return Agent(env.single_observation_space, env.single_action_space, cfg).eval(), env
+
+
+def test_choice_probe_counts_the_choice_against_the_cue():
+    mod = load_script("experiments/choice_probe.py")
+    agent, env = _agent_and_env()
+    torch.manual_seed(1)  # the actions' sampling
+    res = mod.probe(agent, env, seed=0)
+    conf = np.array(res["confusion"])
+    assert conf.shape == (4, 4) and np.allclose(conf.sum(1), 1, atol=2e-3)
+    # by hand: the same episode again (same seeds), the reward of the choice step is the match
+    agent2, env2 = _agent_and_env()
+    stepper = load_script("experiments/cue_probe.py")._Stepper(agent2, env2, 0)
+    torch.manual_seed(1)
+    right = None
+    with torch.no_grad():
+        for _ in range(env2.unwrapped.core.length):
+            _, out = stepper.act()
+            r, _, _ = stepper.advance(out)
+            right = r  # the last step's reward: 1 when the choice matches the cue
+    assert res["right"] == pytest.approx(float(np.mean(right)), abs=1e-3)
+    assert res["mu_q_abs_mean"] > 0
+
+
+def test_choice_probe_refuses_another_task(tmp_path, capsys, monkeypatch):
+    import sys
+
+    from merlin_rl.cli import main as cli_main
+
+    run = tmp_path / "rs"
+    cli_main(["train", "--env", "merlin_rl/RepeatSymbol-v0", "--total-steps", "64",
+              "--num-envs", "2", "--tau", "4", "--run-dir", str(run), "--no-progress",
+              "--z-dim", "4", "--enc-dim", "8", "--mlp-hidden", "8",
+              "--mbp-hidden", "8", "--policy-hidden", "8", "--decoder-hidden", "8"])  # fmt: skip
+    capsys.readouterr()
+    mod = load_script("experiments/choice_probe.py")
+    monkeypatch.setattr(
+        sys, "argv", ["choice_probe", "--checkpoint", str(run / "checkpoints" / "final.pt")]
+    )
+    with pytest.raises(SystemExit) as e:
+        mod.main()
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "allowed: merlin on merlin_rl/ColourMatch-v0" in err[0]
