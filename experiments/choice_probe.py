@@ -21,7 +21,7 @@ import torch
 from merlin_rl.agent import Agent
 
 sys.path.insert(0, str(Path(__file__).parent))
-from cue_probe import _Stepper, load_probe_args  # noqa: E402  (experiments/ is not a package)
+from cue_probe import _Stepper, load_probe_args, merlin_on  # noqa: E402  (experiments/ is not a package)
 
 TASK = "merlin_rl/ColourMatch-v0"
 
@@ -48,12 +48,7 @@ def probe(agent: Agent, env, seed: int) -> dict:
 
 
 def main() -> None:
-    def check(cfg) -> str | None:
-        if cfg.env == TASK and cfg.agent == "merlin":
-            return None
-        return f"{cfg.agent} on {cfg.env}; allowed: merlin on {TASK}"
-
-    a, agent, env = load_probe_args(__doc__.splitlines()[0], check)
+    a, agent, env = load_probe_args(__doc__.splitlines()[0], merlin_on(TASK))
     print(json.dumps({"checkpoint": a.checkpoint, "seed": a.seed, **probe(agent, env, a.seed)}))
 
 

@@ -257,6 +257,17 @@ def platform_probe(agent: Agent, env, seed: int) -> dict:
     }
 
 
+def merlin_on(task: str):
+    """A ``check`` for :func:`load_probe_args`: the checkpoint must be MERLIN's on ``task``."""
+
+    def check(cfg) -> str | None:
+        if cfg.env == task and cfg.agent == "merlin":
+            return None
+        return f"{cfg.agent} on {cfg.env}; allowed: merlin on {task}"
+
+    return check
+
+
 def load_probe_args(description: str, check) -> tuple[argparse.Namespace, Agent, object]:
     """The probes' command line (--checkpoint, --episodes, --seed), then the trained agent (in
     eval mode, the torch seed set) and ``--episodes`` copies of its env. ``check(cfg)`` returns

@@ -22,7 +22,7 @@ import torch
 from merlin_rl.agent import Agent
 
 sys.path.insert(0, str(Path(__file__).parent))
-from cue_probe import _Stepper, load_probe_args  # noqa: E402  (experiments/ is not a package)
+from cue_probe import _Stepper, load_probe_args, merlin_on  # noqa: E402  (experiments/ is not a package)
 
 STEPS = 12  # InstructedGoal episodes last at least this long only rarely; autoreset keeps going
 
@@ -62,12 +62,9 @@ def probe(agent: Agent, env, seed: int) -> dict:
 
 
 def main() -> None:
-    def check(cfg) -> str | None:
-        if cfg.env == "merlin_rl/InstructedGoal-v0" and cfg.agent == "merlin":
-            return None
-        return f"{cfg.agent} on {cfg.env}; allowed: merlin on merlin_rl/InstructedGoal-v0"
-
-    a, agent, env = load_probe_args(__doc__.splitlines()[0], check)
+    a, agent, env = load_probe_args(
+        __doc__.splitlines()[0], merlin_on("merlin_rl/InstructedGoal-v0")
+    )
     print(json.dumps({"checkpoint": a.checkpoint, "seed": a.seed, **probe(agent, env, a.seed)}))
 
 

@@ -16,3 +16,31 @@ def load_script(relative: str) -> ModuleType:
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+def assert_probe_refuses(
+    script: str, env: str, allowed: str, tmp_path, capsys, monkeypatch
+) -> None:
+    """Train a tiny MERLIN on ``env``, then run the probe ``script`` on its checkpoint: one line
+    on stderr naming what is ``allowed``, exit code 2."""
+    import sys
+
+    import pytest
+
+    from merlin_rl.cli import main as cli_main
+
+    run = tmp_path / "run"
+    cli_main(["train", "--env", env, "--total-steps", "64", "--num-envs", "2", "--tau", "4",
+              "--run-dir", str(run), "--no-progress", "--z-dim", "4", "--enc-dim", "8",
+              "--image-channels", "2", "--mlp-hidden", "8", "--mbp-hidden", "8",
+              "--policy-hidden", "8", "--decoder-hidden", "8"])  # fmt: skip
+    capsys.readouterr()
+    mod = load_script(script)
+    monkeypatch.setattr(
+        sys, "argv", [script, "--checkpoint", str(run / "checkpoints" / "final.pt")]
+    )
+    with pytest.raises(SystemExit) as e:
+        mod.main()
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"allowed: {allowed}" in err[0]

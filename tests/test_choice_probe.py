@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from scripts import load_script
+from scripts import assert_probe_refuses, load_script
 
 
 def _agent_and_env(env_id: str = "merlin_rl/ColourMatch-v0", b: int = 64):
@@ -46,22 +46,11 @@ def test_choice_probe_counts_the_choice_against_the_cue():
 
 
 def test_choice_probe_refuses_another_task(tmp_path, capsys, monkeypatch):
-    import sys
-
-    from merlin_rl.cli import main as cli_main
-
-    run = tmp_path / "rs"
-    cli_main(["train", "--env", "merlin_rl/RepeatSymbol-v0", "--total-steps", "64",
-              "--num-envs", "2", "--tau", "4", "--run-dir", str(run), "--no-progress",
-              "--z-dim", "4", "--enc-dim", "8", "--mlp-hidden", "8",
-              "--mbp-hidden", "8", "--policy-hidden", "8", "--decoder-hidden", "8"])  # fmt: skip
-    capsys.readouterr()
-    mod = load_script("experiments/choice_probe.py")
-    monkeypatch.setattr(
-        sys, "argv", ["choice_probe", "--checkpoint", str(run / "checkpoints" / "final.pt")]
+    assert_probe_refuses(
+        "experiments/choice_probe.py",
+        "merlin_rl/RepeatSymbol-v0",
+        "merlin on merlin_rl/ColourMatch-v0",
+        tmp_path,
+        capsys,
+        monkeypatch,
     )
-    with pytest.raises(SystemExit) as e:
-        mod.main()
-    assert e.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "allowed: merlin on merlin_rl/ColourMatch-v0" in err[0]

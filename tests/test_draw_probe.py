@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from scripts import load_script
+from scripts import assert_probe_refuses, load_script
 
 
 @pytest.mark.parametrize(
@@ -39,22 +39,11 @@ def test_draw_probe_splits_the_error_by_pixel_class(output, latent):
 
 
 def test_draw_probe_refuses_another_task(tmp_path, capsys, monkeypatch):
-    import sys
-
-    from merlin_rl.cli import main as cli_main
-
-    run = tmp_path / "kd"
-    cli_main(["train", "--env", "merlin_rl/ColourMatch-v0", "--total-steps", "64",
-              "--num-envs", "2", "--tau", "4", "--run-dir", str(run), "--no-progress",
-              "--z-dim", "4", "--enc-dim", "8", "--image-channels", "2", "--mlp-hidden", "8",
-              "--mbp-hidden", "8", "--policy-hidden", "8", "--decoder-hidden", "8"])  # fmt: skip
-    capsys.readouterr()
-    mod = load_script("experiments/draw_probe.py")
-    monkeypatch.setattr(
-        sys, "argv", ["draw_probe", "--checkpoint", str(run / "checkpoints" / "final.pt")]
+    assert_probe_refuses(
+        "experiments/draw_probe.py",
+        "merlin_rl/ColourMatch-v0",
+        "merlin on merlin_rl/InstructedGoal-v0",
+        tmp_path,
+        capsys,
+        monkeypatch,
     )
-    with pytest.raises(SystemExit) as e:
-        mod.main()
-    assert e.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "allowed: merlin on merlin_rl/InstructedGoal-v0" in err[0]
