@@ -119,8 +119,9 @@ class Config:
     # nineteenth session: a pixel whose logit has run far below 0 gets no gradient, so an object
     # the decoder did not learn to draw early is never drawn; docs/learning.md, nineteenth session)
     # or "bernoulli" (the pixels' cross-entropy under Bernoulli(sigmoid(output)): a bounded mean
-    # whose gradient does not vanish; a candidate, twentieth session)
-    image_output: str = "linear"
+    # whose gradient does not vanish; the default since the twentieth session, calibrated with
+    # MERLIN alone, docs/learning.md; `--preset paper` keeps linear, DESIGN.md's Gaussian)
+    image_output: str = "bernoulli"
     mbp_hidden: int = 128  # each of the 2 MBP LSTM layers
     policy_hidden: int = 128  # each of the 2 policy LSTM layers (64 before the eleventh session)
     mbp_reads: int = 3  # K^r
@@ -392,6 +393,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         policy_hidden=256,
         policy_input="sample",
         value_input="sample",
+        image_output="linear",  # a Gaussian of fixed scale (DESIGN.md: "Gaussian/MSE on pixels")
         mbp_reads=3,
         memory_rows=1350,
         tau=20,
