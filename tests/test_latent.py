@@ -136,23 +136,37 @@ def _image_recon_share(tmp_path, updates: int, **overrides) -> tuple[float, floa
     tr = Trainer(cfg, run_dir=tmp_path, progress=False)
     scale = tr.cfg.image_scale
     codes = np.arange(1, 7) / scale
-    uninformed = 48 * codes.var()  # summed squared error of predicting the mean, 48 values
+    floor, uninformed = 0.0, 48 * codes.var()  # squared error of predicting the mean, 48 values
+    if cfg.image_output == "bernoulli":  # cross-entropy: its floor is the codes' own entropy
+
+        def bce(x, q):
+            return -(x * np.log(q) + (1 - x) * np.log(1 - q))
+
+        floor = 48 * bce(codes, codes).mean()
+        uninformed = 48 * bce(codes, codes.mean()).mean() - floor
     recon = []
     for i in range(updates):
         logs = tr.update(tr.rollout())
         if i >= updates - 10:
             recon.append(logs["loss/recon_image:obs"])
     tr.env.close()
-    return float(np.mean(recon)) / uninformed, scale
+    return (float(np.mean(recon)) - floor) / uninformed, scale
 
 
-def test_a_grid_of_small_codes_is_scaled_and_encoded(tmp_path):
-    """--image-scale 0 (auto) divides codes 1..6 by 7, so their errors count and z carries them;
-    divided by 255 (the scale before, kept with --image-scale 255) the image is left out of z."""
-    share, scale = _image_recon_share(tmp_path / "auto", updates=80)
+@pytest.mark.parametrize("output", ["linear", "bernoulli"])
+def test_a_grid_of_small_codes_is_scaled_and_encoded(tmp_path, output):
+    """--image-scale 0 (auto) divides codes 1..6 by 7, so their errors count and z carries them
+    (under both image likelihoods; the cross-entropy's share is measured above its floor, the
+    codes' own entropy); divided by 255 (the scale before, kept with --image-scale 255) the image
+    is left out of z (the squared error's case, where it was found)."""
+    share, scale = _image_recon_share(tmp_path / "auto", updates=80, image_output=output)
     assert scale == 7.0
     assert share < 0.3, share
-    share_255, scale = _image_recon_share(tmp_path / "pixels", updates=80, image_scale=255.0)
+    if output == "bernoulli":
+        return
+    share_255, scale = _image_recon_share(
+        tmp_path / "pixels", updates=80, image_scale=255.0, image_output=output
+    )
     assert scale == 255.0
     assert share_255 > 0.8, share_255
 
