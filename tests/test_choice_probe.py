@@ -43,6 +43,24 @@ def test_choice_probe_counts_the_choice_against_the_cue():
             right = r  # the last step's reward: 1 when the choice matches the cue
     assert res["right"] == pytest.approx(float(np.mean(right)), abs=1e-3)
     assert res["mu_q_abs_mean"] > 0
+    probs = np.array(res["choice_probs"])
+    assert probs.shape == (4, 4) and np.allclose(probs.sum(1), 1, atol=5e-3)
+    assert 0 <= res["cue_mu_q_separable"] <= 1 and 0 <= res["cue_z_separable"] <= 1
+    assert all(0 <= w <= 1 for w in res["policy_read_row0"])
+
+
+def test_centroid_accuracy_by_hand():
+    """Nearest centroid fitted on the even rows, scored on the odd ones: two clusters apart are
+    told apart; a label that the data does not carry is at chance level or below."""
+    mod = load_script("experiments/choice_probe.py")
+    label = np.array([0, 0, 1, 1] * 25)
+    apart = np.where(label[:, None] == 0, -1.0, 1.0) + 0.01 * np.arange(100)[:, None] % 3
+    assert mod.centroid_accuracy(apart, label) == 1.0
+    x = np.array([[0.0], [0.0], [1.0], [1.0]] * 25)  # carries rows' parity of pairs, not label
+    shuffled = np.array([0, 1, 1, 0] * 25)
+    # even rows: x 0 -> label 0, x 1 -> label 1 (centroids 0 and 1); odd rows: x 0 -> label 1
+    # and x 1 -> label 0: every odd row is classified wrong
+    assert mod.centroid_accuracy(x, shuffled) == 0.0
 
 
 def test_choice_probe_refuses_another_task(tmp_path, capsys, monkeypatch):

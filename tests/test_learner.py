@@ -243,6 +243,32 @@ def test_replay_policy_reproduces_the_acting_policy(tmp_path, agent, policy_inpu
     tr.env.close()
 
 
+@pytest.mark.parametrize("bonus", ["entropy", "log-barrier"])
+def test_the_policy_bonus_is_what_both_policy_losses_weigh(tmp_path, bonus):
+    """--policy-bonus: with zero advantages (no normalisation) and unchanged parameters, the joint
+    epochs' policy loss is -entropy_cost x the mean bonus of the acting logits, and the policy-only
+    replay returns that bonus per step."""
+    tr = _trainer(tmp_path, bonus, epochs=2, policy_bonus=bonus, advantage_norm="off")
+    seg = tr.rollout()
+    log_pi = torch.log_softmax(torch.stack([o.logits for o in seg.outputs]), -1)
+    expected = losses.policy_bonus(log_pi, bonus)  # (T, B)
+    if bonus == "log-barrier":  # -KL(U || pi) <= 0: not the entropy
+        assert float(expected.max()) <= 1e-6 and not torch.allclose(
+            expected, torch.stack([o.entropy for o in seg.outputs])
+        )
+    with torch.no_grad():
+        values = tr.agent.evaluate(seg.outputs).value
+    _, targets = tr.learner.targets(seg, values)
+    outs, _ = replay(tr.agent, seg)
+    zero = torch.zeros_like(seg.log_probs)
+    _, policy_loss, _ = tr.learner.losses(outs, seg, zero, targets)
+    want = -tr.cfg.entropy_cost * losses.masked_mean(expected, seg.valid)
+    torch.testing.assert_close(policy_loss.detach(), want, atol=1e-6, rtol=1e-5)
+    _, replayed, _ = replay_policy(tr.agent, seg, bonus=bonus)
+    torch.testing.assert_close(replayed.detach(), expected, atol=1e-5, rtol=1e-5)
+    tr.env.close()
+
+
 @pytest.mark.parametrize("epochs,minibatches", [(1, 1), (2, 2)])
 def test_policy_epochs_step_the_policy_alone(tmp_path, epochs, minibatches):
     """policy_epochs P adds P x minibatches steps of the policy's optimiser and none of the

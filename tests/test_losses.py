@@ -268,6 +268,46 @@ def test_policy_loss_advantages_from_values_give_no_value_gradient():
     assert gL.abs().sum() > 0
 
 
+# ------------------------------------------------------------------------------- policy bonus
+def _bonus_by_hand(probs: list[float], kind: str) -> float:
+    if kind == "entropy":
+        return -sum(p * math.log(p) for p in probs)
+    return sum(math.log(p) for p in probs) / len(probs) + math.log(len(probs))  # -KL(U || pi)
+
+
+@pytest.mark.parametrize("kind", ["entropy", "log-barrier"])
+def test_policy_bonus_vs_loop(kind):
+    g = torch.Generator().manual_seed(13)
+    logits = torch.randn(3, 2, 5, generator=g, dtype=torch.float64)
+    bonus = losses.policy_bonus(torch.log_softmax(logits, -1), kind)
+    assert bonus.shape == (3, 2)
+    for t in range(3):
+        for b in range(2):
+            probs = torch.softmax(logits[t, b], -1).tolist()
+            assert float(bonus[t, b]) == pytest.approx(_bonus_by_hand(probs, kind), rel=1e-12)
+    uniform = torch.log_softmax(torch.zeros(4), -1)
+    assert float(losses.policy_bonus(uniform, "log-barrier")) == pytest.approx(0.0, abs=1e-7)
+    with pytest.raises(ValueError, match="log-barrier"):
+        losses.policy_bonus(uniform, "gini")
+
+
+def test_log_barrier_keeps_pulling_a_dead_action_back():
+    """The gradient of -KL(U || pi) on logit a is 1/A - pi_a (hand-derived), so an action of
+    probability ~0 is pushed up by ~1/A; the entropy's push, -pi_a (log pi_a + H), is ~0 there.
+    (A ColourMatch run that never chose its fourth colour: docs/learning.md.)"""
+    logits = torch.tensor([4.0, 3.0, 2.0, -30.0], dtype=torch.float64, requires_grad=True)
+    pi = torch.softmax(logits.detach(), -1)
+    (g_barrier,) = torch.autograd.grad(
+        losses.policy_bonus(torch.log_softmax(logits, -1), "log-barrier"), [logits]
+    )
+    torch.testing.assert_close(g_barrier, 0.25 - pi)
+    assert float(g_barrier[3]) == pytest.approx(0.25, rel=1e-9)
+    (g_entropy,) = torch.autograd.grad(
+        losses.policy_bonus(torch.log_softmax(logits, -1), "entropy"), [logits]
+    )
+    assert abs(float(g_entropy[3])) < 1e-10
+
+
 # ------------------------------------------------------------------------------- masked mean
 def test_masked_mean_vs_loop():
     g = torch.Generator().manual_seed(12)

@@ -26,6 +26,7 @@ ALLOCATIONS = ("usage", "usage-literal", "fifo")  # memory.ALLOCATIONS
 MBP_CLIPS = ("global", "kind", "off")  # learner.Learner
 IMAGE_DECODERS = ("auto", "mlp", "conv")  # encoders.ImageModality
 IMAGE_OUTPUTS = ("sigmoid", "linear", "bernoulli")  # encoders.ImageModality
+POLICY_BONUSES = ("entropy", "log-barrier")  # losses.POLICY_BONUSES
 READ_STRENGTH_MAX = 1e3  # --read-strength-init: beta * cosine in [-beta, beta]
 # the settings that take one of a few names, and those names (the CLI offers them as choices)
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -46,6 +47,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "mbp_clip": MBP_CLIPS,
     "image_decoder": IMAGE_DECODERS,
     "image_output": IMAGE_OUTPUTS,
+    "policy_bonus": POLICY_BONUSES,
 }
 # settings added after runs and checkpoints already existed, with the value that reproduces what
 # those older runs did (a checkpoint or config.json without the key ran with this)
@@ -68,6 +70,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "mbp_clip": "global",  # one gradient-norm clip over all the MBP's parameters
     "image_decoder": "auto",  # an MLP for images of at most 32 x 32, else the convolutional one
     "image_output": "sigmoid",  # the squared error of sigmoid(decoder output)
+    "policy_bonus": "entropy",  # entropy_cost weighed the policy's entropy
 }
 
 
@@ -159,6 +162,10 @@ class Config:
     # ablation's (no ELBO), are clipped globally (docs/learning.md, eighteenth session)
     mbp_clip: str = "global"
     entropy_cost: float = 0.01
+    # what entropy_cost weighs (losses.policy_bonus): the policy's "entropy" (the paper's), or
+    # "log-barrier": -KL(uniform || pi), whose pull on an action does not vanish as the policy
+    # stops taking it (a ColourMatch run that never chose one colour: docs/learning.md)
+    policy_bonus: str = "entropy"
     kl_weight: float = 1.0
     elbo: str = "balanced"  # KL balancing + free nats (losses.kl_objective); "literal": the paper's
     kl_free_nats: float = 1.0  # balanced ELBO: KL below this many nats per step costs nothing

@@ -148,7 +148,8 @@ def replay_policy(
     seg: Segment,
     index: Tensor | None = None,
     memories: MemoryState | None = None,
-) -> tuple[Tensor, Tensor]:
+    bonus: str = "entropy",
+) -> tuple[Tensor, Tensor, Tensor | None]:
     """Re-run the policy alone over the acted segment (of environments ``index``), with autograd.
 
     h~_t = LSTM(z_t, h~_{t-1}), pi_t = MLP([z_t, h~_t, read(M_{t-1})]) (DESIGN §1 step 5) on what
@@ -157,8 +158,9 @@ def replay_policy(
     :func:`acted_memories`; rebuilt if None). Only the LSTM is recurrent (one fused call per layer
     and stretch between episode starts, ``DeepLSTM.sequence``); the reads and the head take all
     T x B' steps as one batch. With unchanged parameters this reproduces the
-    acting pass's logits. Returns log pi(a_t) and the entropy, (T, B') each, and the policy's
-    value head V~_t (T, B') or None without one."""
+    acting pass's logits. Returns log pi(a_t) and the regulariser ``bonus``
+    (:func:`losses.policy_bonus`; the entropy by default), (T, B') each, and the policy's value
+    head V~_t (T, B') or None without one."""
     pick = (lambda x: x) if index is None else (lambda x: x[index])  # noqa: E731
     state = seg.start_state if index is None else seg.start_state.select(index)
     if memories is None:
@@ -174,7 +176,9 @@ def replay_policy(
         memories = memories.map(lambda x: x[:, index])
     logits, _, _, _, values = agent.policy.sequence(zs, state.pol_h, state.pol_c, starts, memories)
     actions = seg.actions if index is None else seg.actions[:, index]  # (T, B')
-    return (*action_log_prob_entropy(torch.log_softmax(logits, -1), actions), values)
+    log_pi = torch.log_softmax(logits, -1)
+    log_prob = log_pi.gather(-1, actions[..., None]).squeeze(-1)
+    return log_prob, losses.policy_bonus(log_pi, bonus), values
 
 
 class Learner:
@@ -267,6 +271,10 @@ class Learner:
         adv, targets = pick(adv), pick(targets)
         log_probs = torch.stack([o.log_prob for o in outputs])
         entropy = torch.stack([o.entropy for o in outputs])
+        bonus = entropy  # (T, B') the policy's regulariser: the entropy, or (losses.policy_bonus)
+        if cfg.policy_bonus != "entropy":
+            log_pi = torch.log_softmax(torch.stack([o.logits for o in outputs]), -1)
+            bonus = losses.policy_bonus(log_pi, cfg.policy_bonus)
         terms: dict[str, Tensor] = {}
         terms["return"] = mean(losses.return_loss(pred.value, pred.advantage, targets))
         mbp_loss = cfg.return_weight * terms["return"]
@@ -280,7 +288,7 @@ class Learner:
             adv = self._normalise(adv, mask)
         ratio = torch.exp(log_probs - pick(seg.log_probs))
         terms["policy"] = mean(
-            losses.clipped_policy_loss(ratio, adv, entropy, cfg.entropy_cost, cfg.ppo_clip)
+            losses.clipped_policy_loss(ratio, adv, bonus, cfg.entropy_cost, cfg.ppo_clip)
         )
         terms["entropy"] = mean(entropy)
         policy_loss = terms["policy"]
@@ -420,7 +428,9 @@ class Learner:
         n, any_bad = 0, False
         parts = cfg.policy_minibatches
         for index in self._minibatches(seg, cfg.policy_epochs, env_steps + 1, parts):
-            log_probs, entropy, values = replay_policy(self.agent, seg, index, stacked)
+            log_probs, bonus, values = replay_policy(
+                self.agent, seg, index, stacked, bonus=cfg.policy_bonus
+            )
             mask = seg.valid[:, index]
             mean = lambda x: losses.masked_mean(x, mask)  # noqa: E731
             log_ratio = log_probs - seg.log_probs[:, index]
@@ -431,7 +441,7 @@ class Learner:
                 a = self._normalise(a, mask)
             loss = mean(
                 losses.clipped_policy_loss(
-                    torch.exp(log_ratio), a, entropy, cfg.entropy_cost, cfg.ppo_clip
+                    torch.exp(log_ratio), a, bonus, cfg.entropy_cost, cfg.ppo_clip
                 )
             )
             if policy_targets is not None:  # the policy's value head (baseline policy)

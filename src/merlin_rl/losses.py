@@ -88,22 +88,41 @@ def return_loss(value: Tensor, advantage: Tensor, target: Tensor) -> Tensor:
     return 0.5 * ((target - value).pow(2) + (target - (value.detach() + advantage)).pow(2))
 
 
-def policy_loss(
-    log_prob: Tensor, advantages: Tensor, entropy: Tensor, entropy_cost: float
-) -> Tensor:
-    """-stopgrad(Adv_t) log pi(a_t) - entropy_cost H(pi_t), elementwise."""
-    return -advantages.detach() * log_prob - entropy_cost * entropy
+POLICY_BONUSES = ("entropy", "log-barrier")
+
+
+def policy_bonus(log_pi: Tensor, kind: str = "entropy") -> Tensor:
+    """The policy's regulariser B(pi_t), maximised with weight entropy_cost, of log-probabilities
+    log_pi (..., A); returns (...).
+
+    ``entropy``: H(pi) = -sum_a pi_a log pi_a (the paper's). Its gradient on logit a,
+    -pi_a (log pi_a + H), vanishes as pi_a -> 0: an action the policy has stopped taking is not
+    pulled back. ``log-barrier``: -KL(U || pi) = (1/A) sum_a log pi_a + log A (U uniform; the
+    log-barrier regulariser of Agarwal et al. 2020, "On the theory of policy gradient methods"),
+    <= 0, 0 at the uniform policy; its gradient on logit a is 1/A - pi_a, at least 1/A - pi_a
+    however small pi_a gets."""
+    if kind == "entropy":
+        return -(log_pi.exp() * log_pi).sum(-1)
+    if kind == "log-barrier":
+        return log_pi.mean(-1) + math.log(log_pi.shape[-1])
+    raise ValueError(f"policy bonus {kind!r} is not known; allowed: {', '.join(POLICY_BONUSES)}")
+
+
+def policy_loss(log_prob: Tensor, advantages: Tensor, bonus: Tensor, entropy_cost: float) -> Tensor:
+    """-stopgrad(Adv_t) log pi(a_t) - entropy_cost B(pi_t), elementwise (B: :func:`policy_bonus`,
+    the entropy H(pi_t) by default)."""
+    return -advantages.detach() * log_prob - entropy_cost * bonus
 
 
 def clipped_policy_loss(
-    ratio: Tensor, advantages: Tensor, entropy: Tensor, entropy_cost: float, clip: float
+    ratio: Tensor, advantages: Tensor, bonus: Tensor, entropy_cost: float, clip: float
 ) -> Tensor:
-    """PPO's clipped surrogate: -min(rho Adv, clip(rho, 1 - eps, 1 + eps) Adv) - c H, elementwise,
-    with rho = pi(a_t) / pi_old(a_t). At rho = 1 its value and gradient equal :func:`policy_loss`'s
-    (the A2C update with K = 1)."""
+    """PPO's clipped surrogate: -min(rho Adv, clip(rho, 1 - eps, 1 + eps) Adv) - c B, elementwise,
+    with rho = pi(a_t) / pi_old(a_t) and B :func:`policy_bonus`. At rho = 1 its value and gradient
+    equal :func:`policy_loss`'s (the A2C update with K = 1)."""
     adv = advantages.detach()
     surrogate = torch.min(ratio * adv, ratio.clamp(1.0 - clip, 1.0 + clip) * adv)
-    return -surrogate - entropy_cost * entropy
+    return -surrogate - entropy_cost * bonus
 
 
 def approx_kl(log_ratio: Tensor) -> Tensor:
