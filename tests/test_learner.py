@@ -292,9 +292,9 @@ def _spy_on_minibatches(monkeypatch, name: str) -> list[list[int]]:
     seen: list[list[int]] = []
     real = getattr(learner_mod, name)
 
-    def spy(agent, seg, index=None, *rest):
+    def spy(agent, seg, index=None, *rest, **kw):
         seen.append(sorted(index.tolist()))
-        return real(agent, seg, index, *rest)
+        return real(agent, seg, index, *rest, **kw)
 
     monkeypatch.setattr(learner_mod, name, spy)
     return seen
