@@ -47,3 +47,14 @@ case "${1:-both}" in
   2) lane2 ;;
   *) lane1 & lane2; wait ;;
 esac
+#
+# Outcome (scores.jsonl, choice_probe_*.jsonl):
+# Part A: both continuations recover: the entropy first >= 0.9 at 220,160 (final row 0.974), LB at
+# 200,320 (0.971); the yellow column is back in both (0.977 / 0.987 when cued yellow). The
+# prediction for the entropy (stays near 0.74) was wrong: the dead action revived without LB,
+# 20k env steps later.
+# Stage 1 (first logged row >= 0.9, seeds 9 / 10 / 11 / 12): E 80,000 / 130,560 / 110,080 / not
+# reached (0.69 at 150k: cued green, it chooses green 2% of the time, the green column is dead);
+# LB 110,080 / 110,080 / 80,000 / 110,080. LB 4 of 4, E 3 of 4: stage 1 holds; stage2.sh ran.
+# LB's policy ends less sure (entropy 0.83-0.98 against 0.52-0.76) and its final rows are a
+# little lower on the seeds both pass (0.951 / 0.935 / 0.987 against 0.995 / 0.984 / 0.971).

@@ -32,3 +32,13 @@ case "${1:-both}" in
   2) lane2 ;;
   *) lane1 & lane2; wait ;;
 esac
+#
+# Outcome (scores.jsonl; LB against E, threshold E - 0.05): KeyToDoor 0.375 (E 0.376),
+# WaterMaze **0.165 (0.222): -0.057, a miss**, MemoryGame 0.062 (0.101), ActiveVisualMatch 0.362
+# (0.384), VisuomotorMapping 0.022 (0.019), InstructedGoal -0.028 (-0.019), MiniGrid-MemoryS7
+# 0.384 (0.378). Stage 2 fails on WaterMaze (by 0.007 past the margin), so by this rule LB does
+# not become the default; it stays an option (`--policy-bonus log-barrier`). Plainly: LB is behind
+# on 5 of 7 tasks (by 0.001-0.057; the sum of the differences -0.14) and ahead on 2 (+0.003,
+# +0.006): the ColourMatch reliability it buys (4 of 4 seeds against 3 of 4) costs a little
+# everywhere else at this budget. This rule had no second-seed clause for a near miss, and none
+# was added after it.
