@@ -47,7 +47,8 @@ def probe(agent: Agent, env, seed: int) -> dict:
     """The choice against the cue, and where a wrong one comes from: whether the cue step's
     latent (mu_q, and the sample z written to memory row 0) tells the colours apart, what the
     choice step's policy puts on each action (a dead action: ~0 for every cue), and how much of
-    the policy's read weight falls on row 0 (the cue's row: free rows are filled in order)."""
+    the policy's read weight falls on row 0 (the cue's row: free rows are filled in order; with
+    several keys, the key that puts the most there)."""
     stepper = _Stepper(agent, env, seed)
     core = env.unwrapped.core
     k = int(env.single_action_space.n)
@@ -62,7 +63,10 @@ def probe(agent: Agent, env, seed: int) -> dict:
         if t == core.length - 1:  # the choice step: every copy is there at once
             np.add.at(counts, (cue, out.action.numpy()), 1)
             probs = torch.softmax(out.logits, -1).numpy()
-            read0 = out.policy_weights[:, 0, 0].numpy() if out.policy_weights is not None else None
+            # the most weight any of the policy's keys puts on row 0
+            read0 = (
+                None if out.policy_weights is None else out.policy_weights[:, :, 0].amax(1).numpy()
+            )
         stepper.advance(out)
     confusion = counts / np.maximum(counts.sum(1, keepdims=True), 1)
     result = {

@@ -95,8 +95,11 @@ class _Stepper:
 
 
 def _heads(out) -> dict[str, torch.Tensor]:
-    """Each read head's weights over the memory rows (B, N): the policy's and the MBP's."""
+    """Each read head's weights over the memory rows (B, N): the policy's (its first key
+    "policy", any more "policy2", ...) and the MBP's."""
     heads = {"policy": out.policy_weights[:, 0]}
+    for k in range(1, out.policy_weights.shape[1]):
+        heads[f"policy{k + 1}"] = out.policy_weights[:, k]
     for k in range(out.mbp_weights.shape[1]):
         heads[f"mbp{k + 1}"] = out.mbp_weights[:, k]
     return heads

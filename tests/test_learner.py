@@ -224,13 +224,22 @@ def test_replayed_policy_loss_reaches_no_mbp_parameter(tmp_path, view):
 
 
 @pytest.mark.parametrize(
-    "agent,policy_input", [("merlin", "sample"), ("merlin", "mean"), ("rl-mem", "sample")]
+    "agent,policy_input,reads",
+    [
+        ("merlin", "sample", 1),
+        ("merlin", "mean", 1),
+        ("rl-mem", "sample", 1),
+        ("merlin", "mean", 3),
+    ],
 )
-def test_replay_policy_reproduces_the_acting_policy(tmp_path, agent, policy_input):
+def test_replay_policy_reproduces_the_acting_policy(tmp_path, agent, policy_input, reads):
     """The policy-only replay (policy_epochs) re-runs the policy on what it acted on: the acting
     pass's log pi(a_t) and entropy to 1e-5, also after the MBP has moved, with episode ends and
-    overwrites inside the segment (5-step episodes, 4 rows, 7 steps), and per minibatch."""
-    tr = _trainer(tmp_path, "pol", agent=agent, epochs=2, policy_input=policy_input)
+    overwrites inside the segment (5-step episodes, 4 rows, 7 steps), and per minibatch; also
+    with several policy read keys."""
+    tr = _trainer(
+        tmp_path, "pol", agent=agent, epochs=2, policy_input=policy_input, policy_reads=reads
+    )
     seg = _segment_then_move_the_mbp(tr)
     log_probs, entropy, _ = replay_policy(tr.agent, seg)
     assert log_probs.requires_grad

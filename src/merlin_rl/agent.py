@@ -92,7 +92,7 @@ class StepOutput:
     prev_action: Tensor  # (B, A) a_{t-1}
     prev_reward: Tensor  # (B, 1) r_{t-1}
     mbp_weights: Tensor | None  # (B, K^r, N)
-    policy_weights: Tensor | None  # (B, 1, N)
+    policy_weights: Tensor | None  # (B, K~, N) the policy's reads (K~ = policy_reads)
     policy_value: Tensor | None = None  # (B,) the policy's own V~_t (--baseline policy)
 
 
@@ -176,6 +176,7 @@ class Agent(nn.Module):
             self.mbp.width if self.use_memory else 0,
             cfg.read_strength_init,
             value_head=cfg.baseline == "policy",
+            reads=cfg.policy_reads,
         )
         # running second moment of the discounted return (reward scale, learner.RewardScale)
         self.register_buffer("return_sq_sum", torch.zeros((), dtype=torch.float64))

@@ -207,6 +207,7 @@ def load_checkpoint(path: str | os.PathLike, expect: Config | None = None) -> di
             "mbp_hidden",
             "policy_hidden",
             "mbp_reads",
+            "policy_reads",
             "memory_rows",
             "enc_dim",
             "image_channels",

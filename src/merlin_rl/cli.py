@@ -55,6 +55,7 @@ FLAG_HELP: dict[str, str] = {
     "mbp_hidden": "hidden units of each of the MBP's 2 LSTM layers, >= 1",
     "policy_hidden": "hidden units of each of the policy's 2 LSTM layers, >= 1",
     "mbp_reads": "memory read heads of the MBP (K^r), >= 1",
+    "policy_reads": "memory read keys of the policy (MERLIN, RL-MEM; the paper: 1), >= 1",
     "memory_rows": "rows of the external memory (N), one written per step, >= 1; 0 = the env's "
     "declared episode length (at most 1024; 64 if it declares none)",
     "allocation": "which memory row a write replaces once all are used: least used with usage "

@@ -71,6 +71,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "image_decoder": "auto",  # an MLP for images of at most 32 x 32, else the convolutional one
     "image_output": "sigmoid",  # the squared error of sigmoid(decoder output)
     "policy_bonus": "entropy",  # entropy_cost weighed the policy's entropy
+    "policy_reads": 1,  # the policy read the memory with one key
 }
 
 
@@ -128,6 +129,10 @@ class Config:
     mbp_hidden: int = 128  # each of the 2 MBP LSTM layers
     policy_hidden: int = 128  # each of the 2 policy LSTM layers (64 before the eleventh session)
     mbp_reads: int = 3  # K^r
+    # the policy's read keys K~ (the paper's: 1). One key tells apart only the cues whose rows
+    # it matches: a ColourMatch run read two of four colours' rows and mixed up the other two
+    # (docs/learning.md, twenty-first session); more keys, more rows that can be told apart
+    policy_reads: int = 1
     memory_rows: int = 0  # N; 0 = auto: the env's declared episode length (<= 1024), else 64
     allocation: str = "usage"  # decaying usage; or "usage-literal" (the paper's rule), "fifo"
     # what the policy reads of z_t: the "mean" mu_q, or the "sample" (the paper's; the noise of the
@@ -242,6 +247,7 @@ class Config:
             "mbp_hidden",
             "policy_hidden",
             "mbp_reads",
+            "policy_reads",
             "tau",
             "log_interval",
             "checkpoint_interval",

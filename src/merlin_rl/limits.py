@@ -41,9 +41,10 @@ def estimate_bytes(
     w = 2 * z if uses_memory else 0  # memory row width
     params = 4 * h * (z + _ACTIONS + r * w + h) + 4 * h * 2 * h  # MBP LSTM, two layers
     params += 4 * p * (z + p) + 4 * p * 2 * p  # policy LSTM
-    params += 2 * h * r * (w + 1) + 2 * p * (w + 1)  # read interfaces
+    k = cfg.policy_reads
+    params += 2 * h * r * (w + 1) + 2 * p * k * (w + 1)  # read interfaces
     params += 2 * m * (2 * h + r * w + e + 2 * z)  # prior and posterior MLPs
-    params += m * (z + 2 * p + w + _ACTIONS)  # policy head
+    params += m * (z + 2 * p + k * w + _ACTIONS)  # policy head
     if cfg.agent == "merlin":  # the action and reward decoders, the least MERLIN has
         params += (cfg.decoder_hidden or m) * (z + _ACTIONS + 1)
     per_step = 8 * h + 8 * p + 4 * z + r * w + e  # floats kept per env and step
@@ -66,6 +67,7 @@ def estimate_bytes(
                 "mlp_hidden",
                 "decoder_hidden",
                 "mbp_reads",
+                "policy_reads",
                 "enc_dim",
             ),
         ),

@@ -1,5 +1,5 @@
-"""MERLIN's policy: its own deep LSTM on z, one memory read key, an MLP to action logits
-(DESIGN.md §1 step 5)."""
+"""MERLIN's policy: its own deep LSTM on z, its memory read keys (one, the paper's, by default),
+an MLP to action logits (DESIGN.md §1 step 5)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from merlin_rl.nn_utils import DeepLSTM, init_read_strength, mlp
 
 
 class Policy(nn.Module):
-    """h~_t = LSTM(z_t, h~_{t-1}); m~_t = read(M_{t-1}, key(h~_t)); pi_t = MLP([z_t, h~_t, m~_t]).
+    """h~_t = LSTM(z_t, h~_{t-1}); m~_t = read(M_{t-1}, keys(h~_t)); pi_t = MLP([z_t, h~_t, m~_t]).
 
     The caller passes stopgrad(z_t) and stopgrad(M_{t-1}) for MERLIN, so no policy gradient reaches
-    the MBP. ``mem_width`` 0 means no memory (RL-LSTM).
+    the MBP. ``mem_width`` 0 means no memory (RL-LSTM). ``reads`` keys (the paper: 1), each with
+    its own strength, read K~ rows-weightings; m~_t is their K~ readouts side by side.
     """
 
     def __init__(
@@ -28,14 +29,17 @@ class Policy(nn.Module):
         mem_width: int,
         read_strength_init: float = 1.0,
         value_head: bool = False,
+        reads: int = 1,
     ) -> None:
         super().__init__()
         self.lstm = DeepLSTM(z_dim, hidden, 2)
-        self.mem_width = mem_width
-        if mem_width:
-            self.interface = nn.Linear(self.lstm.out_dim, mem_width + 1)  # one key + strength
-            init_read_strength(self.interface, 1, mem_width, read_strength_init)
-        feat = z_dim + self.lstm.out_dim + mem_width
+        self.mem_width, self.reads = mem_width, reads
+        if (
+            mem_width
+        ):  # K~ keys + strengths (with K~ = 1 the layer, and its initial values, of before)
+            self.interface = nn.Linear(self.lstm.out_dim, reads * (mem_width + 1))
+            init_read_strength(self.interface, reads, mem_width, read_strength_init)
+        feat = z_dim + self.lstm.out_dim + reads * mem_width
         self.head = mlp(feat, mlp_hidden, num_actions, out_scale=0.01)
         # the policy's own critic V~_t = MLP([z_t, h~_t, m~_t]) (--baseline policy; made after
         # the head, so that the default policy's initial weights do not change)
@@ -45,7 +49,7 @@ class Policy(nn.Module):
         self, z: Tensor, h: Tensor, c: Tensor, memory: MemoryState | None
     ) -> tuple[Tensor, Tensor, Tensor, Tensor | None, Tensor | None]:
         """One step: :meth:`core` then :meth:`readout`. Returns (logits, h, c, read weights
-        (B, 1, N) or None, the value head's V~_t (B,) or None)."""
+        (B, K~, N) or None, the value head's V~_t (B,) or None)."""
         h_cat, h, c = self.core(z, h, c)
         logits, weights, value = self.readout(z, h_cat, memory)
         return logits, h, c, weights, value
@@ -61,7 +65,7 @@ class Policy(nn.Module):
         where an episode starts), ``memory`` the T memories M_{t-1} read, as one state whose
         fields are (T, B, ...). The LSTM runs fused (``DeepLSTM.sequence``), the reads and the
         head over all T x B steps at once. Returns (logits (T, B, A), h, c, read weights
-        (T, B, 1, N) or None, V~ (T, B) or None)."""
+        (T, B, K~, N) or None, V~ (T, B) or None)."""
         t, b = z.shape[:2]
         h_cats, h, c = self.lstm.sequence(z, h, c, starts)
         flat = None if memory is None else memory.map(lambda x: x.flatten(0, 1))
@@ -77,15 +81,14 @@ class Policy(nn.Module):
     ) -> tuple[Tensor, Tensor | None, Tensor | None]:
         """The feed-forward part, pi_t = MLP([z_t, h~_t, read(M_{t-1}, key(h~_t))]): no state, so
         it takes any batch of steps at once (z (B, Z), h_cat (B, 2H), a memory of B rows).
-        Returns (logits (B, A), read weights (B, 1, N) or None, V~_t (B,) from the same features
+        Returns (logits (B, A), read weights (B, K~, N) or None, V~_t (B,) from the same features
         or None without a value head)."""
         parts = [z, h_cat]
         weights = None
         if self.mem_width:
             assert memory is not None
-            i = self.interface(h_cat)
-            key, beta = i[:, None, :-1], F.softplus(i[:, -1:])
-            read, weights = mem_ops.read(memory, key, beta)
+            i = self.interface(h_cat).view(-1, self.reads, self.mem_width + 1)
+            read, weights = mem_ops.read(memory, i[..., :-1], F.softplus(i[..., -1]))
             parts.append(read.flatten(1))
         feats = torch.cat(parts, -1)
         value = None if self.value_head is None else self.value_head(feats).squeeze(-1)

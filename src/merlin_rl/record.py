@@ -69,7 +69,7 @@ def collect_episode(agent, env, loop) -> list[dict]:
                 else out.mbp_weights[0].cpu().numpy(),  # (K^r, N)
                 "pol_w": None
                 if out.policy_weights is None
-                else out.policy_weights[0, 0].cpu().numpy(),
+                else out.policy_weights[0].mean(0).cpu().numpy(),  # (N,) mean over its keys
             }
         )
         if bool(done[0]) or len(steps) >= 5_000:

@@ -448,7 +448,7 @@ class RunLog:
                 self.writer.add_image(f"reconstruction/{name}", torch.cat([obs, rec], -1)[0], step)
         if last.mbp_weights is not None:
             mbp = torch.stack([o.mbp_weights[0].mean(0) for o in seg.outputs]).cpu()  # (T, N)
-            pol = torch.stack([o.policy_weights[0, 0] for o in seg.outputs]).cpu()
+            pol = torch.stack([o.policy_weights[0].mean(0) for o in seg.outputs]).cpu()
             gap = torch.zeros(mbp.shape[0], 1)
             self.writer.add_image(
                 "memory/read_weights", torch.cat([mbp, gap, pol], 1), step, dataformats="HW"
