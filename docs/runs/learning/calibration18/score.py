@@ -34,6 +34,9 @@ def final(run: Path) -> tuple[str, float, int]:
 def main() -> None:
     for run in sorted(p for p in Path(sys.argv[1]).iterdir() if (p / "metrics.csv").is_file()):
         env, ret, steps = final(run)
+        if env not in REFS:  # no reference returns here (e.g. POPGym's: experiments/popgym.yaml)
+            print(f"score.py: {run.name}: no reference returns for {env}", file=sys.stderr)
+            continue
         lo, hi = REFS[env]
         print(
             json.dumps(

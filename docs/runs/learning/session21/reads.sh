@@ -24,3 +24,11 @@ for t in ActiveVisualMatch KeyToDoor; do
       --policy-reads 3 --run-dir $out/reads3_${t}_s100 > $out/reads3_${t}_s100.log 2>&1 &
 done
 wait
+#
+# Outcome (scores.jsonl; ran 04:52-04:59, side by side): ActiveVisualMatch 0.366 (E 0.384,
+# -0.018), KeyToDoor 0.410 (E 0.376, +0.034). Neither is ahead by 0.05: stage 1 fails, R3 does
+# not go to stage 2 and the default stays one key. Cue probe of ActiveVisualMatch
+# (cue_probe_avm_reads3_s100.jsonl, 256 episodes): the square seen in 63% of episodes, drawn in
+# the right colour 35%; the three policy keys put 0.062 / 0.043 / 0.063 of their weight on the
+# cue's rows (uniform 0.079) and the choice after seeing it matches 25.8% (chance 25%): more keys
+# do not read the cue either.
