@@ -99,8 +99,8 @@ def policy_bonus(log_pi: Tensor, kind: str = "entropy") -> Tensor:
     -pi_a (log pi_a + H), vanishes as pi_a -> 0: an action the policy has stopped taking is not
     pulled back. ``log-barrier``: -KL(U || pi) = (1/A) sum_a log pi_a + log A (U uniform; the
     log-barrier regulariser of Agarwal et al. 2020, "On the theory of policy gradient methods"),
-    <= 0, 0 at the uniform policy; its gradient on logit a is 1/A - pi_a, at least 1/A - pi_a
-    however small pi_a gets."""
+    <= 0, 0 at the uniform policy; its gradient on logit a is 1/A - pi_a, which tends to 1/A as
+    pi_a -> 0."""
     if kind == "entropy":
         return -(log_pi.exp() * log_pi).sum(-1)
     if kind == "log-barrier":

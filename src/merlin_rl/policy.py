@@ -34,9 +34,8 @@ class Policy(nn.Module):
         super().__init__()
         self.lstm = DeepLSTM(z_dim, hidden, 2)
         self.mem_width, self.reads = mem_width, reads
-        if (
-            mem_width
-        ):  # K~ keys + strengths (with K~ = 1 the layer, and its initial values, of before)
+        # K~ keys + strengths (with K~ = 1 the layer, and its initial values, of before)
+        if mem_width:
             self.interface = nn.Linear(self.lstm.out_dim, reads * (mem_width + 1))
             init_read_strength(self.interface, reads, mem_width, read_strength_init)
         feat = z_dim + self.lstm.out_dim + reads * mem_width
@@ -79,7 +78,7 @@ class Policy(nn.Module):
     def readout(
         self, z: Tensor, h_cat: Tensor, memory: MemoryState | None
     ) -> tuple[Tensor, Tensor | None, Tensor | None]:
-        """The feed-forward part, pi_t = MLP([z_t, h~_t, read(M_{t-1}, key(h~_t))]): no state, so
+        """The feed-forward part, pi_t = MLP([z_t, h~_t, read(M_{t-1}, keys(h~_t))]): no state, so
         it takes any batch of steps at once (z (B, Z), h_cat (B, 2H), a memory of B rows).
         Returns (logits (B, A), read weights (B, K~, N) or None, V~_t (B,) from the same features
         or None without a value head)."""
