@@ -119,15 +119,10 @@ def _worker(
     params = _one_update(4, os.path.join(out_dir, "run"), epochs, target_kl, policy_epochs)
     if rank == 0:
         torch.save(params, os.path.join(out_dir, "params.pt"))
-    from merlin_rl.distributed import DistContext, shutdown
+    from merlin_rl.distributed import DistContext, exit_without_teardown, shutdown
 
     shutdown(DistContext(rank=rank, world_size=world, local_rank=rank), wait=True)
-    # this test checks the update, saved above: leave without the interpreter's teardown, where
-    # gloo's threads abort a rank now and then (SIGABRT, 'terminate called without an active
-    # exception', about 1 CI run in 8, after the barrier and destroy_process_group)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    exit_without_teardown(0)  # as the CLI's ranks do (gloo's teardown aborts a rank now and then)
 
 
 def _free_port() -> int:
@@ -278,3 +273,29 @@ def test_async_envs_run_in_subprocesses(tmp_path):
         assert tr.episodes.count > 0  # episodes of 4 steps finished inside the 6-step segment
     finally:
         tr.env.close()
+
+
+def test_a_torchrun_rank_leaves_without_the_interpreters_teardown(monkeypatch):
+    """After a normal end, a rank launched by torchrun leaves through exit_without_teardown (no
+    interpreter teardown, where gloo aborted a finished rank now and then); a single process, and a
+    rank whose command failed, return as before."""
+    from merlin_rl import cli, distributed
+
+    left = []
+
+    def fake_exit(code: int) -> None:
+        left.append(code)
+
+    monkeypatch.setattr(distributed, "exit_without_teardown", fake_exit)
+    monkeypatch.setattr(cli, "_train", lambda args: 0)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert cli.main(["train"]) == 0 and left == [0]
+
+    def failing(args):
+        raise cli.ConfigError("bad")
+
+    monkeypatch.setattr(cli, "_train", failing)
+    assert cli.main(["train"]) == 2 and left == [0]
+    monkeypatch.setattr(cli, "_train", lambda args: 0)
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert cli.main(["train"]) == 0 and left == [0]

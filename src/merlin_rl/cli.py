@@ -862,7 +862,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "record": _record,
         }
         try:
-            return commands[args.command](args)
+            code = commands[args.command](args)
         except (ConfigError, EnvError, UnsupportedSpaceError, CheckpointError, OSError) as e:
             if args.debug:
                 raise
@@ -889,6 +889,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         sys.stderr.write("merlin-rl: interrupted\n")
         return 130
+    if args.command == "train":
+        from merlin_rl.distributed import exit_without_teardown, world_size_from_env
+
+        if world_size_from_env() > 1:  # a torchrun rank whose run ended normally
+            exit_without_teardown(code)
+    return code
 
 
 def _out_of_memory(e: BaseException) -> bool:
