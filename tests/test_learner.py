@@ -252,7 +252,7 @@ def test_replay_policy_reproduces_the_acting_policy(tmp_path, agent, policy_inpu
     tr.env.close()
 
 
-@pytest.mark.parametrize("bonus", ["entropy", "log-barrier"])
+@pytest.mark.parametrize("bonus", ["entropy", "log-barrier", "entropy-floor"])
 def test_the_policy_bonus_is_what_both_policy_losses_weigh(tmp_path, bonus):
     """--policy-bonus: with zero advantages (no normalisation) and unchanged parameters, the joint
     epochs' policy loss is -entropy_cost x the mean bonus of the acting logits, and the policy-only

@@ -270,15 +270,19 @@ def test_policy_loss_advantages_from_values_give_no_value_gradient():
 
 # ------------------------------------------------------------------------------- policy bonus
 def _bonus_by_hand(probs: list[float], kind: str) -> float:
+    entropy = -sum(p * math.log(p) for p in probs)
     if kind == "entropy":
-        return -sum(p * math.log(p) for p in probs)
+        return entropy
+    if kind == "entropy-floor":  # the barrier on the actions below 0.01 / A only
+        floor = 0.01 / len(probs)
+        return entropy + sum(min(0.0, math.log(p / floor)) for p in probs) / len(probs)
     return sum(math.log(p) for p in probs) / len(probs) + math.log(len(probs))  # -KL(U || pi)
 
 
-@pytest.mark.parametrize("kind", ["entropy", "log-barrier"])
+@pytest.mark.parametrize("kind", ["entropy", "log-barrier", "entropy-floor"])
 def test_policy_bonus_vs_loop(kind):
     g = torch.Generator().manual_seed(13)
-    logits = torch.randn(3, 2, 5, generator=g, dtype=torch.float64)
+    logits = 4.0 * torch.randn(3, 2, 5, generator=g, dtype=torch.float64)  # some pi_a < 0.002
     bonus = losses.policy_bonus(torch.log_softmax(logits, -1), kind)
     assert bonus.shape == (3, 2)
     for t in range(3):
@@ -306,6 +310,28 @@ def test_log_barrier_keeps_pulling_a_dead_action_back():
         losses.policy_bonus(torch.log_softmax(logits, -1), "entropy"), [logits]
     )
     assert abs(float(g_entropy[3])) < 1e-10
+
+
+def test_entropy_floor_pulls_only_the_actions_below_it():
+    """entropy-floor = the entropy + (1/A) sum_a min(0, log pi_a - log(0.01 / A)): on a dead
+    action its gradient is the log-barrier's (~1/A on that logit, hand-derived: (1/A)(1 - pi_a)),
+    and on a policy with every action above the floor it is the entropy's, exactly (so a
+    near-deterministic policy, 1 - (A - 1) 0.01 / A on one action, is not pulled towards uniform)."""
+
+    def grad(logits: torch.Tensor, kind: str) -> torch.Tensor:
+        x = logits.clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(losses.policy_bonus(torch.log_softmax(x, -1), kind), [x])
+        return g
+
+    dead = torch.tensor([4.0, 3.0, 2.0, -30.0], dtype=torch.float64)
+    pi = torch.softmax(dead, -1)
+    g_floor, g_entropy = grad(dead, "entropy-floor"), grad(dead, "entropy")
+    barrier = torch.tensor([-pi[0], -pi[1], -pi[2], 1.0 - pi[3]], dtype=torch.float64) / 4
+    torch.testing.assert_close(g_floor, g_entropy + barrier)
+    assert float(g_floor[3]) == pytest.approx(0.25, rel=1e-9)
+    alive = torch.tensor([5.0, 0.0, 0.0, 0.0], dtype=torch.float64)  # pi = 0.98 / 0.0066 x 3
+    assert float(torch.softmax(alive, -1).min()) > 0.01 / 4
+    torch.testing.assert_close(grad(alive, "entropy-floor"), grad(alive, "entropy"))
 
 
 # ------------------------------------------------------------------------------- masked mean

@@ -81,8 +81,9 @@ FLAG_HELP: dict[str, str] = {
     "mbp_clip": "how MERLIN's MBP gradient is clipped at --grad-clip: global (one norm), kind "
     "(each observation kind's own parameters by their own norm, the rest by theirs) or off",
     "entropy_cost": "weight of the policy's bonus (--policy-bonus), >= 0",
-    "policy_bonus": "what --entropy-cost weighs: the policy's entropy, or log-barrier "
-    "(-KL(uniform || pi): keeps pulling on actions the policy has stopped taking)",
+    "policy_bonus": "what --entropy-cost weighs: the policy's entropy, log-barrier "
+    "(-KL(uniform || pi): keeps pulling on actions the policy has stopped taking), or "
+    "entropy-floor (the entropy, plus that pull on actions below probability 0.01 / A)",
     "kl_weight": "weight of the ELBO's KL term (MERLIN), >= 0",
     "elbo": "KL term of the ELBO: balanced (KL balancing with free nats, keeps z informative "
     "for every input kind) or literal (the paper's KL(q || p))",

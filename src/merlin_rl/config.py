@@ -26,7 +26,7 @@ ALLOCATIONS = ("usage", "usage-literal", "fifo")  # memory.ALLOCATIONS
 MBP_CLIPS = ("global", "kind", "off")  # learner.Learner
 IMAGE_DECODERS = ("auto", "mlp", "conv")  # encoders.ImageModality
 IMAGE_OUTPUTS = ("sigmoid", "linear", "bernoulli")  # encoders.ImageModality
-POLICY_BONUSES = ("entropy", "log-barrier")  # losses.POLICY_BONUSES
+POLICY_BONUSES = ("entropy", "log-barrier", "entropy-floor")  # losses.POLICY_BONUSES
 READ_STRENGTH_MAX = 1e3  # --read-strength-init: beta * cosine in [-beta, beta]
 # the settings that take one of a few names, and those names (the CLI offers them as choices)
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -169,7 +169,8 @@ class Config:
     entropy_cost: float = 0.01
     # what entropy_cost weighs (losses.policy_bonus): the policy's "entropy" (the paper's), or
     # "log-barrier": -KL(uniform || pi), whose pull on an action does not vanish as the policy
-    # stops taking it (a ColourMatch run that never chose one colour: docs/learning.md)
+    # stops taking it (a ColourMatch run that never chose one colour: docs/learning.md), or
+    # "entropy-floor": the entropy plus that barrier on the actions below 0.01 / A only
     policy_bonus: str = "entropy"
     kl_weight: float = 1.0
     elbo: str = "balanced"  # KL balancing + free nats (losses.kl_objective); "literal": the paper's

@@ -88,7 +88,8 @@ def return_loss(value: Tensor, advantage: Tensor, target: Tensor) -> Tensor:
     return 0.5 * ((target - value).pow(2) + (target - (value.detach() + advantage)).pow(2))
 
 
-POLICY_BONUSES = ("entropy", "log-barrier")
+POLICY_BONUSES = ("entropy", "log-barrier", "entropy-floor")
+FLOOR_FRACTION = 0.01  # entropy-floor: the barrier acts below pi_a = FLOOR_FRACTION / A
 
 
 def policy_bonus(log_pi: Tensor, kind: str = "entropy") -> Tensor:
@@ -100,11 +101,19 @@ def policy_bonus(log_pi: Tensor, kind: str = "entropy") -> Tensor:
     pulled back. ``log-barrier``: -KL(U || pi) = (1/A) sum_a log pi_a + log A (U uniform; the
     log-barrier regulariser of Agarwal et al. 2020, "On the theory of policy gradient methods"),
     <= 0, 0 at the uniform policy; its gradient on logit a is 1/A - pi_a, which tends to 1/A as
-    pi_a -> 0."""
+    pi_a -> 0. ``entropy-floor``: H(pi) + (1/A) sum_a min(0, log pi_a - log f), f =
+    FLOOR_FRACTION / A: the entropy, plus the log-barrier on the actions below the floor f only,
+    so a dead action is pulled back (by ~1/A on its logit) while the policy may still put up to
+    1 - (A - 1) f on one action (the log-barrier's pull on every action cost a near-deterministic
+    task 13%: docs/learning.md, twenty-first session)."""
     if kind == "entropy":
         return -(log_pi.exp() * log_pi).sum(-1)
     if kind == "log-barrier":
         return log_pi.mean(-1) + math.log(log_pi.shape[-1])
+    if kind == "entropy-floor":
+        floor = math.log(FLOOR_FRACTION / log_pi.shape[-1])
+        below = (log_pi - floor).clamp(max=0.0).mean(-1)
+        return -(log_pi.exp() * log_pi).sum(-1) + below
     raise ValueError(f"policy bonus {kind!r} is not known; allowed: {', '.join(POLICY_BONUSES)}")
 
 
