@@ -37,3 +37,14 @@ case "${1:-both}" in
   2) lane WaterMaze ;;
   *) lane KeyToDoor & lane WaterMaze; wait ;;
 esac
+#
+# Outcome (scores.jsonl; 2026-12-05 05:55-06:36, two runs side by side):
+#   KeyToDoor  B 0.350 / 0.351 / 0.423 (mean 0.375), L 0.415 / 0.580 / 0.400 (mean 0.465):
+#              L - B = +0.090, L ahead on 2 of 3 seeds. (1) asks for +0.10: MISSED by 0.010.
+#   WaterMaze  B 0.240 / 0.171 / 0.202 (mean 0.204), L 0.244 / 0.154 / 0.099 (mean 0.166):
+#              L - B = -0.039, (2) holds.
+# By this rule B stays the default. Plainly: over every seed measured on KeyToDoor (grid 0-2,
+# calibration 100-103) L is ahead on 5 of 7 (mean +0.11), and the cue probes show where: the
+# grid's B checkpoints fetch the key in 37 / 24 / 30% of episodes (L's: 77 / 45 / 75%). L costs
+# WaterMaze (-0.04 here, -0.07 in the grid) and ColourMatch's reliability (6 of 9 seeds against
+# 8 of 10). The rule had no near-miss clause and none was added after it.
