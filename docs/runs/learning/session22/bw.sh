@@ -30,10 +30,10 @@ run() { # dir name, env, seed, steps: skipped when finished, resumed when cut of
 case "${1:-}" in
   1) run KeyToDoor_bw_s101 merlin_rl/KeyToDoor-v0 101 200000
      run cm_bw_s13 merlin_rl/ColourMatch-v0 13 150000
-     run cm_bw_s14 merlin_rl/ColourMatch-v0 14 150000 ;;
+     run cm_bw_s14 merlin_rl/ColourMatch-v0 14 150000
+     run cm_bw_s15 merlin_rl/ColourMatch-v0 15 150000 ;;
   2) run KeyToDoor_bw_s102 merlin_rl/KeyToDoor-v0 102 200000
      run KeyToDoor_bw_s103 merlin_rl/KeyToDoor-v0 103 200000
-     run cm_bw_s15 merlin_rl/ColourMatch-v0 15 150000
      run cm_bw_s16 merlin_rl/ColourMatch-v0 16 150000 ;;
   *) echo "usage: bw.sh 1|2" >&2; exit 2 ;;
 esac
