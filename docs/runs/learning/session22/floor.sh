@@ -52,3 +52,19 @@ case "${1:-}" in
         --agent rl-lstm --env-import popgym --checkpoint-interval 50000 ;;
   *) echo "usage: floor.sh stage1-1|stage1-2|stage2-1|stage2-2|question" >&2; exit 2 ;;
 esac
+#
+# Outcome (2026-12-05 06:41-07:27; first row >= 0.9, strictly within 150,000 env steps):
+# Stage 1, ColourMatch seeds 13 / 14 / 15 / 16: E 100,480 / 130,560 / - (0.706) / 80,000: 3 of 4;
+#   F 90,240 / 90,240 / 130,560 / 150,400 (the row that ends the budget: not within 150k): 3 of 4
+#   (4 of 4 by the looser reading). Stage 1 holds (F >= E), F not ahead there. E's seed 15 is not
+#   a dead action (choice_probe_cm_entropy_s15.jsonl: cued colour 3, the policy reads row 0 with
+#   weight 1.0 and answers colour 4 with 0.59, colour 3 with 0.07), so F's pass on seed 15 is not
+#   the floor reviving an action; the runs part long before any choice is learned.
+# Stage 2 (seed 100, F against E; threshold E - 0.05): KeyToDoor 0.409 (0.376), **WaterMaze 0.128
+#   (0.222): -0.094, a miss**, MemoryGame 0.067 (0.101), ActiveVisualMatch 0.385 (0.384),
+#   VisuomotorMapping 0.012 (0.019), InstructedGoal -0.020 (-0.019), MiniGrid-MemoryS7 0.394
+#   (0.378); sum of differences -0.086. POPGym RepeatFirst (MERLIN, seed 0): last five rows 0.968
+#   (>= 0.95 holds; the defaults 0.998). Stage 2 fails on WaterMaze, so F is NOT the default; it
+#   stays an option (`--policy-bonus entropy-floor`).
+# Question: RL-LSTM on RepeatFirst under F does not collapse (last five rows 0.885, 0.97 at its
+#   last row; the defaults' run fell to chance, last five -0.069; LB 0.826): one seed, a lead.
