@@ -285,6 +285,7 @@ def test_policy_bonus_vs_loop(kind):
     logits = 4.0 * torch.randn(3, 2, 5, generator=g, dtype=torch.float64)  # some pi_a < 0.002
     bonus = losses.policy_bonus(torch.log_softmax(logits, -1), kind)
     assert bonus.shape == (3, 2)
+    assert float(torch.softmax(logits, -1).min()) < 0.01 / 5  # the floor's term is not all zero
     for t in range(3):
         for b in range(2):
             probs = torch.softmax(logits[t, b], -1).tolist()
