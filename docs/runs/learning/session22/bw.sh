@@ -37,3 +37,16 @@ case "${1:-}" in
      run cm_bw_s16 merlin_rl/ColourMatch-v0 16 150000 ;;
   *) echo "usage: bw.sh 1|2" >&2; exit 2 ;;
 esac
+#
+# Outcome (2026-12-05 07:27-07:44, two runs side by side):
+#   (1) KeyToDoor seeds 101 / 102 / 103: BW 0.466 / 0.309 / 0.405 (mean 0.393) against B 0.350 /
+#       0.351 / 0.423 (0.375): +0.018, the rule asks for +0.10: FAILED. The KL did come down as
+#       predicted (29.9-35.1 nats a step, B's 75-77, linear's 36-41), so the KL was not what cost
+#       B the key.
+#   (2) ColourMatch seeds 13 / 14 / 15 / 16: BW 70,400 / 80,000 / 90,240 / 80,000: 4 of 4 (E: 3 of
+#       4; 100,480 / 130,560 / - / 80,000); KL 12-14 nats a step. Holds, and faster on every seed
+#       but 16.
+# By this rule BW does not go on to stage 2: it stays a setting (`--image-weight 10`), not the
+# default. What it showed on ColourMatch (4 of 4, sooner) is a new lead, to be tested as its
+# own candidate on fresh seeds (ColourMatch 17-20, then the suite on seed 100), since seeds
+# 13-16 have now been seen.
