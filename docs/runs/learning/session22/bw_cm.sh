@@ -26,3 +26,8 @@ case "${1:-}" in
   2) for s in 19 20; do run $s e; run $s bw --image-weight 10; done ;;
   *) echo "usage: bw_cm.sh 1|2" >&2; exit 2 ;;
 esac
+#
+# Outcome (2026-12-05 07:58-08:13, two runs side by side): first row >= 0.9 on seeds 17 / 18 /
+# 19 / 20: E 130,560 / 80,000 / - (0.885 at its last row) / 60,160: 3 of 4; BW 110,080 / - (0.703)
+# / 130,560 / - (0.513): 2 of 4. Over seeds 13-20: 6 of 8 each. Stage 1 FAILS: part 4's 4 of 4
+# was the luck of four seeds, and BW stays a setting.
