@@ -112,8 +112,7 @@ def policy_bonus(log_pi: Tensor, kind: str = "entropy") -> Tensor:
         return log_pi.mean(-1) + math.log(log_pi.shape[-1])
     if kind == "entropy-floor":
         floor = math.log(FLOOR_FRACTION / log_pi.shape[-1])
-        below = (log_pi - floor).clamp(max=0.0).mean(-1)
-        return -(log_pi.exp() * log_pi).sum(-1) + below
+        return policy_bonus(log_pi, "entropy") + (log_pi - floor).clamp(max=0.0).mean(-1)
     raise ValueError(f"policy bonus {kind!r} is not known; allowed: {', '.join(POLICY_BONUSES)}")
 
 
