@@ -14,10 +14,12 @@ one episode each, sampled actions as in training):
 * used: of the episodes that saw the square and ended on a square, the share that picked the
   matching one (chance 1/4), against the same share for the episodes that did not see it.
 
-On KeyToDoor the cue is the key: "seen" is the key in view in phase 1, "read" the weight on the
-rows written while it was, and in place of "drawn" and "used" it counts the episodes that fetched
-the key and that opened the door (5 points; the door needs the key, not a memory of it: what
-memory adds there is the credit for fetching it).
+On KeyToDoor the cue is the key: "seen" is the key in view in phase 1, "drawn" the share of
+those steps on which the reconstruction from z_t paints the key's pixels nearer to the key's
+yellow than to the first room's floor (a blank floor is what a z without the key would draw),
+"read" the weight on the rows written while it was in view, and in place of "used" it counts the
+episodes that fetched the key and that opened the door (5 points; the door needs the key, not a
+memory of it: what memory adds there is the credit for fetching it).
 
 On InstructedGoal the cue is the instruction, shown at step 0 only: "drawn" is how well the MBP's
 text decoder gives it back from z_0 (its negative log-likelihood in nats, against ln 6 + ln 3 =
@@ -50,7 +52,7 @@ import torch
 from merlin_rl.agent import Agent
 from merlin_rl.checkpoint import load_checkpoint, load_model_state
 from merlin_rl.envs import make_vector_env
-from merlin_rl.envs.gridworld import COLOUR0, KEY, PALETTE
+from merlin_rl.envs.gridworld import COLOUR0, FLOOR_TINTS, KEY, KEY_RGB, PALETTE
 
 TASK = "merlin_rl/ActiveVisualMatch-v0"
 TASKS = (
@@ -61,14 +63,17 @@ TASKS = (
 )
 
 
-def painted_colour(obs: np.ndarray, rec: np.ndarray, rgb: np.ndarray) -> int | None:
-    """The palette index nearest to the mean reconstructed colour of the pixels that show ``rgb``
-    in ``obs`` (both [H, W, 3] in [0, 1]), or None where no pixel shows it."""
+def painted_colour(
+    obs: np.ndarray, rec: np.ndarray, rgb: np.ndarray, candidates: np.ndarray = PALETTE / 255
+) -> int | None:
+    """The index of the colour in ``candidates`` ([K, 3] in [0, 1]; the 8-colour palette unless
+    given) nearest to the mean reconstructed colour of the pixels that show ``rgb`` in ``obs``
+    (both [H, W, 3] in [0, 1]), or None where no pixel shows it."""
     mask = np.abs(obs - rgb).max(-1) < 1e-3
     if not mask.any():
         return None
     painted = rec[mask].mean(0)
-    return int(np.argmin(((PALETTE / 255 - painted) ** 2).sum(-1)))
+    return int(np.argmin(((candidates - painted) ** 2).sum(-1)))
 
 
 class _Stepper:
@@ -122,10 +127,15 @@ def probe(agent: Agent, env, seed: int) -> dict:
     stepper = _Stepper(agent, env, seed)
     image = next(n for n, m in agent.mbp.codec.items() if m.kind == "image")
     avm = hasattr(core, "target")  # else KeyToDoor, whose cue is the key
-    drawing = avm and bool(agent.mbp.decoders)  # RL-MEM and RL-LSTM draw nothing
+    drawing = bool(agent.mbp.decoders)  # RL-MEM and RL-LSTM draw nothing
     reading = agent.use_memory  # RL-LSTM reads nothing
-    if avm:
+    if avm:  # the square's colour, told from the palette's other 7
         colour = PALETTE[core.target.astype(int) - COLOUR0].astype(np.float32) / 255  # [B, 3]
+        candidates, right = PALETTE / 255, core.target.astype(int) - COLOUR0
+    else:  # the key's colour, told from the first room's floor (what the agent sees without it)
+        colour = np.broadcast_to(np.array(KEY_RGB, np.float32) / 255, (b, 3))
+        candidates = np.stack([np.array(KEY_RGB), FLOOR_TINTS[0]]) / 255
+        right = np.zeros(b, int)
     fetched = np.zeros(b, bool)
     seen_rows = np.zeros((b, core.episode_length + 1), bool)  # step t: the square was in view
     drawn, in_view = 0, 0
@@ -133,7 +143,9 @@ def probe(agent: Agent, env, seed: int) -> dict:
     done_at = np.full(b, -1)
     read_done = np.zeros(b, bool)
     final_reward = np.zeros(b)
-    for t in range(core.episode_length + 1):
+    steps = core.episode_length + 1
+    values, rewards, phases = np.zeros((b, steps)), np.zeros((b, steps)), np.full((b, steps), -1)
+    for t in range(steps):
         live = done_at < 0
         if not live.any():
             break
@@ -141,14 +153,17 @@ def probe(agent: Agent, env, seed: int) -> dict:
         target = core.target.astype(int) if avm else np.full(b, KEY)
         view = (core._window() == target[:, None]).any(1) & (phase == 0) & live
         memory, out = stepper.act()
+        if not avm and drawing:  # V_t in the env's reward units
+            values[:, t] = agent.evaluate([out]).value[0].numpy() / agent.reward_scale()
+            phases[:, t] = np.where(live, phase, -1)
         if drawing and view.any():  # the square's pixels in the true view and in the reconstruction
             obs = out.obs[image].permute(0, 2, 3, 1).numpy()  # [B, H, W, 3] in [0, 1]
             z_image = agent.mbp.decoder_input(out.z, image)
             rec = agent.mbp.codec.modality(image).reconstruct(z_image).permute(0, 2, 3, 1).numpy()
             for i in np.nonzero(view)[0]:  # a probe, not a hot path
-                nearest = painted_colour(obs[i], rec[i], colour[i])
+                nearest = painted_colour(obs[i], rec[i], colour[i], candidates)
                 if nearest is not None:
-                    drawn += int(nearest == target[i] - COLOUR0)
+                    drawn += int(nearest == right[i])
                     in_view += 1
         seen_rows[view, t] = True
         first_final = live & (phase == 2) & ~read_done & reading
@@ -165,6 +180,7 @@ def probe(agent: Agent, env, seed: int) -> dict:
                     (float(w[i][rows].sum()), rows.sum() / held.sum())
                 )
         r, done, valid = stepper.advance(out)
+        rewards[:, t] = np.where(live, r, 0.0)
         final_reward = np.where(live & (phase == 2), final_reward + r, final_reward)
         done_at = np.where(live & done & valid, t, done_at)
         if not avm:
@@ -173,14 +189,16 @@ def probe(agent: Agent, env, seed: int) -> dict:
     ended_on_square = (done_at >= 0) & (done_at < core.episode_length - 1)
     right = final_reward >= core.final_reward
     out: dict = {"episodes": b, "seen": round(float(seen.mean()), 3)}
-    if avm:
+    if drawing:
         out.update(drawn=round(drawn / in_view, 3) if in_view else None, in_view_steps=in_view)
-    else:
+    if not avm:
         out.update(
             fetched=round(float(fetched.mean()), 3),
             opened=round(float(right.mean()), 3),
             fetched_when_seen=round(float(fetched[seen].mean()), 3) if seen.any() else None,
         )
+        if drawing:
+            out.update(key_gaps(values, rewards, phases, fetched, agent.cfg.gamma))
     out.update(_read_shares(reads))
     for name, group in (("seen", seen), ("unseen", ~seen)) if avm else ():
         chose = group & ended_on_square
@@ -224,6 +242,37 @@ def instruction_probe(agent: Agent, env, seed: int) -> dict:
         done_at = np.where(live & done & valid, t, done_at)
     out.update(_read_shares(reads))
     out["used"] = round(float(success.mean()), 3)
+    return out
+
+
+def key_gaps(
+    values: np.ndarray, rewards: np.ndarray, phases: np.ndarray, fetched: np.ndarray, gamma: float
+) -> dict:
+    """KeyToDoor: does the return head know that the key was fetched? At the last step of the
+    key's phase and the first step of each later phase, the mean V_t of the episodes that fetched
+    the key minus that of those that did not, against the same gap in the discounted return
+    G_t = sum_k gamma^k r_{t+k} that the episodes went on to get. ``values``, ``rewards`` (float
+    [B, T], zero after the episode's end) and ``phases`` (int [B, T], -1 after it) per step."""
+    returns = np.zeros_like(rewards)
+    acc = np.zeros(len(rewards))
+    for t in reversed(range(rewards.shape[1])):  # a probe, not a hot path
+        acc = rewards[:, t] + gamma * acc
+        returns[:, t] = acc
+    out = {}
+    for name, phase, last in (("end0", 0, True), ("start1", 1, False), ("start2", 2, False)):
+        at = phases == phase
+        idx = np.where(
+            at.any(1), (at.shape[1] - 1 - at[:, ::-1].argmax(1)) if last else at.argmax(1), -1
+        )
+        ok = idx >= 0
+        if not (ok & fetched).any() or not (ok & ~fetched).any():
+            continue
+        rows = np.arange(len(idx))
+        for what, x in (("value", values), ("return", returns)):
+            v = x[rows, idx]
+            out[f"{what}_gap_{name}"] = round(
+                float(v[ok & fetched].mean() - v[ok & ~fetched].mean()), 3
+            )
     return out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from merlin_rl.envs.gridworld import PALETTE
+from merlin_rl.envs.gridworld import FLOOR_TINTS, KEY_RGB, PALETTE
 from scripts import load_script
 
 
@@ -49,7 +49,13 @@ def test_cue_probe_on_untrained_agents():
     # KeyToDoor: the key is the cue; fetching it is counted, and no door opens without it
     env = make_vector_env(mod.TASKS[1], 16, {})
     res = mod.probe(agent, env, seed=0)
-    assert "drawn" not in res and "match_seen" not in res
+    assert "match_seen" not in res and 0 <= res["drawn"] <= 1 and res["in_view_steps"] > 0
+    key = np.zeros((4, 4, 3))
+    key[1, 1:3] = np.array(KEY_RGB) / 255
+    pair = np.stack([np.array(KEY_RGB), FLOOR_TINTS[0]]) / 255
+    assert mod.painted_colour(key, key, key[1, 1], pair) == 0  # the key drawn
+    blank = np.broadcast_to(FLOOR_TINTS[0] / 255, key.shape)
+    assert mod.painted_colour(key, blank, key[1, 1], pair) == 1  # a floor where the key is
     assert 0 <= res["opened"] <= res["fetched"] <= 1
     assert res["fetched_when_seen"] is None or res["fetched"] <= res["seen"]
     # WaterMaze: finds per step searched, before and after the first find

@@ -59,6 +59,7 @@ VIEW_RADIUS = 2  # the egocentric window is (2r+1) x (2r+1) = 5 x 5 cells
 TILE = 16  # pixels per cell side in render()
 # actions: 0 up, 1 down, 2 left, 3 right
 MOVES = np.array([[-1, 0], [1, 0], [0, -1], [0, 1]], dtype=np.int64)
+KEY_RGB = (255, 200, 0)
 FLOOR_TINTS = np.array([[15, 15, 40], [12, 38, 12], [42, 14, 14]], dtype=np.uint8)
 _INF = 1 << 20
 
@@ -118,7 +119,7 @@ def tile_shapes(size: int) -> list[tuple[np.ndarray, np.ndarray]]:
         WALL: (full, wall),
         AGENT: (full if small else disc(0.5, 0.5, 0.42), solid((255, 255, 255))),
         APPLE: (full if small else disc(0.58, 0.5, 0.3) | stalk, apple),
-        KEY: (full if small else _KEY[texture], solid((255, 200, 0))),
+        KEY: (full if small else _KEY[texture], solid(KEY_RGB)),
         DOOR: (full, door),
     }
     for i, rgb in enumerate(PALETTE):
