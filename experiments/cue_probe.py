@@ -48,6 +48,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from merlin_rl.agent import Agent
 from merlin_rl.checkpoint import load_checkpoint, load_model_state
@@ -145,6 +146,7 @@ def probe(agent: Agent, env, seed: int) -> dict:
     final_reward = np.zeros(b)
     steps = core.episode_length + 1
     values, rewards, phases = np.zeros((b, steps)), np.zeros((b, steps)), np.full((b, steps), -1)
+    door_z, door_z_set = np.zeros((b, agent.cfg.z_dim), np.float32), np.zeros(b, bool)
     for t in range(steps):
         live = done_at < 0
         if not live.any():
@@ -156,6 +158,9 @@ def probe(agent: Agent, env, seed: int) -> dict:
         if not avm and drawing:  # V_t in the env's reward units
             values[:, t] = agent.evaluate([out]).value[0].numpy() / agent.reward_scale()
             phases[:, t] = np.where(live, phase, -1)
+            first_door = live & (phase == 2) & ~door_z_set
+            door_z[first_door] = out.z.numpy()[first_door]
+            door_z_set |= first_door
         if drawing and view.any():  # the square's pixels in the true view and in the reconstruction
             obs = out.obs[image].permute(0, 2, 3, 1).numpy()  # [B, H, W, 3] in [0, 1]
             z_image = agent.mbp.decoder_input(out.z, image)
@@ -199,6 +204,8 @@ def probe(agent: Agent, env, seed: int) -> dict:
         )
         if drawing:
             out.update(key_gaps(values, rewards, phases, fetched, agent.cfg.gamma))
+            acc = linear_probe(door_z[door_z_set], fetched[door_z_set])
+            out["key_in_z_start2"] = None if acc is None else round(acc, 3)
     out.update(_read_shares(reads))
     for name, group in (("seen", seen), ("unseen", ~seen)) if avm else ():
         chose = group & ended_on_square
@@ -274,6 +281,34 @@ def key_gaps(
                 float(v[ok & fetched].mean() - v[ok & ~fetched].mean()), 3
             )
     return out
+
+
+def linear_probe(x: np.ndarray, y: np.ndarray, steps: int = 300) -> float | None:
+    """Held-out balanced accuracy of a logistic regression from ``x`` (float [n, d]) to ``y``
+    (bool [n]): fitted on the first half, scored on the second (0.5 = y is not linearly in x).
+    None where either half lacks one of the classes."""
+    half = len(y) // 2
+    if min(y[:half].sum(), (~y[:half]).sum(), y[half:].sum(), (~y[half:]).sum()) == 0:
+        return None
+    xt = torch.as_tensor(x, dtype=torch.float32)
+    xt = (xt - xt[:half].mean(0)) / (xt[:half].std(0) + 1e-6)
+    yt = torch.as_tensor(y, dtype=torch.float32)
+    w = torch.zeros(x.shape[1] + 1, requires_grad=True)
+    opt = torch.optim.Adam([w], lr=0.05)
+    pos = yt[:half].mean()
+    weight = torch.where(yt[:half] > 0, 0.5 / pos, 0.5 / (1 - pos))  # balanced classes
+    with torch.enable_grad():
+        for _ in range(steps):
+            logit = xt[:half] @ w[:-1] + w[-1]
+            loss = (
+                weight * F.binary_cross_entropy_with_logits(logit, yt[:half], reduction="none")
+            ).mean()
+            opt.zero_grad()
+            (loss + 1e-3 * w[:-1].pow(2).sum()).backward()
+            opt.step()
+    guess = (xt[half:] @ w[:-1] + w[-1]).detach() > 0
+    truth = yt[half:] > 0
+    return float(((guess[truth]).float().mean() + (~guess[~truth]).float().mean()) / 2)
 
 
 def find_rates(finds: np.ndarray) -> tuple[float, float]:

@@ -86,3 +86,28 @@ def test_find_rates_agree_for_a_memoryless_searcher_and_not_for_one_that_recalls
     recall[:, [9, 11, 13, 15]] = True  # 10 steps to the first find, then 3 in the 10 left
     assert mod.find_rates(recall) == (0.1, 0.3)
     assert np.isnan(mod.find_rates(np.zeros((3, 5), bool))[1])
+
+
+def test_key_gaps_compare_value_and_return_between_key_and_no_key_episodes():
+    mod = _probe_module()
+    # two episodes of 4 steps: phase 0 for steps 0-1, 1 for step 2, 2 for step 3
+    phases = np.array([[0, 0, 1, 2], [0, 0, 1, 2]])
+    rewards = np.array([[0.0, 0.0, 0.0, 5.0], [0.0, 0.0, 0.0, 0.0]])  # the key episode opens
+    values = np.array([[0.0, 1.0, 2.0, 4.0], [0.0, 0.5, 0.5, 1.0]])
+    gaps = mod.key_gaps(values, rewards, phases, np.array([True, False]), gamma=0.5)
+    assert gaps["value_gap_end0"] == 0.5 and gaps["value_gap_start1"] == 1.5
+    assert gaps["value_gap_start2"] == 3.0 and gaps["return_gap_start2"] == 5.0
+    assert gaps["return_gap_start1"] == 2.5 and gaps["return_gap_end0"] == 1.25
+    # an episode that ended before the door phase counts only where it has steps
+    phases[1, 3] = -1
+    gaps = mod.key_gaps(values, rewards, phases, np.array([True, False]), gamma=0.5)
+    assert "value_gap_start2" not in gaps and "value_gap_start1" in gaps
+
+
+def test_linear_probe_finds_a_linear_label_and_not_a_random_one():
+    mod = _probe_module()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 8)).astype(np.float32)
+    assert mod.linear_probe(x, x[:, 3] + 0.5 * x[:, 5] > 0.3) > 0.95
+    assert abs(mod.linear_probe(x, rng.random(400) < 0.3) - 0.5) < 0.1
+    assert mod.linear_probe(x, np.zeros(400, bool)) is None  # one class only
