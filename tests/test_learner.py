@@ -433,6 +433,43 @@ def test_policy_and_return_heads_take_their_own_lambda(tmp_path, lam_value):
     tr.env.close()
 
 
+def test_credit_cut_stops_the_policys_trace_at_rewards_and_keeps_the_targets(tmp_path):
+    """--credit-cut reward: the policy's advantages are GAE with the trace stopped at every
+    rewarded step (a hand loop: plain GAE restarted there); the return heads' targets are the
+    plain lambda-returns. Off (the default) is plain GAE."""
+    from types import SimpleNamespace
+
+    T, B = 8, 3
+    gen = torch.Generator().manual_seed(4)
+    values = torch.randn(T, B, generator=gen)
+    rewards = torch.randn(T, B, generator=gen) * (torch.rand(T, B, generator=gen) < 0.3)
+    dones = torch.zeros(T, B, dtype=torch.bool)
+    dones[5, 2] = True  # a truncation
+    seg = SimpleNamespace(rewards=rewards, bootstrap=torch.randn(B, generator=gen), dones=dones,
+                          terminals=torch.zeros(T, B, dtype=torch.bool))  # fmt: skip
+    args = (rewards, values, seg.bootstrap, dones, seg.terminals)
+    cut = _trainer(tmp_path, "cut", lam=0.9, credit_cut="reward")
+    off = _trainer(tmp_path, "off", lam=0.9)
+    adv, targets = cut.learner.targets(seg, values)
+    adv_off, targets_off = off.learner.targets(seg, values)
+    gamma = cut.cfg.gamma
+    plain = _lambda_return_loop(*args, gamma, 0.9) - values
+    torch.testing.assert_close(adv_off, plain)
+    torch.testing.assert_close(targets, targets_off)  # the return heads' targets unchanged
+    expected = torch.zeros(T, B)
+    for b in range(B):  # the trace restarts after every rewarded step
+        acc = 0.0
+        for t in reversed(range(T)):
+            nxt = float(values[t + 1, b]) if t + 1 < T else float(seg.bootstrap[b])
+            delta = float(rewards[t, b]) + gamma * nxt - float(values[t, b])
+            acc = delta if (dones[t, b] or rewards[t, b] != 0) else delta + gamma * 0.9 * acc
+            expected[t, b] = acc
+    torch.testing.assert_close(adv, expected)
+    assert not torch.allclose(adv, adv_off)
+    for tr in (cut, off):
+        tr.env.close()
+
+
 @pytest.mark.parametrize("agent", ["merlin", "rl-lstm"])
 def test_the_baseline_is_evaluated_on_the_chosen_z(tmp_path, agent):
     """--value-input: V_t for the advantages on the acted sample z_t, or on mu_q (MERLIN); the

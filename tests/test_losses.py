@@ -95,9 +95,10 @@ def test_gaussian_log_prob_vs_loop():
 
 
 # ---------------------------------------------------------------------------------------- GAE
-def ref_gae(rewards, values, bootstrap, dones, terminals, gamma, lam):
+def ref_gae(rewards, values, bootstrap, dones, terminals, gamma, lam, cut=None):
     """Loop over envs and (backwards) over time. Truncation (done, not terminal) bootstraps
-    V_{t+1}; a terminal does not; any done stops the accumulation."""
+    V_{t+1}; a terminal does not; any done stops the accumulation, and so does a cut (which
+    keeps the bootstrap)."""
     T, B = len(rewards), len(rewards[0])
     adv = [[0.0] * B for _ in range(T)]
     for b in range(B):
@@ -107,7 +108,7 @@ def ref_gae(rewards, values, bootstrap, dones, terminals, gamma, lam):
             if terminals[t][b]:
                 next_v = 0.0
             delta = rewards[t][b] + gamma * next_v - values[t][b]
-            if dones[t][b]:
+            if dones[t][b] or (cut is not None and cut[t][b]):
                 acc = delta
             else:
                 acc = delta + gamma * lam * acc
@@ -147,6 +148,29 @@ def test_gae_vs_loop(gamma, lam):
     )
     assert adv.shape == rewards.shape
     torch.testing.assert_close(adv, torch.tensor(ref), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("gamma,lam", [(0.96, 0.9), (0.9, 1.0)])
+def test_gae_with_a_cut_vs_loop(gamma, lam):
+    """``cut`` (--credit-cut reward: at the rewarded steps) stops the trace like a done but keeps
+    the bootstrap V_{t+1}: Adv_t = delta_t there."""
+    rewards, values, bootstrap, dones, terms = gae_inputs(seed=9)
+    cut = torch.rand(rewards.shape, generator=torch.Generator().manual_seed(2)) < 0.4
+    adv = losses.gae(rewards, values, bootstrap, dones, terms, gamma, lam, cut=cut)
+    ref = ref_gae(
+        *(x.tolist() for x in (rewards, values, bootstrap, dones, terms)), gamma, lam, cut.tolist()
+    )
+    torch.testing.assert_close(adv, torch.tensor(ref), atol=1e-5, rtol=1e-5)
+    plain = losses.gae(rewards, values, bootstrap, dones, terms, gamma, lam)
+    assert not torch.allclose(adv, plain)  # the cut changes something
+    at = cut & ~dones  # where cut: delta_t alone, bootstrapping V_{t+1}
+    nxt = torch.cat([values[1:], bootstrap[None]])
+    delta = rewards + gamma * nxt * (~terms).float() - values
+    torch.testing.assert_close(adv[at], delta[at])
+    none = torch.zeros_like(cut)
+    torch.testing.assert_close(
+        losses.gae(rewards, values, bootstrap, dones, terms, gamma, lam, cut=none), plain
+    )
 
 
 def test_gae_float_masks_and_no_grad():

@@ -72,6 +72,8 @@ FLAG_HELP: dict[str, str] = {
     "gamma": "discount factor per step, in (0, 1]",
     "lam": "GAE lambda, in (0, 1]",
     "lam_value": "lambda of the return heads' targets (V, A), in (0, 1]; 0 = --lam",
+    "credit_cut": "reward: the policy's GAE trace stops at every rewarded step (the return heads' "
+    "targets unchanged); off: the paper's GAE",
     "lr_mbp": "Adam learning rate of the MBP, > 0",
     "lr_policy": "Adam learning rate of the policy, > 0",
     "lr_schedule": "both learning rates constant, or decaying linearly to 0 at --total-steps "

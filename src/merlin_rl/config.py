@@ -27,6 +27,7 @@ MBP_CLIPS = ("global", "kind", "off")  # learner.Learner
 IMAGE_DECODERS = ("auto", "mlp", "conv")  # encoders.ImageModality
 IMAGE_OUTPUTS = ("sigmoid", "linear", "bernoulli")  # encoders.ImageModality
 POLICY_BONUSES = ("entropy", "log-barrier", "entropy-floor")  # losses.POLICY_BONUSES
+CREDIT_CUTS = ("off", "reward")
 READ_STRENGTH_MAX = 1e3  # --read-strength-init: beta * cosine in [-beta, beta]
 # the settings that take one of a few names, and those names (the CLI offers them as choices)
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -48,6 +49,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "image_decoder": IMAGE_DECODERS,
     "image_output": IMAGE_OUTPUTS,
     "policy_bonus": POLICY_BONUSES,
+    "credit_cut": CREDIT_CUTS,
 }
 # settings added after runs and checkpoints already existed, with the value that reproduces what
 # those older runs did (a checkpoint or config.json without the key ran with this)
@@ -68,6 +70,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "latent": "joint",  # one posterior over all inputs, every decoder reading all of z
     "vector_sigma": "fixed",  # vector inputs: squared error of weight 1 (a fixed Gaussian scale)
     "mbp_clip": "global",  # one gradient-norm clip over all the MBP's parameters
+    "credit_cut": "off",  # the policy's GAE trace ran through rewarded steps
     "image_decoder": "auto",  # an MLP for images of at most 32 x 32, else the convolutional one
     "image_output": "sigmoid",  # the squared error of sigmoid(decoder output)
     "policy_bonus": "entropy",  # entropy_cost weighed the policy's entropy
@@ -153,6 +156,11 @@ class Config:
     # lambda of the return heads' targets R_t = Adv_t(lam_value) + V_t; 0 = lam. A lower lam with
     # lam_value 0.9 shortens only the policy's credit tail (docs/learning.md, twelfth session)
     lam_value: float = 0.0
+    # "reward": the policy's GAE trace stops at every step with a reward (Adv_t = delta_t there),
+    # so an action's advantage takes in the TD errors only up to the next reward; the return
+    # heads' lambda-return targets are unchanged (losses.gae; docs/learning.md, twenty-third
+    # session). "off": the paper's GAE.
+    credit_cut: str = "off"
     lr_mbp: float = 3e-3
     lr_policy: float = 5e-4  # 2e-3 before policy_epochs 8 (tenth session, docs/learning.md)
     # "linear": both learning rates decay linearly to 0 at total_steps (CleanRL's and SB3's PPO

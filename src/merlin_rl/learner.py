@@ -230,7 +230,10 @@ class Learner:
                 self.cfg.gamma,
                 self.cfg.lam,
             )
-        return adv, adv + values
+            targets = adv + values
+            if self.cfg.credit_cut != "off":
+                adv = self._cut_advantages(seg, values, seg.policy_bootstrap)
+        return adv, targets
 
     def targets(self, seg: Segment, values: Tensor) -> tuple[Tensor, Tensor]:
         """GAE advantages with ``lam`` for the policy, and lambda-return targets
@@ -246,7 +249,18 @@ class Learner:
         adv = adv_with(cfg.lam)
         lam_value = cfg.lam_value or cfg.lam
         adv_value = adv if lam_value == cfg.lam else adv_with(lam_value)
+        if cfg.credit_cut != "off":
+            adv = self._cut_advantages(seg, values, seg.bootstrap)
         return adv, adv_value + values.detach()
+
+    def _cut_advantages(self, seg: Segment, values: Tensor, bootstrap: Tensor) -> Tensor:
+        """``credit_cut`` reward: the policy's GAE with the trace stopped at every step whose
+        reward is not zero (losses.gae's ``cut``)."""
+        cfg = self.cfg
+        return losses.gae(
+            seg.rewards, values, bootstrap, seg.dones, seg.terminals, cfg.gamma, cfg.lam,
+            cut=seg.rewards != 0,
+        )  # fmt: skip
 
     def losses(
         self,

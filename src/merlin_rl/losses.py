@@ -57,13 +57,16 @@ def gae(
     terminals: Tensor,
     gamma: float,
     lam: float,
+    cut: Tensor | None = None,
 ) -> Tensor:
     """Generalised advantage estimates over one segment.
 
     delta_t = r_t + gamma V_{t+1} (1 - terminal_t) - V_t, with V_T = ``bootstrap``;
-    Adv_t = delta_t + gamma lam (1 - done_t) Adv_{t+1}.
+    Adv_t = delta_t + gamma lam (1 - done_t) (1 - cut_t) Adv_{t+1}.
     ``terminals`` (episode really ended) stops bootstrapping; ``dones`` (ended or truncated) stops
     the accumulation. Under a time-limit truncation V_{t+1} is the value of the final observation.
+    ``cut`` (bool, optional) stops the accumulation too, but keeps the bootstrap: where cut_t,
+    Adv_t = delta_t (``--credit-cut reward`` cuts at every rewarded step).
     All inputs (T, B) except ``bootstrap`` (B,); returns (T, B), without gradient.
     """
     rewards, values, bootstrap = rewards.detach(), values.detach(), bootstrap.detach()
@@ -71,6 +74,8 @@ def gae(
     next_values = torch.cat([values[1:], bootstrap[None]], 0)
     deltas = rewards + gamma * next_values * (1.0 - terminals.float()) - values
     carry = (gamma * lam) * (1.0 - dones.float())
+    if cut is not None:
+        carry = carry * (1.0 - cut.float())
     adv = torch.zeros_like(rewards)
     acc = torch.zeros_like(bootstrap)
     for t in reversed(range(T)):
