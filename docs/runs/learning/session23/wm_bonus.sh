@@ -33,3 +33,16 @@ case "${1:-}" in
   2) run entropy-floor 101; run log-barrier 102; run entropy-floor 103 ;;
   *) echo "usage: wm_bonus.sh 1|2" >&2; exit 2 ;;
 esac
+#
+# Outcome (2026-12-05 08:34-08:59, two runs side by side, ~8 min per run; score.py):
+#   F  (entropy-floor) 0.185 / 0.235 / 0.245 (mean 0.222): E + 0.018, behind E on 1 of 3 seeds.
+#   LB (log-barrier)   0.152 / 0.185 / 0.202 (mean 0.180): E - 0.024, behind E on 1 of 3 (103 ties).
+#   E  (the defaults)  0.240 / 0.171 / 0.202 (mean 0.204).
+# Reading: a systematic WaterMaze cost is NOT shown for either bonus; their seed-100 misses
+# (F 0.128, LB 0.165 against 0.222) were within WaterMaze's seed-to-seed spread. Where that spread
+# lies (experiments/cue_probe.py, 128 episodes per checkpoint, cue_probe_wm_bonus.jsonl): steps
+# searched per first find range 54-241 across these 14 checkpoints (the defaults alone: 75-207),
+# steps per later find 35-60: the runs differ in the first search, not in the recall, and the
+# seed-100 misses were slow first searches (212 and 241). As fixed above, both bonuses stay
+# options (their pre-registered stage 2 failed; no rule is re-read after the fact), and later
+# stage-2 rules give WaterMaze three seeds.
