@@ -147,6 +147,7 @@ def probe(agent: Agent, env, seed: int) -> dict:
     steps = core.episode_length + 1
     values, rewards, phases = np.zeros((b, steps)), np.zeros((b, steps)), np.full((b, steps), -1)
     door_z, door_z_set = np.zeros((b, agent.cfg.z_dim), np.float32), np.zeros(b, bool)
+    door_x: dict[str, np.ndarray] = {}  # the MBP's reads and both LSTMs' h at the same step
     for t in range(steps):
         live = done_at < 0
         if not live.any():
@@ -154,12 +155,20 @@ def probe(agent: Agent, env, seed: int) -> dict:
         phase = core.phase.copy()
         target = core.target.astype(int) if avm else np.full(b, KEY)
         view = (core._window() == target[:, None]).any(1) & (phase == 0) & live
+        before = stepper.state  # what step t reads: m_{t-1} and both LSTMs' h_{t-1}
         memory, out = stepper.act()
         if not avm and drawing:  # V_t in the env's reward units
             values[:, t] = agent.evaluate([out]).value[0].numpy() / agent.reward_scale()
             phases[:, t] = np.where(live, phase, -1)
             first_door = live & (phase == 2) & ~door_z_set
             door_z[first_door] = out.z.numpy()[first_door]
+            for name, x in (
+                ("reads", before.m),
+                ("mbp_h", before.mbp_h),
+                ("policy_h", before.pol_h),
+            ):
+                door_x.setdefault(name, np.zeros((b, x[0].numel()), np.float32))
+                door_x[name][first_door] = x.flatten(1).numpy()[first_door]
             door_z_set |= first_door
         if drawing and view.any():  # the square's pixels in the true view and in the reconstruction
             obs = out.obs[image].permute(0, 2, 3, 1).numpy()  # [B, H, W, 3] in [0, 1]
@@ -204,8 +213,9 @@ def probe(agent: Agent, env, seed: int) -> dict:
         )
         if drawing:
             out.update(key_gaps(values, rewards, phases, fetched, agent.cfg.gamma))
-            acc = linear_probe(door_z[door_z_set], fetched[door_z_set])
-            out["key_in_z_start2"] = None if acc is None else round(acc, 3)
+            for name, x in (("z", door_z), *door_x.items()):
+                acc = linear_probe(x[door_z_set], fetched[door_z_set])
+                out[f"key_in_{name}_start2"] = None if acc is None else round(acc, 3)
     out.update(_read_shares(reads))
     for name, group in (("seen", seen), ("unseen", ~seen)) if avm else ():
         chose = group & ended_on_square

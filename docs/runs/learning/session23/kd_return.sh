@@ -41,3 +41,11 @@ case "${1:-}" in
   2) run 10 101; run 2 102; run 10 103 ;;
   *) echo "usage: kd_return.sh 1|2" >&2; exit 2 ;;
 esac
+#
+# Outcome (2026-12-05 08:52-09:15; score.py; cue_probe_kd_return.jsonl, 512 episodes each):
+#   R2  0.402 / 0.321 / 0.410 (mean 0.378): B + 0.003, ahead on 1 of 3. Stage 1 FAILS.
+#   R10 0.379 / 0.264 / 0.377 (mean 0.340): B - 0.035, ahead on 1 of 3. Stage 1 FAILS.
+#   Question: V gap at the door phase R2 -0.007 / -0.008 / -0.033, R10 -0.016 / 0.001 / 0.002
+#   (realised return gaps 1.6-2.3); "fetched" from z at the door 0.48-0.51 (chance 0.5). Neither
+#   weight teaches V the key: the return loss's weight is not the missing piece. The return weight
+#   stays 0.4; stage 2 is not run.
