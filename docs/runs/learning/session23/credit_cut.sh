@@ -53,7 +53,7 @@ esac
 #
 # Outcome of stage 1 (2026-12-05 09:15-09:33, two runs side by side):
 #   (1) RepeatSymbol: C's first row >= 0.9 at 140,160 on seeds 101, 102 and 103 (3 of 3; E: 0 of
-#       3); last three rows 0.908 / 0.909 / 0.902 (E: 0.554 / 0.776 / 0.571). HOLDS.
+#       3); last three rows 0.905 / 0.906 / 0.902 (E: 0.554 / 0.776 / 0.571). HOLDS.
 #   (2) WaterMaze: C 0.170 / 0.105 / 0.120 (mean 0.132) against E 0.240 / 0.171 / 0.202 (mean
 #       0.204): -0.072, behind on all three seeds. FAILS (threshold -0.05).
 # Stage 1 fails, stage 2 is not run: C stays an option (`--credit-cut reward`), like `--lam 0.5`
