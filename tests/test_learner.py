@@ -3,6 +3,8 @@ gradients equal the single-graph update's, PPO's clipped objective, K epochs x m
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 
 import pytest
@@ -468,6 +470,45 @@ def test_credit_cut_stops_the_policys_trace_at_rewards_and_keeps_the_targets(tmp
     assert not torch.allclose(adv, adv_off)
     for tr in (cut, off):
         tr.env.close()
+
+
+@pytest.mark.parametrize("agent", ["merlin", "rl-mem"])
+def test_return_heads_read_z_and_the_mbp_reads_with_return_input_z_reads(tmp_path, agent):
+    """--return-input z+reads: V_t = V([z_t, m_{t-1}], log pi_t), A_t = A([z_t, m_{t-1}], a_t),
+    m_{t-1} being the reads step t's prior and posterior took in (the state's m before the step);
+    in the replay V's gradient reaches m_{t-1} directly. With "z" the heads are narrower by
+    |m|, and an rl-lstm (no memory) is refused."""
+    import torch.nn.functional as F
+
+    tr = _trainer(tmp_path, f"{agent}-zr", agent=agent, return_input="z+reads")
+    seg = tr.rollout()
+    state = seg.start_state
+    assert seg.outputs[0].reads is not None
+    torch.testing.assert_close(seg.outputs[0].reads, state.m)  # m_{t-1} of the first step
+    with torch.no_grad():
+        pred = tr.agent.evaluate(seg.outputs)
+        for t, out in enumerate(seg.outputs):  # by hand, one step at a time
+            a = F.one_hot(out.action, out.logits.shape[-1]).float()
+            zr = torch.cat([out.z, out.reads], -1)
+            v, adv = tr.agent.mbp.returns(zr, F.log_softmax(out.logits, -1), a)
+            torch.testing.assert_close(pred.value[t], v)
+            torch.testing.assert_close(pred.advantage[t], adv)
+        # the reads matter: other reads, another V
+        other = [dataclasses.replace(o, reads=torch.randn_like(o.reads)) for o in seg.outputs]
+        assert not torch.allclose(tr.agent.evaluate(other).value, pred.value)
+    plain = _trainer(tmp_path, f"{agent}-z", agent=agent)
+    width = plain.agent.mbp.value_head[0].in_features
+    assert tr.agent.mbp.value_head[0].in_features == width + state.m.shape[-1]
+    # in the replay the return loss reaches the read interface through m_{t-1} directly
+    outs, _ = replay(tr.agent, seg)
+    v = tr.agent.evaluate(outs).value
+    grad = torch.autograd.grad(v.sum(), outs[3].reads, retain_graph=True)[0]
+    assert grad.abs().sum() > 0
+    for t in (tr, plain):
+        t.env.close()
+    with pytest.raises(ValueError, match="--return-input z\\+reads needs"):
+        make_config("small", env="merlin_rl/ColourMatch-v0", agent="rl-lstm",
+                    return_input="z+reads").validate()  # fmt: skip
 
 
 @pytest.mark.parametrize("agent", ["merlin", "rl-lstm"])

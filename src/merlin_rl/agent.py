@@ -94,6 +94,7 @@ class StepOutput:
     mbp_weights: Tensor | None  # (B, K^r, N)
     policy_weights: Tensor | None  # (B, K~, N) the policy's reads (K~ = policy_reads)
     policy_value: Tensor | None = None  # (B,) the policy's own V~_t (--baseline policy)
+    reads: Tensor | None = None  # (B, K^r 2|z|) m_{t-1}, the MBP reads step t took in (memory)
 
 
 def action_log_prob_entropy(log_pi: Tensor, action: Tensor) -> tuple[Tensor, Tensor]:
@@ -281,6 +282,7 @@ class Agent(nn.Module):
             mbp_weights=mbp_w,
             policy_weights=pol_w,
             policy_value=pol_v,
+            reads=state.m if self.use_memory else None,
         )
         new_state = AgentState(
             mbp_h=mbp_h,
@@ -325,8 +327,9 @@ class Agent(nn.Module):
         V_t = V(z_t, stopgrad(log pi_t)), A_t = A(z_t, a_t) (DESIGN §1 step 8)."""
         t, b = len(steps), steps[0].z.shape[0]
         cat = lambda xs: torch.cat(xs, 0)  # noqa: E731  (T*B, ...), time-major
-        z, log_pi, a_onehot = self._head_inputs(steps)
-        value, adv = self.mbp.returns(z, log_pi, a_onehot)
+        head_z, log_pi, a_onehot = self._head_inputs(steps)
+        value, adv = self.mbp.returns(head_z, log_pi, a_onehot)
+        z = head_z[:, : self.mbp.z_dim]  # z_t alone (the decoders' input)
         unflat = lambda x: x.view(t, b)  # noqa: E731
         kl = kl_obj = None
         if steps[0].dist:
@@ -363,9 +366,12 @@ class Agent(nn.Module):
         self, steps: list[StepOutput], mean: bool = False
     ) -> tuple[Tensor, Tensor, Tensor]:
         """The return heads' inputs of T stacked steps, time-major (T*B, ...): z_t (mu_q when
-        ``mean`` and there is a posterior), log pi_t and the one-hot a_t."""
+        ``mean`` and there is a posterior; [z_t, m_{t-1}] with ``return_input`` z+reads), log pi_t
+        and the one-hot a_t."""
         use_mu = mean and bool(steps[0].dist)
         z = torch.cat([s.dist["mu_q"] if use_mu else s.z for s in steps], 0)
+        if self.cfg.return_input == "z+reads":
+            z = torch.cat([z, torch.cat([s.reads for s in steps], 0)], -1)
         log_pi = F.log_softmax(torch.cat([s.logits for s in steps], 0), -1)
         a = F.one_hot(torch.cat([s.action for s in steps], 0), self.num_actions).to(z.dtype)
         return z, log_pi, a

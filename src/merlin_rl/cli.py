@@ -74,6 +74,8 @@ FLAG_HELP: dict[str, str] = {
     "lam_value": "lambda of the return heads' targets (V, A), in (0, 1]; 0 = --lam",
     "credit_cut": "reward: the policy's GAE trace stops at every rewarded step (the return heads' "
     "targets unchanged); off: the paper's GAE",
+    "return_input": "what the MBP's return heads read besides log pi / a: z (the paper's), or "
+    "z+reads: z and the MBP's memory reads m_{t-1} (a diagnostic; merlin and rl-mem only)",
     "lr_mbp": "Adam learning rate of the MBP, > 0",
     "lr_policy": "Adam learning rate of the policy, > 0",
     "lr_schedule": "both learning rates constant, or decaying linearly to 0 at --total-steps "

@@ -28,6 +28,7 @@ IMAGE_DECODERS = ("auto", "mlp", "conv")  # encoders.ImageModality
 IMAGE_OUTPUTS = ("sigmoid", "linear", "bernoulli")  # encoders.ImageModality
 POLICY_BONUSES = ("entropy", "log-barrier", "entropy-floor")  # losses.POLICY_BONUSES
 CREDIT_CUTS = ("off", "reward")
+RETURN_INPUTS = ("z", "z+reads")
 READ_STRENGTH_MAX = 1e3  # --read-strength-init: beta * cosine in [-beta, beta]
 # the settings that take one of a few names, and those names (the CLI offers them as choices)
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -50,6 +51,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "image_output": IMAGE_OUTPUTS,
     "policy_bonus": POLICY_BONUSES,
     "credit_cut": CREDIT_CUTS,
+    "return_input": RETURN_INPUTS,
 }
 # settings added after runs and checkpoints already existed, with the value that reproduces what
 # those older runs did (a checkpoint or config.json without the key ran with this)
@@ -71,6 +73,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "vector_sigma": "fixed",  # vector inputs: squared error of weight 1 (a fixed Gaussian scale)
     "mbp_clip": "global",  # one gradient-norm clip over all the MBP's parameters
     "credit_cut": "off",  # the policy's GAE trace ran through rewarded steps
+    "return_input": "z",  # the return heads read z_t (and log pi_t or a_t) only
     "image_decoder": "auto",  # an MLP for images of at most 32 x 32, else the convolutional one
     "image_output": "sigmoid",  # the squared error of sigmoid(decoder output)
     "policy_bonus": "entropy",  # entropy_cost weighed the policy's entropy
@@ -202,6 +205,11 @@ class Config:
     action_weight: float = 1.0
     reward_weight: float = 1.0
     return_weight: float = 0.4
+    # what the return heads read besides log pi_t / a_t: "z" (the paper's V(z_t, log pi_t)), or
+    # "z+reads": z_t and the MBP's reads m_{t-1} that step t's prior and posterior took in (a
+    # departure from the paper, as a diagnostic: KeyToDoor's reads carry the key and z does
+    # not; docs/learning.md, twenty-third session). Needs memory (merlin, rl-mem).
+    return_input: str = "z"
     # learner (learner.py): K epochs of replayed segments, minibatches over environments
     epochs: int = 3  # K; 1 with 1 minibatch is the paper's A2C update on one graph
     minibatches: int = 2  # minibatches over environments per epoch (at most one per env)
@@ -341,6 +349,11 @@ class Config:
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
                 raise ConfigError(f"{_flag(name)} must be a finite number >= 0, got {v!r}")
+        if self.return_input == "z+reads" and self.agent == "rl-lstm":
+            raise ConfigError(
+                "--return-input z+reads needs the MBP's memory reads; allowed with --agent "
+                "merlin or rl-mem, got rl-lstm"
+            )
         if not self.env:
             raise ConfigError("--env must name an environment id, got ''")
         if ":" in self.env:  # Gymnasium would import the module before the colon

@@ -94,9 +94,11 @@ class MBP(nn.Module):
             )
             self.action_decoder = nn.Linear(self.z_dim, num_actions)
             self.reward_decoder = nn.Linear(self.z_dim, 1)
-        # return heads: V(z, stopgrad(log pi)) and A(z, onehot(a))
-        self.value_head = mlp(self.z_dim + num_actions, cfg.mlp_hidden, 1)
-        self.advantage_head = mlp(self.z_dim + num_actions, cfg.mlp_hidden, 1)
+        # return heads: V(z, stopgrad(log pi)) and A(z, onehot(a)); z is [z_t, m_{t-1}] with
+        # return_input z+reads (Agent._head_inputs)
+        head_in = self.z_dim + (read_dim if cfg.return_input == "z+reads" else 0)
+        self.value_head = mlp(head_in + num_actions, cfg.mlp_hidden, 1)
+        self.advantage_head = mlp(head_in + num_actions, cfg.mlp_hidden, 1)
 
     def clip_groups(self) -> list[list[nn.Parameter]]:
         """The parameters that ``--mbp-clip kind`` clips by their own norm: each observation
