@@ -212,7 +212,7 @@ def probe(agent: Agent, env, seed: int) -> dict:
             fetched_when_seen=round(float(fetched[seen].mean()), 3) if seen.any() else None,
         )
         if drawing:
-            out.update(key_gaps(values, rewards, phases, fetched, agent.cfg.gamma))
+            out.update(key_gaps(values, rewards, phases, fetched, agent.cfg.gamma, agent.cfg.lam))
             for name, x in (("z", door_z), *door_x.items()):
                 acc = linear_probe(x[door_z_set], fetched[door_z_set])
                 out[f"key_in_{name}_start2"] = None if acc is None else round(acc, 3)
@@ -263,18 +263,34 @@ def instruction_probe(agent: Agent, env, seed: int) -> dict:
 
 
 def key_gaps(
-    values: np.ndarray, rewards: np.ndarray, phases: np.ndarray, fetched: np.ndarray, gamma: float
+    values: np.ndarray,
+    rewards: np.ndarray,
+    phases: np.ndarray,
+    fetched: np.ndarray,
+    gamma: float,
+    lam: float | None = None,
 ) -> dict:
     """KeyToDoor: does the return head know that the key was fetched? At the last step of the
     key's phase and the first step of each later phase, the mean V_t of the episodes that fetched
     the key minus that of those that did not, against the same gap in the discounted return
-    G_t = sum_k gamma^k r_{t+k} that the episodes went on to get. ``values``, ``rewards`` (float
-    [B, T], zero after the episode's end) and ``phases`` (int [B, T], -1 after it) per step."""
-    returns = np.zeros_like(rewards)
-    acc = np.zeros(len(rewards))
+    G_t = sum_k gamma^k r_{t+k} that the episodes went on to get, and (with ``lam``) in the
+    lambda-return G^lam_t = r_t + gamma ((1 - lam) V_{t+1} + lam G^lam_{t+1}) built on these V
+    (what V is regressed on, over the whole episode: no segment cut). ``values``, ``rewards``
+    (float [B, T], rewards zero after the episode's end) and ``phases`` (int [B, T], -1 after
+    it) per step."""
+    returns, lam_returns = np.zeros_like(rewards), np.zeros_like(rewards)
+    acc, lam_acc = np.zeros(len(rewards)), np.zeros(len(rewards))
+    v = np.where(phases >= 0, values, 0.0)
     for t in reversed(range(rewards.shape[1])):  # a probe, not a hot path
         acc = rewards[:, t] + gamma * acc
         returns[:, t] = acc
+        if lam is not None:
+            v_next = v[:, t + 1] if t + 1 < v.shape[1] else np.zeros(len(v))
+            lam_acc = rewards[:, t] + gamma * ((1 - lam) * v_next + lam * lam_acc)
+            lam_returns[:, t] = lam_acc
+    series = [("value", values), ("return", returns)]
+    if lam is not None:
+        series.append(("target", lam_returns))
     out = {}
     for name, phase, last in (("end0", 0, True), ("start1", 1, False), ("start2", 2, False)):
         at = phases == phase
@@ -285,7 +301,7 @@ def key_gaps(
         if not (ok & fetched).any() or not (ok & ~fetched).any():
             continue
         rows = np.arange(len(idx))
-        for what, x in (("value", values), ("return", returns)):
+        for what, x in series:
             v = x[rows, idx]
             out[f"{what}_gap_{name}"] = round(
                 float(v[ok & fetched].mean() - v[ok & ~fetched].mean()), 3

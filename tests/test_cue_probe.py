@@ -98,6 +98,15 @@ def test_key_gaps_compare_value_and_return_between_key_and_no_key_episodes():
     assert gaps["value_gap_end0"] == 0.5 and gaps["value_gap_start1"] == 1.5
     assert gaps["value_gap_start2"] == 3.0 and gaps["return_gap_start2"] == 5.0
     assert gaps["return_gap_start1"] == 2.5 and gaps["return_gap_end0"] == 1.25
+    # with lam: the lambda-returns on these V, G_t = r_t + gamma ((1 - lam) V_{t+1} + lam G_{t+1})
+    gaps = mod.key_gaps(values, rewards, phases, np.array([True, False]), gamma=0.5, lam=0.5)
+    assert gaps["target_gap_start2"] == 5.0  # the last step: its reward alone
+    g_key = 0.0 + 0.5 * (0.5 * 4.0 + 0.5 * 5.0)  # step 2 of the key episode: 2.25
+    g_not = 0.0 + 0.5 * (0.5 * 1.0 + 0.5 * 0.0)  # of the other: 0.25
+    assert gaps["target_gap_start1"] == g_key - g_not
+    assert "target_gap_start1" not in mod.key_gaps(
+        values, rewards, phases, np.array([True, False]), 0.5
+    )
     # an episode that ended before the door phase counts only where it has steps
     phases[1, 3] = -1
     gaps = mod.key_gaps(values, rewards, phases, np.array([True, False]), gamma=0.5)

@@ -32,3 +32,12 @@ case "${1:-}" in
   2) run 102 ;;
   *) echo "usage: kd_reads.sh 1|2" >&2; exit 2 ;;
 esac
+#
+# Outcome (2026-12-05 09:38-09:54; score.py; cue_probe_kd_reads.jsonl, 512 episodes each):
+#   RI 0.388 / 0.352 / 0.512 (mean 0.417): B + 0.042, ahead on 3 of 3. Stage 1 FAILS (+0.10).
+#   Question: V gap at the door 0.009 / 0.005 / 0.008 (realised return gaps 1.6 / 2.0 / 2.8), with
+#   the reads that V now takes in carrying the key at 0.75 / 0.57 / 0.62: NO. V's own lambda-return
+#   targets at that step (built on its V over the whole episode) differ by 1.2 / 1.3 / 1.5 between
+#   the groups; V, whose fit is fair in the key and apple phases (correlation with its lambda-
+#   return 0.69 on B's seed 101), is nearly constant in the door phase (sd 0.13 against its
+#   target's 0.76; correlation 0.14). The return input stays "z"; the option stays, as a diagnostic.
