@@ -289,9 +289,17 @@ def key_gaps(
             lam_acc = rewards[:, t] + gamma * ((1 - lam) * v_next + lam * lam_acc)
             lam_returns[:, t] = lam_acc
     series = [("value", values), ("return", returns)]
+    out = {}
     if lam is not None:
         series.append(("target", lam_returns))
-    out = {}
+        for phase in range(int(phases.max()) + 1):  # how well V follows its targets, by phase
+            at = phases == phase
+            if at.sum() > 2:
+                out[f"value_target_corr_phase{phase}"] = round(
+                    float(np.corrcoef(values[at], lam_returns[at])[0, 1]), 3
+                )
+                out[f"value_sd_phase{phase}"] = round(float(values[at].std()), 3)
+                out[f"target_sd_phase{phase}"] = round(float(lam_returns[at].std()), 3)
     for name, phase, last in (("end0", 0, True), ("start1", 1, False), ("start2", 2, False)):
         at = phases == phase
         idx = np.where(

@@ -104,6 +104,8 @@ def test_key_gaps_compare_value_and_return_between_key_and_no_key_episodes():
     g_key = 0.0 + 0.5 * (0.5 * 4.0 + 0.5 * 5.0)  # step 2 of the key episode: 2.25
     g_not = 0.0 + 0.5 * (0.5 * 1.0 + 0.5 * 0.0)  # of the other: 0.25
     assert gaps["target_gap_start1"] == g_key - g_not
+    assert gaps["value_sd_phase0"] == np.concatenate([values[:, :2]]).std().round(3)
+    assert -1 <= gaps["value_target_corr_phase0"] <= 1 and "value_sd_phase2" not in gaps
     assert "target_gap_start1" not in mod.key_gaps(
         values, rewards, phases, np.array([True, False]), 0.5
     )
