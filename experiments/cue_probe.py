@@ -148,6 +148,7 @@ def probe(agent: Agent, env, seed: int) -> dict:
     values, rewards, phases = np.zeros((b, steps)), np.zeros((b, steps)), np.full((b, steps), -1)
     door_z, door_z_set = np.zeros((b, agent.cfg.z_dim), np.float32), np.zeros(b, bool)
     door_x: dict[str, np.ndarray] = {}  # the MBP's reads and both LSTMs' h at the same step
+    door_steps: list[tuple[np.ndarray, int, np.ndarray, np.ndarray]] = []
     for t in range(steps):
         live = done_at < 0
         if not live.any():
@@ -170,6 +171,9 @@ def probe(agent: Agent, env, seed: int) -> dict:
                 door_x.setdefault(name, np.zeros((b, x[0].numel()), np.float32))
                 door_x[name][first_door] = x.flatten(1).numpy()[first_door]
             door_z_set |= first_door
+            at_door = live & (phase == 2)
+            if at_door.any():  # every door-phase step: what a value regression could take in
+                door_steps.append((np.nonzero(at_door)[0], t, out.z.numpy(), before.m.numpy()))
         if drawing and view.any():  # the square's pixels in the true view and in the reconstruction
             obs = out.obs[image].permute(0, 2, 3, 1).numpy()  # [B, H, W, 3] in [0, 1]
             z_image = agent.mbp.decoder_input(out.z, image)
@@ -213,6 +217,7 @@ def probe(agent: Agent, env, seed: int) -> dict:
         )
         if drawing:
             out.update(key_gaps(values, rewards, phases, fetched, agent.cfg.gamma, agent.cfg.lam))
+            out.update(door_fit(door_steps, values, rewards, phases, fetched, agent.cfg))
             for name, x in (("z", door_z), *door_x.items()):
                 acc = linear_probe(x[door_z_set], fetched[door_z_set])
                 out[f"key_in_{name}_start2"] = None if acc is None else round(acc, 3)
@@ -278,16 +283,7 @@ def key_gaps(
     (what V is regressed on, over the whole episode: no segment cut). ``values``, ``rewards``
     (float [B, T], rewards zero after the episode's end) and ``phases`` (int [B, T], -1 after
     it) per step."""
-    returns, lam_returns = np.zeros_like(rewards), np.zeros_like(rewards)
-    acc, lam_acc = np.zeros(len(rewards)), np.zeros(len(rewards))
-    v = np.where(phases >= 0, values, 0.0)
-    for t in reversed(range(rewards.shape[1])):  # a probe, not a hot path
-        acc = rewards[:, t] + gamma * acc
-        returns[:, t] = acc
-        if lam is not None:
-            v_next = v[:, t + 1] if t + 1 < v.shape[1] else np.zeros(len(v))
-            lam_acc = rewards[:, t] + gamma * ((1 - lam) * v_next + lam * lam_acc)
-            lam_returns[:, t] = lam_acc
+    returns, lam_returns = episode_returns(values, rewards, phases, gamma, lam)
     series = [("value", values), ("return", returns)]
     out = {}
     if lam is not None:
@@ -314,6 +310,121 @@ def key_gaps(
             out[f"{what}_gap_{name}"] = round(
                 float(v[ok & fetched].mean() - v[ok & ~fetched].mean()), 3
             )
+    return out
+
+
+def episode_returns(
+    values: np.ndarray,
+    rewards: np.ndarray,
+    phases: np.ndarray,
+    gamma: float,
+    lam: float | None,
+    starts: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The discounted return G_t and (with ``lam``, else zeros) the lambda-return G^lam_t =
+    r_t + gamma ((1 - lam) V_{t+1} + lam G^lam_{t+1}) of every step, over the whole episode
+    (float [B, T]; ``phases`` -1 after the episode's end, where V counts as 0), or with
+    ``starts`` (bool [B, T]: a training segment starts at t) cut as the learner cuts it: at the
+    last step of a segment G^lam_t = r_t + gamma V_{t+1}."""
+    returns, lam_returns = np.zeros_like(rewards), np.zeros_like(rewards)
+    acc, lam_acc = np.zeros(len(rewards)), np.zeros(len(rewards))
+    v = np.where(phases >= 0, values, 0.0)
+    for t in reversed(range(rewards.shape[1])):  # a probe, not a hot path
+        acc = rewards[:, t] + gamma * acc
+        returns[:, t] = acc
+        if lam is not None:
+            v_next = v[:, t + 1] if t + 1 < v.shape[1] else np.zeros(len(v))
+            if starts is not None and t + 1 < v.shape[1]:
+                lam_acc = np.where(starts[:, t + 1], v_next, lam_acc)
+            lam_acc = rewards[:, t] + gamma * ((1 - lam) * v_next + lam * lam_acc)
+            lam_returns[:, t] = lam_acc
+    return returns, lam_returns
+
+
+def ridge_fit(x: np.ndarray, y: np.ndarray, train: np.ndarray, ridge: float = 1.0) -> np.ndarray:
+    """Predictions for every row of ``x`` (float [n, d]) of a ridge regression to ``y`` ([n])
+    fitted on the rows where ``train`` (bool [n]) holds, on features standardised by those rows:
+    w = (X'X + ridge I)^-1 X'(y - mean y)."""
+    mu, sd = x[train].mean(0), x[train].std(0) + 1e-6
+    xs = (x - mu) / sd
+    xt, yt = xs[train], y[train] - y[train].mean()
+    w = np.linalg.solve(xt.T @ xt + ridge * np.eye(x.shape[1]), xt.T @ yt)
+    return xs @ w + y[train].mean()
+
+
+def value_fit(
+    features: dict[str, np.ndarray],
+    target: np.ndarray,
+    value: np.ndarray,
+    fetched: np.ndarray,
+    first: np.ndarray,
+    train: np.ndarray,
+) -> dict:
+    """Could a regression on what V takes in fit the key-dependent part of V's targets? Over
+    KeyToDoor's door-phase steps (rows), per feature set: a ridge regression fitted to the
+    lambda-return ``target`` on the ``train`` rows (the first half of the episodes), then on the
+    held-out rows its R^2 and, at each episode's first door step (``first``), the gap of its
+    prediction between the episodes that ``fetched`` the key and the others; the same two for
+    V itself (``value``), which was trained on every episode of its training run."""
+
+    def scores(pred: np.ndarray) -> tuple[float, float | None]:
+        test = ~train
+        resid = ((target[test] - pred[test]) ** 2).mean()
+        r2 = 1 - resid / target[test].var()
+        at = test & first
+        if not (at & fetched).any() or not (at & ~fetched).any():
+            return round(float(r2), 3), None
+        gap = pred[at & fetched].mean() - pred[at & ~fetched].mean()
+        return round(float(r2), 3), round(float(gap), 3)
+
+    out = {}
+    r2, gap = scores(value)
+    out.update(fit_r2_value=r2, fit_gap_value=gap)
+    _, target_gap = scores(target)
+    out["fit_gap_target"] = target_gap
+    for name, x in features.items():
+        r2, gap = scores(ridge_fit(x, target, train))
+        out[f"fit_r2_{name}"], out[f"fit_gap_{name}"] = r2, gap
+    return out
+
+
+def door_fit(
+    door_steps: list[tuple[np.ndarray, int, np.ndarray, np.ndarray]],
+    values: np.ndarray,
+    rewards: np.ndarray,
+    phases: np.ndarray,
+    fetched: np.ndarray,
+    cfg,
+) -> dict:
+    """:func:`value_fit` on the door-phase steps that :func:`probe` collected (per step: the
+    episodes at the door, t, z_t and m_{t-1} of every episode), on z, on [z, m_{t-1}] and, as an
+    oracle, on [z, m_{t-1}, fetched]."""
+    if not door_steps:
+        return {}
+    _, lam_returns = episode_returns(values, rewards, phases, cfg.gamma, cfg.lam)
+    ep = np.concatenate([e for e, *_ in door_steps])
+    t = np.concatenate([np.full(len(e), s) for e, s, *_ in door_steps])
+    z = np.concatenate([zz[e] for e, _, zz, _ in door_steps])
+    reads = np.concatenate([m[e] for e, _, _, m in door_steps])
+    first_t = np.full(len(values), values.shape[1])
+    np.minimum.at(first_t, ep, t)
+    first = t == first_t[ep]
+    got = fetched[ep]
+    features = {
+        "z": z,
+        "z_reads": np.concatenate([z, reads], 1),
+        "z_reads_fetched": np.concatenate([z, reads, got[:, None]], 1),
+    }
+    train = ep < len(values) // 2
+    out = value_fit(features, lam_returns[ep, t], values[ep, t], got, first, train)
+    # the targets as training cuts them: segments of tau steps, the episode's offset in its
+    # segment drawn at random (an episode of L steps starts L mod tau later in the next one)
+    b, n = values.shape
+    offset = np.random.default_rng(0).integers(0, cfg.tau, size=b)
+    starts = (np.arange(n)[None, :] + offset[:, None]) % cfg.tau == 0
+    _, cut_returns = episode_returns(values, rewards, phases, cfg.gamma, cfg.lam, starts)
+    cut = value_fit(features, cut_returns[ep, t], values[ep, t], got, first, train)
+    out.update({f"cut_{k}": v for k, v in cut.items() if k != "fit_gap_value"})
     return out
 
 

@@ -122,3 +122,46 @@ def test_linear_probe_finds_a_linear_label_and_not_a_random_one():
     assert mod.linear_probe(x, x[:, 3] + 0.5 * x[:, 5] > 0.3) > 0.95
     assert abs(mod.linear_probe(x, rng.random(400) < 0.3) - 0.5) < 0.1
     assert mod.linear_probe(x, np.zeros(400, bool)) is None  # one class only
+
+
+def test_value_fit_finds_the_gap_a_feature_carries_and_not_one_it_lacks():
+    """A ridge regression on a feature that holds "fetched" recovers the targets' gap between the
+    groups on held-out episodes (and a constant V shows none); on noise alone it finds none."""
+    mod = _probe_module()
+    rng = np.random.default_rng(0)
+    n = 2000
+    fetched = rng.random(n) < 0.4
+    target = 2.0 * fetched + rng.normal(size=n)  # a door opened: about 2 more with the key
+    first = np.arange(n) % 5 == 0  # each "episode" has 5 door steps, the first marked
+    train = np.arange(n) < n // 2
+    noise = rng.normal(size=(n, 6))
+    carries = np.concatenate([noise, fetched[:, None] + 0.1 * rng.normal(size=(n, 1))], 1)
+    out = mod.value_fit(
+        {"carries": carries, "noise": noise}, target, np.full(n, 0.8), fetched, first, train
+    )
+    assert abs(out["fit_gap_carries"] - 2.0) < 0.3 and out["fit_r2_carries"] > 0.4
+    assert abs(out["fit_gap_noise"]) < 0.3 and out["fit_r2_noise"] < 0.05
+    assert out["fit_gap_value"] == 0.0 and out["fit_r2_value"] < 0
+    assert abs(out["fit_gap_target"] - 2.0) < 0.3
+    # the ridge itself: a linear target is recovered exactly on held-out rows
+    x = rng.normal(size=(300, 3))
+    y = x @ np.array([1.0, -2.0, 0.5]) + 3.0
+    pred = mod.ridge_fit(x, y, np.arange(300) < 150, ridge=1e-6)
+    assert np.allclose(pred[150:], y[150:], atol=1e-4)
+
+
+def test_episode_returns_cut_at_segment_starts_bootstrap_from_v():
+    """With ``starts`` the lambda-return stops at a segment's last step and takes V there, as
+    the learner's targets do; without, it runs over the whole episode."""
+    mod = _probe_module()
+    phases = np.zeros((1, 4), int)
+    rewards = np.array([[1.0, 0.0, 0.0, 4.0]])
+    values = np.array([[0.5, 1.0, 2.0, 3.0]])
+    g, lam = 0.5, 0.5
+    _, whole = mod.episode_returns(values, rewards, phases, g, lam)
+    starts = np.array([[True, False, True, False]])  # segments [0, 1] and [2, 3]
+    _, cut = mod.episode_returns(values, rewards, phases, g, lam, starts)
+    assert cut[0, 3] == whole[0, 3] == 4.0 and cut[0, 2] == whole[0, 2]
+    assert cut[0, 1] == 0.0 + g * values[0, 2]  # the segment's last step: r + gamma V
+    assert cut[0, 0] == 1.0 + g * ((1 - lam) * values[0, 1] + lam * cut[0, 1])
+    assert whole[0, 1] != cut[0, 1]
