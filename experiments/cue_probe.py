@@ -19,7 +19,13 @@ those steps on which the reconstruction from z_t paints the key's pixels nearer 
 yellow than to the first room's floor (a blank floor is what a z without the key would draw),
 "read" the weight on the rows written while it was in view, and in place of "used" it counts the
 episodes that fetched the key and that opened the door (5 points; the door needs the key, not a
-memory of it: what memory adds there is the credit for fetching it).
+memory of it: what memory adds there is the credit for fetching it). Beside them it measures
+whether the return head knows the key (V's gap between the two groups of episodes at each
+phase's start, against their returns' and V's lambda-targets' gaps), where "fetched" can be read
+(linear probes on z, m_{t-1} and both LSTMs' h at the door), and whether a ridge regression on
+what V could take in (z_t, m_{t-1}; with "fetched" itself as an oracle) fits the key-dependent
+part of V's door-phase targets on held-out episodes, with the targets over the whole episode and
+cut into training segments of tau steps ("cut_" keys).
 
 On InstructedGoal the cue is the instruction, shown at step 0 only: "drawn" is how well the MBP's
 text decoder gives it back from z_0 (its negative log-likelihood in nats, against ln 6 + ln 3 =
