@@ -35,3 +35,14 @@ case "${1:-}" in
   2) run 102 ;;
   *) echo "usage: kd_gamma.sh 1|2" >&2; exit 2 ;;
 esac
+#
+# Outcome (2026-12-05 11:42-12:08; score.py; cue_probe_kd_gamma.jsonl, 512 episodes each):
+#   G99 0.429 / 0.376 / 0.430 (mean 0.412): B + 0.037, ahead on 3 of 3. Fetched 0.402 / 0.422 /
+#   0.473 against B's 0.324 / 0.285 / 0.293 (+0.078 / +0.137 / +0.180: >= +0.15 on 1 of 3), and
+#   the door opened in 0.254 / 0.225 / 0.266 of the episodes against 0.129 / 0.129 / 0.164.
+#   Question: NO (the fetch rose by less than 0.15 on 2 of 3 seeds, the score by less than 0.10).
+#   V still does not know the key (gap at the door -0.011 / -0.023 / 0.019, at the end of the key
+#   phase 0.010 / -0.014 / -0.022), while the returns' gaps grew (2.6-3.0 at the door, 1.6-1.9 at
+#   the end of the key phase). Read with this: the fetch (steps 0-14) and the door (steps 60-74)
+#   never share a 20-step segment, so no gamma or lambda carries the door's reward to the fetch
+#   while V is blind; the longer horizon can act only inside a phase (finding the door).
