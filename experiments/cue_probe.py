@@ -56,6 +56,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from merlin_rl import losses
 from merlin_rl.agent import Agent
 from merlin_rl.checkpoint import load_checkpoint, load_model_state
 from merlin_rl.envs import make_vector_env
@@ -331,19 +332,21 @@ def episode_returns(
     r_t + gamma ((1 - lam) V_{t+1} + lam G^lam_{t+1}) of every step, over the whole episode
     (float [B, T]; ``phases`` -1 after the episode's end, where V counts as 0), or with
     ``starts`` (bool [B, T]: a training segment starts at t) cut as the learner cuts it: at the
-    last step of a segment G^lam_t = r_t + gamma V_{t+1}."""
-    returns, lam_returns = np.zeros_like(rewards), np.zeros_like(rewards)
-    acc, lam_acc = np.zeros(len(rewards)), np.zeros(len(rewards))
+    last step of a segment G^lam_t = r_t + gamma V_{t+1}. Both from the learner's
+    :func:`merlin_rl.losses.gae` (G^lam = Adv + V; G = the advantage with lam 1 and V = 0)."""
+    ended = np.concatenate([phases[:, 1:] < 0, np.ones((len(phases), 1), bool)], 1)
     v = np.where(phases >= 0, values, 0.0)
-    for t in reversed(range(rewards.shape[1])):  # a probe, not a hot path
-        acc = rewards[:, t] + gamma * acc
-        returns[:, t] = acc
-        if lam is not None:
-            v_next = v[:, t + 1] if t + 1 < v.shape[1] else np.zeros(len(v))
-            if starts is not None and t + 1 < v.shape[1]:
-                lam_acc = np.where(starts[:, t + 1], v_next, lam_acc)
-            lam_acc = rewards[:, t] + gamma * ((1 - lam) * v_next + lam * lam_acc)
-            lam_returns[:, t] = lam_acc
+    # time-major (T, B) tensors for losses.gae; after an episode's end r = V = 0
+    r_t, v_t, end_t = (torch.from_numpy(np.ascontiguousarray(x.T)) for x in (rewards, v, ended))
+    zero = torch.zeros(len(rewards), dtype=r_t.dtype)
+    returns = losses.gae(r_t, torch.zeros_like(v_t), zero, end_t, end_t, gamma, 1.0).T.numpy()
+    lam_returns = np.zeros_like(rewards)
+    if lam is not None:
+        cut = None
+        if starts is not None:  # a segment's last step: the next step starts a segment
+            cut = torch.from_numpy(np.concatenate([starts[:, 1:], ended[:, -1:]], 1).T.copy())
+        adv = losses.gae(r_t, v_t, zero, end_t, end_t, gamma, lam, cut=cut)
+        lam_returns = (adv + v_t).T.numpy()
     return returns, lam_returns
 
 
