@@ -95,6 +95,10 @@ class StepOutput:
     policy_weights: Tensor | None  # (B, K~, N) the policy's reads (K~ = policy_reads)
     policy_value: Tensor | None = None  # (B,) the policy's own V~_t (--baseline policy)
     reads: Tensor | None = None  # (B, K^r 2|z|) m_{t-1}, the MBP reads step t took in (memory)
+    # --tvt-alpha > 0 (tvt.transport): the MBP reads' strengths beta (B, K^r), and the age of each
+    # row of M_{t-1} in steps (B, N) long, 0 where unwritten
+    mbp_strengths: Tensor | None = None
+    mbp_ages: Tensor | None = None
 
 
 def action_log_prob_entropy(log_pi: Tensor, action: Tensor) -> tuple[Tensor, Tensor]:
@@ -263,10 +267,14 @@ class Agent(nn.Module):
             torch.cat([z, a_onehot, state.m], -1), state.mbp_h, state.mbp_c
         )
         m_new, mbp_w = state.m, None
+        strengths = ages = None
         if memory is not None:
             keys, beta = mbp.read_interface(h_cat)
             reads, mbp_w = mem_ops.read(memory, keys, beta)
             m_new = reads.flatten(1)
+            if self.cfg.tvt_alpha > 0:  # what value transport needs (tvt.transport)
+                strengths = beta.detach()
+                ages = torch.where(memory.written, memory.count[:, None] - memory.write_step, 0)
             memory = self.advance_memory(memory, mbp_w, z)
 
         out = StepOutput(
@@ -283,6 +291,8 @@ class Agent(nn.Module):
             policy_weights=pol_w,
             policy_value=pol_v,
             reads=state.m if self.use_memory else None,
+            mbp_strengths=strengths,
+            mbp_ages=ages,
         )
         new_state = AgentState(
             mbp_h=mbp_h,

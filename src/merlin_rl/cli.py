@@ -74,6 +74,10 @@ FLAG_HELP: dict[str, str] = {
     "lam_value": "lambda of the return heads' targets (V, A), in (0, 1]; 0 = --lam",
     "credit_cut": "reward: the policy's GAE trace stops at every rewarded step (the return heads' "
     "targets unchanged); off: the paper's GAE",
+    "tvt_alpha": "Temporal Value Transport (Hung et al. 2019): a strong MBP read of a row older "
+    "than 1 / (1 - gamma) steps adds this x its weight x V to the policy's reward where the row "
+    "was written, within one segment (so a --tau that spans the episode); >= 0, 0 = off",
+    "tvt_threshold": "read strength beta that a read must pass to transport value (--tvt-alpha)",
     "return_input": "what the MBP's return heads read besides log pi / a: z (the paper's), or "
     "z+reads: z and the MBP's memory reads m_{t-1} (a diagnostic; merlin and rl-mem only)",
     "lr_mbp": "Adam learning rate of the MBP, > 0",

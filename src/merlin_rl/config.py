@@ -78,6 +78,8 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "image_output": "sigmoid",  # the squared error of sigmoid(decoder output)
     "policy_bonus": "entropy",  # entropy_cost weighed the policy's entropy
     "policy_reads": 1,  # the policy read the memory with one key
+    "tvt_alpha": 0.0,  # no value transport
+    "tvt_threshold": 2.0,
 }
 
 
@@ -164,6 +166,13 @@ class Config:
     # heads' lambda-return targets are unchanged (losses.gae; docs/learning.md, twenty-third
     # session). "off": the paper's GAE.
     credit_cut: str = "off"
+    # Temporal Value Transport (Hung et al. 2019; tvt.py), a departure from the MERLIN paper: a
+    # strong MBP read of a row older than 1 / (1 - gamma) steps sends alpha x its weight x V of
+    # the reading step to the policy's reward at the step that wrote the row (the return heads'
+    # targets are unchanged). Inside one segment only, so it needs a --tau that spans the
+    # episode. 0 = off; Hung et al.: 0.9. tvt_threshold: the read strength beta a read must pass
+    tvt_alpha: float = 0.0
+    tvt_threshold: float = 2.0
     lr_mbp: float = 3e-3
     lr_policy: float = 5e-4  # 2e-3 before policy_epochs 8 (tenth session, docs/learning.md)
     # "linear": both learning rates decay linearly to 0 at total_steps (CleanRL's and SB3's PPO
@@ -349,6 +358,16 @@ class Config:
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
                 raise ConfigError(f"{_flag(name)} must be a finite number >= 0, got {v!r}")
+        v = self.tvt_alpha
+        if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            raise ConfigError(f"--tvt-alpha must be a finite number >= 0 (0 = off), got {v!r}")
+        v = self.tvt_threshold
+        if not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise ConfigError(f"--tvt-threshold must be a finite number, got {v!r}")
+        if self.tvt_alpha > 0 and self.agent == "rl-lstm":
+            raise ConfigError(
+                "--tvt-alpha needs the MBP's memory reads; allowed with --agent merlin or rl-mem"
+            )
         if self.return_input == "z+reads" and self.agent == "rl-lstm":
             raise ConfigError(
                 "--return-input z+reads needs the MBP's memory reads; allowed with --agent "

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from merlin_rl import losses
+from merlin_rl import losses, tvt
 from merlin_rl.acting import Segment
 from merlin_rl.agent import (
     Agent,
@@ -202,6 +202,7 @@ class Learner:
         self.skipped_updates = 0
         self.nonfinite_streak = 0
         self.agent_envs = cfg.num_envs // max(dist.world_size, 1)  # this rank's environments
+        self.tvt_logs: dict[str, float] = {}  # the last segment's value transport (tvt/...)
 
     @property
     def single_graph(self) -> bool:
@@ -215,14 +216,16 @@ class Learner:
         with torch.no_grad():
             return self.agent.values(seg.outputs, mean=self.cfg.value_input == "mean")
 
-    def policy_targets(self, seg: Segment) -> tuple[Tensor, Tensor]:
+    def policy_targets(self, seg: Segment, rewards: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """``baseline`` policy: GAE advantages with ``lam`` on the policy's own value head V~_t
         (as acted, bootstrapped with V~ after the segment) and its lambda-return targets
-        Adv_t + V~_t; (T, B) each, no gradient."""
+        Adv_t + V~_t, from ``rewards`` (:meth:`policy_rewards`; default the env's); (T, B)
+        each, no gradient."""
+        rewards = seg.rewards if rewards is None else rewards
         with torch.no_grad():
             values = torch.stack([o.policy_value for o in seg.outputs])
             adv = losses.gae(
-                seg.rewards,
+                rewards,
                 values,
                 seg.policy_bootstrap,
                 seg.dones,
@@ -232,34 +235,64 @@ class Learner:
             )
             targets = adv + values
             if self.cfg.credit_cut != "off":
-                adv = self._cut_advantages(seg, values, seg.policy_bootstrap)
+                adv = self._cut_advantages(seg, values, seg.policy_bootstrap, rewards)
         return adv, targets
 
-    def targets(self, seg: Segment, values: Tensor) -> tuple[Tensor, Tensor]:
+    def targets(
+        self, seg: Segment, values: Tensor, with_policy: bool = True
+    ) -> tuple[Tensor, Tensor | None]:
         """GAE advantages with ``lam`` for the policy, and lambda-return targets
         R_t = Adv_t + V_t with ``lam_value`` (0 = ``lam``) for the return heads; (T, B) each, no
         gradient."""
         cfg = self.cfg
 
-        def adv_with(lam: float) -> Tensor:
+        def adv_with(lam: float, rewards: Tensor = seg.rewards) -> Tensor:
             return losses.gae(
-                seg.rewards, values, seg.bootstrap, seg.dones, seg.terminals, cfg.gamma, lam
+                rewards, values, seg.bootstrap, seg.dones, seg.terminals, cfg.gamma, lam
             )
 
-        adv = adv_with(cfg.lam)
         lam_value = cfg.lam_value or cfg.lam
-        adv_value = adv if lam_value == cfg.lam else adv_with(lam_value)
+        adv_value = adv_with(lam_value)
+        if not with_policy:
+            return None, adv_value + values.detach()
+        rewards = self.policy_rewards(seg, values)
+        adv = adv_value if lam_value == cfg.lam and rewards is seg.rewards else None
         if cfg.credit_cut != "off":
-            adv = self._cut_advantages(seg, values, seg.bootstrap)
+            adv = self._cut_advantages(seg, values, seg.bootstrap, rewards)
+        elif adv is None:
+            adv = adv_with(cfg.lam, rewards)
         return adv, adv_value + values.detach()
 
-    def _cut_advantages(self, seg: Segment, values: Tensor, bootstrap: Tensor) -> Tensor:
-        """``credit_cut`` reward: the policy's GAE with the trace stopped at every step whose
-        reward is not zero (losses.gae's ``cut``)."""
+    def policy_rewards(self, seg: Segment, values: Tensor) -> Tensor:
+        """The rewards the policy's advantages are computed from (T, B): the env's, plus with
+        ``tvt_alpha`` > 0 the value transported to them (tvt.transport, on V_t ``values``)."""
+        cfg = self.cfg
+        if cfg.tvt_alpha <= 0:
+            return seg.rewards
+        out = seg.outputs
+        sent = tvt.transport(
+            torch.stack([o.mbp_weights for o in out]).detach(),
+            torch.stack([o.mbp_strengths for o in out]),
+            torch.stack([o.mbp_ages for o in out]),
+            values,
+            seg.starts,
+            cfg.tvt_alpha,
+            cfg.tvt_threshold,
+            tvt.no_transport_period(cfg.gamma),
+        )
+        self.tvt_logs["tvt/reward"] = float(losses.masked_mean(sent, seg.valid))
+        self.tvt_logs["tvt/steps"] = float(losses.masked_mean((sent != 0).float(), seg.valid))
+        return seg.rewards + sent
+
+    def _cut_advantages(
+        self, seg: Segment, values: Tensor, bootstrap: Tensor, rewards: Tensor | None = None
+    ) -> Tensor:
+        """``credit_cut`` reward: the policy's GAE (on ``rewards``, default the env's) with the
+        trace stopped at every step whose env reward is not zero (losses.gae's ``cut``)."""
         cfg = self.cfg
         return losses.gae(
-            seg.rewards, values, bootstrap, seg.dones, seg.terminals, cfg.gamma, cfg.lam,
-            cut=seg.rewards != 0,
+            seg.rewards if rewards is None else rewards, values, bootstrap, seg.dones,
+            seg.terminals, cfg.gamma, cfg.lam, cut=seg.rewards != 0,
         )  # fmt: skip
 
     def losses(
@@ -339,10 +372,12 @@ class Learner:
         """Once per segment, without gradient: the policy's advantages (on the MBP's V, or with
         ``baseline`` policy on the policy's value head), the return heads' targets, and the
         policy value head's targets (None without one)."""
-        adv, targets = self.targets(seg, self.baseline(seg))
+        self.tvt_logs = {}
+        values = self.baseline(seg)
         if self.cfg.baseline != "policy":
-            return adv, targets, None
-        adv, policy_targets = self.policy_targets(seg)
+            return *self.targets(seg, values), None
+        _, targets = self.targets(seg, values, with_policy=False)
+        adv, policy_targets = self.policy_targets(seg, self.policy_rewards(seg, values))
         return adv, targets, policy_targets
 
     def acted_losses(
@@ -374,6 +409,7 @@ class Learner:
             self._count(bad or bad_pol, env_steps)
             logs["skipped_updates"] = float(self.skipped_updates)
             logs["value/advantage_abs"] = float(losses.masked_mean(adv.abs(), seg.valid))
+            logs.update(self.tvt_logs)
             return logs
         adv, targets, policy_targets = self.advantages(seg)
         acted_view = self.agent.is_merlin and self.cfg.replay_view == "acted"
@@ -404,6 +440,7 @@ class Learner:
         self._count(any_bad, env_steps)
         out["skipped_updates"] = float(self.skipped_updates)
         out["value/advantage_abs"] = float(losses.masked_mean(adv.abs(), seg.valid))
+        out.update(self.tvt_logs)
         return out
 
     def _minibatches(
