@@ -1,4 +1,5 @@
-"""Load a script of experiments/ or benchmarks/ (they are files, not package modules) for tests."""
+"""Helpers for tests: load a script of experiments/ or benchmarks/ (they are files, not package
+modules), and a tiny agent for fast training tests."""
 
 from __future__ import annotations
 
@@ -7,6 +8,19 @@ from pathlib import Path
 from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[1]
+# a tiny MERLIN on ColourMatch with delay 3: settings for tests that act and learn a few segments
+TINY = dict(
+    z_dim=8,
+    enc_dim=16,
+    image_channels=4,
+    mlp_hidden=16,
+    mbp_hidden=16,
+    policy_hidden=16,
+    memory_rows=4,
+    num_envs=4,
+    tau=7,
+    env_kwargs={"delay": 3},
+)
 
 
 def load_script(relative: str) -> ModuleType:

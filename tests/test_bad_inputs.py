@@ -902,19 +902,9 @@ def test_full_disk_runtime_error_keeps_the_previous_checkpoint(ctx, monkeypatch)
     from merlin_rl.config import make_config
     from merlin_rl.train import Trainer
 
-    cfg = make_config(
-        "small",
-        z_dim=8,
-        enc_dim=16,
-        image_channels=4,
-        mlp_hidden=16,
-        mbp_hidden=16,
-        policy_hidden=16,
-        memory_rows=8,
-        num_envs=2,
-        tau=5,
-        env_kwargs={"delay": 3},
-    )
+    from scripts import TINY
+
+    cfg = make_config("small", **dict(TINY, memory_rows=8, num_envs=2, tau=5))
     tr = Trainer(cfg, run_dir=ctx.tmp / "disk", progress=False)
     tr.update(tr.rollout())
     tr.checkpoint()

@@ -15,20 +15,10 @@ from merlin_rl import memory as mem_ops
 from merlin_rl.config import make_config
 from merlin_rl.memory import MemoryState
 from merlin_rl.train import Trainer
+from scripts import TINY as BASE
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
-TINY = dict(
-    z_dim=8,
-    enc_dim=16,
-    image_channels=4,
-    mlp_hidden=16,
-    mbp_hidden=16,
-    policy_hidden=16,
-    memory_rows=8,
-    num_envs=4,
-    tau=5,
-    env_kwargs={"delay": 3},
-)
+TINY = dict(BASE, memory_rows=8, tau=5)
 ROOT = Path(__file__).resolve().parents[1]
 
 

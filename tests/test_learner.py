@@ -14,19 +14,7 @@ from merlin_rl import losses
 from merlin_rl.config import make_config
 from merlin_rl.learner import replay, replay_policy
 from merlin_rl.train import Trainer
-
-TINY = dict(
-    z_dim=8,
-    enc_dim=16,
-    image_channels=4,
-    mlp_hidden=16,
-    mbp_hidden=16,
-    policy_hidden=16,
-    memory_rows=4,
-    num_envs=4,
-    tau=7,
-    env_kwargs={"delay": 3},
-)
+from scripts import TINY
 
 
 def _trainer(tmp_path, name: str, **kw) -> Trainer:

@@ -12,24 +12,11 @@ from merlin_rl.cli import main as cli_main
 from merlin_rl.config import make_config
 from merlin_rl.plots import mean_and_interval
 from merlin_rl.train import Trainer
+from scripts import TINY as BASE
 
 torch.set_num_threads(1)
 
-TINY = dict(
-    z_dim=8,
-    enc_dim=16,
-    image_channels=4,
-    mlp_hidden=16,
-    mbp_hidden=16,
-    policy_hidden=16,
-    memory_rows=8,
-    num_envs=4,
-    tau=5,
-    env_kwargs={"delay": 3},
-    total_steps=200,
-    log_interval=40,
-    checkpoint_interval=200,
-)
+TINY = dict(BASE, memory_rows=8, tau=5, total_steps=200, log_interval=40, checkpoint_interval=200)
 
 
 @pytest.fixture(scope="module")

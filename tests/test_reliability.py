@@ -25,21 +25,11 @@ from merlin_rl.config import make_config
 from merlin_rl.envs import EnvError
 from merlin_rl.learner import Learner
 from merlin_rl.train import Trainer, TrainingDiverged
+from scripts import TINY as BASE
 
 torch.set_num_threads(1)
 
-TINY = dict(
-    z_dim=8,
-    enc_dim=16,
-    image_channels=4,
-    mlp_hidden=16,
-    mbp_hidden=16,
-    policy_hidden=16,
-    memory_rows=8,
-    num_envs=4,
-    tau=5,
-    env_kwargs={"delay": 3},
-)
+TINY = dict(BASE, memory_rows=8, tau=5)
 TINY_FLAGS = [
     "--z-dim",
     "8",

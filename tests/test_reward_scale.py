@@ -13,23 +13,14 @@ import torch
 from merlin_rl.acting import ReturnTracker
 from merlin_rl.config import make_config
 from merlin_rl.train import Trainer
+from scripts import TINY as BASE
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "reward_scale.py"
 _spec = importlib.util.spec_from_file_location("bench_reward_scale", BENCH)
 reward_scale = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(reward_scale)
 
-TINY = dict(
-    z_dim=8,
-    enc_dim=16,
-    image_channels=4,
-    mlp_hidden=16,
-    mbp_hidden=16,
-    policy_hidden=16,
-    num_envs=4,
-    tau=6,
-    env_kwargs={"delay": 3},
-)
+TINY = dict(BASE, memory_rows=0, tau=6)  # 0: N from the episode length
 
 
 def test_return_tracker_matches_a_loop_reference():

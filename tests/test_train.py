@@ -7,19 +7,9 @@ import torch
 
 from merlin_rl.config import make_config
 from merlin_rl.train import Trainer
+from scripts import TINY as BASE
 
-TINY = dict(
-    z_dim=8,
-    enc_dim=16,
-    image_channels=4,
-    mlp_hidden=16,
-    mbp_hidden=16,
-    policy_hidden=16,
-    memory_rows=8,
-    num_envs=4,
-    tau=5,
-    env_kwargs={"delay": 3},
-)
+TINY = dict(BASE, memory_rows=8, tau=5)
 
 
 def _train(tmp_path, seed: int, updates: int = 3) -> dict[str, torch.Tensor]:

@@ -10,6 +10,7 @@ import torch
 from merlin_rl import tvt
 from merlin_rl.config import ConfigError, make_config
 from merlin_rl.train import Trainer
+from scripts import TINY as BASE
 
 
 def _events_loop(strengths: list[float], threshold: float) -> list[int]:
@@ -137,18 +138,7 @@ def test_no_transport_period():
     assert tvt.no_transport_period(1.0) == 25
 
 
-TINY = dict(
-    z_dim=8,
-    enc_dim=16,
-    image_channels=4,
-    mlp_hidden=16,
-    mbp_hidden=16,
-    policy_hidden=16,
-    memory_rows=6,
-    num_envs=3,
-    tau=12,
-    env_kwargs={"delay": 3},
-)
+TINY = dict(BASE, memory_rows=6, num_envs=3, tau=12)
 
 
 def test_agent_records_row_ages_and_strengths(tmp_path):
