@@ -156,6 +156,7 @@ def probe(agent: Agent, env, seed: int) -> dict:
     door_z, door_z_set = np.zeros((b, agent.cfg.z_dim), np.float32), np.zeros(b, bool)
     door_x: dict[str, np.ndarray] = {}  # the MBP's reads and both LSTMs' h at the same step
     door_steps: list[tuple[np.ndarray, int, np.ndarray, np.ndarray]] = []
+    tvt_in: list[tuple[torch.Tensor, ...]] = []  # what value transport would act on, per step
     for t in range(steps):
         live = done_at < 0
         if not live.any():
@@ -181,6 +182,10 @@ def probe(agent: Agent, env, seed: int) -> dict:
             at_door = live & (phase == 2)
             if at_door.any():  # every door-phase step: what a value regression could take in
                 door_steps.append((np.nonzero(at_door)[0], t, out.z.numpy(), before.m.numpy()))
+            if reading:  # the MBP's reads of M_{t-1}: weights, strengths, the rows' ages
+                ages = torch.where(memory.written, memory.count[:, None] - memory.write_step, 0)
+                strength = _mbp_strengths(agent, before, out)
+                tvt_in.append((out.mbp_weights, strength, ages, torch.from_numpy(~live)))
         if drawing and view.any():  # the square's pixels in the true view and in the reconstruction
             obs = out.obs[image].permute(0, 2, 3, 1).numpy()  # [B, H, W, 3] in [0, 1]
             z_image = agent.mbp.decoder_input(out.z, image)
@@ -228,6 +233,8 @@ def probe(agent: Agent, env, seed: int) -> dict:
             for name, x in (("z", door_z), *door_x.items()):
                 acc = linear_probe(x[door_z_set], fetched[door_z_set])
                 out[f"key_in_{name}_start2"] = None if acc is None else round(acc, 3)
+            if tvt_in:
+                out.update(transport_gaps(tvt_in, values, phases, fetched, agent.cfg))
     out.update(_read_shares(reads))
     for name, group in (("seen", seen), ("unseen", ~seen)) if avm else ():
         chose = group & ended_on_square
@@ -271,6 +278,51 @@ def instruction_probe(agent: Agent, env, seed: int) -> dict:
         done_at = np.where(live & done & valid, t, done_at)
     out.update(_read_shares(reads))
     out["used"] = round(float(success.mean()), 3)
+    return out
+
+
+def _mbp_strengths(agent: Agent, before, out) -> torch.Tensor:
+    """The read strengths beta (B, K^r) of the MBP's reads at this step: recorded when the
+    checkpoint trained with --tvt-alpha, else recomputed from the MBP LSTM's input as Agent.step
+    built it."""
+    if out.mbp_strengths is not None:
+        return out.mbp_strengths
+    a = F.one_hot(out.action, agent.num_actions).to(out.z.dtype)
+    h_cat, _, _ = agent.mbp.lstm(torch.cat([out.z, a, before.m], -1), before.mbp_h, before.mbp_c)
+    return agent.mbp.read_interface(h_cat)[1]
+
+
+def transport_gaps(
+    tvt_in: list[tuple[torch.Tensor, ...]],
+    values: np.ndarray,
+    phases: np.ndarray,
+    fetched: np.ndarray,
+    cfg,
+) -> dict:
+    """KeyToDoor: the value that Temporal Value Transport (merlin_rl.tvt, alpha 0.9 unless the
+    run set one, the run's threshold and gamma) would send into the key phase, summed over its
+    steps, in episodes that fetched the key and in those that did not (env reward units: V_t as
+    the probe computes it), and the share of that sent from the door phase. ``tvt_in``: per step
+    the MBP's read weights (B, K, N), strengths (B, K), the rows' ages (B, N), and whether the
+    env copy's episode is over (B,)."""
+    from merlin_rl import tvt
+
+    weights, strengths, ages, over = (torch.stack(x) for x in zip(*tvt_in))
+    T = weights.shape[0]
+    v = torch.from_numpy(values[:, :T].T.astype(np.float32))
+    alpha = cfg.tvt_alpha or 0.9
+    period = tvt.no_transport_period(cfg.gamma)
+    args = (weights, strengths, ages)
+    sent = tvt.transport(*args, v, over, alpha, cfg.tvt_threshold, period).numpy().T  # (B, T)
+    door_v = torch.where(torch.from_numpy(phases[:, :T].T == 2), v, 0.0)
+    from_door = tvt.transport(*args, door_v, over, alpha, cfg.tvt_threshold, period).numpy().T
+    key = phases[:, :T] == 0
+    into_key, door_key = (sent * key).sum(1), (from_door * key).sum(1)
+    out = {}
+    for name, group in (("fetched", fetched), ("unfetched", ~fetched)):
+        if group.any():
+            out[f"tvt_key_{name}"] = round(float(into_key[group].mean()), 3)
+            out[f"tvt_key_from_door_{name}"] = round(float(door_key[group].mean()), 3)
     return out
 
 

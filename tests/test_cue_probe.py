@@ -58,6 +58,7 @@ def test_cue_probe_on_untrained_agents():
     assert mod.painted_colour(key, blank, key[1, 1], pair) == 1  # a floor where the key is
     assert 0 <= res["opened"] <= res["fetched"] <= 1
     assert res["fetched_when_seen"] is None or res["fetched"] <= res["seen"]
+    assert any(k.startswith("tvt_key_") for k in res)  # what value transport would send
     # WaterMaze: finds per step searched, before and after the first find
     env = make_vector_env(mod.TASKS[3], 16, {})
     cfg = make_config("small", env=mod.TASKS[3], num_envs=16, z_dim=8, enc_dim=16,
@@ -165,3 +166,33 @@ def test_episode_returns_cut_at_segment_starts_bootstrap_from_v():
     assert cut[0, 1] == 0.0 + g * values[0, 2]  # the segment's last step: r + gamma V
     assert cut[0, 0] == 1.0 + g * ((1 - lam) * values[0, 1] + lam * cut[0, 1])
     assert whole[0, 1] != cut[0, 1]
+
+
+def test_recomputed_read_strengths_are_the_ones_the_step_used():
+    """cue_probe's read strengths for a checkpoint trained without --tvt-alpha (recomputed from
+    the MBP LSTM's input) equal those Agent.step records with it."""
+    import dataclasses
+
+    import torch
+
+    from merlin_rl.agent import Agent
+    from merlin_rl.config import make_config
+    from merlin_rl.envs import make_vector_env
+
+    mod = _probe_module()
+    torch.manual_seed(0)
+    cfg = make_config(
+        "small", env=mod.TASKS[1], num_envs=4, z_dim=8, enc_dim=16, image_channels=4,
+        mlp_hidden=16, mbp_hidden=16, policy_hidden=16, tvt_alpha=0.9,
+    )  # fmt: skip
+    env = make_vector_env(cfg.env, 4, cfg.env_kwargs)
+    agent = Agent(env.single_observation_space, env.single_action_space, cfg).eval()
+    stepper = mod._Stepper(agent, env, 0)
+    with torch.no_grad():
+        for _ in range(3):
+            before = stepper.state
+            _, out = stepper.act()
+            recorded = out.mbp_strengths
+            again = mod._mbp_strengths(agent, before, dataclasses.replace(out, mbp_strengths=None))
+            torch.testing.assert_close(again, recorded)
+            stepper.advance(out)
