@@ -42,3 +42,16 @@ case "${1:-}" in
   2) ctrl 101; span 102; ctrl 103 ;;
   *) echo "usage: kd_span.sh 1|2" >&2; exit 2 ;;
 esac
+#
+# Outcome (2026-12-05 11:09-12:14, two runs side by side; score.py; cue_probe_kd_span.jsonl, 512
+# episodes each):
+#   SPAN 0.215 / 0.218 / 0.229 (mean 0.221), CTRL 0.374 / 0.338 / 0.306 (mean 0.339); fetched SPAN
+#   0.213 / 0.285 / 0.137 against CTRL 0.357 / 0.312 / 0.152 (-0.144 / -0.027 / -0.015).
+#   Question 1: NO (SPAN's fetch is below CTRL's on every seed). Question 2: NO (0.221 < 0.475,
+#   behind CTRL on 3 of 3).
+#   The credit does arrive: SPAN's policy targets at the key phase's last step differ by 0.78 /
+#   1.10 / 0.50 between the episodes with and without the key (equal to the returns' gaps, as
+#   lambda 1 makes them), CTRL's by -0.01 / -0.08 / -0.06. The fetch still falls: the 45 apple
+#   steps' reward noise rides on the same advantage (Hung et al. 2019's argument for TVT).
+#   CTRL itself (4 envs x 160 steps at gamma 0.99) is behind --gamma 0.99 at 32 x 20 (0.339 against
+#   0.412 on the same seeds): the long segments with few envs cost about 0.07 by themselves.
