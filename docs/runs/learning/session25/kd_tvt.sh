@@ -40,3 +40,17 @@ case "${1:-}" in
   2) c96 101; tvt 102; c96 103 ;;
   *) echo "usage: kd_tvt.sh 1|2" >&2; exit 2 ;;
 esac
+#
+# Outcome (2026-12-05 12:14-13:20, two runs side by side; score.py; cue_probe_kd_tvt.jsonl, 512
+# episodes each):
+#   TVT 0.279 / 0.324 / 0.268 (mean 0.290), C96 0.473 / 0.410 / 0.344 (mean 0.409). Fetched TVT
+#   0.191 / 0.211 / 0.076 against C96 0.572 / 0.316 / 0.170.
+#   Question 1: NO (TVT's fetch is below C96's on every seed). Question 2: NO (0.290 < 0.475,
+#   behind C96 on 3 of 3).
+#   Why: the value transport sends into the key phase is the same with and without the key
+#   (tvt_key_fetched / _unfetched on TVT's checkpoints 1.01 / 0.99, 1.62 / 1.62, 0.71 / 0.77; from
+#   the door alone 0.18 / 0.22, 0.40 / 0.41, 0.02 / 0.03): the MBP's reads at the door do not pick
+#   out the fetch's row, so the transport is noise in the advantages (tvt/reward 0.011-0.015 per
+#   step on 43-47% of the steps).
+#   C96 against the defaults (0.350 / 0.351 / 0.423, mean 0.375): +0.034, ahead on 2 of 3; no
+#   question was set on it.
