@@ -302,7 +302,7 @@ def transport_gaps(
     """KeyToDoor: the value that Temporal Value Transport (merlin_rl.tvt, alpha 0.9 unless the
     run set one, the run's threshold and gamma) would send into the key phase, summed over its
     steps, in episodes that fetched the key and in those that did not (env reward units: V_t as
-    the probe computes it), and the share of that sent from the door phase. ``tvt_in``: per step
+    the probe computes it), and the part of it sent by door-phase reads. ``tvt_in``: per step
     the MBP's read weights (B, K, N), strengths (B, K), the rows' ages (B, N), and whether the
     env copy's episode is over (B,)."""
     from merlin_rl import tvt
