@@ -183,9 +183,8 @@ def probe(agent: Agent, env, seed: int) -> dict:
             if at_door.any():  # every door-phase step: what a value regression could take in
                 door_steps.append((np.nonzero(at_door)[0], t, out.z.numpy(), before.m.numpy()))
             if reading:  # the MBP's reads of M_{t-1}: weights, strengths, the rows' ages
-                ages = torch.where(memory.written, memory.count[:, None] - memory.write_step, 0)
                 strength = _mbp_strengths(agent, before, out)
-                tvt_in.append((out.mbp_weights, strength, ages, torch.from_numpy(~live)))
+                tvt_in.append((out.mbp_weights, strength, memory.ages(), torch.from_numpy(~live)))
         if drawing and view.any():  # the square's pixels in the true view and in the reconstruction
             obs = out.obs[image].permute(0, 2, 3, 1).numpy()  # [B, H, W, 3] in [0, 1]
             z_image = agent.mbp.decoder_input(out.z, image)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from merlin_rl import tvt
+from merlin_rl import losses, tvt
 from merlin_rl.config import ConfigError, make_config
 from merlin_rl.train import Trainer
 from scripts import TINY as BASE
@@ -172,8 +172,6 @@ def test_learner_adds_the_transport_to_the_policys_rewards_only(tmp_path):
     seg = on.rollout()
     values = on.learner.baseline(seg)
     adv, targets = on.learner.targets(seg, values)
-    from merlin_rl import losses
-
     sent = tvt.transport(
         torch.stack([o.mbp_weights for o in seg.outputs]),
         torch.stack([o.mbp_strengths for o in seg.outputs]),

@@ -274,7 +274,7 @@ class Agent(nn.Module):
             m_new = reads.flatten(1)
             if self.cfg.tvt_alpha > 0:  # what value transport needs (tvt.transport)
                 strengths = beta.detach()
-                ages = torch.where(memory.written, memory.count[:, None] - memory.write_step, 0)
+                ages = memory.ages()
             memory = self.advance_memory(memory, mbp_w, z)
 
         out = StepOutput(

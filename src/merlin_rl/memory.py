@@ -76,6 +76,11 @@ class MemoryState:
             out[f.name] = torch.where(m, torch.zeros((), dtype=x.dtype, device=x.device), x)
         return MemoryState(**out)
 
+    def ages(self) -> Tensor:
+        """(B, N) long: steps since each row was written, counted from the next step (1 = the
+        last write), 0 where unwritten (what value transport reads; tvt.transport)."""
+        return torch.where(self.written, self.count[:, None] - self.write_step, 0)
+
     def as_dict(self, prefix: str = "mem.") -> dict[str, Tensor]:
         return {prefix + f.name: getattr(self, f.name) for f in fields(self)}
 
