@@ -157,6 +157,7 @@ def probe(agent: Agent, env, seed: int) -> dict:
     door_x: dict[str, np.ndarray] = {}  # the MBP's reads and both LSTMs' h at the same step
     door_steps: list[tuple[np.ndarray, int, np.ndarray, np.ndarray]] = []
     tvt_in: list[tuple[torch.Tensor, ...]] = []  # what value transport would act on, per step
+    tvt_pol: list[tuple[torch.Tensor, ...]] = []  # the same for the policy's reads
     for t in range(steps):
         live = done_at < 0
         if not live.any():
@@ -184,7 +185,10 @@ def probe(agent: Agent, env, seed: int) -> dict:
                 door_steps.append((np.nonzero(at_door)[0], t, out.z.numpy(), before.m.numpy()))
             if reading:  # the MBP's reads of M_{t-1}: weights, strengths, the rows' ages
                 strength = _mbp_strengths(agent, before, out)
-                tvt_in.append((out.mbp_weights, strength, memory.ages(), torch.from_numpy(~live)))
+                ages, over = memory.ages(), torch.from_numpy(~live)
+                tvt_in.append((out.mbp_weights, strength, ages, over))
+                pol_strength = _policy_strengths(agent, before, out, memory)
+                tvt_pol.append((out.policy_weights, pol_strength, ages, over))
         if drawing and view.any():  # the square's pixels in the true view and in the reconstruction
             obs = out.obs[image].permute(0, 2, 3, 1).numpy()  # [B, H, W, 3] in [0, 1]
             z_image = agent.mbp.decoder_input(out.z, image)
@@ -234,6 +238,8 @@ def probe(agent: Agent, env, seed: int) -> dict:
                 out[f"key_in_{name}_start2"] = None if acc is None else round(acc, 3)
             if tvt_in:
                 out.update(transport_gaps(tvt_in, values, phases, fetched, agent.cfg))
+                pol = transport_gaps(tvt_pol, values, phases, fetched, agent.cfg)
+                out.update({k.replace("tvt_", "tvt_policy_", 1): v for k, v in pol.items()})
     out.update(_read_shares(reads))
     for name, group in (("seen", seen), ("unseen", ~seen)) if avm else ():
         chose = group & ended_on_square
@@ -289,6 +295,15 @@ def _mbp_strengths(agent: Agent, before, out) -> torch.Tensor:
     a = F.one_hot(out.action, agent.num_actions).to(out.z.dtype)
     h_cat, _, _ = agent.mbp.lstm(torch.cat([out.z, a, before.m], -1), before.mbp_h, before.mbp_c)
     return agent.mbp.read_interface(h_cat)[1]
+
+
+def _policy_strengths(agent: Agent, before, out, memory) -> torch.Tensor:
+    """The read strengths beta (B, K~) of the policy's reads at this step, recomputed from its
+    LSTM's input as Agent.step built it."""
+    z_pol, _ = agent.policy_inputs(out.z, out.dist, memory, None)
+    h_cat, _, _ = agent.policy.core(z_pol, before.pol_h, before.pol_c)
+    pol = agent.policy
+    return F.softplus(pol.interface(h_cat).view(-1, pol.reads, pol.mem_width + 1)[..., -1])
 
 
 def transport_gaps(

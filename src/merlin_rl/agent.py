@@ -182,6 +182,7 @@ class Agent(nn.Module):
             cfg.read_strength_init,
             value_head=cfg.baseline == "policy",
             reads=cfg.policy_reads,
+            film=cfg.policy_film == "history",
         )
         # running second moment of the discounted return (reward scale, learner.RewardScale)
         self.register_buffer("return_sq_sum", torch.zeros((), dtype=torch.float64))

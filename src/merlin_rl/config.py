@@ -29,6 +29,7 @@ IMAGE_OUTPUTS = ("sigmoid", "linear", "bernoulli")  # encoders.ImageModality
 POLICY_BONUSES = ("entropy", "log-barrier", "entropy-floor")  # losses.POLICY_BONUSES
 CREDIT_CUTS = ("off", "reward")
 RETURN_INPUTS = ("z", "z+reads")
+POLICY_FILMS = ("off", "history")
 READ_STRENGTH_MAX = 1e3  # --read-strength-init: beta * cosine in [-beta, beta]
 # the settings that take one of a few names, and those names (the CLI offers them as choices)
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -52,6 +53,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "policy_bonus": POLICY_BONUSES,
     "credit_cut": CREDIT_CUTS,
     "return_input": RETURN_INPUTS,
+    "policy_film": POLICY_FILMS,
 }
 # settings added after runs and checkpoints already existed, with the value that reproduces what
 # those older runs did (a checkpoint or config.json without the key ran with this)
@@ -78,6 +80,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "image_output": "sigmoid",  # the squared error of sigmoid(decoder output)
     "policy_bonus": "entropy",  # entropy_cost weighed the policy's entropy
     "policy_reads": 1,  # the policy read the memory with one key
+    "policy_film": "off",  # the policy's head took z_t as it is
     "tvt_alpha": 0.0,  # no value transport
     "tvt_threshold": 2.0,
 }
@@ -141,6 +144,12 @@ class Config:
     # it matches: a ColourMatch run read two of four colours' rows and mixed up the other two
     # (docs/learning.md, twenty-first session); more keys, more rows that can be told apart
     policy_reads: int = 1
+    # how the policy's head takes z_t: as it is ("off", the paper's concatenation), or modulated
+    # by what the policy remembers ("history": FiLM, z * (1 + gamma) + beta with [gamma, beta] a
+    # linear map of [h~_t, m~_t]; Perez et al. 2018), so that a choice that matches a remembered
+    # cue against the current view (ActiveVisualMatch, InstructedGoal, MiniGrid-Memory) is a
+    # product of the two, not a conjunction the MLP must find (docs/learning.md, 26th session)
+    policy_film: str = "off"
     memory_rows: int = 0  # N; 0 = auto: the env's declared episode length (<= 1024), else 64
     allocation: str = "usage"  # decaying usage; or "usage-literal" (the paper's rule), "fifo"
     # what the policy reads of z_t: the "mean" mu_q, or the "sample" (the paper's; the noise of the

@@ -15,6 +15,10 @@ from merlin_rl.nn_utils import DeepLSTM, init_read_strength, mlp
 class Policy(nn.Module):
     """h~_t = LSTM(z_t, h~_{t-1}); m~_t = read(M_{t-1}, keys(h~_t)); pi_t = MLP([z_t, h~_t, m~_t]).
 
+    With ``film``, the head takes z'_t = z_t * (1 + gamma_t) + beta_t instead of z_t, where
+    [gamma_t, beta_t] = W [h~_t, m~_t] + b (FiLM, Perez et al. 2018; W and b start at 0, so the
+    initial policy is the plain one's): the current view modulated by what the policy remembers.
+
     The caller passes stopgrad(z_t) and stopgrad(M_{t-1}) for MERLIN, so no policy gradient reaches
     the MBP. ``mem_width`` 0 means no memory (RL-LSTM). ``reads`` keys (the paper: 1), each with
     its own strength, read K~ rows-weightings; m~_t is their K~ readouts side by side.
@@ -30,6 +34,7 @@ class Policy(nn.Module):
         read_strength_init: float = 1.0,
         value_head: bool = False,
         reads: int = 1,
+        film: bool = False,
     ) -> None:
         super().__init__()
         self.lstm = DeepLSTM(z_dim, hidden, 2)
@@ -43,6 +48,11 @@ class Policy(nn.Module):
         # the policy's own critic V~_t = MLP([z_t, h~_t, m~_t]) (--baseline policy; made after
         # the head, so that the default policy's initial weights do not change)
         self.value_head = mlp(feat, mlp_hidden, 1, out_scale=0.01) if value_head else None
+        self.film = None
+        if film:  # made last, so that the other layers' initial weights do not change
+            self.film = nn.Linear(self.lstm.out_dim + reads * mem_width, 2 * z_dim)
+            nn.init.zeros_(self.film.weight)
+            nn.init.zeros_(self.film.bias)
 
     def forward(
         self, z: Tensor, h: Tensor, c: Tensor, memory: MemoryState | None
@@ -78,17 +88,21 @@ class Policy(nn.Module):
     def readout(
         self, z: Tensor, h_cat: Tensor, memory: MemoryState | None
     ) -> tuple[Tensor, Tensor | None, Tensor | None]:
-        """The feed-forward part, pi_t = MLP([z_t, h~_t, read(M_{t-1}, keys(h~_t))]): no state, so
+        """The feed-forward part, pi_t = MLP([z_t, h~_t, read(M_{t-1}, keys(h~_t))]) (z_t FiLM-ed
+        by [h~_t, m~_t] with ``film``): no state, so
         it takes any batch of steps at once (z (B, Z), h_cat (B, 2H), a memory of B rows).
         Returns (logits (B, A), read weights (B, K~, N) or None, V~_t (B,) from the same features
         or None without a value head)."""
-        parts = [z, h_cat]
+        history = [h_cat]
         weights = None
         if self.mem_width:
             assert memory is not None
             i = self.interface(h_cat).view(-1, self.reads, self.mem_width + 1)
             read, weights = mem_ops.read(memory, i[..., :-1], F.softplus(i[..., -1]))
-            parts.append(read.flatten(1))
-        feats = torch.cat(parts, -1)
+            history.append(read.flatten(1))
+        if self.film is not None:
+            gamma, beta = self.film(torch.cat(history, -1)).chunk(2, -1)
+            z = z * (1 + gamma) + beta
+        feats = torch.cat([z, *history], -1)
         value = None if self.value_head is None else self.value_head(feats).squeeze(-1)
         return self.head(feats), weights, value
