@@ -196,3 +196,38 @@ def test_recomputed_read_strengths_are_the_ones_the_step_used():
             again = mod._mbp_strengths(agent, before, dataclasses.replace(out, mbp_strengths=None))
             torch.testing.assert_close(again, recorded)
             stepper.advance(out)
+
+
+def test_recomputed_policy_read_strengths_give_the_policys_read_weights():
+    """cue_probe's strengths of the policy's reads (recomputed from its LSTM's input) read the
+    memory with the weights the policy's step read it with."""
+    import torch
+
+    from merlin_rl import memory as mem_ops
+    from merlin_rl.agent import Agent
+    from merlin_rl.config import make_config
+    from merlin_rl.envs import make_vector_env
+
+    mod = _probe_module()
+    torch.manual_seed(0)
+    cfg = make_config(
+        "small", env=mod.TASKS[1], num_envs=4, z_dim=8, enc_dim=16, image_channels=4,
+        mlp_hidden=16, mbp_hidden=16, policy_hidden=16, read_strength_init=3.0,
+    )  # fmt: skip
+    env = make_vector_env(cfg.env, 4, cfg.env_kwargs)
+    agent = Agent(env.single_observation_space, env.single_action_space, cfg).eval()
+    pol = agent.policy
+    stepper = mod._Stepper(agent, env, 0)
+    with torch.no_grad():
+        for t in range(5):
+            before = stepper.state
+            memory, out = stepper.act()
+            beta = mod._policy_strengths(agent, before, out, memory)
+            z_pol, _ = agent.policy_inputs(out.z, out.dist, memory)
+            h_cat = pol.core(z_pol, before.pol_h, before.pol_c)[0]
+            keys = pol.interface(h_cat).view(4, pol.reads, pol.mem_width + 1)[..., :-1]
+            if t >= 2:  # two rows or more written: the weights depend on beta
+                torch.testing.assert_close(mem_ops.read(memory, keys, beta)[1], out.policy_weights)
+                wrong = mem_ops.read(memory, keys, beta * 2)[1]
+                assert not torch.allclose(wrong, out.policy_weights)
+            stepper.advance(out)
