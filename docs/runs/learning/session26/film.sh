@@ -43,3 +43,10 @@ case "${1:-}" in
   2) avm D; mg D ;;
   *) echo "usage: film.sh 1|2" >&2; exit 2 ;;
 esac
+#
+# Outcome, ActiveVisualMatch with distractor_steps 5 (2026-12-05 14:22-14:30, two runs side by side;
+# cue_probe_avm_d5.jsonl, 512 episodes; score.py):
+#   match_seen F 0.266 (184 choices after seeing the square) against D 0.281 (146); chance 0.25.
+#   Seen F 0.406, D 0.330. Final return F 2.530, D 2.277 (normalised 0.065 / 0.028).
+#   QUESTION 1: NO. The policy's read of the rows written while the square was in view: F 0.041,
+#   D 0.115, uniform 0.32-0.40: neither policy looks the cue up at the choice.
