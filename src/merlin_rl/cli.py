@@ -80,6 +80,9 @@ FLAG_HELP: dict[str, str] = {
     "tvt_threshold": "read strength beta that a read must pass to transport value (--tvt-alpha)",
     "return_input": "what the MBP's return heads read besides log pi / a: z (the paper's), or "
     "z+reads: z and the MBP's memory reads m_{t-1} (a diagnostic; merlin and rl-mem only)",
+    "image_codes": "integer images of small codes (MiniGrid's ids; see --image-scale): scored as "
+    "pixels, codes / scale (scaled), or each cell's and channel's code as one of scale + 1 "
+    "classes by cross-entropy (categorical) (MERLIN)",
     "policy_film": "how the policy's head takes z_t: as it is (off, the paper's) or modulated by "
     "what the policy remembers (history: FiLM, z * (1 + gamma) + beta, [gamma, beta] linear in "
     "its LSTM state and memory reads)",

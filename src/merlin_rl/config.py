@@ -30,6 +30,7 @@ POLICY_BONUSES = ("entropy", "log-barrier", "entropy-floor")  # losses.POLICY_BO
 CREDIT_CUTS = ("off", "reward")
 RETURN_INPUTS = ("z", "z+reads")
 POLICY_FILMS = ("off", "history")
+IMAGE_CODES = ("categorical", "scaled")
 READ_STRENGTH_MAX = 1e3  # --read-strength-init: beta * cosine in [-beta, beta]
 # the settings that take one of a few names, and those names (the CLI offers them as choices)
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -54,6 +55,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "credit_cut": CREDIT_CUTS,
     "return_input": RETURN_INPUTS,
     "policy_film": POLICY_FILMS,
+    "image_codes": IMAGE_CODES,
 }
 # settings added after runs and checkpoints already existed, with the value that reproduces what
 # those older runs did (a checkpoint or config.json without the key ran with this)
@@ -81,6 +83,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "policy_bonus": "entropy",  # entropy_cost weighed the policy's entropy
     "policy_reads": 1,  # the policy read the memory with one key
     "policy_film": "off",  # the policy's head took z_t as it is
+    "image_codes": "scaled",  # an image of small codes was scored as pixels (codes / scale)
     "tvt_alpha": 0.0,  # no value transport
     "tvt_threshold": 2.0,
 }
@@ -137,6 +140,11 @@ class Config:
     # whose gradient does not vanish; the default since the twentieth session, calibrated with
     # MERLIN alone, docs/learning.md; `--preset paper` keeps linear, DESIGN.md's Gaussian)
     image_output: str = "bernoulli"
+    # integer images of small codes (MiniGrid's object, colour and state ids; the auto
+    # --image-scale finds them): "scaled", the codes / scale scored as pixels by --image-output
+    # (key 5 and ball 6 are neighbouring greys), or "categorical", each cell's and channel's code
+    # one of scale + 1 classes, scored by cross-entropy (docs/learning.md, 26th session)
+    image_codes: str = "scaled"
     mbp_hidden: int = 128  # each of the 2 MBP LSTM layers
     policy_hidden: int = 128  # each of the 2 policy LSTM layers (64 before the eleventh session)
     mbp_reads: int = 3  # K^r

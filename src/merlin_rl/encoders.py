@@ -184,19 +184,41 @@ class ImageModality(Modality):
         self.channels_first, self.scale = channels_first, scale
         self.integer = integer  # uint8 observations (their divisor is ObservationCodec's)
         self.output = "sigmoid"  # build_decoder's ``output``
+        self.codes = 0  # K > 0: each value is one of K codes, scored as a categorical
+
+    @property
+    def symbolic(self) -> bool:
+        """An integer image of small codes (MiniGrid's object, colour and state ids): its divisor
+        is not the pixels' 255 (auto_image_scale)."""
+        return self.integer and self.scale != PIXEL_SCALE
 
     def build_decoder(
-        self, z_dim: int, hidden: int, kind: str = "auto", output: str = "sigmoid"
+        self,
+        z_dim: int,
+        hidden: int,
+        kind: str = "auto",
+        output: str = "sigmoid",
+        codes: str = "scaled",
     ) -> None:
         """``kind`` "auto": an MLP for at most 32 x 32 pixels, else transposed convolutions;
         "mlp" or "conv": that one at every size. ``output``: what ``recon_loss`` scores (the
-        decoder's output through a sigmoid, or as it is)."""
+        decoder's output through a sigmoid, or as it is). ``codes`` "categorical" and a
+        :attr:`symbolic` image: each value is one of K = scale + 1 codes, the decoder gives K
+        logits per cell and channel, and ``recon_loss`` is their cross-entropy (``output`` is
+        not used); "scaled": the codes / scale are scored as pixels."""
         self.output = output
-        h, w, _ = self.shape
+        self.codes = int(round(self.scale)) + 1 if codes == "categorical" and self.symbolic else 0
+        h, w, c = self.shape
+        shape = (h, w, c * max(self.codes, 1))
         if kind == "mlp" or (kind == "auto" and h * w <= 32 * 32):
-            self.decoder = MLPImageDecoder(self.shape, hidden, z_dim)
+            self.decoder = MLPImageDecoder(shape, hidden, z_dim)
         else:
-            self.decoder = ImageDecoder(self.shape, self.channels, z_dim)
+            self.decoder = ImageDecoder(shape, self.channels, z_dim)
+
+    def code_logits(self, z: Tensor) -> Tensor:
+        """Categorical images: the decoder's logits (B, K, C, H, W) of each cell's K codes."""
+        h, w, c = self.shape
+        return self.decoder(z).view(-1, self.codes, c, h, w)
 
     def to_tensor(self, x: Any, device: torch.device) -> Tensor:
         t = to_device(x, device)  # uint8 over the bus, converted to float on the device
@@ -205,7 +227,9 @@ class ImageModality(Modality):
 
     def mean(self, z: Tensor) -> Tensor:
         """The decoder's pixel means (B, C, H, W): sigmoid(output) ("sigmoid", "bernoulli"), or
-        the output ("linear")."""
+        the output ("linear"); for categorical codes the likeliest code / scale."""
+        if self.codes:
+            return self.code_logits(z).argmax(1).float() / self.scale
         out = self.decoder(z)
         return out if self.output == "linear" else torch.sigmoid(out)
 
@@ -218,7 +242,13 @@ class ImageModality(Modality):
         the pixel means, a Gaussian NLL of fixed scale up to a constant (DESIGN.md: "Image:
         Gaussian/MSE on pixels"). "bernoulli": the cross-entropy of the pixels under
         Bernoulli(sigmoid(output)), -[x log p + (1 - x) log(1 - p)], whose gradient in the
-        output, p - x, never vanishes while the pixel is wrong."""
+        output, p - x, never vanishes while the pixel is wrong. Categorical codes: the
+        cross-entropy -log p(code) of each cell's and channel's code (target x scale, rounded;
+        a value above K - 1 counts as K - 1)."""
+        if self.codes:
+            codes = (target * self.scale).round().long().clamp_(0, self.codes - 1)
+            ce = F.cross_entropy(self.code_logits(z), codes, reduction="none")
+            return ce.flatten(1).sum(-1)
         if self.output == "bernoulli":
             bce = F.binary_cross_entropy_with_logits(self.decoder(z), target, reduction="none")
             return bce.flatten(1).sum(-1)
@@ -592,15 +622,16 @@ class ObservationCodec(nn.Module):
         sigma_min: float = 0.1,
         image_decoder: str = "auto",
         image_output: str = "sigmoid",
+        image_codes: str = "scaled",
     ) -> None:
         """Every modality's decoder; ``vector_sigma`` and ``sigma_min`` are vector inputs' scale
-        and its floor (VectorModality), ``image_decoder`` and ``image_output`` images'
-        (ImageModality)."""
+        and its floor (VectorModality), ``image_decoder``, ``image_output`` and ``image_codes``
+        images' (ImageModality)."""
         for m in self.modalities.values():
             if isinstance(m, VectorModality):
                 m.build_decoder(z_dim, hidden, vector_sigma, sigma_min)
             elif isinstance(m, ImageModality):
-                m.build_decoder(z_dim, hidden, image_decoder, image_output)
+                m.build_decoder(z_dim, hidden, image_decoder, image_output, image_codes)
             else:
                 m.build_decoder(z_dim, hidden)
 

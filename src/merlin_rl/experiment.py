@@ -317,6 +317,10 @@ _MATTERS: dict[str, Callable[[Config], bool]] = {
     "vector_sigma_min": lambda cfg: cfg.vector_sigma == "learned" and _decoder_of("vector")(cfg),
     "image_decoder": _decoder_of("image"),
     "image_output": _decoder_of("image"),
+    "image_codes": lambda cfg: (
+        cfg.agent == "merlin"
+        and _symbolic_image(cfg.env, json.dumps(cfg.env_kwargs, sort_keys=True), cfg.seed)
+    ),
     "mbp_clip": lambda cfg: cfg.agent == "merlin",
 }
 
@@ -338,6 +342,26 @@ def _observation_kinds(env: str, kwargs: str) -> tuple[str, ...] | None:
         )
     except Exception:
         return None
+    finally:
+        vec.close()
+
+
+@functools.lru_cache(maxsize=None)
+def _symbolic_image(env: str, kwargs: str, seed: int) -> bool:
+    """Whether ``env`` has an integer image of small codes (the auto --image-scale is not 255;
+    True if it cannot be made here)."""
+    from merlin_rl.acting import probe_image_scale
+    from merlin_rl.encoders import PIXEL_SCALE
+    from merlin_rl.envs import make_vector_env
+
+    try:
+        vec = make_vector_env(env, 1, json.loads(kwargs))
+    except Exception:
+        return True
+    try:
+        return probe_image_scale(vec, seed) != PIXEL_SCALE
+    except Exception:
+        return True
     finally:
         vec.close()
 

@@ -91,6 +91,7 @@ class MBP(nn.Module):
                 cfg.vector_sigma_min,
                 cfg.image_decoder,
                 cfg.image_output,
+                cfg.image_codes,
             )
             self.action_decoder = nn.Linear(self.z_dim, num_actions)
             self.reward_decoder = nn.Linear(self.z_dim, 1)
