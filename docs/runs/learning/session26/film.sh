@@ -50,3 +50,13 @@ esac
 #   Seen F 0.406, D 0.330. Final return F 2.530, D 2.277 (normalised 0.065 / 0.028).
 #   QUESTION 1: NO. The policy's read of the rows written while the square was in view: F 0.041,
 #   D 0.115, uniform 0.32-0.40: neither policy looks the cue up at the choice.
+#
+# Outcome, MiniGrid-MemoryS7 (14:31-14:45; score.py):
+#   final return F 0.484, D 0.482 (normalised 0.380 / 0.378).
+#   QUESTION 2: NO. NEXT: both are no, so FiLM is not adopted and stays an option.
+#   Why, measured after (minigrid_probe.py, new; minigrid_probe_200k.jsonl, 1,024 episodes): both
+#   agents pick one end whatever the cue (D the upper end in 97% of episodes, F the lower in 80%),
+#   see the cue in 25% / 40% of episodes (it is behind the agent unless it starts beside it), and
+#   the cue's kind cannot be read from z_t even while it is in view (held-out linear probe 0.48 /
+#   0.46; 0.5 = not at all). The choice fails before any conjunction is asked for: z does not
+#   hold the cue (codes.sh).
