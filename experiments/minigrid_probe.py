@@ -8,8 +8,9 @@ training) this counts:
 
 * seen: the share of episodes in which the cue cell came into the agent's view (MiniGrid's own
   ``agent_sees``, walls occlude);
-* drawn: at the first step with the cue in view, how well its kind can be read linearly from
-  z_t (the same measure as below);
+* drawn: at the first step with the cue in view, the share in which the MBP's reconstruction
+  from z_t puts the right object id (key or ball) in the cue's cell, and how well the kind can be
+  read linearly from z_t (the same measure as below);
 * held: at the first step on the split's column, in the episodes that saw the cue, how well the
   cue's kind can be read linearly (held-out balanced accuracy of a logistic regression, 0.5 = not
   at all) from z_t, from the policy LSTM's h~_{t-1}, from the policy's memory readout m~_t and
@@ -54,6 +55,7 @@ def probe(agent: Agent, env, seed: int) -> dict:
     cue_is_key = np.array([g.grid.get(1, mid - 1).type == "key" for g in games])
     seen, at_split = np.zeros(b, bool), np.zeros(b, bool)
     z_seen = np.zeros((b, out_dim(agent)), np.float32)  # z_t at the first step the cue is in view
+    drawn: list[bool] = []
     feats: dict[str, np.ndarray] = {}
     done_at, chose_up = np.full(b, -1), np.zeros(b, bool)
     right, chose = np.zeros(b, bool), np.zeros(b, bool)
@@ -64,7 +66,14 @@ def probe(agent: Agent, env, seed: int) -> dict:
         sees = live & np.array([g.agent_sees(1, mid - 1) for g in games])
         before = stepper.state
         memory, out = stepper.act()
-        z_seen[sees & ~seen] = out.z.numpy()[sees & ~seen]
+        fresh = sees & ~seen
+        z_seen[fresh] = out.z.numpy()[fresh]
+        if fresh.any() and agent.mbp.decoders:  # the object id drawn in the cue's cell
+            image = agent.mbp.codec.modality("image")
+            ids = (image.reconstruct(agent.mbp.decoder_input(out.z, "image")) * image.scale)
+            for i in np.nonzero(fresh)[0]:
+                vx, vy = games[i].relative_coords(1, mid - 1)
+                drawn.append(int(round(float(ids[i, 0, vx, vy]))) == (5 if cue_is_key[i] else 6))
         seen |= sees
         first = live & ~at_split & np.array([g.agent_pos[0] == split for g in games])
         if first.any():
@@ -93,6 +102,7 @@ def probe(agent: Agent, env, seed: int) -> dict:
         out[f"right_{name}"] = round(float(right[c].mean()), 3) if c.any() else None
         out[f"chose_{name}"] = int(c.sum())
     out["chose_up"] = round(float(chose_up[chose].mean()), 3) if chose.any() else None
+    out["drawn"] = round(float(np.mean(drawn)), 3) if drawn else None
     acc = linear_probe(z_seen[seen], cue_is_key[seen])
     out["cue_in_z_when_seen"] = None if acc is None else round(acc, 3)
     for name, x in feats.items():

@@ -1,8 +1,10 @@
 """Per-modality encoders and decoders chosen from the observation space (DESIGN.md §4).
 
 * image ``Box`` (H, W, C) or (C, H, W), C in {1, 3, 4}, uint8 or float -> image: small ResNet /
-  decoder (an MLP up to 32x32 pixels, transposed convolutions above), Gaussian (MSE)
-  reconstruction of pixels scaled to [0, 1].
+  decoder (an MLP up to 32x32 pixels, transposed convolutions above), reconstruction of pixels
+  scaled to [0, 1] (``--image-output``); a uint8 grid of small codes (MiniGrid's ids,
+  :func:`auto_image_scale`) may instead be scored as one categorical per cell and channel
+  (``--image-codes categorical``).
 * 1-D float ``Box``                                 -> vector ("velocity"): linear / linear, MSE.
 * 2-D float ``Box`` (a matrix of features)          -> the same vector, flattened.
 * 1-D integer ``Box`` or ``MultiDiscrete`` of ids   -> text tokens (0 = padding): LSTM / per-token

@@ -27,3 +27,22 @@ d=$out/minigrid_C_s100; r=; [ -f $d/checkpoints/latest.pt ] && r=--resume
   >> $d.log 2>&1
 python experiments/minigrid_probe.py --checkpoint $d/checkpoints/final.pt --episodes 1024 \
   > docs/runs/learning/session26/minigrid_probe_C.jsonl
+#
+# Outcome (2026-12-05 14:55-15:10, beside minigrid_long.sh's MERLIN run; minigrid_probe_C.jsonl):
+#   C's cue_in_z_when_seen 0.487 (D 0.483). QUESTION 1: NO. Final return 0.493 (D 0.482).
+#   QUESTION 2: NO (it needs Q1). Categorical codes stay an option; the default is unchanged.
+#   (A correction to the WHY above: under the scaled likelihood a ball drawn as a key costs 0.057
+#   nats more than drawn right, a wall drawn as a key 0.39; 0.014 is what blurring the two kinds,
+#   drawing 11/14, costs per cell.)
+#   What it does change, measured after (an ad-hoc count over 256 episodes, every step, every cell
+#   in view that holds a key or a ball: docs/learning.md): the reconstruction from z_t draws the
+#   right kind 95% of the time under C (keys 0.946, balls 0.952) against 39% / 66% under D (a
+#   mix of the two, whatever the kind). Those cells are mostly the split's two end objects, seen
+#   in every episode. The cue's cell in the start room, seen in about a quarter of the episodes
+#   and mostly at step 0 only, is still drawn at chance under both (0.53 at step 0).
+#
+# A follow-up question, written before it ran (exploratory, no default rides on it): does the cue
+# get drawn with more training? C resumed to 600k env steps; "yes" if minigrid_probe.py's drawn
+# (the cue's cell at its first sighting) is >= 0.75 on the final checkpoint.
+#   merlin-rl train --no-progress --run-dir runs/session26/minigrid_C_s100 --resume \
+#     --total-steps 600000 --env-import minigrid
