@@ -26,3 +26,13 @@ case "${1:-}" in
        --seed 100 --total-steps 1000000 --run-dir $d $r >> $d.log 2>&1 ;;
   *) echo "usage: minigrid_long.sh 1|2" >&2; exit 2 ;;
 esac
+#
+# Outcome (2026-12-05 14:45-15:20, two runs side by side; score.py; minigrid_probe_D_1M.jsonl and
+# minigrid_probe_lstm_1M.jsonl, 1,024 episodes each):
+#   MERLIN final 0.490 at 1M (0.487 / 0.480 / 0.503 / 0.483 / 0.497 at 200k / 400k / 600k / 800k /
+#   1M); RL-LSTM final 0.495 at 1M (0.488 / 0.476 / 0.481 / 0.498 / 0.494).
+#   QUESTION: NO for both. Five times the grid's budget leaves both at the coin flip: the cue is
+#   seen in 24% / 23% of episodes (neither learns to turn back to it), MERLIN's z still does not
+#   hold its kind when it is in view (0.44; drawn right 0.52), RL-LSTM's encoder does (1.00, the
+#   probe's check that it can see a kind that is there), but its LSTM does not carry it to the
+#   split (0.56). The grid's MiniGrid budget is not what keeps them there.
