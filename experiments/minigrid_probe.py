@@ -51,7 +51,9 @@ def probe(agent: Agent, env, seed: int) -> dict:
     stepper = _Stepper(agent, env, seed)
     games = [e.unwrapped for e in env.envs]
     mid = games[0].height // 2
-    split = games[0].width - 2  # the split's column (hallway_end + 1; MemoryS* have no random length)
+    split = (
+        games[0].width - 2
+    )  # the split's column (hallway_end + 1; MemoryS* have no random length)
     cue_is_key = np.array([g.grid.get(1, mid - 1).type == "key" for g in games])
     seen, at_split = np.zeros(b, bool), np.zeros(b, bool)
     z_seen = np.zeros((b, out_dim(agent)), np.float32)  # z_t at the first step the cue is in view
@@ -70,7 +72,7 @@ def probe(agent: Agent, env, seed: int) -> dict:
         z_seen[fresh] = out.z.numpy()[fresh]
         if fresh.any() and agent.mbp.decoders:  # the object id drawn in the cue's cell
             image = agent.mbp.codec.modality("image")
-            ids = (image.reconstruct(agent.mbp.decoder_input(out.z, "image")) * image.scale)
+            ids = image.reconstruct(agent.mbp.decoder_input(out.z, "image")) * image.scale
             for i in np.nonzero(fresh)[0]:
                 vx, vy = games[i].relative_coords(1, mid - 1)
                 drawn.append(int(round(float(ids[i, 0, vx, vy]))) == (5 if cue_is_key[i] else 6))
@@ -114,8 +116,11 @@ def probe(agent: Agent, env, seed: int) -> dict:
 def main() -> None:
     a, agent, env = load_probe_args(
         __doc__.splitlines()[0],
-        lambda cfg: None if cfg.env.startswith("MiniGrid-Memory") else f"trained on {cfg.env}, "
-        "not a MiniGrid-Memory env",
+        lambda cfg: (
+            None
+            if cfg.env.startswith("MiniGrid-Memory")
+            else f"trained on {cfg.env}, not a MiniGrid-Memory env"
+        ),
     )
     print(json.dumps({"checkpoint": a.checkpoint, "seed": a.seed, **probe(agent, env, a.seed)}))
 
