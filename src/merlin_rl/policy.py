@@ -88,9 +88,9 @@ class Policy(nn.Module):
     def readout(
         self, z: Tensor, h_cat: Tensor, memory: MemoryState | None
     ) -> tuple[Tensor, Tensor | None, Tensor | None]:
-        """The feed-forward part, pi_t = MLP([z_t, h~_t, read(M_{t-1}, keys(h~_t))]) (z_t FiLM-ed
-        by [h~_t, m~_t] with ``film``): no state, so
-        it takes any batch of steps at once (z (B, Z), h_cat (B, 2H), a memory of B rows).
+        """The feed-forward part, pi_t = MLP([z_t, h~_t, read(M_{t-1}, keys(h~_t))]), with z_t
+        FiLM-ed by [h~_t, m~_t] under ``film``: no state, so it takes any batch of steps at once
+        (z (B, Z), h_cat (B, 2H), a memory of B rows).
         Returns (logits (B, A), read weights (B, K~, N) or None, V~_t (B,) from the same features
         or None without a value head)."""
         history = [h_cat]
