@@ -168,11 +168,8 @@ def test_episode_returns_cut_at_segment_starts_bootstrap_from_v():
     assert whole[0, 1] != cut[0, 1]
 
 
-def test_recomputed_read_strengths_are_the_ones_the_step_used():
-    """cue_probe's read strengths for a checkpoint trained without --tvt-alpha (recomputed from
-    the MBP LSTM's input) equal those Agent.step records with it."""
-    import dataclasses
-
+def _kd_stepper(**settings):
+    """cue_probe's module, a tiny untrained MERLIN on KeyToDoor (4 envs) and its stepper."""
     import torch
 
     from merlin_rl.agent import Agent
@@ -183,11 +180,21 @@ def test_recomputed_read_strengths_are_the_ones_the_step_used():
     torch.manual_seed(0)
     cfg = make_config(
         "small", env=mod.TASKS[1], num_envs=4, z_dim=8, enc_dim=16, image_channels=4,
-        mlp_hidden=16, mbp_hidden=16, policy_hidden=16, tvt_alpha=0.9,
+        mlp_hidden=16, mbp_hidden=16, policy_hidden=16, **settings,
     )  # fmt: skip
     env = make_vector_env(cfg.env, 4, cfg.env_kwargs)
     agent = Agent(env.single_observation_space, env.single_action_space, cfg).eval()
-    stepper = mod._Stepper(agent, env, 0)
+    return mod, agent, mod._Stepper(agent, env, 0)
+
+
+def test_recomputed_read_strengths_are_the_ones_the_step_used():
+    """cue_probe's read strengths for a checkpoint trained without --tvt-alpha (recomputed from
+    the MBP LSTM's input) equal those Agent.step records with it."""
+    import dataclasses
+
+    import torch
+
+    mod, agent, stepper = _kd_stepper(tvt_alpha=0.9)
     with torch.no_grad():
         for _ in range(3):
             before = stepper.state
@@ -204,20 +211,9 @@ def test_recomputed_policy_read_strengths_give_the_policys_read_weights():
     import torch
 
     from merlin_rl import memory as mem_ops
-    from merlin_rl.agent import Agent
-    from merlin_rl.config import make_config
-    from merlin_rl.envs import make_vector_env
 
-    mod = _probe_module()
-    torch.manual_seed(0)
-    cfg = make_config(
-        "small", env=mod.TASKS[1], num_envs=4, z_dim=8, enc_dim=16, image_channels=4,
-        mlp_hidden=16, mbp_hidden=16, policy_hidden=16, read_strength_init=3.0,
-    )  # fmt: skip
-    env = make_vector_env(cfg.env, 4, cfg.env_kwargs)
-    agent = Agent(env.single_observation_space, env.single_action_space, cfg).eval()
+    mod, agent, stepper = _kd_stepper(read_strength_init=3.0)
     pol = agent.policy
-    stepper = mod._Stepper(agent, env, 0)
     with torch.no_grad():
         for t in range(5):
             before = stepper.state

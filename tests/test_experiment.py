@@ -203,6 +203,10 @@ def test_sigterm_to_the_runner_stops_its_runs(tmp_path):
         ("image_output", "sigmoid", "linear", ["merlin", "rl-lstm"],
          ["merlin_rl/RepeatSymbol-v0", "merlin_rl/ColourMatch-v0"],
          ("merlin", "merlin_rl/ColourMatch-v0")),
+        # categorical codes change MERLIN on an env with an integer image of small codes
+        ("image_codes", "scaled", "categorical", ["merlin", "rl-lstm"],
+         ["merlin_rl/ColourMatch-v0", "MiniGrid-MemoryS7-v0"],
+         ("merlin", "MiniGrid-MemoryS7-v0")),
         # the MBP's clip changes MERLIN alone (an ablation clips both optimisers)
         ("mbp_clip", "global", "kind", ["merlin", "rl-mem", "rl-lstm"],
          ["merlin_rl/ColourMatch-v0"], ("merlin", "merlin_rl/ColourMatch-v0")),
@@ -219,6 +223,11 @@ def test_runs_from_before_a_setting_stand_where_it_changes_nothing(
     from merlin_rl.experiment import read_grid, run_dir_for, stale_settings
 
     assert LEGACY_SETTINGS[name] == old
+    if any(e.startswith("MiniGrid") for e in envs):
+        pytest.importorskip("minigrid")
+        from merlin_rl.envs import import_env_modules
+
+        import_env_modules("minigrid")
     p = tmp_path / "g.yaml"
     p.write_text(
         f"agents: [{', '.join(agents)}]\nenvs: [{', '.join(envs)}]\nseeds: [0]\n"

@@ -7,8 +7,6 @@ MiniGrid-MemoryS7 did not tell them apart)."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
 
 import gymnasium as gym
@@ -94,32 +92,3 @@ def test_the_agent_builds_it_and_older_runs_were_scaled():
     assert LEGACY_SETTINGS["image_codes"] == "scaled"
     with pytest.raises(ConfigError, match="--image-codes 'onehot' is not known"):
         make_config("small", image_codes="onehot").validate()
-
-
-def test_runs_from_before_it_stand_where_there_are_no_codes(tmp_path):
-    """A grid asking for categorical codes: a run recorded without the key is stale only for
-    MERLIN on an env with an image of codes (MiniGrid), not on pixel images nor for RL-LSTM."""
-    pytest.importorskip("minigrid")
-    from merlin_rl.envs import import_env_modules
-    from merlin_rl.experiment import read_grid, run_dir_for, stale_settings
-
-    import_env_modules("minigrid")
-    envs = ["merlin_rl/ColourMatch-v0", "MiniGrid-MemoryS7-v0"]
-    p = tmp_path / "g.yaml"
-    p.write_text(
-        f"agents: [merlin, rl-lstm]\nenvs: [{', '.join(envs)}]\nseeds: [0]\n"
-        f"out: {tmp_path / 'out'}\ntrain:\n  image_codes: categorical\n"
-    )
-    grid = read_grid(p)
-    for agent in grid.agents:
-        for env in grid.envs:
-            recorded = dataclasses.asdict(make_config("small", agent=agent, env=env, seed=0))
-            del recorded["image_codes"]
-            run = run_dir_for(grid, agent, env, 0)
-            run.mkdir(parents=True)
-            (run / "config.json").write_text(json.dumps(recorded))
-    stale = {(a, e): stale_settings(grid, a, e, 0) for a in grid.agents for e in grid.envs}
-    assert stale.pop(("merlin", "MiniGrid-MemoryS7-v0")) == [
-        "image_codes: 'scaled', now 'categorical'"
-    ]
-    assert all(v == [] for v in stale.values()), stale
