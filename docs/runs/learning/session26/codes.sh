@@ -46,3 +46,8 @@ python experiments/minigrid_probe.py --checkpoint $d/checkpoints/final.pt --epis
 # (the cue's cell at its first sighting) is >= 0.75 on the final checkpoint.
 #   merlin-rl train --no-progress --run-dir runs/session26/minigrid_C_s100 --resume \
 #     --total-steps 600000 --env-import minigrid
+#
+# Follow-up outcome (15:25-15:57, minigrid_probe_C_600k.jsonl): at 600k the cue's cell at its
+#   first sighting is drawn right 0.477 (NO; cue_in_z_when_seen 0.475), while the keys and balls
+#   elsewhere in view are drawn right 99.7% / 97.4% (ad-hoc count, 256 episodes). Final return
+#   0.495. The cue in the start room is the one object z does not draw, at any budget tried.
