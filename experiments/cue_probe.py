@@ -302,8 +302,7 @@ def _policy_strengths(agent: Agent, before, out, memory) -> torch.Tensor:
     LSTM's input as Agent.step built it."""
     z_pol, _ = agent.policy_inputs(out.z, out.dist, memory, None)
     h_cat, _, _ = agent.policy.core(z_pol, before.pol_h, before.pol_c)
-    pol = agent.policy
-    return F.softplus(pol.interface(h_cat).view(-1, pol.reads, pol.mem_width + 1)[..., -1])
+    return agent.policy.read_interface(h_cat)[1]
 
 
 def transport_gaps(

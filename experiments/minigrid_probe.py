@@ -32,16 +32,12 @@ from pathlib import Path
 import minigrid  # noqa: F401  (registers the MiniGrid ids; this probe is for them alone)
 import numpy as np
 import torch
+from minigrid.core.constants import OBJECT_TO_IDX
 
 from merlin_rl.agent import Agent
 
 sys.path.insert(0, str(Path(__file__).parent))
 from cue_probe import _Stepper, linear_probe, load_probe_args  # noqa: E402  (not a package)
-
-
-def out_dim(agent: Agent) -> int:
-    """|z|."""
-    return agent.mbp.z_dim
 
 
 @torch.no_grad()
@@ -51,12 +47,13 @@ def probe(agent: Agent, env, seed: int) -> dict:
     stepper = _Stepper(agent, env, seed)
     games = [e.unwrapped for e in env.envs]
     mid = games[0].height // 2
-    split = (
-        games[0].width - 2
-    )  # the split's column (hallway_end + 1; MemoryS* have no random length)
+    # the split's column (hallway_end + 1; the MemoryS* ids have no random length)
+    split = games[0].width - 2
     cue_is_key = np.array([g.grid.get(1, mid - 1).type == "key" for g in games])
+    cue_id = np.where(cue_is_key, OBJECT_TO_IDX["key"], OBJECT_TO_IDX["ball"])
+    image = agent.mbp.codec.modality("image")
     seen, at_split = np.zeros(b, bool), np.zeros(b, bool)
-    z_seen = np.zeros((b, out_dim(agent)), np.float32)  # z_t at the first step the cue is in view
+    z_seen = np.zeros((b, agent.mbp.z_dim), np.float32)  # z_t at the first step the cue is in view
     drawn: list[bool] = []
     feats: dict[str, np.ndarray] = {}
     done_at, chose_up = np.full(b, -1), np.zeros(b, bool)
@@ -71,11 +68,10 @@ def probe(agent: Agent, env, seed: int) -> dict:
         fresh = sees & ~seen
         z_seen[fresh] = out.z.numpy()[fresh]
         if fresh.any() and agent.mbp.decoders:  # the object id drawn in the cue's cell
-            image = agent.mbp.codec.modality("image")
             ids = image.reconstruct(agent.mbp.decoder_input(out.z, "image")) * image.scale
             for i in np.nonzero(fresh)[0]:
                 vx, vy = games[i].relative_coords(1, mid - 1)
-                drawn.append(int(round(float(ids[i, 0, vx, vy]))) == (5 if cue_is_key[i] else 6))
+                drawn.append(int(round(float(ids[i, 0, vx, vy]))) == cue_id[i])
         seen |= sees
         first = live & ~at_split & np.array([g.agent_pos[0] == split for g in games])
         if first.any():
@@ -98,7 +94,7 @@ def probe(agent: Agent, env, seed: int) -> dict:
     out: dict = {"episodes": b, "seen": round(float(seen.mean()), 3)}
     out["at_split"] = round(float(at_split.mean()), 3)
     out["chose"] = round(float(chose.mean()), 3)
-    out["timed_out"] = round(float((done_at < 0).mean() + ((done_at >= 0) & ~chose).mean()), 3)
+    out["timed_out"] = round(float((~chose).mean()), 3)  # every end reached is a choice
     for name, group in (("seen", seen), ("unseen", ~seen)):
         c = group & chose
         out[f"right_{name}"] = round(float(right[c].mean()), 3) if c.any() else None

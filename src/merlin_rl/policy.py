@@ -85,6 +85,11 @@ class Policy(nn.Module):
             value = value.view(t, b)
         return logits.view(t, b, -1), h, c, weights, value
 
+    def read_interface(self, h_cat: Tensor) -> tuple[Tensor, Tensor]:
+        """The K~ read keys (B, K~, W) and strengths softplus(.) (B, K~) from h~_t = h_cat."""
+        i = self.interface(h_cat).view(-1, self.reads, self.mem_width + 1)
+        return i[..., :-1], F.softplus(i[..., -1])
+
     def readout(
         self, z: Tensor, h_cat: Tensor, memory: MemoryState | None
     ) -> tuple[Tensor, Tensor | None, Tensor | None]:
@@ -97,8 +102,7 @@ class Policy(nn.Module):
         weights = None
         if self.mem_width:
             assert memory is not None
-            i = self.interface(h_cat).view(-1, self.reads, self.mem_width + 1)
-            read, weights = mem_ops.read(memory, i[..., :-1], F.softplus(i[..., -1]))
+            read, weights = mem_ops.read(memory, *self.read_interface(h_cat))
             history.append(read.flatten(1))
         if self.film is not None:
             gamma, beta = self.film(torch.cat(history, -1)).chunk(2, -1)
