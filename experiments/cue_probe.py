@@ -12,7 +12,10 @@ one episode each, sampled actions as in training):
   on the rows written while the square was in view, against the share of such rows among the
   rows written so far (what a uniform read would give);
 * used: of the episodes that saw the square and ended on a square, the share that picked the
-  matching one (chance 1/4), against the same share for the episodes that did not see it.
+  matching one (chance 1/4), against the same share for the episodes that did not see it;
+* held at the choice (``cue_in_*_choice``): on the episodes that saw it, the held-out balanced
+  accuracy of a softmax probe for the square's colour from z_t, the policy's h~_{t-1}, its read
+  and the MBP's reads m_{t-1} at the first step of the final phase (chance 1 / colours seen).
 
 On KeyToDoor the cue is the key: "seen" is the key in view in phase 1, "drawn" the share of
 those steps on which the reconstruction from z_t paints the key's pixels nearer to the key's
@@ -158,6 +161,8 @@ def probe(agent: Agent, env, seed: int) -> dict:
     door_steps: list[tuple[np.ndarray, int, np.ndarray, np.ndarray]] = []
     tvt_in: list[tuple[torch.Tensor, ...]] = []  # what value transport would act on, per step
     tvt_pol: list[tuple[torch.Tensor, ...]] = []  # the same for the policy's reads
+    choice_x: dict[str, np.ndarray] = {}  # ActiveVisualMatch: what each part holds at the choice
+    choice_set, cue = np.zeros(b, bool), np.zeros(b, int)
     for t in range(steps):
         live = done_at < 0
         if not live.any():
@@ -199,6 +204,17 @@ def probe(agent: Agent, env, seed: int) -> dict:
                     drawn += int(nearest == right[i])
                     in_view += 1
         seen_rows[view, t] = True
+        first_choice = live & (phase == 2) & ~choice_set if avm else np.zeros(b, bool)
+        if first_choice.any():  # z_t, the MBP's reads m_{t-1}, the policy's h~_{t-1} and read
+            parts = {"z": out.z, "policy_h": before.pol_h.flatten(1)}
+            if reading:
+                parts["mbp_reads"] = before.m
+                parts["policy_read"] = torch.einsum("bkn,bnw->bkw", out.policy_weights, memory.M)
+            for name, x in parts.items():
+                choice_x.setdefault(name, np.zeros((b, x[0].numel()), np.float32))
+                choice_x[name][first_choice] = x.flatten(1).numpy()[first_choice]
+            cue[first_choice] = core.target.astype(int)[first_choice] - COLOUR0
+            choice_set |= first_choice
         first_final = live & (phase == 2) & ~read_done & reading
         read_done |= first_final
         heads = {name: w.numpy() for name, w in _heads(out).items()} if first_final.any() else {}
@@ -245,6 +261,9 @@ def probe(agent: Agent, env, seed: int) -> dict:
         chose = group & ended_on_square
         out[f"match_{name}"] = round(float(right[chose].mean()), 3) if chose.any() else None
         out[f"chose_{name}"] = int(chose.sum())
+    for name, x in choice_x.items():  # the cue's colour, of the palette's, on seen episodes
+        acc = class_probe(x[choice_set & seen], cue[choice_set & seen])
+        out[f"cue_in_{name}_choice"] = None if acc is None else round(acc, 3)
     return out
 
 
@@ -300,7 +319,7 @@ def _mbp_strengths(agent: Agent, before, out) -> torch.Tensor:
 def _policy_strengths(agent: Agent, before, out, memory) -> torch.Tensor:
     """The read strengths beta (B, K~) of the policy's reads at this step, recomputed from its
     LSTM's input as Agent.step built it."""
-    z_pol, _ = agent.policy_inputs(out.z, out.dist, memory, None)
+    z_pol, _ = agent.policy_inputs(out.z, out.dist, out.reads, memory, None)
     h_cat, _, _ = agent.policy.core(z_pol, before.pol_h, before.pol_c)
     return agent.policy.read_interface(h_cat)[1]
 
@@ -528,6 +547,34 @@ def linear_probe(x: np.ndarray, y: np.ndarray, steps: int = 300) -> float | None
     guess = (xt[half:] @ w[:-1] + w[-1]).detach() > 0
     truth = yt[half:] > 0
     return float(((guess[truth]).float().mean() + (~guess[~truth]).float().mean()) / 2)
+
+
+def class_probe(x: np.ndarray, y: np.ndarray, steps: int = 300) -> float | None:
+    """Held-out balanced accuracy (the mean recall over classes) of a softmax regression from
+    ``x`` (float [n, d]) to ``y`` (int [n], any number of classes): fitted on the first half,
+    scored on the second (1 / classes = y is not linearly in x). None where a class of the second
+    half is missing from the first, or fewer than two classes are seen."""
+    half = len(y) // 2
+    classes = np.unique(y[:half])
+    if len(classes) < 2 or not np.isin(y[half:], classes).all():
+        return None
+    label = torch.as_tensor(np.searchsorted(classes, y))
+    xt = torch.as_tensor(x, dtype=torch.float32)
+    xt = (xt - xt[:half].mean(0)) / (xt[:half].std(0) + 1e-6)
+    counts = torch.bincount(label[:half], minlength=len(classes)).float()
+    w = torch.zeros(x.shape[1] + 1, len(classes), requires_grad=True)
+    opt = torch.optim.Adam([w], lr=0.05)
+    with torch.enable_grad():
+        for _ in range(steps):
+            logits = xt[:half] @ w[:-1] + w[-1]
+            loss = F.cross_entropy(logits, label[:half], weight=1 / counts)  # balanced classes
+            opt.zero_grad()
+            (loss + 1e-3 * w[:-1].pow(2).sum()).backward()
+            opt.step()
+    guess = (xt[half:] @ w[:-1] + w[-1]).argmax(-1)
+    truth = label[half:]
+    recalls = [(guess[truth == k] == k).float().mean() for k in truth.unique()]
+    return float(torch.stack(recalls).mean())
 
 
 def find_rates(finds: np.ndarray) -> tuple[float, float]:

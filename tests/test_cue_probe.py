@@ -46,6 +46,9 @@ def test_cue_probe_on_untrained_agents():
     assert sorted(heads) == ["mbp1", "mbp2", "mbp3", "policy"]
     for h in heads:
         assert 0 <= res[f"read_{h}"] <= 1 and 0 < res[f"read_uniform_{h}"] <= 1
+    held = sorted(k for k in res if k.startswith("cue_in_"))  # None where too few saw the cue
+    assert held == [f"cue_in_{n}_choice" for n in ("mbp_reads", "policy_h", "policy_read", "z")]
+    assert all(res[k] is None or 0 <= res[k] <= 1 for k in held)
     # KeyToDoor: the key is the cue; fetching it is counted, and no door opens without it
     env = make_vector_env(mod.TASKS[1], 16, {})
     res = mod.probe(agent, env, seed=0)
@@ -123,6 +126,19 @@ def test_linear_probe_finds_a_linear_label_and_not_a_random_one():
     assert mod.linear_probe(x, x[:, 3] + 0.5 * x[:, 5] > 0.3) > 0.95
     assert abs(mod.linear_probe(x, rng.random(400) < 0.3) - 0.5) < 0.1
     assert mod.linear_probe(x, np.zeros(400, bool)) is None  # one class only
+
+
+def test_class_probe_finds_a_linear_class_and_not_a_random_one():
+    mod = _probe_module()
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 5, 600)
+    x = rng.normal(size=(600, 8)).astype(np.float32)
+    x[:, :5] += 3 * np.eye(5)[y]  # each class a direction
+    assert mod.class_probe(x, y) > 0.9
+    assert abs(mod.class_probe(x, rng.integers(0, 5, 600)) - 0.2) < 0.1  # chance 1 / 5
+    assert mod.class_probe(x, np.zeros(600, int)) is None  # one class only
+    y[-1] = 7  # a class the fit never saw
+    assert mod.class_probe(x, y) is None
 
 
 def test_value_fit_finds_the_gap_a_feature_carries_and_not_one_it_lacks():
@@ -219,7 +235,7 @@ def test_recomputed_policy_read_strengths_give_the_policys_read_weights():
             before = stepper.state
             memory, out = stepper.act()
             beta = mod._policy_strengths(agent, before, out, memory)
-            z_pol, _ = agent.policy_inputs(out.z, out.dist, memory)
+            z_pol, _ = agent.policy_inputs(out.z, out.dist, out.reads, memory)
             h_cat = pol.core(z_pol, before.pol_h, before.pol_c)[0]
             keys = pol.interface(h_cat).view(4, pol.reads, pol.mem_width + 1)[..., :-1]
             if t >= 2:  # two rows or more written: the weights depend on beta

@@ -210,6 +210,9 @@ def test_sigterm_to_the_runner_stops_its_runs(tmp_path):
         # the MBP's clip changes MERLIN alone (an ablation clips both optimisers)
         ("mbp_clip", "global", "kind", ["merlin", "rl-mem", "rl-lstm"],
          ["merlin_rl/ColourMatch-v0"], ("merlin", "merlin_rl/ColourMatch-v0")),
+        # the MBP's reads as the policy's input change the agents with memory alone
+        ("policy_sees", "z", "z+reads", ["merlin", "rl-lstm"],
+         ["merlin_rl/ColourMatch-v0"], ("merlin", "merlin_rl/ColourMatch-v0")),
     ],
 )  # fmt: skip
 def test_runs_from_before_a_setting_stand_where_it_changes_nothing(

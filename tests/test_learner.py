@@ -34,19 +34,23 @@ def _segment_then_move_the_mbp(tr: Trainer):
 
 
 AGENT_VIEWS = [
-    ("merlin", "acted"),
-    ("merlin", "current"),
-    ("rl-mem", "current"),
-    ("rl-lstm", "current"),
+    ("merlin", "acted", "z"),
+    ("merlin", "current", "z"),
+    ("rl-mem", "current", "z"),
+    ("rl-lstm", "current", "z"),
+    # the policy takes the MBP's reads m_{t-1} in as well (--policy-sees z+reads)
+    ("merlin", "acted", "z+reads"),
+    ("merlin", "current", "z+reads"),
+    ("rl-mem", "current", "z+reads"),
 ]
 
 
-@pytest.mark.parametrize("agent,view", AGENT_VIEWS)
-def test_replay_reproduces_the_acting_pass(tmp_path, agent, view):
+@pytest.mark.parametrize("agent,view,sees", AGENT_VIEWS)
+def test_replay_reproduces_the_acting_pass(tmp_path, agent, view, sees):
     """Same z, logits, entropies, reads, memory and recurrent states (episode ends and overwrites
     inside the segment: 5-step episodes, 4 rows, 7 steps, after a first segment), for MERLIN and
     both ablations."""
-    tr = _trainer(tmp_path, "a", agent=agent, epochs=2, replay_view=view)
+    tr = _trainer(tmp_path, "a", agent=agent, epochs=2, replay_view=view, policy_sees=sees)
     tr.update(tr.rollout())
     seg = tr.rollout()
     assert not seg.with_graph
@@ -110,12 +114,13 @@ def test_acted_view_gives_the_policy_its_acting_inputs(tmp_path, policy_input):
     tr.env.close()
 
 
-@pytest.mark.parametrize("agent,view", AGENT_VIEWS)
-def test_replay_gradients_equal_the_single_graph_gradients(tmp_path, agent, view):
+@pytest.mark.parametrize("agent,view,sees", AGENT_VIEWS)
+def test_replay_gradients_equal_the_single_graph_gradients(tmp_path, agent, view, sees):
     """The replayed segment's loss has the single graph's gradients (for the ablations the policy
     gradient also reaches the MBP through z_t and the memory)."""
-    single = _trainer(tmp_path, "single", agent=agent, epochs=1, minibatches=1)
-    replayed = _trainer(tmp_path, "replayed", agent=agent, epochs=3, replay_view=view)
+    kw = {"agent": agent, "policy_sees": sees}
+    single = _trainer(tmp_path, "single", epochs=1, minibatches=1, **kw)
+    replayed = _trainer(tmp_path, "replayed", epochs=3, replay_view=view, **kw)
     for tr in (single, replayed):  # one real update first, so the reward scale is not 1
         tr.update(tr.rollout())
     replayed.agent.load_state_dict(single.agent.state_dict())
@@ -196,9 +201,11 @@ def test_epochs_and_minibatches_take_that_many_steps(tmp_path, epochs, minibatch
 
 
 @pytest.mark.parametrize("view", ["acted", "current"])
-def test_replayed_policy_loss_reaches_no_mbp_parameter(tmp_path, view):
-    """Gradient flow under replay: the policy term trains the policy only (MERLIN)."""
-    tr = _trainer(tmp_path, "flow", epochs=2, replay_view=view)
+@pytest.mark.parametrize("sees", ["z", "z+reads"])
+def test_replayed_policy_loss_reaches_no_mbp_parameter(tmp_path, view, sees):
+    """Gradient flow under replay: the policy term trains the policy only (MERLIN), also when the
+    policy takes the MBP's reads in."""
+    tr = _trainer(tmp_path, "flow", epochs=2, replay_view=view, policy_sees=sees)
     seg = tr.rollout()
     with torch.no_grad():
         values = tr.agent.evaluate(seg.outputs).value
@@ -220,16 +227,17 @@ def test_replayed_policy_loss_reaches_no_mbp_parameter(tmp_path, view):
         ("merlin", "mean", 1),
         ("rl-mem", "sample", 1),
         ("merlin", "mean", 3),
+        ("merlin", "mean", "z+reads"),
+        ("rl-mem", "sample", "z+reads"),
     ],
 )
 def test_replay_policy_reproduces_the_acting_policy(tmp_path, agent, policy_input, reads):
     """The policy-only replay (policy_epochs) re-runs the policy on what it acted on: the acting
     pass's log pi(a_t) and entropy to 1e-5, also after the MBP has moved, with episode ends and
     overwrites inside the segment (5-step episodes, 4 rows, 7 steps), and per minibatch; also
-    with several policy read keys."""
-    tr = _trainer(
-        tmp_path, "pol", agent=agent, epochs=2, policy_input=policy_input, policy_reads=reads
-    )
+    with several policy read keys, and with the MBP's reads as an input (``reads`` z+reads)."""
+    keys = {"policy_sees": reads} if reads == "z+reads" else {"policy_reads": reads}
+    tr = _trainer(tmp_path, "pol", agent=agent, epochs=2, policy_input=policy_input, **keys)
     seg = _segment_then_move_the_mbp(tr)
     log_probs, entropy, _ = replay_policy(tr.agent, seg)
     assert log_probs.requires_grad

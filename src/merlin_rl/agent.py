@@ -110,7 +110,7 @@ def action_log_prob_entropy(log_pi: Tensor, action: Tensor) -> tuple[Tensor, Ten
 
 @dataclass
 class PolicyView:
-    """What MERLIN's policy sees at one step: stopgrad(z_t) (B, |z|) and stopgrad(M_{t-1}).
+    """What MERLIN's policy sees at one step: :meth:`Agent.policy_z` (B, Z~) and stopgrad(M_{t-1}).
 
     The replay learner passes the acted view, so that every epoch's policy reads the inputs it
     acted on, not those of an MBP the same update has already moved (``replay_view``)."""
@@ -173,8 +173,9 @@ class Agent(nn.Module):
             decoders=self.is_merlin,
             use_memory=self.use_memory,
         )
+        sees_reads = cfg.policy_sees == "z+reads" and self.use_memory
         self.policy = Policy(
-            self.mbp.z_dim,
+            self.mbp.z_dim + (self.mbp.reads * self.mbp.width if sees_reads else 0),
             self.num_actions,
             cfg.policy_hidden,
             cfg.mlp_hidden,
@@ -244,7 +245,7 @@ class Agent(nn.Module):
         log_prob = entropy = logits = pol_w = pol_v = None
         pol_h, pol_c = state.pol_h, state.pol_c
         if with_policy:
-            z_pol, mem_pol = self.policy_inputs(z, dist, memory, policy_view)
+            z_pol, mem_pol = self.policy_inputs(z, dist, state.m, memory, policy_view)
             logits, pol_h, pol_c, pol_w, pol_v = self.policy(
                 z_pol, state.pol_h, state.pol_c, mem_pol
             )
@@ -311,21 +312,29 @@ class Agent(nn.Module):
         self,
         z: Tensor,
         dist: dict[str, Tensor],
+        reads: Tensor | None,
         memory: MemoryState | None,
         policy_view: PolicyView | None = None,
     ) -> tuple[Tensor, MemoryState | None]:
-        """What the policy reads at a step: ``policy_view`` if given; for MERLIN stopgrad(z_t)
-        (:meth:`policy_z`) and stopgrad(M_{t-1}), so no policy gradient reaches the MBP; for the
-        ablations z_t and M_{t-1} themselves."""
+        """What the policy reads at a step: ``policy_view`` if given, else :meth:`policy_z` and
+        M_{t-1} (stopgrad(M_{t-1}) for MERLIN, so no policy gradient reaches the MBP)."""
         if policy_view is not None:
             return policy_view.z, policy_view.memory
-        if self.is_merlin:
-            return self.policy_z(z, dist), memory.detach() if memory is not None else None
-        return z, memory
+        if self.is_merlin and memory is not None:
+            memory = memory.detach()
+        return self.policy_z(z, dist, reads), memory
 
-    def policy_z(self, z: Tensor, dist: dict[str, Tensor]) -> Tensor:
-        """What MERLIN's policy reads of z_t: stopgrad of the sample, or of mu_q (``policy_input``)."""
-        return (dist["mu_q"] if self.cfg.policy_input == "mean" else z).detach()
+    def policy_z(self, z: Tensor, dist: dict[str, Tensor], reads: Tensor | None) -> Tensor:
+        """What the policy's LSTM and head take in at step t (B, Z~): z_t, for MERLIN stopgrad of
+        the sample or of mu_q (``policy_input``); with ``policy_sees`` z+reads, [that, m_{t-1}],
+        the MBP's reads ``reads`` (B, K^r W) that step t's posterior took in (stopgrad for
+        MERLIN; None without memory, RL-LSTM, which takes z_t alone)."""
+        if self.is_merlin:
+            z = (dist["mu_q"] if self.cfg.policy_input == "mean" else z).detach()
+            reads = None if reads is None else reads.detach()
+        if self.cfg.policy_sees == "z+reads" and reads is not None:
+            z = torch.cat([z, reads], -1)
+        return z
 
     def advance_memory(self, memory: MemoryState, weights: Tensor, z: Tensor) -> MemoryState:
         """M_{t-1} -> M_t: the MBP's reads (B, K^r, N) count as usage, then z_t is written."""

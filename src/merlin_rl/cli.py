@@ -86,6 +86,8 @@ FLAG_HELP: dict[str, str] = {
     "policy_film": "how the policy's head takes z_t: as it is (off, the paper's) or modulated by "
     "what the policy remembers (history: FiLM, z * (1 + gamma) + beta, [gamma, beta] linear in "
     "its LSTM state and memory reads)",
+    "policy_sees": "what the policy takes in beside its own memory read: z (the paper's), or "
+    "z+reads: z and the MBP's memory reads m_{t-1} (rl-lstm, without memory, takes z alone)",
     "lr_mbp": "Adam learning rate of the MBP, > 0",
     "lr_policy": "Adam learning rate of the policy, > 0",
     "lr_schedule": "both learning rates constant, or decaying linearly to 0 at --total-steps "

@@ -29,6 +29,7 @@ IMAGE_OUTPUTS = ("sigmoid", "linear", "bernoulli")  # encoders.ImageModality
 POLICY_BONUSES = ("entropy", "log-barrier", "entropy-floor")  # losses.POLICY_BONUSES
 CREDIT_CUTS = ("off", "reward")
 RETURN_INPUTS = ("z", "z+reads")
+POLICY_SEES = ("z", "z+reads")
 POLICY_FILMS = ("off", "history")
 IMAGE_CODES = ("categorical", "scaled")
 READ_STRENGTH_MAX = 1e3  # --read-strength-init: beta * cosine in [-beta, beta]
@@ -55,6 +56,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "credit_cut": CREDIT_CUTS,
     "return_input": RETURN_INPUTS,
     "policy_film": POLICY_FILMS,
+    "policy_sees": POLICY_SEES,
     "image_codes": IMAGE_CODES,
 }
 # settings added after runs and checkpoints already existed, with the value that reproduces what
@@ -83,6 +85,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "policy_bonus": "entropy",  # entropy_cost weighed the policy's entropy
     "policy_reads": 1,  # the policy read the memory with one key
     "policy_film": "off",  # the policy's head took z_t as it is
+    "policy_sees": "z",  # the policy took z_t in, not the MBP's reads
     "image_codes": "scaled",  # an image of small codes was scored as pixels (codes / scale)
     "tvt_alpha": 0.0,  # no value transport
     "tvt_threshold": 2.0,
@@ -158,6 +161,12 @@ class Config:
     # cue against the current view (ActiveVisualMatch, InstructedGoal, MiniGrid-Memory) is a
     # product of the two, not a conjunction the MLP must find (docs/learning.md, 26th session)
     policy_film: str = "off"
+    # what the policy takes in beside its own read of the memory: "z" (the paper's: z_t alone), or
+    # "z+reads": [z_t, m_{t-1}], the MBP's reads that step t's prior and posterior took in (a
+    # departure from the paper: at ActiveVisualMatch's choice the cue's colour is in the MBP's
+    # reads and not in z_t, the policy's h~ or its own read; docs/learning.md, twenty-seventh
+    # session). stopgrad for MERLIN, as z_t. RL-LSTM, which has no memory, takes z_t alone.
+    policy_sees: str = "z"
     memory_rows: int = 0  # N; 0 = auto: the env's declared episode length (<= 1024), else 64
     allocation: str = "usage"  # decaying usage; or "usage-literal" (the paper's rule), "fifo"
     # what the policy reads of z_t: the "mean" mu_q, or the "sample" (the paper's; the noise of the

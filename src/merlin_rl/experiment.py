@@ -322,6 +322,7 @@ _MATTERS: dict[str, Callable[[Config], bool]] = {
         and _symbolic_image(cfg.env, json.dumps(cfg.env_kwargs, sort_keys=True), cfg.seed)
     ),
     "mbp_clip": lambda cfg: cfg.agent == "merlin",
+    "policy_sees": lambda cfg: cfg.agent != "rl-lstm",  # RL-LSTM has no reads to see
 }
 
 

@@ -94,8 +94,8 @@ def replay(
             acted_memory = None
             if memories is not None:
                 acted_memory = memories[t] if index is None else memories[t].select(index)
-            view = PolicyView(pick(agent.policy_z(acted.z, acted.dist)), acted_memory)
-        z, m = agent.policy_inputs(out.z, out.dist, memory, view)
+            view = PolicyView(pick(agent.policy_z(acted.z, acted.dist, acted.reads)), acted_memory)
+        z, m = agent.policy_inputs(out.z, out.dist, out.reads, memory, view)
         outs.append(out)
         z_pol.append(z)
         mem_pol.append(m)
@@ -166,10 +166,7 @@ def replay_policy(
     if memories is None:
         memories = stacked_memories(acted_memories(agent, seg))
     zs = torch.stack(
-        [
-            pick(agent.policy_z(acted.z, acted.dist) if agent.is_merlin else acted.z.detach())
-            for acted in seg.outputs
-        ]
+        [pick(agent.policy_z(acted.z, acted.dist, acted.reads).detach()) for acted in seg.outputs]
     )  # (T, B', Z)
     starts = seg.starts if index is None else seg.starts[:, index]
     if memories is not None and index is not None:  # (T, B, ...) -> (T, B', ...)
