@@ -58,5 +58,30 @@ case "${1:-}" in
     for s in 13 14 15 16; do
       STEPS=150000 run cm_P $s --env merlin_rl/ColourMatch-v0 $P
     done ;;
-  *) echo "usage: sees.sh 1|2|stage2-1|stage2-2|stage2-cm" >&2; exit 2 ;;
+  long-P) merlin-rl train --no-progress --run-dir $out/avm_d5_P_s100 --resume --total-steps 1000000 \
+      >> $out/avm_d5_P_s100.log 2>&1 ;;
+  long-D) cp -r runs/session26/avm_d5_D_s100 $out/avm_d5_D_s100_1M  # film.sh's run, kept as it was
+    merlin-rl train --no-progress --run-dir $out/avm_d5_D_s100_1M --resume --total-steps 1000000 \
+      >> $out/avm_d5_D_s100_1M.log 2>&1 ;;
+  *) echo "usage: sees.sh 1|2|stage2-1|stage2-2|stage2-cm|long-P|long-D" >&2; exit 2 ;;
 esac
+#
+# Outcome, stage 1 (2026-12-05 16:29-16:41, two runs side by side; cue_probe_avm_d5_choice.jsonl,
+# 2,048 episodes each; score.py):
+#   match_seen     P 0.269 (seed 100), 0.255 (seed 101); D 0.251, 0.260. Chance 0.25.
+#   QUESTION 1: NO (0.40 was asked on each seed). Stage 2 is not run; P stays an option.
+#   Where the cue's colour is at the choice (softmax probe, chance 0.125), seeds 100 / 101:
+#     the MBP's reads m_{t-1}: P 0.421 / 0.633, D 0.705 / 0.598
+#     the policy's own read:   P 0.377 / 0.630, D 0.242 / 0.465
+#     the policy's h~_{t-1}:   P 0.213 / 0.283, D 0.182 / 0.138;  z_t: 0.12-0.20 in all four
+#   Final normalised score: P 0.016 / -0.018, D 0.028 / 0.036.
+#   So on seed 101 the colour reaches the policy's inputs twice over (its own read 0.63 and the
+#   MBP's reads 0.63) and the choice is still at chance: what the policy takes in is not what is
+#   missing. The choice itself (the colour matched against the squares in view) is not learned.
+#
+# FOLLOW-UP (written before its runs): is it the budget? 200k env steps are ~7,400 episodes of
+# ~27 steps, of which ~1/3 see the square: ~2,500 episodes, ~300 per colour, to learn which of 4
+# squares in view to walk to. D and P of seed 100 are resumed to 1M env steps (5x).
+# QUESTION 3, fixed now: "the choice is learned with budget" if match_seen at 1M (2,048 episodes)
+#   is >= 0.40 for either arm; "P helps with budget" if P's is >= 0.40 and >= D's + 0.10.
+#   No default rides on it (one seed); a yes would make a multi-seed rule the next step.
