@@ -13,6 +13,8 @@ one episode each, sampled actions as in training):
   rows written so far (what a uniform read would give);
 * used: of the episodes that saw the square and ended on a square, the share that picked the
   matching one (chance 1/4), against the same share for the episodes that did not see it;
+* the final room's squares: on every final-phase step, of the squares in view, the share that
+  the reconstruction paints nearest to their own colour (``drawn_final``: can z tell them apart?);
 * held at the choice (``cue_in_*_choice``): on the episodes that saw it, the held-out balanced
   accuracy of a softmax probe for the square's colour from z_t, the policy's h~_{t-1}, its read
   and the MBP's reads m_{t-1} at the first step of the final phase (chance 1 / colours seen).
@@ -163,6 +165,7 @@ def probe(agent: Agent, env, seed: int) -> dict:
     tvt_pol: list[tuple[torch.Tensor, ...]] = []  # the same for the policy's reads
     choice_x: dict[str, np.ndarray] = {}  # ActiveVisualMatch: what each part holds at the choice
     choice_set, cue = np.zeros(b, bool), np.zeros(b, int)
+    final_drawn: list[bool] = []  # ActiveVisualMatch: each final-room square in view drawn right
     for t in range(steps):
         live = done_at < 0
         if not live.any():
@@ -203,6 +206,18 @@ def probe(agent: Agent, env, seed: int) -> dict:
                 if nearest is not None:
                     drawn += int(nearest == right[i])
                     in_view += 1
+        squares = live & (phase == 2) if avm and drawing else np.zeros(b, bool)
+        if squares.any():  # the final room's squares in view, each painted by the reconstruction
+            window = core._window()
+            obs = out.obs[image].permute(0, 2, 3, 1).numpy()
+            z_image = agent.mbp.decoder_input(out.z, image)
+            rec = agent.mbp.codec.modality(image).reconstruct(z_image).permute(0, 2, 3, 1).numpy()
+            for i in np.nonzero(squares)[0]:  # a probe, not a hot path
+                for code in np.unique(window[i][window[i] >= COLOUR0]):
+                    k = int(code) - COLOUR0
+                    nearest = painted_colour(obs[i], rec[i], PALETTE[k] / 255)
+                    if nearest is not None:
+                        final_drawn.append(nearest == k)
         seen_rows[view, t] = True
         first_choice = live & (phase == 2) & ~choice_set if avm else np.zeros(b, bool)
         if first_choice.any():  # z_t, the MBP's reads m_{t-1}, the policy's h~_{t-1} and read
@@ -261,6 +276,9 @@ def probe(agent: Agent, env, seed: int) -> dict:
         chose = group & ended_on_square
         out[f"match_{name}"] = round(float(right[chose].mean()), 3) if chose.any() else None
         out[f"chose_{name}"] = int(chose.sum())
+    if final_drawn:
+        out["drawn_final"] = round(float(np.mean(final_drawn)), 3)
+        out["final_square_views"] = len(final_drawn)
     for name, x in choice_x.items():  # the cue's colour, of the palette's, on seen episodes
         acc = class_probe(x[choice_set & seen], cue[choice_set & seen])
         out[f"cue_in_{name}_choice"] = None if acc is None else round(acc, 3)

@@ -46,6 +46,7 @@ def test_cue_probe_on_untrained_agents():
     assert sorted(heads) == ["mbp1", "mbp2", "mbp3", "policy"]
     for h in heads:
         assert 0 <= res[f"read_{h}"] <= 1 and 0 < res[f"read_uniform_{h}"] <= 1
+    assert 0 <= res["drawn_final"] <= 1 and res["final_square_views"] > 0  # the final room
     held = sorted(k for k in res if k.startswith("cue_in_"))  # None where too few saw the cue
     assert held == [f"cue_in_{n}_choice" for n in ("mbp_reads", "policy_h", "policy_read", "z")]
     assert all(res[k] is None or 0 <= res[k] <= 1 for k in held)
