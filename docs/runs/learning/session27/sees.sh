@@ -85,3 +85,13 @@ esac
 # QUESTION 3, fixed now: "the choice is learned with budget" if match_seen at 1M (2,048 episodes)
 #   is >= 0.40 for either arm; "P helps with budget" if P's is >= 0.40 and >= D's + 0.10.
 #   No default rides on it (one seed); a yes would make a multi-seed rule the next step.
+#
+# NEXT after question 3 (written 16:50, before the 1M runs ended; run by hand, as below):
+#   if question 3 is yes for either arm: seed 101 of that arm and of D resumed to 1M (QUESTION 4:
+#   the same thresholds on seed 101);
+#   if it is no for both: QUESTION 5, does a two-way choice get learned? The same control with
+#   num_colours 2 (two squares, chance 0.5), D and P, seed 100, 200k: "yes" if match_seen
+#   (2,048 episodes) >= 0.75. Exploratory; no default rides on it.
+#     merlin-rl train --no-progress --seed 100 --total-steps 200000 \
+#       --run-dir runs/session27/avm_d5_c2_{D,P}_s100 --env merlin_rl/ActiveVisualMatch-v0 \
+#       --env-kwargs '{"distractor_steps": 5, "num_colours": 2}' [--policy-sees z+reads]
