@@ -95,3 +95,11 @@ esac
 #     merlin-rl train --no-progress --seed 100 --total-steps 200000 \
 #       --run-dir runs/session27/avm_d5_c2_{D,P}_s100 --env merlin_rl/ActiveVisualMatch-v0 \
 #       --env-kwargs '{"distractor_steps": 5, "num_colours": 2}' [--policy-sees z+reads]
+#
+# Outcome, question 3 (16:41-17:08, side by side; cue_probe_avm_d5_choice.jsonl, 2,048 episodes):
+#   at 1M env steps match_seen D 0.233, P 0.238 (chance 0.25): NO for both.
+#   Normalised score D 0.090, P 0.066 (the apples: 2.70 / 2.54 against 2.19-2.27 at 200k).
+#   z draws the cue square right 0.99 / 0.99 of its in-view steps and the final room's squares
+#   0.98 / 0.96; the cue's colour at the choice is in the MBP's reads 0.571 / 0.537 and in the
+#   policy's own read 0.341 / 0.398 (chance 0.125). Everything the choice needs is drawn and held
+#   at 5x the budget, and the choice is at chance. So QUESTION 5 (the two-way choice) is run.
