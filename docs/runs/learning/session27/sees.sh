@@ -103,3 +103,12 @@ esac
 #   0.98 / 0.96; the cue's colour at the choice is in the MBP's reads 0.571 / 0.537 and in the
 #   policy's own read 0.341 / 0.398 (chance 0.125). Everything the choice needs is drawn and held
 #   at 5x the budget, and the choice is at chance. So QUESTION 5 (the two-way choice) is run.
+#
+# Outcome, question 5 (17:08-17:15, side by side): the two-way choice (num_colours 2), 200k,
+#   match_seen D 0.492, P 0.500 (chance 0.5): NO for both. The cue's colour at the choice is in
+#   the MBP's reads 0.478 / 0.525 and in the policy's own read 0.548 / 0.445 (8 colours; chance
+#   0.125); z draws the final room's two squares right 0.735 / 0.743.
+# QUESTION 5b (written before its runs): do the ablations, whose encoders the RL loss trains,
+#   learn the two-way choice? RL-LSTM and RL-MEM, the same control, seed 100, 200k: "yes" if
+#   match_seen >= 0.75 (cue_probe counts the seen / match links for them too).
+#     merlin-rl train ... --run-dir runs/session27/avm_d5_c2_{rl-lstm,rl-mem}_s100 --agent {..}
