@@ -60,10 +60,11 @@ case "${1:-}" in
     done ;;
   long-P) merlin-rl train --no-progress --run-dir $out/avm_d5_P_s100 --resume --total-steps 1000000 \
       >> $out/avm_d5_P_s100.log 2>&1 ;;
-  long-D) cp -r runs/session26/avm_d5_D_s100 $out/avm_d5_D_s100_1M  # film.sh's run, kept as it was
+  long-D) [ -d $out/avm_d5_D_s100_1M ] || cp -r runs/session26/avm_d5_D_s100 $out/avm_d5_D_s100_1M
     merlin-rl train --no-progress --run-dir $out/avm_d5_D_s100_1M --resume --total-steps 1000000 \
       >> $out/avm_d5_D_s100_1M.log 2>&1 ;;
-  *) echo "usage: sees.sh 1|2|stage2-1|stage2-2|stage2-cm|long-P|long-D" >&2; exit 2 ;;
+  wm) run wm_P $2 --env merlin_rl/WaterMaze-v0 $P ;;
+  *) echo "usage: sees.sh 1|2|stage2-1|stage2-2|stage2-cm|long-P|long-D|wm SEED" >&2; exit 2 ;;
 esac
 #
 # Outcome, stage 1 (2026-12-05 16:29-16:41, two runs side by side; cue_probe_avm_d5_choice.jsonl,
@@ -112,3 +113,19 @@ esac
 #   learn the two-way choice? RL-LSTM and RL-MEM, the same control, seed 100, 200k: "yes" if
 #   match_seen >= 0.75 (cue_probe counts the seen / match links for them too).
 #     merlin-rl train ... --run-dir runs/session27/avm_d5_c2_{rl-lstm,rl-mem}_s100 --agent {..}
+#
+# Outcome, question 5b (17:15-17:26): match_seen RL-LSTM 0.519, RL-MEM 0.492 (chance 0.5): NO.
+#   No agent learns the two-way choice in 200k.
+# Measured after, with experiments/match_fit.py (new; match_fit_avm_d5.jsonl): on the final
+#   phase's steps with the matching square in view (a third of them), an MLP of the policy head's
+#   size fitted by supervision on ~450 episodes finds the oracle's direction from z_t and the
+#   cue's colour one-hot 0.86, from z_t alone 0.68, and from z_t and the agent's memory parts
+#   0.59 (D, 1M); the agent's own action agrees with the oracle 0.30.
+#
+# QUESTION 6 (written before its runs): WaterMaze asks the policy to go back to a platform it
+#   found, whose place the MBP's reads may hold where its own read does not (the fifth session:
+#   the policy does not go back). P on WaterMaze, seeds 101 and 102, 200k; D is the defaults'
+#   runs of the twenty-second session (bernoulli, the same settings: 0.240 / 0.171, mean 0.2055).
+#   "P helps WaterMaze" if P's normalised score (score.py) is ahead of D's on both seeds and its
+#   mean is >= D's + 0.05. A yes sends P to stage 2 next session (its own rule, written first);
+#   a no leaves it an option.
