@@ -129,3 +129,8 @@ esac
 #   "P helps WaterMaze" if P's normalised score (score.py) is ahead of D's on both seeds and its
 #   mean is >= D's + 0.05. A yes sends P to stage 2 next session (its own rule, written first);
 #   a no leaves it an option.
+#
+# Outcome, question 6 (17:28-17:37, side by side; score.py): WaterMaze normalised score P 0.198 /
+#   0.148 against D 0.240 / 0.171 (seeds 101 / 102): behind on both, NO. P stays an option and
+#   does not go to stage 2. (cue_probe's platform probe on P, 512 episodes: 74 / 90 steps per
+#   first find, 42 / 44 per later find.)
