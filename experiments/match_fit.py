@@ -12,7 +12,9 @@ the first half of the episodes and scored on the second half, from two inputs:
 * view: z_t alone (mu_q for MERLIN), which can find a square but not say which one;
 * view+memory: z_t, the MBP's reads m_{t-1}, the policy's h~_{t-1} and its own read m~_t
   (those the agent has);
-* view+cue: z_t and the cue's colour itself, one-hot: what a perfect memory could add.
+* view+cue: z_t and the cue's colour itself, one-hot: what a perfect memory could add;
+* view+row: z_t and the z-half of the memory rows written while the cue square was in view
+  (their mean): what a read that found those rows would give (MERLIN and RL-MEM).
 
 Beside them: the share of held-out steps on which walking to the nearest square of any colour is
 the oracle's action (what a policy that ignores the cue gets right), and on which the agent's own
@@ -64,6 +66,16 @@ def fit_accuracy(
     return float((guess == yt[~train]).float().mean())
 
 
+def cue_rows_z(memory, seen_at: np.ndarray, t: int) -> np.ndarray:
+    """The mean z-half of the rows of ``memory`` (M_{t-1}, B x N rows of [z, retroactive z])
+    written at a step s <= t with ``seen_at[b, s]`` (the cue in view): (B, W / 2); zeros where
+    no such row is held."""
+    steps = memory.write_step.clamp(0, t).numpy()
+    rows = memory.written.numpy() & np.take_along_axis(seen_at, steps, 1)  # (B, N)
+    half = memory.M[..., : memory.M.shape[-1] // 2].numpy()  # the z_t each row holds
+    return (rows[..., None] * half).sum(1) / np.maximum(rows.sum(1, keepdims=True), 1)
+
+
 @torch.no_grad()
 def collect(agent: Agent, env, seed: int) -> dict[str, np.ndarray]:
     """Per final-phase step of the episodes that saw the cue square, with the matching square in
@@ -73,14 +85,18 @@ def collect(agent: Agent, env, seed: int) -> dict[str, np.ndarray]:
     core, b = env.core, env.num_envs
     stepper = _Stepper(agent, env, seed)
     seen, done_at = np.zeros(b, bool), np.full(b, -1)
+    seen_at = np.zeros((b, core.episode_length + 1), bool)  # step t: the square was in view
     in_view_steps = [0, 0]  # final-phase steps of seen episodes: with the square in view, all
     rows: dict[str, list[np.ndarray]] = {}
-    for _ in range(core.episode_length + 1):
+    rows_seen: list[np.ndarray] = []  # the cue rows' z (view+row)
+    for t in range(core.episode_length + 1):
         live = done_at < 0
         if not live.any():
             break
         phase = core.phase.copy()
-        seen |= (core._window() == core.target[:, None]).any(1) & (phase == 0) & live
+        sees = (core._window() == core.target[:, None]).any(1) & (phase == 0) & live
+        seen |= sees
+        seen_at[sees, t] = True
         oracle = core.oracle()
         room = core._current()
         nearest = core._path_actions(room >= COLOUR0, (room != WALL) & (room < COLOUR0))
@@ -97,6 +113,7 @@ def collect(agent: Agent, env, seed: int) -> dict[str, np.ndarray]:
             if memory is not None:  # the MBP's reads and the policy's own read
                 read = torch.einsum("bkn,bnw->bkw", out.policy_weights, memory.M).flatten(1)
                 parts += [before.m, read]
+                rows_seen.append(cue_rows_z(memory, seen_at, t)[at])
             for name, x in (
                 ("view", view.numpy()),
                 ("memory", torch.cat(parts, -1).numpy()),
@@ -110,6 +127,8 @@ def collect(agent: Agent, env, seed: int) -> dict[str, np.ndarray]:
         _, done, valid = stepper.advance(out)
         done_at = np.where(live & done & valid, 0, done_at)
     out = {k: np.concatenate(v) for k, v in rows.items()}
+    if rows_seen:
+        out["row"] = np.concatenate(rows_seen)
     out["in_view_share"] = np.array(in_view_steps[0] / max(in_view_steps[1], 1))
     return out
 
@@ -132,6 +151,14 @@ def match_fit(agent: Agent, env, seed: int) -> dict:
         "fit_view": round(fit_accuracy(data["view"], oracle, train, hidden, classes), 3),
         "fit_view_memory": round(fit_accuracy(data["memory"], oracle, train, hidden, classes), 3),
         "fit_view_cue": round(fit_accuracy(view_cue, oracle, train, hidden, classes), 3),
+        "fit_view_row": None
+        if "row" not in data
+        else round(
+            fit_accuracy(
+                np.concatenate([data["view"], data["row"]], 1), oracle, train, hidden, classes
+            ),
+            3,
+        ),
         "nearest_square": round(float((data["nearest"][test] == oracle[test]).mean()), 3),
         "agent": round(float((data["action"][test] == oracle[test]).mean()), 3),
     }

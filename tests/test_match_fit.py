@@ -24,6 +24,33 @@ def test_fit_accuracy_finds_a_label_in_its_input_and_not_a_random_one():
     assert mod.fit_accuracy(x, rng.integers(0, 4, 800), train, hidden=32, classes=4) < 0.35
 
 
+def test_cue_rows_z_against_a_loop():
+    from dataclasses import replace
+
+    from merlin_rl.memory import MemoryState
+
+    mod = _module()
+    rng = np.random.default_rng(1)
+    b, n, w, t = 3, 5, 6, 4
+    mem = replace(
+        MemoryState.zeros(b, n, w),
+        M=torch.randn(b, n, w),
+        written=torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]]).bool(),
+        write_step=torch.tensor([[0, 1, 2, 0, 0], [3, 4, 0, 1, 2], [0, 0, 0, 0, 0]]),
+    )
+    seen_at = rng.random((b, 10)) < 0.5
+    seen_at[2] = False  # nothing seen: zeros
+    got = mod.cue_rows_z(mem, seen_at, t)
+    for i in range(b):
+        picked = [
+            mem.M[i, r, : w // 2].numpy()
+            for r in range(n)
+            if mem.written[i, r] and seen_at[i, int(mem.write_step[i, r])]
+        ]
+        want = np.mean(picked, 0) if picked else np.zeros(w // 2)
+        np.testing.assert_allclose(got[i], want, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("kind", ["merlin", "rl-lstm"])
 def test_match_fit_on_an_untrained_agent(kind):
     from merlin_rl.agent import Agent
@@ -49,3 +76,7 @@ def test_match_fit_on_an_untrained_agent(kind):
     assert res["steps_train"] > 0 and res["steps_test"] > 0 and 0 < res["in_view_share"] <= 1
     for k in ("fit_view", "fit_view_memory", "fit_view_cue", "nearest_square", "agent"):
         assert 0 <= res[k] <= 1, k
+    # the cue rows' z: MERLIN's memory holds them, RL-LSTM has none
+    assert (res["fit_view_row"] is None) == (kind == "rl-lstm")
+    if kind == "merlin":
+        assert data["row"].shape == (n, agent.mbp.width // 2) and np.abs(data["row"]).sum() > 0
