@@ -7,7 +7,7 @@ final-phase step of the episodes that saw the cue square with the matching squar
 5 x 5 view (elsewhere the view cannot say where it is), what the policy can take in and the
 oracle's action there (the first step of a shortest path to the matching square, around the
 others). A small MLP (one hidden layer of the policy head's width) is fitted by supervision on
-the first half of the episodes and scored on the second half, from two inputs:
+the first half of the episodes and scored on the second half, from four inputs:
 
 * view: z_t alone (mu_q for MERLIN), which can find a square but not say which one;
 * view+memory: z_t, the MBP's reads m_{t-1}, the policy's h~_{t-1} and its own read m~_t
@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 
 from merlin_rl.agent import Agent
-from merlin_rl.envs.gridworld import COLOUR0, WALL
+from merlin_rl.envs.gridworld import COLOUR0, PALETTE, WALL
 from merlin_rl.nn_utils import mlp
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -79,9 +79,10 @@ def cue_rows_z(memory, seen_at: np.ndarray, t: int) -> np.ndarray:
 @torch.no_grad()
 def collect(agent: Agent, env, seed: int) -> dict[str, np.ndarray]:
     """Per final-phase step of the episodes that saw the cue square, with the matching square in
-    view: the inputs ("view", "memory", "cue"), the oracle's action, the nearest-square action,
-    the agent's action and the episode's index; and "in_view_share", the share of those episodes'
-    final-phase steps that had the matching square in view."""
+    view: the inputs ("view", "memory", "cue", and "row" for an agent with memory), the oracle's
+    action, the nearest-square action, the agent's action and the episode's index; and
+    "in_view_share", the share of those episodes' final-phase steps that had the matching square
+    in view."""
     core, b = env.core, env.num_envs
     stepper = _Stepper(agent, env, seed)
     seen, done_at = np.zeros(b, bool), np.full(b, -1)
@@ -117,7 +118,7 @@ def collect(agent: Agent, env, seed: int) -> dict[str, np.ndarray]:
             for name, x in (
                 ("view", view.numpy()),
                 ("memory", torch.cat(parts, -1).numpy()),
-                ("cue", np.eye(8, dtype=np.float32)[core.target.astype(int) - COLOUR0]),
+                ("cue", np.eye(len(PALETTE), dtype=np.float32)[core.target - COLOUR0]),
                 ("oracle", oracle),
                 ("nearest", nearest),
                 ("action", out.action.numpy()),
@@ -134,7 +135,7 @@ def collect(agent: Agent, env, seed: int) -> dict[str, np.ndarray]:
 
 
 def match_fit(agent: Agent, env, seed: int) -> dict:
-    """The two fits' held-out accuracies and the two reference shares (module docstring)."""
+    """The four fits' held-out accuracies and the two reference shares (module docstring)."""
     data = collect(agent, env, seed)
     if "view" not in data:
         return {"episodes": env.num_envs, "steps_train": 0, "steps_test": 0}
