@@ -112,6 +112,20 @@ class _Stepper:
         return r.numpy(), done.numpy(), valid.numpy()
 
 
+def policy_readout(out, memory) -> torch.Tensor:
+    """What the policy's keys read at this step, m~_t = sum_j w~[j] M_{t-1}[j]: (B, K~, W), from
+    the step's read weights and the memory it read."""
+    return torch.einsum("bkn,bnw->bkw", out.policy_weights, memory.M)
+
+
+def _drawing(agent: Agent, out, image: str) -> tuple[np.ndarray, np.ndarray]:
+    """The step's true view and the MBP's reconstruction of it from z_t, [B, H, W, 3] in [0, 1]."""
+    obs = out.obs[image].permute(0, 2, 3, 1).numpy()
+    z_image = agent.mbp.decoder_input(out.z, image)
+    rec = agent.mbp.codec.modality(image).reconstruct(z_image).permute(0, 2, 3, 1).numpy()
+    return obs, rec
+
+
 def _heads(out) -> dict[str, torch.Tensor]:
     """Each read head's weights over the memory rows (B, N): the policy's (its first key
     "policy", any more "policy2", ...) and the MBP's."""
@@ -197,21 +211,17 @@ def probe(agent: Agent, env, seed: int) -> dict:
                 tvt_in.append((out.mbp_weights, strength, ages, over))
                 pol_strength = _policy_strengths(agent, before, out, memory)
                 tvt_pol.append((out.policy_weights, pol_strength, ages, over))
-        if drawing and view.any():  # the square's pixels in the true view and in the reconstruction
-            obs = out.obs[image].permute(0, 2, 3, 1).numpy()  # [B, H, W, 3] in [0, 1]
-            z_image = agent.mbp.decoder_input(out.z, image)
-            rec = agent.mbp.codec.modality(image).reconstruct(z_image).permute(0, 2, 3, 1).numpy()
+        squares = live & (phase == 2) if avm and drawing else np.zeros(b, bool)
+        if drawing and (view.any() or squares.any()):  # the true view and its reconstruction
+            obs, rec = _drawing(agent, out, image)
+        if drawing and view.any():  # the square's pixels in both
             for i in np.nonzero(view)[0]:  # a probe, not a hot path
                 nearest = painted_colour(obs[i], rec[i], colour[i], candidates)
                 if nearest is not None:
                     drawn += int(nearest == right[i])
                     in_view += 1
-        squares = live & (phase == 2) if avm and drawing else np.zeros(b, bool)
         if squares.any():  # the final room's squares in view, each painted by the reconstruction
             window = core._window()
-            obs = out.obs[image].permute(0, 2, 3, 1).numpy()
-            z_image = agent.mbp.decoder_input(out.z, image)
-            rec = agent.mbp.codec.modality(image).reconstruct(z_image).permute(0, 2, 3, 1).numpy()
             for i in np.nonzero(squares)[0]:  # a probe, not a hot path
                 for code in np.unique(window[i][window[i] >= COLOUR0]):
                     k = int(code) - COLOUR0
@@ -224,7 +234,7 @@ def probe(agent: Agent, env, seed: int) -> dict:
             parts = {"z": out.z, "policy_h": before.pol_h.flatten(1)}
             if reading:
                 parts["mbp_reads"] = before.m
-                parts["policy_read"] = torch.einsum("bkn,bnw->bkw", out.policy_weights, memory.M)
+                parts["policy_read"] = policy_readout(out, memory)
             for name, x in parts.items():
                 choice_x.setdefault(name, np.zeros((b, x[0].numel()), np.float32))
                 choice_x[name][first_choice] = x.flatten(1).numpy()[first_choice]

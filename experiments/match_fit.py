@@ -40,7 +40,7 @@ from merlin_rl.envs.gridworld import COLOUR0, PALETTE, WALL
 from merlin_rl.nn_utils import mlp
 
 sys.path.insert(0, str(Path(__file__).parent))
-from cue_probe import TASK, _Stepper, load_probe_args  # noqa: E402  (not a package)
+from cue_probe import TASK, _Stepper, load_probe_args, policy_readout  # noqa: E402
 
 
 def fit_accuracy(
@@ -95,7 +95,8 @@ def collect(agent: Agent, env, seed: int) -> dict[str, np.ndarray]:
         if not live.any():
             break
         phase = core.phase.copy()
-        sees = (core._window() == core.target[:, None]).any(1) & (phase == 0) & live
+        in_view = (core._window() == core.target[:, None]).any(1)  # acting leaves the env as is
+        sees = in_view & (phase == 0) & live
         seen |= sees
         seen_at[sees, t] = True
         oracle = core.oracle()
@@ -103,7 +104,6 @@ def collect(agent: Agent, env, seed: int) -> dict[str, np.ndarray]:
         nearest = core._path_actions(room >= COLOUR0, (room != WALL) & (room < COLOUR0))
         before = stepper.state
         memory, out = stepper.act()
-        in_view = (core._window() == core.target[:, None]).any(1)
         final = live & (phase == 2) & seen
         in_view_steps[0] += int((final & in_view).sum())
         in_view_steps[1] += int(final.sum())
@@ -112,8 +112,7 @@ def collect(agent: Agent, env, seed: int) -> dict[str, np.ndarray]:
             view = out.dist["mu_q"] if agent.is_merlin else out.z
             parts = [view, before.pol_h.flatten(1)]
             if memory is not None:  # the MBP's reads and the policy's own read
-                read = torch.einsum("bkn,bnw->bkw", out.policy_weights, memory.M).flatten(1)
-                parts += [before.m, read]
+                parts += [before.m, policy_readout(out, memory).flatten(1)]
                 rows_seen.append(cue_rows_z(memory, seen_at, t)[at])
             for name, x in (
                 ("view", view.numpy()),

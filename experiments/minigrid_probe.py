@@ -37,7 +37,12 @@ from minigrid.core.constants import OBJECT_TO_IDX
 from merlin_rl.agent import Agent
 
 sys.path.insert(0, str(Path(__file__).parent))
-from cue_probe import _Stepper, linear_probe, load_probe_args  # noqa: E402  (not a package)
+from cue_probe import (  # noqa: E402  (not a package)
+    _Stepper,
+    linear_probe,
+    load_probe_args,
+    policy_readout,
+)
 
 
 @torch.no_grad()
@@ -77,7 +82,7 @@ def probe(agent: Agent, env, seed: int) -> dict:
         if first.any():
             parts = {"z": out.z, "policy_h": before.pol_h.flatten(1)}
             if out.policy_weights is not None:
-                parts["policy_read"] = torch.einsum("bkn,bnw->bkw", out.policy_weights, memory.M)
+                parts["policy_read"] = policy_readout(out, memory)
                 parts["mbp_reads"] = before.m
             for name, x in parts.items():
                 feats.setdefault(name, np.zeros((b, x[0].numel()), np.float32))
