@@ -382,6 +382,20 @@ class Agent(nn.Module):
         value, _ = self.mbp.returns(*self._head_inputs(steps, mean))
         return value.view(len(steps), -1)
 
+    def action_control_variate(self, steps: list[StepOutput], mean: bool = False) -> Tensor:
+        """c_t = A(z_t, a_t) - sum_a pi_t(a) A(z_t, a) of T stacked steps -> (T, B), no gradient:
+        the A head (step 8) at the acted action, centred under the acting policy pi_t, so that
+        E_{a ~ pi_t}[c_t] = 0 (``future_cv`` a-head; ``mean`` as in :meth:`values`)."""
+        with torch.no_grad():
+            z, log_pi, a = self._head_inputs(steps, mean)
+            n, num = z.shape[0], self.num_actions
+            every = torch.eye(num, dtype=z.dtype, device=z.device).expand(n, num, num)
+            _, adv = self.mbp.returns(
+                z[:, None].expand(n, num, z.shape[-1]), log_pi[:, None].expand(n, num, num), every
+            )  # (T*B, A): A(z_t, a) for every action a
+            c = (adv * a).sum(-1) - (adv * log_pi.exp()).sum(-1)
+        return c.view(len(steps), -1)
+
     def _head_inputs(
         self, steps: list[StepOutput], mean: bool = False
     ) -> tuple[Tensor, Tensor, Tensor]:

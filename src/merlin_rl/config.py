@@ -28,6 +28,7 @@ IMAGE_DECODERS = ("auto", "mlp", "conv")  # encoders.ImageModality
 IMAGE_OUTPUTS = ("sigmoid", "linear", "bernoulli")  # encoders.ImageModality
 POLICY_BONUSES = ("entropy", "log-barrier", "entropy-floor")  # losses.POLICY_BONUSES
 CREDIT_CUTS = ("off", "reward")
+FUTURE_CVS = ("off", "a-head")  # learner.Learner.action_control_variate
 RETURN_INPUTS = ("z", "z+reads")
 POLICY_SEES = ("z", "z+reads")
 POLICY_FILMS = ("off", "history")
@@ -54,6 +55,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "image_output": IMAGE_OUTPUTS,
     "policy_bonus": POLICY_BONUSES,
     "credit_cut": CREDIT_CUTS,
+    "future_cv": FUTURE_CVS,
     "return_input": RETURN_INPUTS,
     "policy_film": POLICY_FILMS,
     "policy_sees": POLICY_SEES,
@@ -79,6 +81,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "vector_sigma": "fixed",  # vector inputs: squared error of weight 1 (a fixed Gaussian scale)
     "mbp_clip": "global",  # one gradient-norm clip over all the MBP's parameters
     "credit_cut": "off",  # the policy's GAE trace ran through rewarded steps
+    "future_cv": "off",  # the later steps' TD errors entered an advantage as they were
     "return_input": "z",  # the return heads read z_t (and log pi_t or a_t) only
     "image_decoder": "auto",  # an MLP for images of at most 32 x 32, else the convolutional one
     "image_output": "sigmoid",  # the squared error of sigmoid(decoder output)
@@ -192,6 +195,12 @@ class Config:
     # heads' lambda-return targets are unchanged (losses.gae; docs/learning.md, twenty-third
     # session). "off": the paper's GAE.
     credit_cut: str = "off"
+    # "a-head": in the policy's advantage of a_t, each later step's TD error delta_{t+k} has that
+    # step's own action advantage subtracted, A(z, a_{t+k}) - sum_a pi(a) A(z, a) from the MBP's A
+    # head (a control variate of zero mean under pi, so the estimate stays unbiased): the noise of
+    # later actions leaves a_t's credit, the credit through later states stays (lambda unchanged;
+    # the return heads' targets unchanged; docs/learning.md, twenty-eighth session). "off": GAE.
+    future_cv: str = "off"
     # Temporal Value Transport (Hung et al. 2019; tvt.py), a departure from the MERLIN paper: a
     # strong MBP read of a row older than 1 / (1 - gamma) steps sends alpha x its weight x V of
     # the reading step to the policy's reward at the step that wrote the row (the return heads'

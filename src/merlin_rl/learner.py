@@ -199,7 +199,7 @@ class Learner:
         self.skipped_updates = 0
         self.nonfinite_streak = 0
         self.agent_envs = cfg.num_envs // max(dist.world_size, 1)  # this rank's environments
-        self.tvt_logs: dict[str, float] = {}  # the last segment's value transport (tvt/...)
+        self.segment_logs: dict[str, float] = {}  # the last segment's transport (tvt/...), cv/...
 
     @property
     def single_graph(self) -> bool:
@@ -231,8 +231,8 @@ class Learner:
                 self.cfg.lam,
             )
             targets = adv + values
-            if self.cfg.credit_cut != "off":
-                adv = self._cut_advantages(seg, values, seg.policy_bootstrap, rewards)
+            if self._shaped:
+                adv = self._shaped_advantages(seg, values, seg.policy_bootstrap, rewards)
         return adv, targets
 
     def targets(
@@ -254,8 +254,8 @@ class Learner:
             return None, adv_value + values.detach()
         rewards = self.policy_rewards(seg, values)
         adv = adv_value if lam_value == cfg.lam and rewards is seg.rewards else None
-        if cfg.credit_cut != "off":
-            adv = self._cut_advantages(seg, values, seg.bootstrap, rewards)
+        if self._shaped:
+            adv = self._shaped_advantages(seg, values, seg.bootstrap, rewards)
         elif adv is None:
             adv = adv_with(cfg.lam, rewards)
         return adv, adv_value + values.detach()
@@ -277,20 +277,49 @@ class Learner:
             cfg.tvt_threshold,
             tvt.no_transport_period(cfg.gamma),
         )
-        self.tvt_logs["tvt/reward"] = float(losses.masked_mean(sent, seg.valid))
-        self.tvt_logs["tvt/steps"] = float(losses.masked_mean((sent != 0).float(), seg.valid))
+        self.segment_logs["tvt/reward"] = float(losses.masked_mean(sent, seg.valid))
+        self.segment_logs["tvt/steps"] = float(losses.masked_mean((sent != 0).float(), seg.valid))
         return seg.rewards + sent
 
-    def _cut_advantages(
+    @property
+    def _shaped(self) -> bool:
+        """Whether the policy's GAE differs from the plain one (``credit_cut``, ``future_cv``)."""
+        return self.cfg.credit_cut != "off" or self.cfg.future_cv != "off"
+
+    def _shaped_advantages(
         self, seg: Segment, values: Tensor, bootstrap: Tensor, rewards: Tensor | None = None
     ) -> Tensor:
-        """``credit_cut`` reward: the policy's GAE (on ``rewards``, default the env's) with the
-        trace stopped at every step whose env reward is not zero (losses.gae's ``cut``)."""
+        """The policy's GAE (on ``rewards``, default the env's) with ``credit_cut`` reward (the
+        trace stopped at every step whose env reward is not zero: losses.gae's ``cut``) and
+        ``future_cv`` a-head: with c_t the acted action's centred advantage
+        (:meth:`Agent.action_control_variate`),
+        Adv_t = delta_t + sum_{k >= 1} (gamma lam)^k (delta_{t+k} - c_{t+k}),
+        computed as GAE on r - c, plus c_t."""
         cfg = self.cfg
-        return losses.gae(
-            seg.rewards if rewards is None else rewards, values, bootstrap, seg.dones,
-            seg.terminals, cfg.gamma, cfg.lam, cut=seg.rewards != 0,
-        )  # fmt: skip
+        rewards = seg.rewards if rewards is None else rewards
+        cv: Tensor | float = 0.0
+        if cfg.future_cv != "off":
+            cv = self.agent.action_control_variate(seg.outputs, mean=cfg.value_input == "mean")
+            self.segment_logs["cv/explained"] = self._explained(seg, values, bootstrap, cv)
+        cut = seg.rewards != 0 if cfg.credit_cut != "off" else None
+        adv = losses.gae(
+            rewards - cv, values, bootstrap, seg.dones, seg.terminals, cfg.gamma, cfg.lam, cut=cut
+        )
+        return adv + cv
+
+    def _explained(self, seg: Segment, values: Tensor, bootstrap: Tensor, cv: Tensor) -> float:
+        """1 - Var(delta - c) / Var(delta) over the segment's valid steps: the share of the TD
+        errors' variance that the control variate c accounts for (``future_cv``)."""
+        zero = torch.zeros_like(seg.dones)
+        deltas = losses.gae(seg.rewards, values, bootstrap, zero, seg.terminals, self.cfg.gamma, 0)
+        m = seg.valid.float()
+        n = m.sum().clamp(min=1.0)
+
+        def var(x: Tensor) -> Tensor:
+            mean = (x * m).sum() / n
+            return ((x - mean).square() * m).sum() / n
+
+        return float(1.0 - var(deltas - cv) / var(deltas).clamp(min=1e-12))
 
     def losses(
         self,
@@ -369,7 +398,7 @@ class Learner:
         """Once per segment, without gradient: the policy's advantages (on the MBP's V, or with
         ``baseline`` policy on the policy's value head), the return heads' targets, and the
         policy value head's targets (None without one)."""
-        self.tvt_logs = {}
+        self.segment_logs = {}
         values = self.baseline(seg)
         if self.cfg.baseline != "policy":
             return *self.targets(seg, values), None
@@ -406,7 +435,7 @@ class Learner:
             self._count(bad or bad_pol, env_steps)
             logs["skipped_updates"] = float(self.skipped_updates)
             logs["value/advantage_abs"] = float(losses.masked_mean(adv.abs(), seg.valid))
-            logs.update(self.tvt_logs)
+            logs.update(self.segment_logs)
             return logs
         adv, targets, policy_targets = self.advantages(seg)
         acted_view = self.agent.is_merlin and self.cfg.replay_view == "acted"
@@ -437,7 +466,7 @@ class Learner:
         self._count(any_bad, env_steps)
         out["skipped_updates"] = float(self.skipped_updates)
         out["value/advantage_abs"] = float(losses.masked_mean(adv.abs(), seg.valid))
-        out.update(self.tvt_logs)
+        out.update(self.segment_logs)
         return out
 
     def _minibatches(
