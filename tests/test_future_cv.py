@@ -137,3 +137,87 @@ def test_future_cv_with_the_credit_cut_and_the_policys_baseline(tmp_path):
 def test_future_cv_is_checked():
     with pytest.raises(ConfigError, match="future"):
         make_config("small", future_cv="q")
+
+
+def _q_loop(seg) -> torch.Tensor:
+    """c_t = Q~_t(a_t) - sum_a pi_t(a) Q~_t(a) from the acted steps, one step and env at a time."""
+    T, B = seg.rewards.shape
+    out = torch.zeros(T, B)
+    for t, o in enumerate(seg.outputs):
+        for b in range(B):
+            pi = F.softmax(o.logits[b], -1)
+            q = o.policy_value[b]
+            a = int(seg.actions[t, b])
+            out[t, b] = float(q[a]) - sum(float(pi[i] * q[i]) for i in range(len(q)))
+    return out
+
+
+@pytest.mark.parametrize("agent", ["merlin", "rl-lstm"])
+def test_policy_q_is_the_control_variate_and_learns_the_return_targets(tmp_path, agent):
+    """--future-cv policy-q: the policy's value head gives Q~_t(a) for every action (acting and
+    replay agree), the advantages take its centred acted value out of the later steps, and the
+    policy's loss adds Q~_t(a_t)'s squared error against the one-step targets, whose
+    gradient reaches the Q~ head (and, for MERLIN, no MBP parameter)."""
+    from merlin_rl.learner import replay, replay_policy
+
+    tr = _trainer(tmp_path, agent, agent=agent, future_cv="policy-q", lam=0.9)
+    tr.update(tr.rollout())
+    seg = tr.rollout()
+    num = tr.agent.num_actions
+    assert seg.outputs[0].policy_value.shape == (TINY["num_envs"], num)
+    _, _, q = replay_policy(tr.agent, seg)
+    torch.testing.assert_close(q, torch.stack([o.policy_value for o in seg.outputs]))
+    values = tr.learner.baseline(seg)
+    adv, targets, q_targets = tr.learner.advantages(seg)
+    zero = torch.zeros_like(values)
+    one_step = _advantage_loop(seg, values, zero, tr.cfg.gamma, 1e-9) + values  # r + gamma V'
+    torch.testing.assert_close(q_targets, one_step, rtol=1e-5, atol=1e-6)
+    c = _q_loop(seg)
+    assert c.abs().max() > 1e-5
+    expected = _advantage_loop(seg, values, c, tr.cfg.gamma, 0.9)
+    torch.testing.assert_close(adv, expected, rtol=1e-5, atol=1e-6)
+
+    tr.agent.zero_grad()
+    outs, _ = replay(tr.agent, seg)
+    _, policy_loss, logs = tr.learner.losses(outs, seg, adv, targets, policy_targets=q_targets)
+    q_acted = torch.stack([o.policy_value.detach() for o in outs]).gather(
+        -1, seg.actions[..., None]
+    )
+    m = seg.valid.float()
+    hand = float(((q_acted.squeeze(-1) - q_targets).square() * m).sum() / m.sum())
+    assert logs["loss/policy_value"] == pytest.approx(hand, rel=1e-5)
+    policy_loss.backward()
+    head = tr.agent.policy.value_head
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in head.parameters())
+    if agent == "merlin":
+        assert all(p.grad is None or not p.grad.any() for p in tr.agent.mbp.parameters())
+    tr.env.close()
+
+
+def test_policy_q_leaves_the_initial_policy_alone_and_is_checked(tmp_path):
+    """The Q~ head is made after the policy's head: the initial logits are the default's. It takes
+    the policy's value head, so --baseline policy (which needs V~ there) is refused."""
+    a = _trainer(tmp_path, "q", future_cv="policy-q")
+    b = _trainer(tmp_path, "off")
+    torch.testing.assert_close(a.rollout().outputs[0].logits, b.rollout().outputs[0].logits)
+    for tr in (a, b):
+        tr.env.close()
+    with pytest.raises(ConfigError, match="--baseline mbp"):
+        make_config("small", future_cv="policy-q", baseline="policy")
+
+
+@pytest.mark.parametrize("kind", ["a-head", "policy-q"])
+def test_the_share_of_the_td_errors_variance_the_control_variate_explains_is_logged(tmp_path, kind):
+    """cv/explained = 1 - Var(delta - c) / Var(delta) over the valid steps (the hand formula)."""
+    tr = _trainer(tmp_path, kind, future_cv=kind)
+    tr.update(tr.rollout())
+    seg = tr.rollout()
+    values = tr.learner.baseline(seg)
+    tr.learner.advantages(seg)
+    c = _q_loop(seg) if kind == "policy-q" else _centred_a_loop(tr.agent, seg)
+    delta = _advantage_loop(seg, values, torch.zeros_like(c), tr.cfg.gamma, 1e-9)
+    m = seg.valid.bool()
+    d, e = delta[m], (delta - c)[m]
+    hand = 1 - float(e.var(unbiased=False) / d.var(unbiased=False))
+    assert tr.learner.segment_logs["cv/explained"] == pytest.approx(hand, abs=1e-5)
+    tr.env.close()

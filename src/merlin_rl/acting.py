@@ -284,7 +284,9 @@ class Actor:
             peek_state = state.reset(loop.episode_start)
             peek = self.step_fn(loop.obs, peek_state, sample=False)[0]
             bootstrap = agent.values([peek])[0]  # z = mu_q (sample=False)
-            policy_bootstrap = peek.policy_value
+            policy_bootstrap = peek.policy_value  # V~ (B,); Q~ (B, A) is not a bootstrap
+            if policy_bootstrap is not None and policy_bootstrap.dim() > 1:
+                policy_bootstrap = None
         seg = Segment(
             outputs=outs,
             rewards=torch.stack(rewards),

@@ -93,7 +93,8 @@ class StepOutput:
     prev_reward: Tensor  # (B, 1) r_{t-1}
     mbp_weights: Tensor | None  # (B, K^r, N)
     policy_weights: Tensor | None  # (B, K~, N) the policy's reads (K~ = policy_reads)
-    policy_value: Tensor | None = None  # (B,) the policy's own V~_t (--baseline policy)
+    # (B,) the policy's own V~_t (--baseline policy), or (B, A) its Q~_t(a) (--future-cv policy-q)
+    policy_value: Tensor | None = None
     reads: Tensor | None = None  # (B, K^r 2|z|) m_{t-1}, the MBP reads step t took in (memory)
     # --tvt-alpha > 0 (tvt.transport): the MBP reads' strengths beta (B, K^r), and the age of each
     # row of M_{t-1} in steps (B, N) long, 0 where unwritten
@@ -181,7 +182,9 @@ class Agent(nn.Module):
             cfg.mlp_hidden,
             self.mbp.width if self.use_memory else 0,
             cfg.read_strength_init,
-            value_head=cfg.baseline == "policy",
+            value_outputs=(
+                1 if cfg.baseline == "policy" else self.num_actions * (cfg.future_cv == "policy-q")
+            ),
             reads=cfg.policy_reads,
             film=cfg.policy_film == "history",
         )

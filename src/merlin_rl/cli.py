@@ -76,7 +76,8 @@ FLAG_HELP: dict[str, str] = {
     "targets unchanged); off: the paper's GAE",
     "future_cv": "a-head: in the policy's advantage of a_t, every later step's TD error has that "
     "step's own action advantage (the MBP's A head, centred under pi) taken out, an unbiased "
-    "control variate; off: the paper's GAE",
+    "control variate; policy-q: the same from a Q~ head on the policy's features, trained on "
+    "r_t + gamma V_{t+1} (needs --baseline mbp); off: the paper's GAE",
     "tvt_alpha": "Temporal Value Transport (Hung et al. 2019): a strong MBP read of a row older "
     "than 1 / (1 - gamma) steps adds this x its weight x V to the policy's reward where the row "
     "was written, within one segment (so a --tau that spans the episode); >= 0, 0 = off",

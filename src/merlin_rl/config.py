@@ -28,7 +28,7 @@ IMAGE_DECODERS = ("auto", "mlp", "conv")  # encoders.ImageModality
 IMAGE_OUTPUTS = ("sigmoid", "linear", "bernoulli")  # encoders.ImageModality
 POLICY_BONUSES = ("entropy", "log-barrier", "entropy-floor")  # losses.POLICY_BONUSES
 CREDIT_CUTS = ("off", "reward")
-FUTURE_CVS = ("off", "a-head")  # learner.Learner.action_control_variate
+FUTURE_CVS = ("off", "a-head", "policy-q")  # learner.Learner.action_control_variate
 RETURN_INPUTS = ("z", "z+reads")
 POLICY_SEES = ("z", "z+reads")
 POLICY_FILMS = ("off", "history")
@@ -199,7 +199,10 @@ class Config:
     # step's own action advantage subtracted, A(z, a_{t+k}) - sum_a pi(a) A(z, a) from the MBP's A
     # head (a control variate of zero mean under pi, so the estimate stays unbiased): the noise of
     # later actions leaves a_t's credit, the credit through later states stays (lambda unchanged;
-    # the return heads' targets unchanged; docs/learning.md, twenty-eighth session). "off": GAE.
+    # the return heads' targets unchanged; docs/learning.md, twenty-eighth session). "policy-q":
+    # the same with A from the policy's own action-value head Q~(h~_t, a) = MLP([z_t, h~_t, m~_t]),
+    # trained on the one-step targets r_t + gamma V_{t+1} at a_t (weight policy_value_cost), which
+    # sees what the policy remembers (the MBP's A sees z_t alone). "off": GAE.
     future_cv: str = "off"
     # Temporal Value Transport (Hung et al. 2019; tvt.py), a departure from the MERLIN paper: a
     # strong MBP read of a row older than 1 / (1 - gamma) steps sends alpha x its weight x V of
@@ -407,6 +410,11 @@ class Config:
             raise ConfigError(
                 "--return-input z+reads needs the MBP's memory reads; allowed with --agent "
                 "merlin or rl-mem, got rl-lstm"
+            )
+        if self.future_cv == "policy-q" and self.baseline == "policy":
+            raise ConfigError(
+                "--future-cv policy-q gives the policy's value head to Q~(a); allowed with "
+                "--baseline mbp, got --baseline policy"
             )
         if not self.env:
             raise ConfigError("--env must name an environment id, got ''")

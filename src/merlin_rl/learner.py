@@ -178,6 +178,24 @@ def replay_policy(
     return log_prob, losses.policy_bonus(log_pi, bonus), values
 
 
+def acted_value(values: Tensor, actions: Tensor) -> Tensor:
+    """The policy value head's output at the acted actions (T, B): V~_t as it is, or Q~_t(a_t)
+    from Q~ (T, B, A) (``future_cv`` policy-q)."""
+    if values.dim() == actions.dim():
+        return values
+    return values.gather(-1, actions[..., None]).squeeze(-1)
+
+
+def policy_q_control_variate(outputs: list[StepOutput]) -> Tensor:
+    """c_t = Q~_t(a_t) - sum_a pi_t(a) Q~_t(a) (T, B), without gradient, from the acted steps'
+    policy Q~ heads and logits (``future_cv`` policy-q; zero mean under the acting pi_t)."""
+    with torch.no_grad():
+        q = torch.stack([o.policy_value for o in outputs])  # (T, B, A)
+        pi = torch.softmax(torch.stack([o.logits for o in outputs]), -1)
+        a = torch.stack([o.action for o in outputs])
+        return acted_value(q, a) - (pi * q).sum(-1)
+
+
 class Learner:
     """Two Adam optimisers (MBP, policy) and the update rule (DESIGN.md §2)."""
 
@@ -299,7 +317,10 @@ class Learner:
         rewards = seg.rewards if rewards is None else rewards
         cv: Tensor | float = 0.0
         if cfg.future_cv != "off":
-            cv = self.agent.action_control_variate(seg.outputs, mean=cfg.value_input == "mean")
+            if cfg.future_cv == "policy-q":
+                cv = policy_q_control_variate(seg.outputs)
+            else:
+                cv = self.agent.action_control_variate(seg.outputs, cfg.value_input == "mean")
             self.segment_logs["cv/explained"] = self._explained(seg, values, bootstrap, cv)
         cut = seg.rewards != 0 if cfg.credit_cut != "off" else None
         adv = losses.gae(
@@ -365,8 +386,8 @@ class Learner:
         )
         terms["entropy"] = mean(entropy)
         policy_loss = terms["policy"]
-        if policy_targets is not None:  # the policy's value head (baseline policy)
-            values = torch.stack([o.policy_value for o in outputs])
+        if policy_targets is not None:  # the policy's value head (baseline policy, policy-q)
+            values = acted_value(torch.stack([o.policy_value for o in outputs]), pick(seg.actions))
             terms["policy_value"] = mean((values - pick(policy_targets)).square())
             policy_loss = policy_loss + cfg.policy_value_cost * terms["policy_value"]
         logs = {f"loss/{k}": float(v.detach()) for k, v in terms.items()}
@@ -401,7 +422,15 @@ class Learner:
         self.segment_logs = {}
         values = self.baseline(seg)
         if self.cfg.baseline != "policy":
-            return *self.targets(seg, values), None
+            adv, targets = self.targets(seg, values)
+            if self.cfg.future_cv != "policy-q":
+                return adv, targets, None
+            # the policy's Q~ head learns the one-step targets r_t + gamma V_{t+1} at a_t
+            cfg = self.cfg
+            one_step = losses.gae(
+                seg.rewards, values, seg.bootstrap, seg.dones, seg.terminals, cfg.gamma, 0.0
+            )
+            return adv, targets, one_step + values
         _, targets = self.targets(seg, values, with_policy=False)
         adv, policy_targets = self.policy_targets(seg, self.policy_rewards(seg, values))
         return adv, targets, policy_targets
@@ -521,7 +550,8 @@ class Learner:
                     torch.exp(log_ratio), a, bonus, cfg.entropy_cost, cfg.ppo_clip
                 )
             )
-            if policy_targets is not None:  # the policy's value head (baseline policy)
+            if policy_targets is not None:  # the policy's value head (baseline policy, policy-q)
+                values = acted_value(values, seg.actions[:, index])
                 error = mean((values - policy_targets[:, index]).square())
                 loss = loss + cfg.policy_value_cost * error
             _, bad = self._step(None, loss, mask)

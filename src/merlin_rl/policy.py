@@ -32,7 +32,7 @@ class Policy(nn.Module):
         mlp_hidden: int,
         mem_width: int,
         read_strength_init: float = 1.0,
-        value_head: bool = False,
+        value_outputs: int = 0,
         reads: int = 1,
         film: bool = False,
     ) -> None:
@@ -45,9 +45,12 @@ class Policy(nn.Module):
             init_read_strength(self.interface, reads, mem_width, read_strength_init)
         feat = z_dim + self.lstm.out_dim + reads * mem_width
         self.head = mlp(feat, mlp_hidden, num_actions, out_scale=0.01)
-        # the policy's own critic V~_t = MLP([z_t, h~_t, m~_t]) (--baseline policy; made after
-        # the head, so that the default policy's initial weights do not change)
-        self.value_head = mlp(feat, mlp_hidden, 1, out_scale=0.01) if value_head else None
+        # the policy's own critic from the same features (made after the head, so that the default
+        # policy's initial weights do not change): ``value_outputs`` 1, V~_t (--baseline policy);
+        # num_actions, Q~_t(a) for every action (--future-cv policy-q); 0, none
+        self.value_head = (
+            mlp(feat, mlp_hidden, value_outputs, out_scale=0.01) if value_outputs else None
+        )
         self.film = None
         if film:  # made last, so that the other layers' initial weights do not change
             self.film = nn.Linear(self.lstm.out_dim + reads * mem_width, 2 * z_dim)
@@ -82,7 +85,7 @@ class Policy(nn.Module):
         if weights is not None:
             weights = weights.view(t, b, *weights.shape[1:])
         if value is not None:
-            value = value.view(t, b)
+            value = value.view(t, b, *value.shape[1:])
         return logits.view(t, b, -1), h, c, weights, value
 
     def read_interface(self, h_cat: Tensor) -> tuple[Tensor, Tensor]:
@@ -96,8 +99,8 @@ class Policy(nn.Module):
         """The feed-forward part, pi_t = MLP([z_t, h~_t, read(M_{t-1}, keys(h~_t))]), with z_t
         FiLM-ed by [h~_t, m~_t] under ``film``: no state, so it takes any batch of steps at once
         (z (B, Z), h_cat (B, 2H), a memory of B rows).
-        Returns (logits (B, A), read weights (B, K~, N) or None, V~_t (B,) from the same features
-        or None without a value head)."""
+        Returns (logits (B, A), read weights (B, K~, N) or None, V~_t (B,) or Q~_t (B, A) from the
+        same features, or None without a value head)."""
         history = [h_cat]
         weights = None
         if self.mem_width:
@@ -108,5 +111,8 @@ class Policy(nn.Module):
             gamma, beta = self.film(torch.cat(history, -1)).chunk(2, -1)
             z = z * (1 + gamma) + beta
         feats = torch.cat([z, *history], -1)
-        value = None if self.value_head is None else self.value_head(feats).squeeze(-1)
+        value = None
+        if self.value_head is not None:
+            value = self.value_head(feats)
+            value = value.squeeze(-1) if value.shape[-1] == 1 else value
         return self.head(feats), weights, value

@@ -57,3 +57,21 @@ case "${1:-}" in
         --checkpoint-interval 50000 --future-cv a-head ;;
   *) echo "usage: future_cv.sh repro|stage1-1|stage1-2|stage2-1|stage2-2" >&2; exit 2 ;;
 esac
+#
+# Outcome (2026-12-05 18:36-18:52): the rule was NOT run. Its calibration on seed 100 (before
+# seeds 101-103) showed that the candidate has nothing to act with:
+#   - repro: E's RepeatSymbol seed 101 re-run to 20k gives session22's rows exactly (so E stands);
+#   - RepeatSymbol seed 100, 150k, last three rows / final: E 0.592 / 0.643; CV (a-head)
+#     0.670 / 0.738. But the MBP's A head has no action-dependent part to give: on CV's final
+#     checkpoint the centred c_t has std 0.0017 against the TD errors' 0.21 and reward's 0.13,
+#     and explains 0.000-0.006 of the TD errors' variance (cv/explained, 8 segments). A(z_t, a)
+#     cannot know the symbol 4 steps back, which z_t does not hold (also with --return-input
+#     z+reads: std 0.0004, explained 0.000 at 60k). CV's lead over E is the chaos of two runs
+#     that part at the first update, not the control variate.
+#   - so a second head was tried, `--future-cv policy-q` (a Q~ head on the policy's own features,
+#     which do know the symbol: the policy is right ~80% of the time): first trained on the
+#     lambda-return targets (Q_s100: 0.481 / 0.532), then on the one-step targets r + gamma V'
+#     (Q1_s100, the committed version: 0.414 / 0.483). Both behind E from 30k on, and Q~'s
+#     control variate explains -0.19 to +0.02 of the variance (negative early: noise added).
+# Neither head gives a control variate that explains any of RepeatSymbol's TD errors within
+# 150k, so the rule's runs would test nothing; both stay opt-in options (off by default).
