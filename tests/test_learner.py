@@ -536,13 +536,15 @@ def test_the_baseline_is_evaluated_on_the_chosen_z(tmp_path, agent):
         t.env.close()
 
 
+@pytest.mark.parametrize("baseline", ["policy", "critic"])
 @pytest.mark.parametrize("agent", ["merlin", "rl-lstm"])
-def test_policy_baseline_advantages_come_from_the_policy_value_head(tmp_path, agent):
-    """--baseline policy: the policy gets a value head V~_t on its own features; acting, the joint
-    replay and the policy-only replay give the same V~_t; the advantages are GAE on V~ (a naive
-    lambda-return loop over the acted V~ and the V~ after the segment, less V~), its targets
-    Adv + V~; the MBP's return heads keep their targets from the MBP's V."""
-    tr = _trainer(tmp_path, f"pb-{agent}", agent=agent, epochs=2, baseline="policy", lam=0.7)
+def test_policy_baseline_advantages_come_from_the_policy_value_head(tmp_path, agent, baseline):
+    """--baseline policy: the policy gets a value head V~_t on its own features (critic: on z_t and
+    a critic LSTM of its own); acting, the joint replay and the policy-only replay give the same
+    V~_t; the advantages are GAE on V~ (a naive lambda-return loop over the acted V~ and the V~
+    after the segment, less V~), its targets Adv + V~; the MBP's return heads keep their targets
+    from the MBP's V."""
+    tr = _trainer(tmp_path, f"pb-{agent}", agent=agent, epochs=2, baseline=baseline, lam=0.7)
     tr.update(tr.rollout())
     seg = tr.rollout()
     acted = torch.stack([o.policy_value for o in seg.outputs])

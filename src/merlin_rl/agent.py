@@ -28,7 +28,7 @@ class AgentState:
     mbp_h: Tensor  # (B, 2, H) MBP LSTM
     mbp_c: Tensor
     m: Tensor  # (B, K^r * 2|z|) MBP reads m_{t-1}
-    pol_h: Tensor  # (B, 2, H~) policy LSTM
+    pol_h: Tensor  # (B, 2, H~) policy LSTM; (B, 4, H~) with its critic's (--baseline critic)
     pol_c: Tensor
     prev_action: Tensor  # (B, A) one-hot a_{t-1} (zeros at episode start)
     prev_reward: Tensor  # (B, 1) r_{t-1}
@@ -183,10 +183,13 @@ class Agent(nn.Module):
             self.mbp.width if self.use_memory else 0,
             cfg.read_strength_init,
             value_outputs=(
-                1 if cfg.baseline == "policy" else self.num_actions * (cfg.future_cv == "policy-q")
+                1
+                if cfg.baseline in ("policy", "critic")
+                else self.num_actions * (cfg.future_cv == "policy-q")
             ),
             reads=cfg.policy_reads,
             film=cfg.policy_film == "history",
+            critic=cfg.baseline == "critic",
         )
         # running second moment of the discounted return (reward scale, learner.RewardScale)
         self.register_buffer("return_sq_sum", torch.zeros((), dtype=torch.float64))
@@ -210,8 +213,8 @@ class Agent(nn.Module):
             mbp_h=z(2, cfg.mbp_hidden),
             mbp_c=z(2, cfg.mbp_hidden),
             m=z(self.mbp.reads * self.mbp.width),
-            pol_h=z(2, cfg.policy_hidden),
-            pol_c=z(2, cfg.policy_hidden),
+            pol_h=z(self.policy.layers, cfg.policy_hidden),
+            pol_c=z(self.policy.layers, cfg.policy_hidden),
             prev_action=z(self.num_actions),
             prev_reward=z(1),
             memory=mem,

@@ -119,10 +119,11 @@ FLAG_HELP: dict[str, str] = {
     "latent": "with two or more observation kinds: one slice of z (z_dim each) per kind, with its "
     "own posterior and read by that kind's decoder alone (factored), or the paper's one "
     "posterior over all inputs, every decoder reading all of z (joint)",
-    "baseline": "the advantages' baseline: the MBP's V on z_t (mbp, the paper's) or a value "
-    "head on the policy's own features, which see its history (policy)",
+    "baseline": "the advantages' baseline: the MBP's V on z_t (mbp, the paper's), a value "
+    "head on the policy's own features, which see its history (policy), or one on z_t and an "
+    "LSTM of its own (critic)",
     "policy_value_cost": "weight of the policy value head's squared error in the policy's loss "
-    "(--baseline policy), >= 0",
+    "(--baseline policy or critic), >= 0",
     "policy_minibatches": "minibatches of environments in each policy-only epoch (at most one "
     "per env), >= 0; 0 = --minibatches",
     "ppo_clip": "PPO clip epsilon of the policy ratio (inactive at K = 1), > 0",

@@ -16,7 +16,7 @@ REWARD_NORMS = ("return-std", "off")
 ADVANTAGE_NORMS = ("batch", "off")
 POLICY_INPUTS = ("sample", "mean")
 VALUE_INPUTS = ("sample", "mean")
-BASELINES = ("mbp", "policy")
+BASELINES = ("mbp", "policy", "critic")
 ENCODER_NORMS = ("none", "layer")
 LATENTS = ("factored", "joint")
 VECTOR_SIGMAS = ("learned", "fixed")
@@ -272,7 +272,9 @@ class Config:
     # the advantages' baseline: the MBP's V(z_t, log pi_t) (the paper's), or "policy": a value
     # head on the policy's own features [z_t, h~_t, m~_t] (RecurrentPPO's critic sees the
     # history; MERLIN's V sees z_t, which holds little of the past), trained by the policy's
-    # optimiser with weight policy_value_cost; the MBP's return heads are trained as before
+    # optimiser with weight policy_value_cost; the MBP's return heads are trained as before.
+    # "critic": the same head on [z_t, c~_t], c~_t the state of a critic LSTM of its own on z_t
+    # (RecurrentPPO's separate critic LSTM), so that its regression does not move the policy
     baseline: str = "mbp"
     policy_value_cost: float = 0.5
     ppo_clip: float = 0.2  # PPO's clipped ratio on the policy term (inactive at K = 1)
@@ -411,10 +413,10 @@ class Config:
                 "--return-input z+reads needs the MBP's memory reads; allowed with --agent "
                 "merlin or rl-mem, got rl-lstm"
             )
-        if self.future_cv == "policy-q" and self.baseline == "policy":
+        if self.future_cv == "policy-q" and self.baseline != "mbp":
             raise ConfigError(
                 "--future-cv policy-q gives the policy's value head to Q~(a); allowed with "
-                "--baseline mbp, got --baseline policy"
+                f"--baseline mbp, got --baseline {self.baseline}"
             )
         if not self.env:
             raise ConfigError("--env must name an environment id, got ''")

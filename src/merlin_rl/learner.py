@@ -421,7 +421,7 @@ class Learner:
         policy value head's targets (None without one)."""
         self.segment_logs = {}
         values = self.baseline(seg)
-        if self.cfg.baseline != "policy":
+        if self.cfg.baseline == "mbp":
             adv, targets = self.targets(seg, values)
             if self.cfg.future_cv != "policy-q":
                 return adv, targets, None

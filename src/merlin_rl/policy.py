@@ -35,6 +35,7 @@ class Policy(nn.Module):
         value_outputs: int = 0,
         reads: int = 1,
         film: bool = False,
+        critic: bool = False,
     ) -> None:
         super().__init__()
         self.lstm = DeepLSTM(z_dim, hidden, 2)
@@ -48,14 +49,20 @@ class Policy(nn.Module):
         # the policy's own critic from the same features (made after the head, so that the default
         # policy's initial weights do not change): ``value_outputs`` 1, V~_t (--baseline policy);
         # num_actions, Q~_t(a) for every action (--future-cv policy-q); 0, none
+        # with ``critic`` the value head reads [z_t, c~_t] instead, c~_t the state of a critic LSTM
+        # of its own (--baseline critic), so that its regression does not move the policy's
+        value_in = z_dim + 2 * hidden if critic else feat
         self.value_head = (
-            mlp(feat, mlp_hidden, value_outputs, out_scale=0.01) if value_outputs else None
+            mlp(value_in, mlp_hidden, value_outputs, out_scale=0.01) if value_outputs else None
         )
         self.film = None
         if film:  # made last, so that the other layers' initial weights do not change
             self.film = nn.Linear(self.lstm.out_dim + reads * mem_width, 2 * z_dim)
             nn.init.zeros_(self.film.weight)
             nn.init.zeros_(self.film.bias)
+        # c~_t = LSTM_c(z_t, c~_{t-1}), made last; its state is stacked after the policy LSTM's
+        # layers in h and c (B, 4, H), so the agent's state, checkpoints and replay carry it as is
+        self.critic = DeepLSTM(z_dim, hidden, 2) if critic else None
 
     def forward(
         self, z: Tensor, h: Tensor, c: Tensor, memory: MemoryState | None
@@ -66,9 +73,20 @@ class Policy(nn.Module):
         logits, weights, value = self.readout(z, h_cat, memory)
         return logits, h, c, weights, value
 
+    @property
+    def layers(self) -> int:
+        """Layers of the recurrent state h, c (B, layers, H): the policy LSTM's, then the critic's."""
+        return self.lstm.layers * (2 if self.critic is not None else 1)
+
     def core(self, z: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """The recurrent part, h~_t = LSTM(z_t, h~_{t-1}): returns ([h^1_t, h^2_t], h, c)."""
-        return self.lstm(z, h, c)
+        """The recurrent part, h~_t = LSTM(z_t, h~_{t-1}): returns ([h^1_t, h^2_t], h, c); with a
+        critic, [h^1_t, h^2_t, c~^1_t, c~^2_t] and both states stacked."""
+        if self.critic is None:
+            return self.lstm(z, h, c)
+        n = self.lstm.layers
+        hp, h1, c1 = self.lstm(z, h[:, :n], c[:, :n])
+        hc, h2, c2 = self.critic(z, h[:, n:], c[:, n:])
+        return torch.cat([hp, hc], -1), torch.cat([h1, h2], 1), torch.cat([c1, c2], 1)
 
     def sequence(
         self, z: Tensor, h: Tensor, c: Tensor, starts: Tensor, memory: MemoryState | None
@@ -79,7 +97,13 @@ class Policy(nn.Module):
         head over all T x B steps at once. Returns (logits (T, B, A), h, c, read weights
         (T, B, K~, N) or None, V~ (T, B) or None)."""
         t, b = z.shape[:2]
-        h_cats, h, c = self.lstm.sequence(z, h, c, starts)
+        if self.critic is None:
+            h_cats, h, c = self.lstm.sequence(z, h, c, starts)
+        else:
+            n = self.lstm.layers
+            hp, h1, c1 = self.lstm.sequence(z, h[:, :n], c[:, :n], starts)
+            hc, h2, c2 = self.critic.sequence(z, h[:, n:], c[:, n:], starts)
+            h_cats, h, c = torch.cat([hp, hc], -1), torch.cat([h1, h2], 1), torch.cat([c1, c2], 1)
         flat = None if memory is None else memory.map(lambda x: x.flatten(0, 1))
         logits, weights, value = self.readout(z.flatten(0, 1), h_cats.flatten(0, 1), flat)
         if weights is not None:
@@ -101,6 +125,10 @@ class Policy(nn.Module):
         (z (B, Z), h_cat (B, 2H), a memory of B rows).
         Returns (logits (B, A), read weights (B, K~, N) or None, V~_t (B,) or Q~_t (B, A) from the
         same features, or None without a value head)."""
+        critic_h = None
+        if self.critic is not None:  # [policy h~_t, critic c~_t]
+            h_cat, critic_h = h_cat[:, : self.lstm.out_dim], h_cat[:, self.lstm.out_dim :]
+        z_in = z
         history = [h_cat]
         weights = None
         if self.mem_width:
@@ -113,6 +141,6 @@ class Policy(nn.Module):
         feats = torch.cat([z, *history], -1)
         value = None
         if self.value_head is not None:
-            value = self.value_head(feats)
+            value = self.value_head(feats if critic_h is None else torch.cat([z_in, critic_h], -1))
             value = value.squeeze(-1) if value.shape[-1] == 1 else value
         return self.head(feats), weights, value

@@ -1,0 +1,62 @@
+"""--baseline critic: the advantages' baseline V~_t = MLP([z_t, c~_t]) with c~_t = LSTM_c(z_t,
+c~_{t-1}), a critic LSTM of its own beside the policy's (its state stacked after the policy
+LSTM's layers)."""
+
+from __future__ import annotations
+
+import torch
+
+from merlin_rl.config import make_config
+from merlin_rl.learner import replay
+from merlin_rl.train import Trainer
+from scripts import TINY
+
+
+def _trainer(tmp_path, name: str, **kw) -> Trainer:
+    return Trainer(make_config("small", **{**TINY, **kw}), run_dir=tmp_path / name, progress=False)
+
+
+def test_the_critic_is_an_lstm_of_its_own_and_leaves_the_policy_alone(tmp_path):
+    """The critic's value is the head on [z_t, c~_t] with c~ stepped by its own LSTM from a zero
+    state at every episode start (a hand loop over steps); the initial policy is the default's;
+    the value loss reaches the critic LSTM and value head and no policy or MBP parameter."""
+    tr = _trainer(tmp_path, "critic", baseline="critic", policy_value_cost=1.0)
+    default = _trainer(tmp_path, "default")
+    seg, seg0 = tr.rollout(), default.rollout()
+    torch.testing.assert_close(seg.outputs[0].logits, seg0.outputs[0].logits)
+    torch.testing.assert_close(seg.log_probs, seg0.log_probs)  # the same actions, the same pi
+    assert tr.agent.initial_state(TINY["num_envs"], torch.device("cpu")).pol_h.shape[1] == 4
+    policy = tr.agent.policy
+    n = policy.lstm.layers
+    h = seg.start_state.pol_h[:, n:].clone()
+    c = seg.start_state.pol_c[:, n:].clone()
+    for t, o in enumerate(seg.outputs):
+        keep = (~seg.starts[t]).float().view(-1, 1, 1)
+        h, c = h * keep, c * keep
+        zt = tr.agent.policy_z(o.z, o.dist, o.reads).detach()
+        hs, cs = [], []
+        x = zt
+        for i, cell in enumerate(policy.critic.cells):
+            hi, ci = cell(x, (h[:, i], c[:, i]))
+            hs.append(hi)
+            cs.append(ci)
+            x = hi
+        h, c = torch.stack(hs, 1), torch.stack(cs, 1)
+        value = policy.value_head(torch.cat([zt, h.flatten(1)], -1)).squeeze(-1)
+        torch.testing.assert_close(o.policy_value, value, atol=1e-5, rtol=1e-5)
+
+    outs, _ = replay(tr.agent, seg)
+    adv, targets = tr.learner.targets(seg, tr.learner.baseline(seg))
+    _, pol_targets = tr.learner.policy_targets(seg)
+    _, with_value, _ = tr.learner.losses(outs, seg, adv, targets, policy_targets=pol_targets)
+    _, without, _ = tr.learner.losses(outs, seg, adv, targets)
+    tr.agent.zero_grad(set_to_none=True)
+    (with_value - without).backward()  # the value term alone
+    for name, p in tr.agent.named_parameters():
+        moved = p.grad is not None and bool(p.grad.abs().sum() > 0)
+        critic = name.startswith(("policy.value_head.", "policy.critic."))
+        assert moved == critic, name
+    logs = tr.update(tr.rollout())
+    assert all(torch.isfinite(torch.tensor(v)) for v in logs.values())
+    for t in (tr, default):
+        t.env.close()
