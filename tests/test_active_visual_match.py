@@ -136,3 +136,32 @@ def test_colours_are_uniform_over_the_palette() -> None:
 def test_bad_knobs_are_clear_errors(knobs, name) -> None:
     with pytest.raises(ValueError, match=f"ActiveVisualMatch: {name} must be"):
         ActiveVisualMatchCore(1, **knobs)
+
+
+def test_show_cue_adds_the_cue_colour_to_every_observation():
+    """show_cue (the memoryless control): "cue" holds the index in PALETTE of the colour the
+    final room's match has (the cue square's), at every step and after every reset; the image is
+    the one without the knob; the default observation has no "cue"; the knob is checked."""
+    from merlin_rl.envs.active_visual_match import ActiveVisualMatchVectorEnv
+
+    b = 4
+    shown = ActiveVisualMatchVectorEnv(num_envs=b, show_cue=True, distractor_steps=2)
+    plain = ActiveVisualMatchVectorEnv(num_envs=b, distractor_steps=2)
+    assert "cue" not in plain.single_observation_space.spaces
+    assert shown.single_observation_space["cue"].n == len(PALETTE)
+    o, _ = shown.reset(seed=3)
+    p, _ = plain.reset(seed=3)
+    rng = np.random.default_rng(0)
+    for _ in range(60):  # more than one episode of every copy
+        core = shown.core
+        for i in range(b):
+            room = core._current()[i] if core.phase[i] == 2 else None
+            assert o["cue"][i] == core.target[i] - COLOUR0
+            if room is not None:  # the final room holds a square of that colour
+                assert (room == COLOUR0 + o["cue"][i]).any()
+        np.testing.assert_array_equal(o["image"], p["image"])
+        a = rng.integers(0, 4, b)
+        o, *_ = shown.step(a)
+        p, *_ = plain.step(a)
+    with pytest.raises(ValueError, match="show_cue"):
+        ActiveVisualMatchCore(1, show_cue=1)

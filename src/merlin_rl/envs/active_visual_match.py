@@ -46,7 +46,10 @@ the colour (and the credit for looking) across it chooses at chance.
 Knobs (defaults): ``room_size`` (7, in [3, 15]), ``explore_steps`` (15), ``distractor_steps``
 (45), ``final_steps`` (15), ``num_apples`` (4, at most room_size**2 - 1), ``num_colours`` (4, in
 [2, 8], at most the cells with even coordinates in the room), ``apple_reward`` (1.0),
-``final_reward`` (5.0), ``image_size`` (20, in [5, 256]).
+``final_reward`` (5.0), ``image_size`` (20, in [5, 256]), ``show_cue`` (false; true adds
+``"cue"``, the cue's colour index (Discrete(8), PALETTE's order), to every observation: the
+memoryless control, which measures how much of the task is the choice by colour rather than
+remembering the colour).
 The batched :class:`ActiveVisualMatchVectorEnv` steps all copies in NumPy at once (autoreset
 ``NEXT_STEP``); :class:`ActiveVisualMatchEnv` is the single env; copy i of a batched env seeded s
 behaves exactly like a single env seeded s + i.
@@ -57,6 +60,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
+
+from gymnasium import spaces
 
 from merlin_rl.envs.base import TaskEnv, TaskVectorEnv, check_int
 from merlin_rl.envs.gridworld import APPLE, COLOUR0, PALETTE, VIEW_RADIUS, WALL, RoomsCore
@@ -93,6 +98,7 @@ class ActiveVisualMatchCore(RoomsCore):
         apple_reward: float = 1.0,
         final_reward: float = 5.0,
         image_size: int = 20,
+        show_cue: bool = False,
     ) -> None:
         # squares of the final room go on cells with even interior coordinates (never adjacent,
         # so each stays reachable around the others); the start cell is never used
@@ -102,6 +108,10 @@ class ActiveVisualMatchCore(RoomsCore):
         self.num_colours = check_int(
             self.name, "num_colours", num_colours, 2, min(len(PALETTE), slots)
         )
+        if not isinstance(show_cue, bool):
+            raise ValueError(f"{self.name}: show_cue must be true or false, got {show_cue!r}")
+        self.show_cue = show_cue
+        extra = {"num_colours": self.num_colours, **({"show_cue": True} if show_cue else {})}
         super().__init__(
             num_envs,
             room_size=room_size,
@@ -112,8 +122,12 @@ class ActiveVisualMatchCore(RoomsCore):
             apple_reward=apple_reward,
             final_reward=final_reward,
             image_size=image_size,
-            extra_knobs={"num_colours": self.num_colours},
+            extra_knobs=extra,
         )
+        if show_cue:  # the memoryless control: the cue's colour index at every step
+            self.observation_space = spaces.Dict(
+                {**self.observation_space.spaces, "cue": spaces.Discrete(len(PALETTE))}
+            )
         self.target = np.full(self.num_envs, COLOUR0, np.int8)  # code of the cue colour
         r, p = self.pad, self.p
         cy, cx = self.interior // p, self.interior % p
@@ -145,6 +159,12 @@ class ActiveVisualMatchCore(RoomsCore):
         chose = (self.phase == 2) & (code >= COLOUR0)
         right = chose & (code == self.target)
         return np.where(right, np.float32(self.final_reward), np.float32(0.0)), chose
+
+    def observation(self) -> dict[str, np.ndarray]:
+        obs = super().observation()
+        if self.show_cue:
+            obs["cue"] = (self.target - COLOUR0).astype(np.int64)
+        return obs
 
     def _status(self, index: int) -> list[int]:
         return [int(self.target[index])]

@@ -57,3 +57,12 @@ case "${1:-}" in
         --checkpoint-interval 50000 --baseline critic ;;
   *) echo "usage: critic.sh stage1-1|stage1-2|stage2-1|stage2-2" >&2; exit 2 ;;
 esac
+#
+# Outcome of stage 1 (2026-12-05 18:59-19:17, two runs side by side):
+#   (1) RepeatSymbol, mean of the last three rows: C 0.682 / 0.666 / 0.823 (mean 0.724) against
+#       E 0.554 / 0.776 / 0.571 (mean 0.634): +0.090, the rule asked for +0.10. FAILS (by 0.010).
+#       Ahead on seeds 101 and 103, behind on 102. 0.9 within 150k on no seed (seed 103's last row
+#       0.891; E: none either).
+#   (2) WaterMaze, normalised: C 0.199 / 0.146 / 0.188 (mean 0.178) against E 0.240 / 0.171 /
+#       0.202 (mean 0.204): -0.026, within the -0.05 allowed. HOLDS (behind on all three seeds).
+# Stage 1 fails, stage 2 is not run: C stays an option (`--baseline critic`).

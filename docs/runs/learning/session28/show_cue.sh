@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Twenty-eighth session, part 3: ActiveVisualMatch's choice with the cue in every observation
+# (the memoryless control, `show_cue`, new). Question and reading written and committed before
+# the runs.
+#
+# WHY: the twenty-seventh session's next step was "a read that finds the rows written while the
+# cue was in view". That only helps if the policy, given the colour cleanly, learns to walk to
+# the square of that colour within the budget. match_fit.py showed that a supervised fit can (z_t
+# plus the colour one-hot: 0.80-0.90); whether MERLIN's RL learns it has not been measured
+# (InstructedGoal's control, eighteenth session, was confounded for MERLIN: its z did not hold
+# the instruction's colour). Here the colour's index is an extra Discrete(8) input at every
+# step, so z carries it as it carries RepeatSymbol's symbol, and no memory is needed.
+#
+# QUESTION (MERLIN, the defaults, ActiveVisualMatch with a 5-step distractor, 200k, seeds 100
+# and 101; D = the same without the cue, session26/27: match 0.243 / 0.255 over all choices):
+#   "the choice is learned with the colour given" if the match rate over all choices
+#   (cue_probe.py, 2,048 episodes, --seed 0, final checkpoint: match_seen and match_unseen
+#   weighted by their choices) is >= 0.40 on both seeds (chance 0.25). Also reported: the cue's
+#   reconstruction loss (ln 8 = 2.08 uninformed) and the final return.
+# READING, fixed now: if yes, the read is what blocks ActiveVisualMatch, and the next step is a
+#   read that finds the cue's rows. If no, the choice by colour is not learned in 200k even with
+#   the colour in view at every step, so no read can lift ActiveVisualMatch at this budget, and
+#   the next work is on the choice itself.
+cd "$(dirname "$0")/../../../.." && . .venv/bin/activate
+export OMP_NUM_THREADS=1
+out=runs/session28
+mkdir -p $out
+run() { # name seed flags...: skipped when finished, resumed when cut off
+  local dir=$out/$1_s$2; local seed=$2; shift 2
+  [ -f $dir/checkpoints/final.pt ] && return
+  local resume=; [ -d $dir ] && resume=--overwrite  # cut off before its first checkpoint
+  [ -f $dir/checkpoints/latest.pt ] && resume=--resume
+  merlin-rl train --no-progress --seed $seed --total-steps ${STEPS:-200000} --run-dir $dir \
+      $resume "$@" >> $dir.log 2>&1
+  python experiments/cue_probe.py --checkpoint $dir/checkpoints/final.pt --episodes 2048 \
+      --seed 0 >> $out/cue_probe_avm_show_cue.jsonl
+}
+case "${1:-}" in
+  100|101) run avm_d5_cue "$1" --env merlin_rl/ActiveVisualMatch-v0 \
+      --env-kwargs '{"distractor_steps": 5, "show_cue": true}' ;;
+  *) echo "usage: show_cue.sh 100|101" >&2; exit 2 ;;
+esac
