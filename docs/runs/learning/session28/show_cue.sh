@@ -35,8 +35,20 @@ run() { # name seed flags...: skipped when finished, resumed when cut off
   python experiments/cue_probe.py --checkpoint $dir/checkpoints/final.pt --episodes 2048 \
       --seed 0 >> $out/cue_probe_avm_show_cue.jsonl
 }
+# AMENDMENT (19:21, written after seeing the first arm's metrics.csv to 80k, before any probe of
+#   it or any run of the second arm): the first arm's cue reconstruction stays at ln 8 (2.08-2.11
+#   at 60-80k on both seeds), so the defaults' z does not hold the cue even when it is shown at
+#   every step (the seventeenth session's finding for InstructedGoal's text: the joint latent and
+#   the MBP's global clip, which the image term's gradient fills, keep a small discrete input
+#   out). Then the first arm cannot answer the question, whatever its match. Second arm F:
+#   `--latent factored --mbp-clip off` (the seventeenth session's pair that put the instruction
+#   into z), the same question and reading, and the cue's reconstruction must end below 0.5 nats
+#   for F to count as an answer.
+F="--latent factored --mbp-clip off"
 case "${1:-}" in
   100|101) run avm_d5_cue "$1" --env merlin_rl/ActiveVisualMatch-v0 \
       --env-kwargs '{"distractor_steps": 5, "show_cue": true}' ;;
-  *) echo "usage: show_cue.sh 100|101" >&2; exit 2 ;;
+  F100|F101) run avm_d5_cue_F "${1#F}" --env merlin_rl/ActiveVisualMatch-v0 \
+      --env-kwargs '{"distractor_steps": 5, "show_cue": true}' $F ;;
+  *) echo "usage: show_cue.sh 100|101|F100|F101" >&2; exit 2 ;;
 esac
