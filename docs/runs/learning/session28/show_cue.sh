@@ -44,11 +44,17 @@ run() { # name seed flags...: skipped when finished, resumed when cut off
 #   `--latent factored --mbp-clip off` (the seventeenth session's pair that put the instruction
 #   into z), the same question and reading, and the cue's reconstruction must end below 0.5 nats
 #   for F to count as an answer.
+# AMENDMENT 2 (19:26, before any probe and before any F run has finished): arm L, RL-LSTM with
+#   the cue shown (seed 100), whose encoders the RL loss trains, so no z stands between the cue
+#   and the policy. The same question; it tells whether this choice is learnable by this
+#   learner in 200k at all.
 F="--latent factored --mbp-clip off"
 case "${1:-}" in
   100|101) run avm_d5_cue "$1" --env merlin_rl/ActiveVisualMatch-v0 \
       --env-kwargs '{"distractor_steps": 5, "show_cue": true}' ;;
   F100|F101) run avm_d5_cue_F "${1#F}" --env merlin_rl/ActiveVisualMatch-v0 \
       --env-kwargs '{"distractor_steps": 5, "show_cue": true}' $F ;;
-  *) echo "usage: show_cue.sh 100|101|F100|F101" >&2; exit 2 ;;
+  L100) run avm_d5_cue_rl-lstm 100 --env merlin_rl/ActiveVisualMatch-v0 \
+      --env-kwargs '{"distractor_steps": 5, "show_cue": true}' --agent rl-lstm ;;
+  *) echo "usage: show_cue.sh 100|101|F100|F101|L100" >&2; exit 2 ;;
 esac
