@@ -48,13 +48,21 @@ run() { # name seed flags...: skipped when finished, resumed when cut off
 #   the cue shown (seed 100), whose encoders the RL loss trains, so no z stands between the cue
 #   and the policy. The same question; it tells whether this choice is learnable by this
 #   learner in 200k at all.
+# AMENDMENT 3 (19:33, before any probe of F or L; F's metrics to 90k seen): F's cue
+#   reconstruction also stays at ln 8 (2.08-2.10 at 60-90k). Beside an image, a Discrete input
+#   of weight 1 gains at most ln 8 nats of reconstruction per step and costs as much KL while the
+#   prior does not carry it (the free nats go to the image), so nothing pays for putting it in z.
+#   Arm W: F with `--discrete-weight 10`, seeds 100 and 101, the same question and the same
+#   0.5-nat condition on the cue's reconstruction.
 F="--latent factored --mbp-clip off"
 case "${1:-}" in
   100|101) run avm_d5_cue "$1" --env merlin_rl/ActiveVisualMatch-v0 \
       --env-kwargs '{"distractor_steps": 5, "show_cue": true}' ;;
   F100|F101) run avm_d5_cue_F "${1#F}" --env merlin_rl/ActiveVisualMatch-v0 \
       --env-kwargs '{"distractor_steps": 5, "show_cue": true}' $F ;;
+  W100|W101) run avm_d5_cue_W "${1#W}" --env merlin_rl/ActiveVisualMatch-v0 \
+      --env-kwargs '{"distractor_steps": 5, "show_cue": true}' $F --discrete-weight 10 ;;
   L100) run avm_d5_cue_rl-lstm 100 --env merlin_rl/ActiveVisualMatch-v0 \
       --env-kwargs '{"distractor_steps": 5, "show_cue": true}' --agent rl-lstm ;;
-  *) echo "usage: show_cue.sh 100|101|F100|F101|L100" >&2; exit 2 ;;
+  *) echo "usage: show_cue.sh 100|101|F100|F101|W100|W101|L100" >&2; exit 2 ;;
 esac
