@@ -48,7 +48,7 @@ run() { # name seed flags...: skipped when finished, resumed when cut off
 #   the cue shown (seed 100), whose encoders the RL loss trains, so no z stands between the cue
 #   and the policy. The same question; it tells whether this choice is learnable by this
 #   learner in 200k at all.
-# AMENDMENT 3 (19:33, before any probe of F or L; F's metrics to 90k seen): F's cue
+# AMENDMENT 3 (19:28, before any probe of F or L; F's metrics to 90k seen): F's cue
 #   reconstruction also stays at ln 8 (2.08-2.10 at 60-90k). Beside an image, a Discrete input
 #   of weight 1 gains at most ln 8 nats of reconstruction per step and costs as much KL while the
 #   prior does not carry it (the free nats go to the image), so nothing pays for putting it in z.
