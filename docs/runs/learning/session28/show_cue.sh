@@ -44,7 +44,7 @@ run() { # name seed flags...: skipped when finished, resumed when cut off
 #   `--latent factored --mbp-clip off` (the seventeenth session's pair that put the instruction
 #   into z), the same question and reading, and the cue's reconstruction must end below 0.5 nats
 #   for F to count as an answer.
-# AMENDMENT 2 (19:26, before any probe and before any F run has finished): arm L, RL-LSTM with
+# AMENDMENT 2 (19:23, before any probe and before any F run has finished): arm L, RL-LSTM with
 #   the cue shown (seed 100), whose encoders the RL loss trains, so no z stands between the cue
 #   and the policy. The same question; it tells whether this choice is learnable by this
 #   learner in 200k at all.
