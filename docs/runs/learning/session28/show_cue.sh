@@ -54,6 +54,8 @@ run() { # name seed flags...: skipped when finished, resumed when cut off
 #   prior does not carry it (the free nats go to the image), so nothing pays for putting it in z.
 #   Arm W: F with `--discrete-weight 10`, seeds 100 and 101, the same question and the same
 #   0.5-nat condition on the cue's reconstruction.
+# AMENDMENT 4 (19:43, after W100's and L100's probes, before W101's): W seed 100 resumed to 1M
+#   env steps (5x; `long`), the same question ("learned" if the match over all choices >= 0.40).
 F="--latent factored --mbp-clip off"
 case "${1:-}" in
   100|101) run avm_d5_cue "$1" --env merlin_rl/ActiveVisualMatch-v0 \
@@ -62,7 +64,12 @@ case "${1:-}" in
       --env-kwargs '{"distractor_steps": 5, "show_cue": true}' $F ;;
   W100|W101) run avm_d5_cue_W "${1#W}" --env merlin_rl/ActiveVisualMatch-v0 \
       --env-kwargs '{"distractor_steps": 5, "show_cue": true}' $F --discrete-weight 10 ;;
+  long) [ -d $out/avm_d5_cue_W_s100_1M ] || cp -r $out/avm_d5_cue_W_s100 $out/avm_d5_cue_W_s100_1M
+    merlin-rl train --no-progress --run-dir $out/avm_d5_cue_W_s100_1M --resume \
+        --total-steps 1000000 >> $out/avm_d5_cue_W_s100_1M.log 2>&1
+    python experiments/cue_probe.py --checkpoint $out/avm_d5_cue_W_s100_1M/checkpoints/final.pt \
+        --episodes 2048 --seed 0 >> $out/cue_probe_avm_show_cue.jsonl ;;
   L100) run avm_d5_cue_rl-lstm 100 --env merlin_rl/ActiveVisualMatch-v0 \
       --env-kwargs '{"distractor_steps": 5, "show_cue": true}' --agent rl-lstm ;;
-  *) echo "usage: show_cue.sh 100|101|F100|F101|W100|W101|L100" >&2; exit 2 ;;
+  *) echo "usage: show_cue.sh 100|101|F100|F101|W100|W101|L100|long" >&2; exit 2 ;;
 esac
