@@ -272,7 +272,7 @@ BAD_TRAIN = {
     "total-steps-negative": (["--total-steps", "-5"], ["--total-steps", "-5"]),
     "gamma-too-big": (["--gamma", "1.5"], ["--gamma", "1.5"]),
     "lam-zero": (["--lam", "0"], ["--lam"]),
-    "baseline-unknown": (["--baseline", "critic"], ["--baseline", "critic"]),
+    "baseline-unknown": (["--baseline", "oracle"], ["--baseline", "oracle"]),
     "policy-value-cost-negative": (["--policy-value-cost", "-1"], ["--policy-value-cost", "-1"]),
     "policy-minibatches-negative": (["--policy-minibatches", "-1"], ["--policy-minibatches", "-1"]),
     "continuous-actions": (["--env", "Pendulum-v1"], ["Pendulum-v1"]),

@@ -73,3 +73,15 @@ case "${1:-}" in
       --env-kwargs '{"distractor_steps": 5, "show_cue": true}' --agent rl-lstm ;;
   *) echo "usage: show_cue.sh 100|101|F100|F101|W100|W101|L100|long" >&2; exit 2 ;;
 esac
+#
+# Outcome (2026-12-05 19:18-19:46, two runs side by side; cue_probe_avm_show_cue.jsonl, 2,048
+# episodes; match over all choices, chance 0.25; the cue's reconstruction at 200k, ln 8 = 2.08):
+#   defaults  seeds 100 / 101: match 0.245 / 0.251, cue recon 2.07 / 2.08: z does not hold the
+#             cue, so (amendment 1) no answer.
+#   F         seeds 100 / 101: match 0.249 / 0.242, cue recon 2.07 / 2.00: no answer either.
+#   W         seeds 100 / 101: match 0.239 / 0.266, cue recon 0.04 / 0.03 (cue_in_z_choice 1.0 on
+#             both): the colour is in z at every step. ANSWER: NO, not learned.
+#   L (RL-LSTM) seed 100: match 0.246 (820 choices). No.
+# Reading (fixed before): the choice by colour is not learned in 200k even with the colour in
+# view at every step, so no read can lift ActiveVisualMatch at this budget; the next work is on
+# the choice itself. Amendment 4's 1M run: see below once it has finished.
