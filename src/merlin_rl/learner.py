@@ -309,8 +309,9 @@ class Learner:
     ) -> Tensor:
         """The policy's GAE (on ``rewards``, default the env's) with ``credit_cut`` reward (the
         trace stopped at every step whose env reward is not zero: losses.gae's ``cut``) and
-        ``future_cv`` a-head: with c_t the acted action's centred advantage
-        (:meth:`Agent.action_control_variate`),
+        ``future_cv``: with c_t the acted action's centred advantage (a-head: the MBP's A head,
+        :meth:`Agent.action_control_variate`; policy-q: the policy's Q~ head,
+        :func:`policy_q_control_variate`),
         Adv_t = delta_t + sum_{k >= 1} (gamma lam)^k (delta_{t+k} - c_{t+k}),
         computed as GAE on r - c, plus c_t."""
         cfg = self.cfg

@@ -19,6 +19,8 @@ class Policy(nn.Module):
     [gamma_t, beta_t] = W [h~_t, m~_t] + b (FiLM, Perez et al. 2018; W and b start at 0, so the
     initial policy is the plain one's): the current view modulated by what the policy remembers.
 
+    With ``critic``, a second LSTM c~_t = LSTM_c(z_t, c~_{t-1}) feeds the value head alone.
+
     The caller passes stopgrad(z_t) and stopgrad(M_{t-1}) for MERLIN, so no policy gradient reaches
     the MBP. ``mem_width`` 0 means no memory (RL-LSTM). ``reads`` keys (the paper: 1), each with
     its own strength, read K~ rows-weightings; m~_t is their K~ readouts side by side.
@@ -46,12 +48,12 @@ class Policy(nn.Module):
             init_read_strength(self.interface, reads, mem_width, read_strength_init)
         feat = z_dim + self.lstm.out_dim + reads * mem_width
         self.head = mlp(feat, mlp_hidden, num_actions, out_scale=0.01)
-        # the policy's own critic from the same features (made after the head, so that the default
-        # policy's initial weights do not change): ``value_outputs`` 1, V~_t (--baseline policy);
-        # num_actions, Q~_t(a) for every action (--future-cv policy-q); 0, none
-        # with ``critic`` the value head reads [z_t, c~_t] instead, c~_t the state of a critic LSTM
-        # of its own (--baseline critic), so that its regression does not move the policy's
-        value_in = z_dim + 2 * hidden if critic else feat
+        # the policy's own critic (made after the head, so that the default policy's initial
+        # weights do not change): ``value_outputs`` 1, V~_t (--baseline policy or critic);
+        # num_actions, Q~_t(a) for every action (--future-cv policy-q); 0, none. It reads the
+        # policy's features, or with ``critic`` [z_t, c~_t], c~_t the state of a critic LSTM of
+        # its own (--baseline critic), so that its regression does not move the policy
+        value_in = z_dim + self.lstm.out_dim if critic else feat
         self.value_head = (
             mlp(value_in, mlp_hidden, value_outputs, out_scale=0.01) if value_outputs else None
         )
@@ -122,7 +124,7 @@ class Policy(nn.Module):
     ) -> tuple[Tensor, Tensor | None, Tensor | None]:
         """The feed-forward part, pi_t = MLP([z_t, h~_t, read(M_{t-1}, keys(h~_t))]), with z_t
         FiLM-ed by [h~_t, m~_t] under ``film``: no state, so it takes any batch of steps at once
-        (z (B, Z), h_cat (B, 2H), a memory of B rows).
+        (z (B, Z), h_cat (B, 2H; 4H with a critic), a memory of B rows).
         Returns (logits (B, A), read weights (B, K~, N) or None, V~_t (B,) or Q~_t (B, A) from the
         same features, or None without a value head)."""
         critic_h = None

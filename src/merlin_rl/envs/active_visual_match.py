@@ -60,7 +60,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-
 from gymnasium import spaces
 
 from merlin_rl.envs.base import TaskEnv, TaskVectorEnv, check_int
