@@ -60,3 +60,21 @@ def test_the_critic_is_an_lstm_of_its_own_and_leaves_the_policy_alone(tmp_path):
     assert all(torch.isfinite(torch.tensor(v)) for v in logs.values())
     for t in (tr, default):
         t.env.close()
+
+
+def test_a_run_with_the_critic_resumes_exactly(tmp_path):
+    """The critic's LSTM state travels in the agent's state: after a checkpoint and a load into a
+    fresh trainer, the next segment and update are the same as the uninterrupted run's."""
+    a = _trainer(tmp_path, "a", baseline="critic")
+    a.update(a.rollout())
+    path = a.checkpoint()
+    b = _trainer(tmp_path, "b", baseline="critic")
+    assert b.load(path)
+    seg_a, seg_b = a.rollout(), b.rollout()
+    for oa, ob in zip(seg_a.outputs, seg_b.outputs):
+        torch.testing.assert_close(oa.logits, ob.logits)
+        torch.testing.assert_close(oa.policy_value, ob.policy_value)
+    logs_a, logs_b = a.update(seg_a), b.update(seg_b)
+    assert logs_a["loss/policy_value"] == logs_b["loss/policy_value"]
+    for t in (a, b):
+        t.env.close()
