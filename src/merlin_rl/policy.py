@@ -83,11 +83,16 @@ class Policy(nn.Module):
     def core(self, z: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """The recurrent part, h~_t = LSTM(z_t, h~_{t-1}): returns ([h^1_t, h^2_t], h, c); with a
         critic, [h^1_t, h^2_t, c~^1_t, c~^2_t] and both states stacked."""
+        return self._recurrent(lambda lstm, h, c: lstm(z, h, c), h, c)
+
+    def _recurrent(self, step, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """``step(lstm, h, c) -> (outputs, h, c)`` on the policy LSTM, and with a critic on both
+        LSTMs (each on its own layers of h and c), their outputs and states side by side."""
         if self.critic is None:
-            return self.lstm(z, h, c)
+            return step(self.lstm, h, c)
         n = self.lstm.layers
-        hp, h1, c1 = self.lstm(z, h[:, :n], c[:, :n])
-        hc, h2, c2 = self.critic(z, h[:, n:], c[:, n:])
+        hp, h1, c1 = step(self.lstm, h[:, :n], c[:, :n])
+        hc, h2, c2 = step(self.critic, h[:, n:], c[:, n:])
         return torch.cat([hp, hc], -1), torch.cat([h1, h2], 1), torch.cat([c1, c2], 1)
 
     def sequence(
@@ -99,13 +104,7 @@ class Policy(nn.Module):
         head over all T x B steps at once. Returns (logits (T, B, A), h, c, read weights
         (T, B, K~, N) or None, V~ (T, B) or None)."""
         t, b = z.shape[:2]
-        if self.critic is None:
-            h_cats, h, c = self.lstm.sequence(z, h, c, starts)
-        else:
-            n = self.lstm.layers
-            hp, h1, c1 = self.lstm.sequence(z, h[:, :n], c[:, :n], starts)
-            hc, h2, c2 = self.critic.sequence(z, h[:, n:], c[:, n:], starts)
-            h_cats, h, c = torch.cat([hp, hc], -1), torch.cat([h1, h2], 1), torch.cat([c1, c2], 1)
+        h_cats, h, c = self._recurrent(lambda lstm, h, c: lstm.sequence(z, h, c, starts), h, c)
         flat = None if memory is None else memory.map(lambda x: x.flatten(0, 1))
         logits, weights, value = self.readout(z.flatten(0, 1), h_cats.flatten(0, 1), flat)
         if weights is not None:
