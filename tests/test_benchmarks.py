@@ -322,3 +322,36 @@ def test_gpu_check_script_runs_its_steps_within_the_budget(tmp_path):
         timeout=60,
     )
     assert "test_cuda skipped" in (tmp_path / "o2" / "steps.txt").read_text(), skipped.stdout
+
+
+def test_rppo_learning_takes_the_env_knobs(tmp_path):
+    """--env-kwargs reaches the env (a short ActiveVisualMatch run records its knobs and its
+    episodes are as short as the knobs make them); a bad knob or bad JSON is one line, exit 2,
+    and writes nothing."""
+    pytest.importorskip("sb3_contrib")
+    script = BENCH / "peers" / "rppo_learning.py"
+    common = [sys.executable, str(script), "--env", "merlin_rl/ActiveVisualMatch-v0"]
+    common += ["--num-envs", "2", "--n-steps", "8", "--batch-size", "16", "--log-interval", "64"]
+    for bad in ('{"explore_steps": 0}', "[1]", "{"):
+        out = tmp_path / "bad"
+        res = subprocess.run(
+            [*common, "--out", str(out), "--total-steps", "64", "--env-kwargs", bad],
+            capture_output=True,
+            text=True,
+        )
+        assert res.returncode == 2, res.stderr
+        last = res.stderr.strip().splitlines()[-1]  # (argparse prints its usage before)
+        assert "explore_steps" in last or "must be a JSON object" in last, res.stderr
+        assert not out.exists()
+    out = tmp_path / "short"
+    knobs = {"explore_steps": 1, "distractor_steps": 1, "final_steps": 2}
+    res = subprocess.run(
+        [*common, "--out", str(out), "--total-steps", "64", "--env-kwargs", json.dumps(knobs)],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0, res.stderr
+    assert json.loads((out / "config.json").read_text())["env_kwargs"] == knobs
+    with open(out / "metrics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert int(rows[-1]["episodes"]) >= 64 // 4 // 2  # episodes of at most 4 steps, 2 envs

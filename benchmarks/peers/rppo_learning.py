@@ -88,6 +88,17 @@ class DropKeys(gym.ObservationWrapper):
         return {k: v for k, v in obs.items() if k not in self.keys}
 
 
+def _env_kwargs(text: str) -> dict:
+    """--env-kwargs: a JSON object (its values plain data; nothing in it is imported or run)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise argparse.ArgumentTypeError(f"must be a JSON object, got {text!r} ({e.msg})")
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"must be a JSON object, got {text!r}")
+    return value
+
+
 def _resume_point(out: Path, identity: dict) -> dict | None:
     """The checkpoint to continue from, None to start afresh; exit 2 (one line) on a finished run
     or one of another env, seed or number of envs."""
@@ -146,6 +157,12 @@ def main() -> None:
     p.add_argument("--env-import", default="", help="module(s) that register the env")
     p.add_argument("--drop-keys", default="mission", help="comma-separated Dict keys to drop")
     p.add_argument(
+        "--env-kwargs",
+        type=_env_kwargs,
+        default={},
+        help="JSON object of the env's knobs, as merlin-rl train's --env-kwargs",
+    )
+    p.add_argument(
         "--checkpoint-interval",
         type=int,
         default=25_000,
@@ -172,20 +189,27 @@ def main() -> None:
     import merlin_rl.envs  # noqa: F401  (registers the built-in tasks)
     from merlin_rl.envs import make_vector_env
 
+    try:  # the env and its knobs are checked before anything is written
+        probe = make_vector_env(a.env, 1, a.env_kwargs)
+    except (ValueError, TypeError, gym.error.Error) as e:
+        _fail(f"--env {a.env} --env-kwargs {json.dumps(a.env_kwargs)}: {e}")
     if a.reference:
         random_return, max_return = a.reference
     else:
-        probe = make_vector_env(a.env, 1)
         core = probe.unwrapped.core
         random_return, max_return = float(core.random_return), float(core.max_return)
-        probe.close()
+    probe.close()
     out = Path(a.out)
     identity = {"agent": "rppo", "env": a.env, "seed": a.seed, "num_envs": a.num_envs}
+    if a.env_kwargs:  # recorded only when given, so that earlier runs' identities still match
+        identity["env_kwargs"] = a.env_kwargs
     resume = _resume_point(out, identity)
     out.mkdir(parents=True, exist_ok=True)
     drop = [k for k in a.drop_keys.split(",") if k]
     wrapper = (lambda e: DropKeys(e, drop)) if drop else None  # noqa: E731
-    venv = make_vec_env(a.env, n_envs=a.num_envs, seed=a.seed, wrapper_class=wrapper)
+    venv = make_vec_env(
+        a.env, n_envs=a.num_envs, seed=a.seed, wrapper_class=wrapper, env_kwargs=a.env_kwargs
+    )
     adaptation, policy_kwargs = "none (the task's Dict observation)", None
     if _has_image(venv.observation_space):
         from rppo_speed import ADAPTATIONS, _flatten_dict_extractor

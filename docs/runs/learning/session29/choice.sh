@@ -24,6 +24,13 @@
 #   5 x the match); the next work is budget and sample efficiency. If neither does, this learner
 #   does not learn a colour-conditioned choice from ~20,000+ choices with nothing to remember,
 #   and the next work is the learner or the policy on this fast bench, not memory.
+# AMENDMENT (21:52, after L's probe: match 0.26 over 1,521 choices; before W has finished): arm R,
+#   sb3-contrib's RecurrentPPO (its defaults, 8 envs, the image flattened:
+#   benchmarks/peers/rppo_learning.py, which gains --env-kwargs for it), seed 100, on the same
+#   task, up to 300k env steps or 3,600 s of wall time, whichever comes first. It tells whether a
+#   standard recurrent PPO learns this choice from as many choices. Its return is the apples (at
+#   most 1 here) plus 5 x the matches: "learned" if the mean of its last three rows is >= 2.0 (a
+#   match of 0.4 on every episode; L ended at 0.94-1.06 with match 0.26).
 cd "$(dirname "$0")/../../../.." && . .venv/bin/activate
 export OMP_NUM_THREADS=1
 out=runs/session29
@@ -43,5 +50,9 @@ TASK=(--env merlin_rl/ActiveVisualMatch-v0
 case "${1:-}" in
   L100) run choice_rl-lstm 100 "${TASK[@]}" --agent rl-lstm ;;
   W100) run choice_W 100 "${TASK[@]}" --latent factored --mbp-clip off --discrete-weight 10 ;;
-  *) echo "usage: choice.sh L100|W100" >&2; exit 2 ;;
+  R100) [ -f $out/choice_rppo_s100/summary.csv ] || python benchmarks/peers/rppo_learning.py \
+      --env merlin_rl/ActiveVisualMatch-v0 --seed 100 --total-steps 300000 --wall-budget 3600 \
+      --env-kwargs '{"explore_steps": 1, "distractor_steps": 1, "show_cue": true}' \
+      --log-interval 10000 --out $out/choice_rppo_s100 >> $out/choice_rppo_s100.log 2>&1 ;;
+  *) echo "usage: choice.sh L100|W100|R100" >&2; exit 2 ;;
 esac
