@@ -31,6 +31,10 @@
 #   standard recurrent PPO learns this choice from as many choices. Its return is the apples (at
 #   most 1 here) plus 5 x the matches: "learned" if the mean of its last three rows is >= 2.0 (a
 #   match of 0.4 on every episode; L ended at 0.94-1.06 with match 0.26).
+# AMENDMENT 2 (22:12, after W's probe: match 0.324 over 1,756 choices, its return rising from
+#   ~1.0 at 150k to 1.55 at 300k; R still running): W resumed to 1M env steps (`W100long`, a copy
+#   of W's run), the same question (match >= 0.40). Its curve says how many choices the choice
+#   needs, if it is sample-bound.
 cd "$(dirname "$0")/../../../.." && . .venv/bin/activate
 export OMP_NUM_THREADS=1
 out=runs/session29
@@ -54,5 +58,10 @@ case "${1:-}" in
       --env merlin_rl/ActiveVisualMatch-v0 --seed 100 --total-steps 300000 --wall-budget 3600 \
       --env-kwargs '{"explore_steps": 1, "distractor_steps": 1, "show_cue": true}' \
       --log-interval 10000 --out $out/choice_rppo_s100 >> $out/choice_rppo_s100.log 2>&1 ;;
-  *) echo "usage: choice.sh L100|W100|R100" >&2; exit 2 ;;
+  W100long) [ -d $out/choice_W_s100_1M ] || cp -r $out/choice_W_s100 $out/choice_W_s100_1M
+    merlin-rl train --no-progress --run-dir $out/choice_W_s100_1M --resume \
+        --total-steps 1000000 >> $out/choice_W_s100_1M.log 2>&1
+    python experiments/cue_probe.py --checkpoint $out/choice_W_s100_1M/checkpoints/final.pt \
+        --episodes 2048 --seed 0 >> $out/cue_probe_choice.jsonl ;;
+  *) echo "usage: choice.sh L100|W100|R100|W100long" >&2; exit 2 ;;
 esac
