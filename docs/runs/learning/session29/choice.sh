@@ -24,14 +24,14 @@
 #   5 x the match); the next work is budget and sample efficiency. If neither does, this learner
 #   does not learn a colour-conditioned choice from ~20,000+ choices with nothing to remember,
 #   and the next work is the learner or the policy on this fast bench, not memory.
-# AMENDMENT (21:52, after L's probe: match 0.26 over 1,521 choices; before W has finished): arm R,
+# AMENDMENT (21:03, after L's probe: match 0.26 over 1,521 choices; before W has finished): arm R,
 #   sb3-contrib's RecurrentPPO (its defaults, 8 envs, the image flattened:
 #   benchmarks/peers/rppo_learning.py, which gains --env-kwargs for it), seed 100, on the same
 #   task, up to 300k env steps or 3,600 s of wall time, whichever comes first. It tells whether a
 #   standard recurrent PPO learns this choice from as many choices. Its return is the apples (at
 #   most 1 here) plus 5 x the matches: "learned" if the mean of its last three rows is >= 2.0 (a
 #   match of 0.4 on every episode; L ended at 0.94-1.06 with match 0.26).
-# AMENDMENT 2 (22:12, after W's probe: match 0.324 over 1,756 choices, its return rising from
+# AMENDMENT 2 (21:10, after W's probe: match 0.324 over 1,756 choices, its return rising from
 #   ~1.0 at 150k to 1.55 at 300k; R still running): W resumed to 1M env steps (`W100long`, a copy
 #   of W's run), the same question (match >= 0.40). Its curve says how many choices the choice
 #   needs, if it is sample-bound.
