@@ -35,6 +35,12 @@
 #   ~1.0 at 150k to 1.55 at 300k; R still running): W resumed to 1M env steps (`W100long`, a copy
 #   of W's run), the same question (match >= 0.40). Its curve says how many choices the choice
 #   needs, if it is sample-bound.
+# AMENDMENT 3 (21:30, W's long run at 670k with its return at 2.0-2.2, not finished; R at 40k,
+#   1.33): (a) L resumed to 1M as well (`L100long`), so that MERLIN and RL-LSTM are compared at
+#   the same budget; the same question. (b) For issue 12, arm J: the defaults (joint latent,
+#   global clip) with `--discrete-weight 10`, 300k: does the cue get into z without the factored
+#   latent (its reconstruction below 0.5 nats at the end; the defaults' stayed at ln 8 on the
+#   5-step-distractor task), and then is the choice learned as by W (the same question)?
 cd "$(dirname "$0")/../../../.." && . .venv/bin/activate
 export OMP_NUM_THREADS=1
 out=runs/session29
@@ -63,5 +69,12 @@ case "${1:-}" in
         --total-steps 1000000 >> $out/choice_W_s100_1M.log 2>&1
     python experiments/cue_probe.py --checkpoint $out/choice_W_s100_1M/checkpoints/final.pt \
         --episodes 2048 --seed 0 >> $out/cue_probe_choice.jsonl ;;
-  *) echo "usage: choice.sh L100|W100|R100|W100long" >&2; exit 2 ;;
+  L100long) [ -d $out/choice_rl-lstm_s100_1M ] || cp -r $out/choice_rl-lstm_s100 \
+        $out/choice_rl-lstm_s100_1M
+    merlin-rl train --no-progress --run-dir $out/choice_rl-lstm_s100_1M --resume \
+        --total-steps 1000000 >> $out/choice_rl-lstm_s100_1M.log 2>&1
+    python experiments/cue_probe.py --checkpoint $out/choice_rl-lstm_s100_1M/checkpoints/final.pt \
+        --episodes 2048 --seed 0 >> $out/cue_probe_choice.jsonl ;;
+  J100) run choice_J 100 "${TASK[@]}" --discrete-weight 10 ;;
+  *) echo "usage: choice.sh L100|W100|R100|W100long|L100long|J100" >&2; exit 2 ;;
 esac
