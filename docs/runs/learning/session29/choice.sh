@@ -41,6 +41,10 @@
 #   global clip) with `--discrete-weight 10`, 300k: does the cue get into z without the factored
 #   latent (its reconstruction below 0.5 nats at the end; the defaults' stayed at ln 8 on the
 #   5-step-distractor task), and then is the choice learned as by W (the same question)?
+# AMENDMENT 4 (21:51, after W's long probe: match 0.558 over 1,485 choices at 1M; L's long run
+#   at 730k with its return at 0.94-0.99; R at 80k, 1.39): W on a second seed, 101, to 1M
+#   (`W101long`: 300k, then resumed to 1M in the same directory), the same question, so that the
+#   learning claim does not rest on one seed.
 cd "$(dirname "$0")/../../../.." && . .venv/bin/activate
 export OMP_NUM_THREADS=1
 out=runs/session29
@@ -75,6 +79,8 @@ case "${1:-}" in
         --total-steps 1000000 >> $out/choice_rl-lstm_s100_1M.log 2>&1
     python experiments/cue_probe.py --checkpoint $out/choice_rl-lstm_s100_1M/checkpoints/final.pt \
         --episodes 2048 --seed 0 >> $out/cue_probe_choice.jsonl ;;
+  W101long) STEPS=1000000 run choice_W_1M 101 "${TASK[@]}" --latent factored --mbp-clip off \
+      --discrete-weight 10 ;;
   J100) run choice_J 100 "${TASK[@]}" --discrete-weight 10 ;;
   *) echo "usage: choice.sh L100|W100|R100|W100long|L100long|J100" >&2; exit 2 ;;
 esac
