@@ -45,6 +45,10 @@
 #   at 730k with its return at 0.94-0.99; R at 80k, 1.39): W on a second seed, 101, to 1M
 #   (`W101long`: 300k, then resumed to 1M in the same directory), the same question, so that the
 #   learning claim does not rest on one seed.
+# AMENDMENT 5 (22:14, J at 240k with the cue's reconstruction at 2.04-2.06, not finished; W101
+#   at 390k): arm N, the joint latent with `--mbp-clip off --discrete-weight 10`, 300k: is it the
+#   MBP's global clip (which the image's gradient fills) or the joint posterior that keeps the
+#   cue out of z? The same condition (the cue's reconstruction below 0.5 nats at the end).
 cd "$(dirname "$0")/../../../.." && . .venv/bin/activate
 export OMP_NUM_THREADS=1
 out=runs/session29
@@ -81,6 +85,7 @@ case "${1:-}" in
         --episodes 2048 --seed 0 >> $out/cue_probe_choice.jsonl ;;
   W101long) STEPS=1000000 run choice_W_1M 101 "${TASK[@]}" --latent factored --mbp-clip off \
       --discrete-weight 10 ;;
+  N100) run choice_N 100 "${TASK[@]}" --mbp-clip off --discrete-weight 10 ;;
   J100) run choice_J 100 "${TASK[@]}" --discrete-weight 10 ;;
-  *) echo "usage: choice.sh L100|W100|R100|W100long|L100long|J100" >&2; exit 2 ;;
+  *) echo "usage: choice.sh L100|W100|R100|W100long|L100long|J100|W101long|N100" >&2; exit 2 ;;
 esac
