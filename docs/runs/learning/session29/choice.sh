@@ -49,6 +49,9 @@
 #   at 390k): arm N, the joint latent with `--mbp-clip off --discrete-weight 10`, 300k: is it the
 #   MBP's global clip (which the image's gradient fills) or the joint posterior that keeps the
 #   cue out of z? The same condition (the cue's reconstruction below 0.5 nats at the end).
+# AMENDMENT 6 (22:30, N's probe seen: the cue stays out of z, 2.05 nats, match 0.253; W101 at
+#   780k, return 1.6-1.7, not finished): L on seed 101 to 1M (`L101long`), so that MERLIN and
+#   RL-LSTM are compared on two seeds each; the same question.
 cd "$(dirname "$0")/../../../.." && . .venv/bin/activate
 export OMP_NUM_THREADS=1
 out=runs/session29
@@ -85,7 +88,8 @@ case "${1:-}" in
         --episodes 2048 --seed 0 >> $out/cue_probe_choice.jsonl ;;
   W101long) STEPS=1000000 run choice_W_1M 101 "${TASK[@]}" --latent factored --mbp-clip off \
       --discrete-weight 10 ;;
+  L101long) STEPS=1000000 run choice_rl-lstm_1M 101 "${TASK[@]}" --agent rl-lstm ;;
   N100) run choice_N 100 "${TASK[@]}" --mbp-clip off --discrete-weight 10 ;;
   J100) run choice_J 100 "${TASK[@]}" --discrete-weight 10 ;;
-  *) echo "usage: choice.sh L100|W100|R100|W100long|L100long|J100|W101long|N100" >&2; exit 2 ;;
+  *) echo "usage: choice.sh L100|W100|R100|W100long|L100long|J100|W101long|N100|L101long" >&2; exit 2 ;;
 esac
