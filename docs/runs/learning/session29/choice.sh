@@ -93,3 +93,31 @@ case "${1:-}" in
   J100) run choice_J 100 "${TASK[@]}" --discrete-weight 10 ;;
   *) echo "usage: choice.sh L100|W100|R100|W100long|L100long|J100|W101long|N100|L101long" >&2; exit 2 ;;
 esac
+#
+# Outcome (2026-12-05 20:52-22:51, two runs side by side; cue_probe_choice.jsonl, 2,048 episodes,
+# match over all choices, chance 0.25; "episodes" are the choices made in training):
+#   L  RL-LSTM   seed 100, 300k: match 0.260 (25,500 episodes), last three rows 0.99: no.
+#   W  MERLIN    seed 100, 300k: match 0.324 (29,000), 1.58, the cue's reconstruction 0.06: no.
+#   R  RecurrentPPO seed 100: its hour ended at 114k env steps (14,500 episodes); last three
+#                rows 1.36 (< 2.0): no. (Its checkpoint is deleted at the end: no probe.)
+#   W  to 1M     seed 100: match 0.558 (100,000 episodes), 2.29: YES.
+#   L  to 1M     seed 100: match 0.259 (87,000), 0.77: no.
+#   W  1M        seed 101: match 0.481 (80,500), 2.22: YES (it left chance at ~500k; seed 100 at ~200k).
+#   L  1M        seed 101: match 0.248 (83,600), 0.95: no.
+#   J  joint latent, --discrete-weight 10, seed 100, 300k: the cue's reconstruction 1.81 at the
+#                end (2.04-2.06 before): the cue is not in z; match 0.253.
+#   N  J without the MBP's clip: 2.05, not in z; match 0.253.
+# Reading (as fixed above): W learns the choice, so it is sample-bound. MERLIN with the colour in
+#   z needs 18,000-34,000 choices to leave chance and ~80,000-100,000 to reach 0.48-0.56. RL-LSTM
+#   does not learn it in 1M on either seed. The full task gives ~45,000 choices in 3M env steps, so
+#   the next work is the choice's sample efficiency, not the memory. For issue 12: with a Discrete
+#   input beside an image, the joint posterior keeps the cue out at weight 10 with or without the
+#   clip.
+# A note on the amendments: they were committed as edits to this file while earlier arms were
+#   running from it. Bash reads a script as it goes, so from amendment 5 on, the new text was
+#   written to a new file and moved into place. Each arm's log and run directory show that it ran
+#   the command its amendment gives. One stray command ran: at 21:08, W100's bash, after its arm
+#   had ended, read the edited file at a stale offset and started `merlin-rl train` with empty
+#   arguments, which stopped on its arguments ("--seed: expected one argument"; it wrote only a
+#   `.log` file at the repository's root, removed). No run directory or probe line came from it
+#   (cue_probe_choice.jsonl has exactly the eight probes above).
