@@ -13,8 +13,9 @@ it (it needs >= 36x36 pixels; the tasks' are 16x16), so the image is flattened i
 (rppo_speed.py's ``flatten-extractor``: each key flattened and concatenated); the JSON records the
 adaptation. Keys SB3 cannot take at all (MiniGrid's ``mission`` string) are dropped
 (``--drop-keys``). ``--env-kwargs JSON`` sets the env's knobs, as ``merlin-rl train``'s does (a
-bad knob or bad JSON: one line, exit 2, nothing written). ``--wall-budget S`` stops the run after S seconds (the issue's "same wall-clock
-budget as MERLIN's run"), whichever of that and ``--total-steps`` comes first.
+bad knob or bad JSON: one line, exit 2, nothing written). ``--wall-budget S`` stops the run after
+S seconds (the issue's "same wall-clock budget as MERLIN's run"), whichever of that and
+``--total-steps`` comes first.
 
 Long runs resume: every ``--checkpoint-interval`` env steps the model's parameters and optimiser
 state (``get_parameters()``, saved with ``torch.save`` and read back with ``weights_only=True``:
