@@ -52,6 +52,11 @@
 # AMENDMENT 6 (22:30, N's probe seen: the cue stays out of z, 2.05 nats, match 0.253; W101 at
 #   780k, return 1.6-1.7, not finished): L on seed 101 to 1M (`L101long`), so that MERLIN and
 #   RL-LSTM are compared on two seeds each; the same question.
+# AMENDMENT 7 (22:55, after every arm above and its outcome): arm K, the fourth combination,
+#   `--latent factored --discrete-weight 10` with the MBP's global clip kept (the eighteenth
+#   session: KeyToDoor needs the clip), 300k: is the cue in z (its reconstruction below 0.5
+#   nats at the end)? If yes, the clip is not what keeps it out, and the factored latent at
+#   weight 10 with the clip is the candidate to calibrate on the suite.
 cd "$(dirname "$0")/../../../.." && . .venv/bin/activate
 export OMP_NUM_THREADS=1
 out=runs/session29
@@ -89,9 +94,10 @@ case "${1:-}" in
   W101long) STEPS=1000000 run choice_W_1M 101 "${TASK[@]}" --latent factored --mbp-clip off \
       --discrete-weight 10 ;;
   L101long) STEPS=1000000 run choice_rl-lstm_1M 101 "${TASK[@]}" --agent rl-lstm ;;
+  K100) run choice_K 100 "${TASK[@]}" --latent factored --discrete-weight 10 ;;
   N100) run choice_N 100 "${TASK[@]}" --mbp-clip off --discrete-weight 10 ;;
   J100) run choice_J 100 "${TASK[@]}" --discrete-weight 10 ;;
-  *) echo "usage: choice.sh L100|W100|R100|W100long|L100long|J100|W101long|N100|L101long" >&2; exit 2 ;;
+  *) echo "usage: choice.sh L100|W100|R100|W100long|L100long|J100|W101long|N100|L101long|K100" >&2; exit 2 ;;
 esac
 #
 # Outcome (2026-12-05 20:52-22:51, two runs side by side; cue_probe_choice.jsonl, 2,048 episodes,
