@@ -127,3 +127,7 @@ esac
 #   arguments, which stopped on its arguments ("--seed: expected one argument"; it wrote only a
 #   `.log` file at the repository's root, removed). No run directory or probe line came from it
 #   (cue_probe_choice.jsonl has exactly the eight probes above).
+# Outcome of amendment 7 (22:53-23:04): K, the factored latent at weight 10 with the MBP's clip:
+#   the cue's reconstruction 0.03 at the end (below 0.5 from ~80k): the cue IS in z; match 0.359
+#   at 300k (30,300 episodes; W at 300k: 0.324), last three rows 1.70. So the clip is not what
+#   keeps the cue out: the joint posterior is, and under the factored latent the weight.
