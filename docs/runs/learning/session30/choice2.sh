@@ -29,6 +29,10 @@
 #   winner that is a default knob (entropy cost, policy epochs, baseline) becomes a candidate for
 #   the suite (MERLIN alone, seed 100, as in session22/floor.sh's stage 2), not a default by
 #   this rule alone.
+# AMENDMENT 1 (23:35, after E3's and E10's probes: 0.371 and 0.316, neither >= 0.409; C and P2
+#   running): arm F = K + `--policy-film history` (the twenty-sixth session's FiLM of z_t by the
+#   policy's LSTM state and read: a multiplicative path, where the colour must gate which part
+#   of the view the policy walks to), seed 100, 300k, into the same screen and the same rule.
 cd "$(dirname "$0")/../../../.." && . .venv/bin/activate
 export OMP_NUM_THREADS=1
 out=runs/session30
@@ -51,5 +55,6 @@ case "${1:-}" in
             run choice_C 100 "${K[@]}" --baseline critic ;;
   screen-2) run choice_E10 100 "${K[@]}" --entropy-cost 0.1
             run choice_P2 100 "${K[@]}" --policy-epochs 2 ;;
-  *) echo "usage: choice2.sh screen-1|screen-2" >&2; exit 2 ;;
+  screen-3) run choice_F 100 "${K[@]}" --policy-film history ;;
+  *) echo "usage: choice2.sh screen-1|screen-2|screen-3" >&2; exit 2 ;;
 esac
