@@ -33,6 +33,10 @@
 #   running): arm F = K + `--policy-film history` (the twenty-sixth session's FiLM of z_t by the
 #   policy's LSTM state and read: a multiplicative path, where the colour must gate which part
 #   of the view the policy walks to), seed 100, 300k, into the same screen and the same rule.
+# AMENDMENT 2 (23:45, after P2's probe: 0.296, below K's 0.359, so fewer policy steps per
+#   sample cost; C and F not finished): the other direction, two arms into the same screen and
+#   rule: PE16 = K + `--policy-epochs 16`, and N16 = K + `--num-envs 16` (half the environments:
+#   twice the updates per env step, each on half the segments).
 cd "$(dirname "$0")/../../../.." && . .venv/bin/activate
 export OMP_NUM_THREADS=1
 out=runs/session30
@@ -56,5 +60,7 @@ case "${1:-}" in
   screen-2) run choice_E10 100 "${K[@]}" --entropy-cost 0.1
             run choice_P2 100 "${K[@]}" --policy-epochs 2 ;;
   screen-3) run choice_F 100 "${K[@]}" --policy-film history ;;
-  *) echo "usage: choice2.sh screen-1|screen-2|screen-3" >&2; exit 2 ;;
+  screen-4) run choice_PE16 100 "${K[@]}" --policy-epochs 16
+            run choice_N16 100 "${K[@]}" --num-envs 16 ;;
+  *) echo "usage: choice2.sh screen-1|screen-2|screen-3|screen-4" >&2; exit 2 ;;
 esac
