@@ -467,15 +467,15 @@ def test_each_reconstruction_reaches_only_its_own_kind_when_factored(latent):
 
 def test_one_observation_kind_gives_the_same_model_either_way():
     """With one kind "factored" is the joint model: the same parameter names (old checkpoints
-    load), sizes and numbers; the default (by its calibration, docs/learning.md) and older
-    runs are joint."""
+    load), sizes and numbers. The default is factored since the thirtieth session (by its
+    calibration, docs/learning.md); the paper preset and older runs are joint."""
     space = gym.spaces.Dict({"image": gym.spaces.Box(0, 255, (8, 8, 3), np.uint8)})
     a, b = (make_agent("merlin", latent=latent, space=space) for latent in ("factored", "joint"))
     assert not a.mbp.factored and a.mbp.z_dim == 8
     sa, sb = a.state_dict(), b.state_dict()
     assert sa.keys() == sb.keys()
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
-    assert make_config("paper").latent == "joint" and make_config("small").latent == "joint"
+    assert make_config("paper").latent == "joint" and make_config("small").latent == "factored"
     from merlin_rl.config import LEGACY_SETTINGS, ConfigError
 
     assert LEGACY_SETTINGS["latent"] == "joint"

@@ -247,3 +247,30 @@ def test_runs_from_before_a_setting_stand_where_it_changes_nothing(
     stale = {(a, e): stale_settings(grid, a, e, 0) for a in grid.agents for e in grid.envs}
     assert stale.pop(changed) == [f"{name}: {old!r}, now {new!r}"]
     assert all(v == [] for v in stale.values()), stale
+
+
+def test_a_changed_discrete_weight_makes_stale_only_merlin_runs_with_a_discrete_input(tmp_path):
+    """The thirtieth session's default --discrete-weight 10 (1 before): a run recorded with 1 is
+    stale for MERLIN on an env with a Discrete input (RepeatSymbol) and stands elsewhere (no
+    Discrete input; the ablations have no decoders)."""
+    import dataclasses
+
+    from merlin_rl.config import make_config
+    from merlin_rl.experiment import read_grid, run_dir_for, stale_settings
+
+    p = tmp_path / "g.yaml"
+    p.write_text(
+        "agents: [merlin, rl-mem]\nenvs: [merlin_rl/ColourMatch-v0, merlin_rl/RepeatSymbol-v0]\n"
+        f"seeds: [0]\nout: {tmp_path / 'out'}\n"
+    )
+    grid = read_grid(p)
+    for agent in grid.agents:
+        for env in grid.envs:
+            recorded = dataclasses.asdict(make_config("small", agent=agent, env=env, seed=0))
+            recorded["discrete_weight"] = 1.0
+            run = run_dir_for(grid, agent, env, 0)
+            run.mkdir(parents=True)
+            (run / "config.json").write_text(json.dumps(recorded))
+    stale = {(a, e): stale_settings(grid, a, e, 0) for a in grid.agents for e in grid.envs}
+    assert stale.pop(("merlin", "merlin_rl/RepeatSymbol-v0")) == ["discrete_weight: 1.0, now 10.0"]
+    assert all(v == [] for v in stale.values()), stale

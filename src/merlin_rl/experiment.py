@@ -314,6 +314,7 @@ def _decoder_of(kind: str) -> Callable[[Config], bool]:
 _MATTERS: dict[str, Callable[[Config], bool]] = {
     "latent": _latent_matters,
     "vector_sigma": _decoder_of("vector"),
+    "discrete_weight": _decoder_of("discrete"),
     "vector_sigma_min": lambda cfg: cfg.vector_sigma == "learned" and _decoder_of("vector")(cfg),
     "image_decoder": _decoder_of("image"),
     "image_output": _decoder_of("image"),
