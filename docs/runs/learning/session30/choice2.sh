@@ -64,3 +64,14 @@ case "${1:-}" in
             run choice_N16 100 "${K[@]}" --num-envs 16 ;;
   *) echo "usage: choice2.sh screen-1|screen-2|screen-3|screen-4" >&2; exit 2 ;;
 esac
+#
+# Outcome (2026-12-05 23:19 - 2026-12-06 00:40, two runs side by side, beside factored.sh's runs
+# and at times a test file; match over all choices, cue_probe_choice2.jsonl; K at 300k: 0.359):
+#   E3 0.371, E10 0.316, C 0.304, P2 0.296, F 0.315, PE16 0.334. None reaches 0.409: NO WINNER,
+#   and nothing is confirmed. Return over the last three rows: 1.63 / 1.42 / 1.50 / 1.67 / 1.52 /
+#   1.41 (K 1.70); the policy's entropy at the end 0.84 / 1.18 / 0.49 / 0.20 / 0.59 / 0.86 (K
+#   0.50); the cue in z in every arm (0.03-0.05 nats). Reading: none of these six changes to the
+#   policy's learner (its exploration, its baseline, its policy steps per sample, a
+#   multiplicative path from its state into z) is the lever on the choice's sample cost at this
+#   budget; the spread, 0.296-0.371 around K's 0.359, is what one seed at 300k separates.
+#   N16 (amendment 2) was NOT run: the cores went to the grid cells that D's adoption made stale.
