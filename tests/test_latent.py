@@ -18,46 +18,15 @@ from merlin_rl.train import Trainer
 from scripts import load_script
 
 
-class RandomSymbolEnv(gym.Env):
-    """A uniformly random symbol each step (nothing to predict from the past), 16-step episodes."""
+class FreshEachStepEnv(gym.Env):
+    """A new observation (``_obs``) every step, nothing to predict from the past, no reward,
+    16-step episodes, two actions that change nothing."""
 
-    def __init__(self, n: int = 4) -> None:
-        self.observation_space = gym.spaces.Discrete(n)
-        self.action_space = gym.spaces.Discrete(2)
-        self.n, self.t = n, 0
+    action_space = gym.spaces.Discrete(2)
+    t = 0
 
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        self.t = 0
-        return int(self.np_random.integers(self.n)), {}
-
-    def step(self, action):
-        self.t += 1
-        return int(self.np_random.integers(self.n)), 0.0, self.t >= 16, False, {}
-
-
-gym.register("merlin_rl_test/RandomSymbol-v0", entry_point=RandomSymbolEnv)
-
-
-class CueBesideImageEnv(gym.Env):
-    """A random cue (Discrete(8)) beside an 8 x 8 image of two random coloured blocks, both new
-    each step: ActiveVisualMatch's shown cue in small (16-step episodes)."""
-
-    def __init__(self) -> None:
-        self.observation_space = gym.spaces.Dict(
-            {
-                "image": gym.spaces.Box(0, 255, (8, 8, 3), np.uint8),
-                "cue": gym.spaces.Discrete(8),
-            }
-        )
-        self.action_space = gym.spaces.Discrete(2)
-        self.t = 0
-
-    def _obs(self) -> dict:
-        image = np.zeros((8, 8, 3), np.uint8)
-        for i, j in self.np_random.integers(0, 7, (2, 2)):
-            image[i : i + 2, j : j + 2] = self.np_random.integers(0, 2, 3) * 255
-        return {"image": image, "cue": int(self.np_random.integers(8))}
+    def _obs(self):
+        raise NotImplementedError
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
@@ -67,6 +36,35 @@ class CueBesideImageEnv(gym.Env):
     def step(self, action):
         self.t += 1
         return self._obs(), 0.0, self.t >= 16, False, {}
+
+
+class RandomSymbolEnv(FreshEachStepEnv):
+    """A uniformly random symbol each step."""
+
+    def __init__(self, n: int = 4) -> None:
+        self.observation_space = gym.spaces.Discrete(n)
+        self.n = n
+
+    def _obs(self) -> int:
+        return int(self.np_random.integers(self.n))
+
+
+gym.register("merlin_rl_test/RandomSymbol-v0", entry_point=RandomSymbolEnv)
+
+
+class CueBesideImageEnv(FreshEachStepEnv):
+    """A random cue (Discrete(8)) beside an 8 x 8 image of two random coloured blocks, both new
+    each step: ActiveVisualMatch's shown cue in small."""
+
+    observation_space = gym.spaces.Dict(
+        {"image": gym.spaces.Box(0, 255, (8, 8, 3), np.uint8), "cue": gym.spaces.Discrete(8)}
+    )
+
+    def _obs(self) -> dict:
+        image = np.zeros((8, 8, 3), np.uint8)
+        for i, j in self.np_random.integers(0, 7, (2, 2)):
+            image[i : i + 2, j : j + 2] = self.np_random.integers(0, 2, 3) * 255
+        return {"image": image, "cue": int(self.np_random.integers(8))}
 
 
 gym.register("merlin_rl_test/CueBesideImage-v0", entry_point=CueBesideImageEnv)
@@ -166,26 +164,14 @@ def test_kl_objective_balance_and_free_nats_against_hand_formula():
     assert torch.all(gq[high].abs().sum(-1) > 0)
 
 
-class RandomCodeGridEnv(gym.Env):
+class RandomCodeGridEnv(FreshEachStepEnv):
     """MiniGrid-like: a 4x4x3 uint8 grid of small codes (1..6), a fresh uniform code each step
     (the whole grid at once), 16-step episodes."""
 
-    def __init__(self) -> None:
-        self.observation_space = gym.spaces.Box(0, 255, (4, 4, 3), np.uint8)
-        self.action_space = gym.spaces.Discrete(2)
-        self.t = 0
+    observation_space = gym.spaces.Box(0, 255, (4, 4, 3), np.uint8)
 
     def _obs(self):
         return np.full((4, 4, 3), self.np_random.integers(1, 7), np.uint8)
-
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        self.t = 0
-        return self._obs(), {}
-
-    def step(self, action):
-        self.t += 1
-        return self._obs(), 0.0, self.t >= 16, False, {}
 
 
 gym.register("merlin_rl_test/RandomCodeGrid-v0", entry_point=RandomCodeGridEnv)
