@@ -250,7 +250,8 @@ class Config:
     vector_sigma_min: float = 0.1
     text_weight: float = 1.0
     # 10 (1 before the thirtieth session): with the factored latent, a Discrete input beside an
-    # image gets into z (ActiveVisualMatch's shown cue: 0.03 nats against ln 8 at weight 1)
+    # image gets into z (ActiveVisualMatch's shown cue: 0.03 nats; about ln 8 at weight 1 or
+    # under the joint latent)
     discrete_weight: float = 10.0
     action_weight: float = 1.0
     reward_weight: float = 1.0
