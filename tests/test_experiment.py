@@ -185,6 +185,31 @@ def test_sigterm_to_the_runner_stops_its_runs(tmp_path):
     assert not (out / "rl-lstm__merlin_rl_ColourMatch-v0__s1").exists()  # no next run started
 
 
+def _stale_after_recording(tmp_path, agents, envs, train: str, edit) -> dict:
+    """A one-seed grid of ``agents`` x ``envs`` (its file ends with ``train``), each cell with a
+    recorded run whose config.json is today's defaults changed by ``edit``: what
+    :func:`stale_settings` says of each (agent, env)."""
+    import dataclasses
+
+    from merlin_rl.config import make_config
+    from merlin_rl.experiment import read_grid, run_dir_for, stale_settings
+
+    p = tmp_path / "g.yaml"
+    p.write_text(
+        f"agents: [{', '.join(agents)}]\nenvs: [{', '.join(envs)}]\nseeds: [0]\n"
+        f"out: {tmp_path / 'out'}\n{train}"
+    )
+    grid = read_grid(p)
+    for agent in grid.agents:
+        for env in grid.envs:
+            recorded = dataclasses.asdict(make_config("small", agent=agent, env=env, seed=0))
+            edit(recorded)
+            run = run_dir_for(grid, agent, env, 0)
+            run.mkdir(parents=True)
+            (run / "config.json").write_text(json.dumps(recorded))
+    return {(a, e): stale_settings(grid, a, e, 0) for a in grid.agents for e in grid.envs}
+
+
 @pytest.mark.parametrize(
     "name, old, new, agents, envs, changed",
     [
@@ -220,10 +245,7 @@ def test_runs_from_before_a_setting_stand_where_it_changes_nothing(
 ):
     """A grid that asks for a setting's new value: a run recorded without the key (older runs
     had its legacy value) is stale only where the setting changes the model."""
-    import dataclasses
-
-    from merlin_rl.config import LEGACY_SETTINGS, make_config
-    from merlin_rl.experiment import read_grid, run_dir_for, stale_settings
+    from merlin_rl.config import LEGACY_SETTINGS
 
     assert LEGACY_SETTINGS[name] == old
     if any(e.startswith("MiniGrid") for e in envs):
@@ -231,20 +253,9 @@ def test_runs_from_before_a_setting_stand_where_it_changes_nothing(
         from merlin_rl.envs import import_env_modules
 
         import_env_modules("minigrid")
-    p = tmp_path / "g.yaml"
-    p.write_text(
-        f"agents: [{', '.join(agents)}]\nenvs: [{', '.join(envs)}]\nseeds: [0]\n"
-        f"out: {tmp_path / 'out'}\ntrain:\n  {name}: {new}\n"
+    stale = _stale_after_recording(
+        tmp_path, agents, envs, f"train:\n  {name}: {new}\n", lambda rec: rec.pop(name)
     )
-    grid = read_grid(p)
-    for agent in grid.agents:
-        for env in grid.envs:
-            recorded = dataclasses.asdict(make_config("small", agent=agent, env=env, seed=0))
-            del recorded[name]
-            run = run_dir_for(grid, agent, env, 0)
-            run.mkdir(parents=True)
-            (run / "config.json").write_text(json.dumps(recorded))
-    stale = {(a, e): stale_settings(grid, a, e, 0) for a in grid.agents for e in grid.envs}
     assert stale.pop(changed) == [f"{name}: {old!r}, now {new!r}"]
     assert all(v == [] for v in stale.values()), stale
 
@@ -253,24 +264,12 @@ def test_a_changed_discrete_weight_makes_stale_only_merlin_runs_with_a_discrete_
     """The thirtieth session's default --discrete-weight 10 (1 before): a run recorded with 1 is
     stale for MERLIN on an env with a Discrete input (RepeatSymbol) and stands elsewhere (no
     Discrete input; the ablations have no decoders)."""
-    import dataclasses
-
-    from merlin_rl.config import make_config
-    from merlin_rl.experiment import read_grid, run_dir_for, stale_settings
-
-    p = tmp_path / "g.yaml"
-    p.write_text(
-        "agents: [merlin, rl-mem]\nenvs: [merlin_rl/ColourMatch-v0, merlin_rl/RepeatSymbol-v0]\n"
-        f"seeds: [0]\nout: {tmp_path / 'out'}\n"
+    stale = _stale_after_recording(
+        tmp_path,
+        ["merlin", "rl-mem"],
+        ["merlin_rl/ColourMatch-v0", "merlin_rl/RepeatSymbol-v0"],
+        "",
+        lambda rec: rec.update(discrete_weight=1.0),
     )
-    grid = read_grid(p)
-    for agent in grid.agents:
-        for env in grid.envs:
-            recorded = dataclasses.asdict(make_config("small", agent=agent, env=env, seed=0))
-            recorded["discrete_weight"] = 1.0
-            run = run_dir_for(grid, agent, env, 0)
-            run.mkdir(parents=True)
-            (run / "config.json").write_text(json.dumps(recorded))
-    stale = {(a, e): stale_settings(grid, a, e, 0) for a in grid.agents for e in grid.envs}
     assert stale.pop(("merlin", "merlin_rl/RepeatSymbol-v0")) == ["discrete_weight: 1.0, now 10.0"]
     assert all(v == [] for v in stale.values()), stale
