@@ -167,18 +167,25 @@ def test_posterior_is_prior_plus_correction():
     with torch.no_grad():
         prior = torch.zeros(B, 2 * Z)
         post = torch.zeros(B, 2 * Z)
+        excess = torch.zeros(B)  # how far the log sigmas lie past (-5, 1) before the clamp
         for b in range(B):  # one env at a time; DESIGN §1 steps 2-3 concatenation order
             p = mlp_by_hand(mbp.prior, torch.cat([h[b], m[b]])[None])[0]
+            raw = p[Z:].tolist()
             p[Z:] = bounded_by_hand(p[Z:])
             n = torch.cat([e[b], h[b], m[b], p[:Z], p[Z:]])
             prior[b] = p
             post[b] = mlp_by_hand(mbp.posterior, n[None])[0] + p
+            raw += post[b, Z:].tolist()
             post[b, Z:] = bounded_by_hand(post[b, Z:])
+            for x in raw:
+                excess[b] += max(x - 1.0, 0.0) ** 2 + max(-5.0 - x, 0.0) ** 2
     torch.testing.assert_close(dist["mu_p"], prior[:, :Z])
     torch.testing.assert_close(dist["logsig_p"], prior[:, Z:])
     torch.testing.assert_close(dist["mu_q"], post[:, :Z])
     torch.testing.assert_close(dist["logsig_q"], post[:, Z:])
     torch.testing.assert_close(z, post[:, :Z])  # no sampling: z = mu_q
+    assert float(excess.min()) > 0  # some log sigmas lie past a bound here
+    torch.testing.assert_close(dist["logsig_excess"], excess)
 
     # the prior does not see e_t; the posterior does
     z2, dist2 = mbp.latent(e + 1.0, h, m, sample=False)

@@ -656,3 +656,42 @@ def test_clip_groups_split_the_mbp_by_observation_kind(tmp_path, latent):
     assert {id(p) for p in mbp.prior.parameters()} <= shared
     if latent == "joint":
         assert {id(p) for p in mbp.posterior.parameters()} <= shared
+
+
+@pytest.mark.parametrize("latent", ["joint", "factored"])
+def test_logsig_bound_cost_pulls_a_log_sigma_back_from_past_its_bound(tmp_path, latent):
+    """Log sigmas far past the clamp's upper bound (bias +40): the ELBO's gradient on them is
+    ~0 (the clamp saturates), so nothing brings them back; --logsig-bound-cost gives them a
+    gradient towards the bound (mbp.logsig_excess) and none to the policy. The excess is logged
+    either way."""
+    env = dict(env="merlin_rl/InstructedGoal-v0", env_kwargs={}) if latent == "factored" else {}
+    grads, logged = {}, {}
+    for cost in (0.0, 1.0):
+        tr = _trainer(
+            tmp_path, f"c{cost}", epochs=1, minibatches=1, policy_epochs=0, latent=latent,
+            logsig_bound_cost=cost, **env,
+        )  # fmt: skip
+        mbp, z = tr.agent.mbp, tr.agent.mbp.z_dim
+        outs = list(mbp.posteriors) if mbp.factored else [mbp.posterior]
+        assert mbp.factored == (latent == "factored")
+        half = outs[0][2].bias.shape[0] // 2
+        with torch.no_grad():
+            mbp.prior[2].bias[z:] = 40.0
+            for net in outs:
+                net[2].bias[half:] = 40.0
+        mbp_loss, policy_loss, logs = tr.losses(tr.rollout())
+        biases = [mbp.prior[2].bias] + [net[2].bias for net in outs]
+        grads[cost] = torch.autograd.grad(mbp_loss, biases, retain_graph=True)
+        logged[cost] = logs["loss/logsig_excess"]
+        if cost:
+            reach = torch.autograd.grad(
+                mbp_loss, tr.agent.policy_parameters(), allow_unused=True, retain_graph=True
+            )
+            assert all(g is None or float(g.abs().max()) == 0.0 for g in reach)
+    for cost, n in ((0.0, 1e-6), (1.0, 1.0)):
+        sigma_grads = [grads[cost][0][z:]] + [g[half:] for g in grads[cost][1:]]
+        smallest = min(float(g.min()) for g in sigma_grads)
+        # gradient descent lowers a log sigma whose gradient is positive
+        assert (smallest > n) if cost else max(float(g.abs().max()) for g in sigma_grads) < n
+    assert logged[0.0] > 2 * 36.0**2 * z  # ~ (40 - 1)^2 per log sigma, prior and posterior
+    assert logged[1.0] == pytest.approx(logged[0.0], rel=0.2)

@@ -87,7 +87,8 @@ class StepOutput:
     entropy: Tensor  # (B,)
     logits: Tensor  # (B, A)
     z: Tensor  # (B, |z|)
-    dist: dict[str, Tensor]  # mu_p, logsig_p, mu_q, logsig_q (MERLIN only)
+    # mu_p, logsig_p, mu_q, logsig_q (B, |z|) and logsig_excess (B,) (MERLIN only)
+    dist: dict[str, Tensor]
     obs: dict[str, Tensor]  # o_t as tensors (reconstruction targets)
     prev_action: Tensor  # (B, A) a_{t-1}
     prev_reward: Tensor  # (B, 1) r_{t-1}
@@ -137,6 +138,8 @@ class Predictions:
     kl: Tensor | None  # KL(q_t || p_t) in nats (what is reported)
     kl_objective: Tensor | None  # the KL term as optimised (free nats, balancing)
     recon: dict[str, Tensor]
+    # (MERLIN) the log sigmas' distance past their bounds before the clamp (mbp.logsig_excess)
+    logsig_excess: Tensor | None = None
 
 
 def _older_checkpoints(module: nn.Module, state_dict: dict, prefix: str, *args) -> None:
@@ -357,9 +360,10 @@ class Agent(nn.Module):
         value, adv = self.mbp.returns(head_z, log_pi, a_onehot)
         z = head_z[:, : self.mbp.z_dim]  # z_t alone (the decoders' input)
         unflat = lambda x: x.view(t, b)  # noqa: E731
-        kl = kl_obj = None
+        kl = kl_obj = excess = None
         if steps[0].dist:
             dist = {k: cat([s.dist[k] for s in steps]) for k in steps[0].dist}
+            excess = unflat(dist.pop("logsig_excess"))
             kl = unflat(losses.gaussian_kl(**dist))
             kl_obj = (
                 kl
@@ -378,7 +382,12 @@ class Agent(nn.Module):
             )
             recon = {k: unflat(v) for k, v in recon.items()}
         return Predictions(
-            value=unflat(value), advantage=unflat(adv), kl=kl, kl_objective=kl_obj, recon=recon
+            value=unflat(value),
+            advantage=unflat(adv),
+            kl=kl,
+            kl_objective=kl_obj,
+            recon=recon,
+            logsig_excess=excess,
         )
 
     def values(self, steps: list[StepOutput], mean: bool = False) -> Tensor:

@@ -92,6 +92,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "image_codes": "scaled",  # an image of small codes was scored as pixels (codes / scale)
     "tvt_alpha": 0.0,  # no value transport
     "tvt_threshold": 2.0,
+    "logsig_bound_cost": 0.0,  # the log sigmas drifted freely past their clamp's bounds
 }
 
 
@@ -235,6 +236,11 @@ class Config:
     elbo: str = "balanced"  # KL balancing + free nats (losses.kl_objective); "literal": the paper's
     kl_free_nats: float = 1.0  # balanced ELBO: KL below this many nats per step costs nothing
     kl_balance: float = 0.8  # balanced ELBO: share of the KL gradient that trains the prior
+    # weight of sum_d relu(x_d - 1)^2 + relu(-5 - x_d)^2 over the prior's and posterior's log
+    # sigmas x before their clamp to (-5, 1) (mbp.logsig_excess): deep past a bound the clamp
+    # passes almost no gradient (MiniGrid's `direction` slice: x ~ 5-7.5, 1-3% of it; docs/
+    # learning.md, thirty-first session); 0 = off, the log sigmas drift freely past the bounds
+    logsig_bound_cost: float = 0.0
     image_weight: float = 50.0  # on the per-image sum of squared pixel errors
     # divisor of integer (uint8) image inputs; 0 = auto: 255 for pixels, 2^k - 1 for small codes
     image_scale: float = 0.0
@@ -390,6 +396,7 @@ class Config:
             "target_kl",
             "kl_weight",
             "kl_free_nats",
+            "logsig_bound_cost",
             "image_weight",
             "image_scale",
             "vector_weight",

@@ -376,6 +376,10 @@ class Learner:
         if pred.kl is not None:
             terms["kl"] = mean(pred.kl)
             mbp_loss = mbp_loss + cfg.kl_weight * mean(pred.kl_objective)
+        if pred.logsig_excess is not None:
+            terms["logsig_excess"] = mean(pred.logsig_excess)
+            if cfg.logsig_bound_cost > 0:
+                mbp_loss = mbp_loss + cfg.logsig_bound_cost * terms["logsig_excess"]
         for key, value in pred.recon.items():
             terms["recon_" + key] = mean(value)
             mbp_loss = mbp_loss + self._recon_weight(key) * terms["recon_" + key]

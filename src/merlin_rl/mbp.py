@@ -16,6 +16,12 @@ from merlin_rl.nn_utils import DeepLSTM, init_read_strength, mlp, soft_clamp
 LOGSIG_MIN, LOGSIG_MAX = -5.0, 1.0
 
 
+def logsig_excess(raw: Tensor) -> Tensor:
+    """sum_d relu(x_d - LOGSIG_MAX)^2 + relu(LOGSIG_MIN - x_d)^2 of log sigmas before the clamp
+    (..., D) -> (...): zero inside the bounds (``--logsig-bound-cost``'s penalty)."""
+    return (F.relu(raw - LOGSIG_MAX).square() + F.relu(LOGSIG_MIN - raw).square()).sum(-1)
+
+
 class MBP(nn.Module):
     """The memory-based predictor.
 
@@ -141,24 +147,32 @@ class MBP(nn.Module):
         env step (16 envs, or 4 epochs x 4 minibatches).
 
         ``eps`` (B, |z|) is the standard-normal noise of the reparameterisation (drawn here if None).
+
+        ``dist["logsig_excess"]`` (B,): how far the prior's and posterior's log sigmas lie beyond
+        the bounds before the clamp, sum_d relu(x_d - 1)^2 + relu(-5 - x_d)^2 over both
+        (``logsig_excess``). Deep past a bound the clamp passes almost no gradient, so a slice
+        stuck there cannot narrow (docs/learning.md, thirty-first session).
         """
         if not self.stochastic:
             return self.posterior(torch.cat([e, h_prev, m_prev], -1)), {}
-        mu_p, logsig_p = self.prior(torch.cat([h_prev, m_prev], -1)).chunk(2, -1)
-        logsig_p = soft_clamp(logsig_p, LOGSIG_MIN, LOGSIG_MAX)
+        mu_p, raw_p = self.prior(torch.cat([h_prev, m_prev], -1)).chunk(2, -1)
+        logsig_p = soft_clamp(raw_p, LOGSIG_MIN, LOGSIG_MAX)
         if self.factored:
-            mu_q, logsig_q = self._factored_posterior(e, h_prev, m_prev, mu_p, logsig_p)
+            mu_q, raw_q = self._factored_posterior(e, h_prev, m_prev, mu_p, logsig_p)
         else:
             prior = torch.cat([mu_p, logsig_p], -1)
             post = self.posterior(torch.cat([e, h_prev, m_prev, prior], -1)) + prior
-            mu_q, logsig_q = post.chunk(2, -1)
-        logsig_q = soft_clamp(logsig_q, LOGSIG_MIN, LOGSIG_MAX)
+            mu_q, raw_q = post.chunk(2, -1)
+        logsig_q = soft_clamp(raw_q, LOGSIG_MIN, LOGSIG_MAX)
+        excess = logsig_excess(raw_p) + logsig_excess(raw_q)
         if sample:
             eps = torch.randn_like(mu_q) if eps is None else eps
             z = mu_q + torch.exp(logsig_q) * eps
         else:
             z = mu_q
-        return z, dict(mu_p=mu_p, logsig_p=logsig_p, mu_q=mu_q, logsig_q=logsig_q)
+        return z, dict(
+            mu_p=mu_p, logsig_p=logsig_p, mu_q=mu_q, logsig_q=logsig_q, logsig_excess=excess
+        )
 
     def _factored_posterior(
         self, e: Tensor, h_prev: Tensor, m_prev: Tensor, mu_p: Tensor, logsig_p: Tensor
