@@ -75,3 +75,5 @@ esac
 #   multiplicative path from its state into z) is the lever on the choice's sample cost at this
 #   budget; the spread, 0.296-0.371 around K's 0.359, is what one seed at 300k separates.
 #   N16 (amendment 2) was NOT run: the cores went to the grid cells that D's adoption made stale.
+# AMENDMENT 3 (thirty-first session, 2026-12-06 02:20, before its run): N16 is run now, under
+#   the same rule, with K being today's defaults (the same flags). Its outcome is appended below.
