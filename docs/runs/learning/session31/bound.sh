@@ -32,6 +32,17 @@
 #   defaults - 0.05; ColourMatch too, since the penalty acts on every task), not a default by
 #   this run alone. Else the clamp is not what holds direction out, and the penalty stays an
 #   option (off).
+# STAGE 2, written before stage 1's run ended, run only if stage 1 brings direction back: B on
+#   the suite, MERLIN alone, against the defaults on the same seeds (the thirtieth session's D
+#   runs, today's defaults: session30/scores.jsonl), normalised by calibration18/score.py (the
+#   mean of the last five logged rows):
+#   - seed 100, 200k: WaterMaze (D 0.224), InstructedGoal (D -0.016), MiniGrid-MemoryS7 (D 0.380;
+#     B's stage-1 run resumed to 200k): each B >= D - 0.05;
+#   - RepeatSymbol seeds 101-103, 150k: the mean of the last three rows >= D's 0.675 - 0.05;
+#   - ColourMatch seed 100, 150k, B beside R (the defaults, run now): B's first row >= 0.9 no
+#     later than R's + 20k env steps (or neither reaches it).
+#   All hold: B becomes the default (a setting that acts on every task; then every MERLIN grid
+#   cell is stale). Any fails: B stays an option.
 cd "$(dirname "$0")/../../../.." && . .venv/bin/activate
 export OMP_NUM_THREADS=1
 out=runs/session31
@@ -47,4 +58,13 @@ run() { # name env seed steps flags...: skipped when finished, resumed when cut 
 case "${1:-}" in
   b) run B_MiniGrid_s100 MiniGrid-MemoryS7-v0 100 100000 --env-import minigrid \
          --logsig-bound-cost 1 ;;
+  s2-1) run B_MiniGrid_s100 MiniGrid-MemoryS7-v0 100 200000 --env-import minigrid \
+            --logsig-bound-cost 1
+        for s in 101 102 103; do
+          run B_RepeatSymbol_s$s merlin_rl/RepeatSymbol-v0 $s 150000 --logsig-bound-cost 1
+        done ;;
+  s2-2) run B_WaterMaze_s100 merlin_rl/WaterMaze-v0 100 200000 --logsig-bound-cost 1
+        run B_InstructedGoal_s100 merlin_rl/InstructedGoal-v0 100 200000 --logsig-bound-cost 1
+        run B_ColourMatch_s100 merlin_rl/ColourMatch-v0 100 150000 --logsig-bound-cost 1
+        run R_ColourMatch_s100 merlin_rl/ColourMatch-v0 100 150000 ;;
 esac
