@@ -60,7 +60,7 @@ case "${1:-}" in
          --logsig-bound-cost 1 ;;
   s2-1) d=$out/B_MiniGrid_s100  # stage 1's run, continued from its 100k checkpoint to 200k
         ls $d/checkpoints/step_0000002* > /dev/null 2>&1 || merlin-rl train --no-progress \
-            --run-dir $d --resume --total-steps 200000 >> $d.log 2>&1
+            --run-dir $d --resume --total-steps 200000 --env-import minigrid >> $d.log 2>&1
         for s in 101 102 103; do
           run B_RepeatSymbol_s$s merlin_rl/RepeatSymbol-v0 $s 150000 --logsig-bound-cost 1
         done ;;
