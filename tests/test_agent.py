@@ -31,7 +31,11 @@ def obs_space() -> gym.spaces.Dict:
 
 
 def make_agent(
-    kind: str = "merlin", seed: int = 0, latent: str = "joint", space: gym.Space | None = None
+    kind: str = "merlin",
+    seed: int = 0,
+    latent: str = "joint",
+    space: gym.Space | None = None,
+    **overrides,
 ) -> Agent:
     """A tiny agent on image + vector observations, or ``space`` (``latent`` joint unless asked:
     most tests here are of the paper's single posterior; the factored one has tests below)."""
@@ -47,6 +51,7 @@ def make_agent(
         mbp_hidden=16,
         policy_hidden=16,
         memory_rows=6,
+        **overrides,
     )
     return Agent(obs_space() if space is None else space, gym.spaces.Discrete(3), cfg)
 
@@ -150,14 +155,42 @@ def test_log_sigma_is_bounded_and_samples_stay_finite():
     torch.testing.assert_close(bounded_by_hand(x), x, atol=0.15, rtol=0)
 
 
-def test_posterior_is_prior_plus_correction():
-    agent = make_agent("merlin")
+def layer_norm_by_hand(x: torch.Tensor, ln: torch.nn.LayerNorm) -> torch.Tensor:
+    """(x - mean) / sqrt(var + eps) * gain + bias of a vector, one element at a time."""
+    vals = x.tolist()
+    mean = sum(vals) / len(vals)
+    var = sum((v - mean) ** 2 for v in vals) / len(vals)
+    out = torch.empty_like(x)
+    for i, v in enumerate(vals):
+        out[i] = (v - mean) / math.sqrt(var + ln.eps) * float(ln.weight[i]) + float(ln.bias[i])
+    return out
+
+
+def _randomise_layer_norms(mbp) -> None:
+    """Gains and biases away from 1 and 0, so that the reference must apply them."""
+    with torch.no_grad():
+        for mod in mbp.modules():
+            if isinstance(mod, torch.nn.LayerNorm):
+                mod.weight.uniform_(0.5, 1.5)
+                mod.bias.normal_(0, 0.3)
+
+
+@pytest.mark.parametrize("input_norm", ["none", "layer"])
+def test_posterior_is_prior_plus_correction(input_norm):
+    """Steps 2-4 by hand; with --latent-input-norm layer the MLPs read each part of their input
+    layer-normalised (each kind's encoding, h, m, the prior's parameters), and the posterior's
+    residual is the prior itself."""
+    agent = make_agent("merlin", latent_input_norm=input_norm)
     mbp, Z = agent.mbp, agent.cfg.z_dim
+    layer = input_norm == "layer"
+    assert mbp.input_norm == layer
     # make the prior's output layer non-trivial (it is initialised small, bias zero)
     with torch.no_grad():
         for net in (mbp.prior, mbp.posterior):
             net[2].weight.normal_(0, 0.5)
             net[2].bias.normal_(0, 0.5)
+    _randomise_layer_norms(mbp)
+    sizes = [mod.enc_dim for _, mod in mbp.codec.items()]
     g = torch.Generator().manual_seed(3)
     e = torch.randn(B, mbp.codec.out_dim + agent.num_actions + 1, generator=g)
     h = torch.randn(B, 2 * agent.cfg.mbp_hidden, generator=g)
@@ -169,10 +202,19 @@ def test_posterior_is_prior_plus_correction():
         post = torch.zeros(B, 2 * Z)
         excess = torch.zeros(B)  # how far the log sigmas lie past (-5, 1) before the clamp
         for b in range(B):  # one env at a time; DESIGN §1 steps 2-3 concatenation order
-            p = mlp_by_hand(mbp.prior, torch.cat([h[b], m[b]])[None])[0]
+            eb, hb, mb = e[b], h[b], m[b]
+            if layer:
+                codes, start = [], 0
+                for k, size in enumerate(sizes):
+                    codes.append(layer_norm_by_hand(eb[start : start + size], mbp.norm_codes[k]))
+                    start += size
+                eb = torch.cat([*codes, eb[start:]])
+                hb, mb = layer_norm_by_hand(hb, mbp.norm_h), layer_norm_by_hand(mb, mbp.norm_m)
+            p = mlp_by_hand(mbp.prior, torch.cat([hb, mb])[None])[0]
             raw = p[Z:].tolist()
             p[Z:] = bounded_by_hand(p[Z:])
-            n = torch.cat([e[b], h[b], m[b], p[:Z], p[Z:]])
+            seen = layer_norm_by_hand(p, mbp.norm_priors[0]) if layer else p
+            n = torch.cat([eb, hb, mb, seen])
             prior[b] = p
             post[b] = mlp_by_hand(mbp.posterior, n[None])[0] + p
             raw += post[b, Z:].tolist()
@@ -401,24 +443,32 @@ def _factored_inputs(agent: Agent, seed: int = 3):
     return e, h, m
 
 
-def test_factored_posterior_against_a_per_modality_reference():
+@pytest.mark.parametrize("input_norm", ["none", "layer"])
+def test_factored_posterior_against_a_per_modality_reference(input_norm):
     """latent "factored": one z_dim slice per observation kind; slice k's posterior reads only
-    kind k's encoding (plus a_{t-1}, r_{t-1}, h, m and its part of the prior), loops by hand."""
-    agent = make_agent("merlin", latent="factored")
+    kind k's encoding (plus a_{t-1}, r_{t-1}, h, m and its part of the prior), loops by hand;
+    with --latent-input-norm layer each of those parts layer-normalised (slice k's prior part
+    by its own norm)."""
+    agent = make_agent("merlin", latent="factored", latent_input_norm=input_norm)
     mbp, Z = agent.mbp, agent.cfg.z_dim
+    layer = input_norm == "layer"
     assert mbp.factored and mbp.z_dim == 2 * Z and mbp.width == 4 * Z
     assert not hasattr(mbp, "posterior") and len(mbp.posteriors) == 2
     with torch.no_grad():
         for net in (mbp.prior, *mbp.posteriors):
             net[2].weight.normal_(0, 0.5)
             net[2].bias.normal_(0, 0.5)
+    _randomise_layer_norms(mbp)
     e, h, m = _factored_inputs(agent)
     z, dist = mbp.latent(e, h, m, sample=False)
     sizes = [mod.enc_dim for _, mod in mbp.codec.items()]
     with torch.no_grad():
         mu_q, logsig_q = torch.zeros(B, 2 * Z), torch.zeros(B, 2 * Z)
         for b in range(B):
-            p = mlp_by_hand(mbp.prior, torch.cat([h[b], m[b]])[None])[0]
+            hb, mb = h[b], m[b]
+            if layer:
+                hb, mb = layer_norm_by_hand(hb, mbp.norm_h), layer_norm_by_hand(mb, mbp.norm_m)
+            p = mlp_by_hand(mbp.prior, torch.cat([hb, mb])[None])[0]
             mu_p, logsig_p = p[: 2 * Z], bounded_by_hand(p[2 * Z :])
             start = 0
             for k in range(2):  # one kind at a time
@@ -426,7 +476,11 @@ def test_factored_posterior_against_a_per_modality_reference():
                 start += sizes[k]
                 rest = e[b, sum(sizes) :]
                 prior_k = torch.cat([mu_p[k * Z : (k + 1) * Z], logsig_p[k * Z : (k + 1) * Z]])
-                n = torch.cat([code, rest, h[b], m[b], prior_k])
+                seen = prior_k
+                if layer:
+                    code = layer_norm_by_hand(code, mbp.norm_codes[k])
+                    seen = layer_norm_by_hand(prior_k, mbp.norm_priors[k])
+                n = torch.cat([code, rest, hb, mb, seen])
                 out = mlp_by_hand(mbp.posteriors[k], n[None])[0] + prior_k
                 mu_q[b, k * Z : (k + 1) * Z] = out[:Z]
                 logsig_q[b, k * Z : (k + 1) * Z] = bounded_by_hand(out[Z:])
@@ -435,7 +489,7 @@ def test_factored_posterior_against_a_per_modality_reference():
     torch.testing.assert_close(z, mu_q)
     # kind 0's encoding moves slice 0 alone
     e2 = e.clone()
-    e2[:, : sizes[0]] += 1.0
+    e2[:, : sizes[0]] += torch.linspace(0.0, 2.0, sizes[0])  # not a shift a LayerNorm removes
     z2, _ = mbp.latent(e2, h, m, sample=False)
     assert not torch.allclose(z2[:, :Z], z[:, :Z])
     torch.testing.assert_close(z2[:, Z:], z[:, Z:])
@@ -516,3 +570,13 @@ def test_image_decoder_is_the_mlp_or_the_convolutions_as_asked(size):
         assert isinstance(decoder, cls), kind
         assert decoder(torch.zeros(2, 8)).shape == (2, 3, size, size)
     assert make_config("small").image_decoder == LEGACY_SETTINGS["image_decoder"] == "auto"
+
+
+def test_latent_input_norm_leaves_the_ablations_deterministic_z_alone():
+    """--latent-input-norm acts on MERLIN's prior and posterior only: an ablation's MBP, which
+    has neither, gets no LayerNorm."""
+    for kind in ("rl-mem", "rl-lstm"):
+        mbp = make_agent(kind, latent_input_norm="layer").mbp
+        assert not mbp.input_norm
+        assert not any(isinstance(m, torch.nn.LayerNorm) for m in mbp.modules())
+    assert make_agent("merlin", latent_input_norm="layer").mbp.input_norm

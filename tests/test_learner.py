@@ -640,7 +640,7 @@ def test_clip_groups_split_the_mbp_by_observation_kind(tmp_path, latent):
     posterior with the factored latent), then the shared rest (prior, LSTM, heads)."""
     tr = _trainer(
         tmp_path, "a", env="merlin_rl/InstructedGoal-v0", env_kwargs={}, latent=latent,
-        encoder_norm="layer",
+        encoder_norm="layer", latent_input_norm="layer",
     )  # fmt: skip
     mbp = tr.agent.mbp
     groups = mbp.clip_groups()
@@ -650,10 +650,14 @@ def test_clip_groups_split_the_mbp_by_observation_kind(tmp_path, latent):
         own = {id(p) for p in groups[i]}
         assert {id(p) for p in m.parameters()} <= own
         assert {id(p) for p in mbp.codec.norms[f"m{i}"].parameters()} <= own
+        assert {id(p) for p in mbp.norm_codes[i].parameters()} <= own  # --latent-input-norm
         if latent == "factored":
             assert {id(p) for p in mbp.posteriors[i].parameters()} <= own
+            assert {id(p) for p in mbp.norm_priors[i].parameters()} <= own
     shared = {id(p) for p in groups[-1]}
     assert {id(p) for p in mbp.prior.parameters()} <= shared
+    for norm in (mbp.norm_h, mbp.norm_m):
+        assert {id(p) for p in norm.parameters()} <= shared
     if latent == "joint":
         assert {id(p) for p in mbp.posterior.parameters()} <= shared
 

@@ -109,6 +109,8 @@ FLAG_HELP: dict[str, str] = {
     "for every input kind) or literal (the paper's KL(q || p))",
     "kl_free_nats": "balanced ELBO: nats of KL per step that cost nothing (free bits), >= 0",
     "kl_balance": "balanced ELBO: share of the KL gradient that trains the prior, in (0, 1)",
+    "latent_input_norm": "what MERLIN's prior and posterior MLPs take in: each part as it is "
+    "(none, the paper's) or layer-normalised first (layer)",
     "logsig_bound_cost": "weight of the squared distance of the prior's and posterior's log "
     "sigmas past their bounds (-5, 1) before the clamp, >= 0 (0 = off)",
     "epochs": "learner epochs K over each acted segment (1 with 1 minibatch: the paper's "

@@ -19,6 +19,7 @@ VALUE_INPUTS = ("sample", "mean")
 BASELINES = ("mbp", "policy", "critic")
 ENCODER_NORMS = ("none", "layer")
 LATENTS = ("factored", "joint")
+LATENT_INPUT_NORMS = ("none", "layer")  # mbp.MBP
 VECTOR_SIGMAS = ("learned", "fixed")
 REPLAY_VIEWS = ("acted", "current")
 LR_SCHEDULES = ("constant", "linear")
@@ -44,6 +45,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "policy_input": POLICY_INPUTS,
     "encoder_norm": ENCODER_NORMS,
     "latent": LATENTS,
+    "latent_input_norm": LATENT_INPUT_NORMS,
     "vector_sigma": VECTOR_SIGMAS,
     "baseline": BASELINES,
     "value_input": VALUE_INPUTS,
@@ -93,6 +95,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "tvt_alpha": 0.0,  # no value transport
     "tvt_threshold": 2.0,
     "logsig_bound_cost": 0.0,  # the log sigmas drifted freely past their clamp's bounds
+    "latent_input_norm": "none",  # the prior and posterior took their inputs as they were
 }
 
 
@@ -130,6 +133,14 @@ class Config:
     # of z (docs/learning.md: not the default by the sixteenth session's rule; the default since
     # the thirtieth, with discrete_weight 10, by session30/factored.sh's rule)
     latent: str = "factored"
+    # what MERLIN's prior and posterior MLPs take in: each part as it is ("none", the paper's) or
+    # "layer": each part layer-normalised first (each kind's encoding, h_{t-1}, m_{t-1} and the
+    # prior's parameters; a_{t-1} and r_{t-1} as they are). With the parts at their own scales
+    # the MLPs' tanh units saturate (MiniGrid: 100% of the direction posterior's units past
+    # |0.99|, the memory reads' share of the pre-activations 150x the direction code's), and a
+    # saturated posterior passes almost no gradient to learn from its input (docs/learning.md,
+    # thirty-first session). The ablations' deterministic z is unchanged.
+    latent_input_norm: str = "none"
     image_channels: int = 16
     mlp_hidden: int = 128  # prior, posterior, return heads, policy head (decoders: decoder_hidden)
     # hidden units of the MBP's decoders; 0 = mlp_hidden. 512: a 128-wide MLP image decoder could

@@ -84,6 +84,16 @@ class MBP(nn.Module):
             self.posterior = mlp(e_dim + h_dim + read_dim + z2, cfg.mlp_hidden, z2, out_scale=0.1)
         else:
             self.posterior = mlp(e_dim + h_dim + read_dim, cfg.mlp_hidden, self.z_dim)
+        # --latent-input-norm layer: each part of the prior's and posterior's inputs normalised
+        self.input_norm = stochastic and cfg.latent_input_norm == "layer"
+        if self.input_norm:
+            self.norm_codes = nn.ModuleList(nn.LayerNorm(size) for size in self.enc_sizes)
+            self.norm_h = nn.LayerNorm(h_dim)
+            self.norm_m = nn.LayerNorm(read_dim) if read_dim else nn.Identity()
+            per_prior = 2 * cfg.z_dim if self.factored else z2
+            self.norm_priors = nn.ModuleList(
+                nn.LayerNorm(per_prior) for _ in range(kinds if self.factored else 1)
+            )
         if use_memory:
             # interface i_t = W h_t -> K^r keys of width 2|z| and K^r strengths
             self.interface = nn.Linear(h_dim, self.reads * (self.width + 1))
@@ -109,7 +119,7 @@ class MBP(nn.Module):
 
     def clip_groups(self) -> list[list[nn.Parameter]]:
         """The parameters that ``--mbp-clip kind`` clips by their own norm: each observation
-        kind's encoder and decoder (with its LayerNorm, and with the factored latent its
+        kind's encoder and decoder (with its LayerNorms, and with the factored latent its
         posterior), in the codec's order, then all the rest (shared by every kind)."""
         own = []
         for i, m in enumerate(self.codec.modalities.values()):
@@ -118,6 +128,10 @@ class MBP(nn.Module):
                 group += list(self.codec.norms[f"m{i}"].parameters())
             if self.factored:
                 group += list(self.posteriors[i].parameters())
+            if self.input_norm:
+                group += list(self.norm_codes[i].parameters())
+                if self.factored:
+                    group += list(self.norm_priors[i].parameters())
             own.append(group)
         ids = {id(p) for group in own for p in group}
         return own + [[p for p in self.parameters() if id(p) not in ids]]
@@ -148,6 +162,9 @@ class MBP(nn.Module):
 
         ``eps`` (B, |z|) is the standard-normal noise of the reparameterisation (drawn here if None).
 
+        With ``input_norm`` (``--latent-input-norm layer``) the MLPs read each part of their
+        input layer-normalised: each kind's encoding, h_{t-1}, m_{t-1} and the prior's parameters.
+
         ``dist["logsig_excess"]`` (B,): how far the prior's and posterior's log sigmas lie beyond
         the bounds before the clamp, sum_d relu(x_d - 1)^2 + relu(-5 - x_d)^2 over both
         (``logsig_excess``). Deep past a bound the clamp passes almost no gradient, so a slice
@@ -155,13 +172,19 @@ class MBP(nn.Module):
         """
         if not self.stochastic:
             return self.posterior(torch.cat([e, h_prev, m_prev], -1)), {}
+        if self.input_norm:  # what the MLPs read; the posterior's residual stays the raw prior
+            codes = e[..., : self.codec.out_dim].split(self.enc_sizes, -1)
+            rest = e[..., self.codec.out_dim :]  # a_{t-1}, r_{t-1} as they are
+            e = torch.cat([n(c) for n, c in zip(self.norm_codes, codes)] + [rest], -1)
+            h_prev, m_prev = self.norm_h(h_prev), self.norm_m(m_prev)
         mu_p, raw_p = self.prior(torch.cat([h_prev, m_prev], -1)).chunk(2, -1)
         logsig_p = soft_clamp(raw_p, LOGSIG_MIN, LOGSIG_MAX)
         if self.factored:
             mu_q, raw_q = self._factored_posterior(e, h_prev, m_prev, mu_p, logsig_p)
         else:
             prior = torch.cat([mu_p, logsig_p], -1)
-            post = self.posterior(torch.cat([e, h_prev, m_prev, prior], -1)) + prior
+            seen = self.norm_priors[0](prior) if self.input_norm else prior
+            post = self.posterior(torch.cat([e, h_prev, m_prev, seen], -1)) + prior
             mu_q, raw_q = post.chunk(2, -1)
         logsig_q = soft_clamp(raw_q, LOGSIG_MIN, LOGSIG_MAX)
         excess = logsig_excess(raw_p) + logsig_excess(raw_q)
@@ -182,9 +205,10 @@ class MBP(nn.Module):
         codes = e[..., : self.codec.out_dim].split(self.enc_sizes, -1)
         shared = [e[..., self.codec.out_dim :], h_prev, m_prev]
         mus, logsigs = [], []
-        for (lo, hi), code, post in zip(self.slices, codes, self.posteriors):
+        for k, ((lo, hi), code, post) in enumerate(zip(self.slices, codes, self.posteriors)):
             prior = torch.cat([mu_p[..., lo:hi], logsig_p[..., lo:hi]], -1)
-            mu, logsig = (post(torch.cat([code, *shared, prior], -1)) + prior).chunk(2, -1)
+            seen = self.norm_priors[k](prior) if self.input_norm else prior
+            mu, logsig = (post(torch.cat([code, *shared, seen], -1)) + prior).chunk(2, -1)
             mus.append(mu)
             logsigs.append(logsig)
         return torch.cat(mus, -1), torch.cat(logsigs, -1)
