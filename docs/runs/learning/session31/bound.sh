@@ -69,3 +69,14 @@ case "${1:-}" in
         run B_ColourMatch_s100 merlin_rl/ColourMatch-v0 100 150000 --logsig-bound-cost 1
         run R_ColourMatch_s100 merlin_rl/ColourMatch-v0 100 150000 ;;
 esac
+#
+# Outcome (2026-12-06 02:53-03:14, beside the grid's last MiniGrid run, then beside choice2.sh's
+# N16): B's direction reconstruction at 80k / 90k / 100k: 0.922 / 1.141 / 0.719, mean 0.927 >
+# 0.35: B does NOT bring direction back; stage 2 is not run, and --logsig-bound-cost stays an
+# option (off). The penalty did what it is for: the logged excess stays at 0.04-0.50 (from the
+# first row), and at 100k the direction slice's pre-clamp log sigmas sit inside the bounds
+# (prior mean 0.49, posterior 0.19; the clamp passes 62-68% of the gradient, against 0.8-3%
+# under the defaults). But the posterior's tanh layer is still saturated (97% of its units past
+# |0.99|; image 100%, mission 91%, prior 83%), with the memory reads' share of its
+# pre-activations (std 5.5) far above the direction code's (0.04). So the clamp is not what
+# holds direction out; input_norm.sh tests the saturated MLP.
