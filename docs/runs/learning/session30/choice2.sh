@@ -77,3 +77,10 @@ esac
 #   N16 (amendment 2) was NOT run: the cores went to the grid cells that D's adoption made stale.
 # AMENDMENT 3 (thirty-first session, 2026-12-06 02:20, before its run): N16 is run now, under
 #   the same rule, with K being today's defaults (the same flags). Its outcome is appended below.
+# Outcome of amendment 3 (2026-12-06 03:00-03:29, beside the grid's last MiniGrid run and the
+#   thirty-first session's B and N runs): N16 0.417 over all choices (1,642 choices in 2,048
+#   episodes; the cue in z), return 1.82 over the last three rows (K 1.70), entropy 0.53 at the
+#   end. 0.417 >= 0.409: N16 is the screen's WINNER by this rule. It is not confirmed yet: the
+#   confirmation (N16 and K on seeds 101 and 102, 300k each; K's flags as above, which must then
+#   also pin --latent-input-norm none if that default changes) did not fit in the session and is
+#   the next run of this rule.

@@ -48,3 +48,13 @@ case "${1:-}" in
         run N_ColourMatch_s100 merlin_rl/ColourMatch-v0 100 150000 "${F[@]}"
         run R_ColourMatch_s100 merlin_rl/ColourMatch-v0 100 150000 ;;
 esac
+#
+# Outcome, stage 1 (2026-12-06 03:14-03:29, beside choice2.sh's N16): N's direction
+#   reconstruction at 80k / 90k / 100k: 0.034 / 0.020 / 0.020, mean 0.025 <= 0.35: N BRINGS
+#   DIRECTION BACK (better than the joint latent's 0.10-0.30 at that budget), and B did not, so
+#   N goes on to stage 2 (started at once by a waiting script). On the way: direction 0.090 at
+#   50k (the defaults 0.964, the joint latent 0.318); the image's reconstruction 18.5-18.6 from
+#   60k (the defaults 21-23); the KL 34-58 (the defaults 35-46); the MBP's gradient norm falls
+#   from 630 to 106 (the defaults 540-1,160). At 100k the direction code's share of the
+#   posterior's pre-activations has std 0.95 (the defaults 0.14), the memory reads' 2.5 (21.4);
+#   86% of its tanh units are still past |0.99|, against 100%.
