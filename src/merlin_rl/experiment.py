@@ -323,6 +323,7 @@ _MATTERS: dict[str, Callable[[Config], bool]] = {
         and _symbolic_image(cfg.env, json.dumps(cfg.env_kwargs, sort_keys=True), cfg.seed)
     ),
     "mbp_clip": lambda cfg: cfg.agent == "merlin",
+    "latent_input_norm": lambda cfg: cfg.agent == "merlin",  # an ablation's z has no prior
     "policy_sees": lambda cfg: cfg.agent != "rl-lstm",  # RL-LSTM has no reads to see
 }
 
