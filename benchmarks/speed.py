@@ -1,6 +1,7 @@
 """Training env steps/s (rollout + update) and the raw env steps/s of a task, as JSON.
 
     python benchmarks/speed.py [--env merlin_rl/ColourMatch-v0] [--agent merlin] [--num-envs B]
+        [--set NAME=VALUE ...]
 
 Both numbers come from the same process on the same machine, so their ratio is meaningful.
 """
@@ -34,8 +35,17 @@ def env_steps_per_s(env_id: str, num_envs: int, seconds: float) -> float:
     return rate
 
 
-def train_steps_per_s(env_id: str, agent: str, num_envs: int, preset: str, segments: int) -> dict:
-    cfg = make_config(preset, env=env_id, agent=agent, num_envs=num_envs, total_steps=10**12)
+def train_steps_per_s(
+    env_id: str,
+    agent: str,
+    num_envs: int,
+    preset: str,
+    segments: int,
+    settings: dict | None = None,
+) -> dict:
+    cfg = make_config(
+        preset, env=env_id, agent=agent, num_envs=num_envs, total_steps=10**12, **(settings or {})
+    )
     tr = Trainer(cfg, run_dir="/tmp/merlin-rl-bench", progress=False)
     for _ in range(2):  # warm-up
         tr.update(tr.rollout())
@@ -63,7 +73,24 @@ def main() -> None:
     p.add_argument("--preset", default="small")
     p.add_argument("--num-envs", type=int, default=None, help="default: the preset's")
     p.add_argument("--segments", type=int, default=20)
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a training setting (config field) to change, repeatable, e.g. "
+        "latent_input_norm=none; the value is read as JSON, else as a string",
+    )
     args = p.parse_args()
+    settings = {}
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep:
+            p.error(f"--set {item!r}: expected NAME=VALUE")
+        try:
+            settings[name] = json.loads(value)
+        except json.JSONDecodeError:
+            settings[name] = value
     if args.num_envs is None:
         args.num_envs = make_config(args.preset).num_envs
     out = {
@@ -74,8 +101,11 @@ def main() -> None:
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "machine": platform.processor() or platform.machine(),
+        "settings": settings,
     }
-    out.update(train_steps_per_s(args.env, args.agent, args.num_envs, args.preset, args.segments))
+    out.update(
+        train_steps_per_s(args.env, args.agent, args.num_envs, args.preset, args.segments, settings)
+    )
     out["env_steps_per_s_1"] = env_steps_per_s(args.env, 1, 2.0)
     out["env_steps_per_s_batched"] = env_steps_per_s(args.env, args.num_envs, 2.0)
     out["env_fraction_of_training"] = out["train_steps_per_s"] / out["env_steps_per_s_batched"]

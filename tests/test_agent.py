@@ -537,6 +537,9 @@ def test_one_observation_kind_gives_the_same_model_either_way():
     assert sa.keys() == sb.keys()
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
     assert make_config("paper").latent == "joint" and make_config("small").latent == "factored"
+    # the thirty-first session's default: the prior's and posterior's inputs layer-normalised
+    assert make_config("small").latent_input_norm == "layer"
+    assert make_config("paper").latent_input_norm == "none"
     from merlin_rl.config import LEGACY_SETTINGS, ConfigError
 
     assert LEGACY_SETTINGS["latent"] == "joint"

@@ -355,3 +355,29 @@ def test_rppo_learning_takes_the_env_knobs(tmp_path):
     with open(out / "metrics.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert int(rows[-1]["episodes"]) >= 64 // 4 // 2  # episodes of at most 4 steps, 2 envs
+
+
+def test_speed_applies_the_settings_it_is_given(monkeypatch, capsys):
+    """benchmarks/speed.py --set NAME=VALUE trains with that setting (JSON values, else strings)
+    and reports it; an item without "=" is refused."""
+    speed = load(BENCH / "speed.py", "bench_speed")
+    seen = {}
+    real = speed.make_config
+
+    def spy(*args, **kw):
+        cfg = real(*args, **kw)
+        seen["cfg"] = cfg
+        return cfg
+
+    monkeypatch.setattr(speed, "make_config", spy)
+    monkeypatch.setattr(speed, "env_steps_per_s", lambda *a: 1.0)
+    argv = ["speed.py", "--num-envs", "2", "--segments", "1"]
+    monkeypatch.setattr(sys, "argv", argv + ["--set", "latent_input_norm=none", "--set", "tau=4"])
+    speed.main()
+    out = json.loads(capsys.readouterr().out)
+    assert out["settings"] == {"latent_input_norm": "none", "tau": 4}
+    assert seen["cfg"].latent_input_norm == "none" and seen["cfg"].tau == 4
+    monkeypatch.setattr(sys, "argv", argv + ["--set", "tau"])
+    with pytest.raises(SystemExit) as e:
+        speed.main()
+    assert e.value.code == 2

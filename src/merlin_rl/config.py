@@ -139,8 +139,9 @@ class Config:
     # the MLPs' tanh units saturate (MiniGrid: 100% of the direction posterior's units past
     # |0.99|, the memory reads' share of the pre-activations 150x the direction code's), and a
     # saturated posterior passes almost no gradient to learn from its input (docs/learning.md,
-    # thirty-first session). The ablations' deterministic z is unchanged.
-    latent_input_norm: str = "none"
+    # thirty-first session; the default since then, by session31/input_norm.sh's rule). The
+    # ablations' deterministic z is unchanged.
+    latent_input_norm: str = "layer"
     image_channels: int = 16
     mlp_hidden: int = 128  # prior, posterior, return heads, policy head (decoders: decoder_hidden)
     # hidden units of the MBP's decoders; 0 = mlp_hidden. 512: a 128-wide MLP image decoder could
@@ -534,6 +535,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         elbo="literal",
         vector_sigma="fixed",
         latent="joint",  # the paper's one posterior over all inputs
+        latent_input_norm="none",  # the paper's MLPs read their inputs as they are
         discrete_weight=1.0,
         mbp_clip="global",  # DESIGN §2: gradient-norm clipping on both optimisers
         reward_norm="off",

@@ -58,3 +58,14 @@ esac
 #   from 630 to 106 (the defaults 540-1,160). At 100k the direction code's share of the
 #   posterior's pre-activations has std 0.95 (the defaults 0.14), the memory reads' 2.5 (21.4);
 #   86% of its tanh units are still past |0.99|, against 100%.
+#
+# Outcome, stage 2 (2026-12-06 03:29-04:13, two runs side by side; calibration18/score.py, the
+#   last five rows normalised, against session30/scores.jsonl):
+#   - WaterMaze s100: N 0.259 (D 0.224): holds (+0.035)
+#   - InstructedGoal s100: N 0.031 (D -0.016): holds (+0.047)
+#   - MiniGrid-MemoryS7 s100, 200k: N 0.377 (D 0.380): holds (-0.003); direction 0.01-0.02 nats
+#   - RepeatSymbol s101 / s102 / s103, last three rows: N 0.826 / 0.742 / 0.777, mean 0.782 (D
+#     0.613 / 0.814 / 0.599, mean 0.675): holds (+0.107); 0.9 on no seed
+#   - ColourMatch s100, first row >= 0.9: N 50,560, R (the defaults, beside it) 70,400: holds
+#   EVERY PART HOLDS: `--latent-input-norm layer` becomes the default (MERLIN only; `--preset
+#   paper` keeps none). Every MERLIN grid cell is stale under it; the ablations' stand.

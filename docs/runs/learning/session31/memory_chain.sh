@@ -9,7 +9,7 @@
 # vector cues shown once, and that is reported as a regression to weigh; no setting is changed
 # in this session either way.
 cd "$(dirname "$0")/../../../.." && . .venv/bin/activate
-export OMP_NUM_THREADS=1
+export OMP_NUM_THREADS=1 PYTHONPATH=experiments  # experiments/memory_chain.py registers the task
 out=runs/session31
 mkdir -p $out
 mc() { merlin-rl train --env-import memory_chain --env experiments/MemoryChain-v0 --seed 100 \
