@@ -62,7 +62,11 @@ case "${1:-}" in
   screen-3) run choice_F 100 "${K[@]}" --policy-film history ;;
   screen-4) run choice_PE16 100 "${K[@]}" --policy-epochs 16
             run choice_N16 100 "${K[@]}" --num-envs 16 ;;
-  *) echo "usage: choice2.sh screen-1|screen-2|screen-3|screen-4" >&2; exit 2 ;;
+  confirm-1) K+=(--latent-input-norm none)
+             run choice_K 101 "${K[@]}"; run choice_K 102 "${K[@]}" ;;
+  confirm-2) K+=(--latent-input-norm none)
+             run choice_N16 101 "${K[@]}" --num-envs 16; run choice_N16 102 "${K[@]}" --num-envs 16 ;;
+  *) echo "usage: choice2.sh screen-1|screen-2|screen-3|screen-4|confirm-1|confirm-2" >&2; exit 2 ;;
 esac
 #
 # Outcome (2026-12-05 23:19 - 2026-12-06 00:40, two runs side by side, beside factored.sh's runs
@@ -84,3 +88,9 @@ esac
 #   confirmation (N16 and K on seeds 101 and 102, 300k each; K's flags as above, which must then
 #   also pin --latent-input-norm none if that default changes) did not fit in the session and is
 #   the next run of this rule.
+# AMENDMENT 4 (thirty-second session, 2026-12-06 05:20, before its runs): the confirmation, as
+#   the rule above fixed it: `confirm-1` runs K on seeds 101 and 102, `confirm-2` N16 on the same
+#   seeds, 300k each. Since the thirty-first session's default inputs are layer-normalised, both
+#   pin `--latent-input-norm none`, so that K and N16 are the arms of the screen (N16's screen run,
+#   03:00-03:29, started before that default changed). CONFIRMED if N16's match beats K's on both
+#   seeds and by >= 0.05 on their mean.
