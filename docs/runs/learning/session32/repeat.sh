@@ -51,5 +51,16 @@ case "${1:-}" in
   h) for s in 101 102 103; do
        run H_RepeatSymbol_s$s merlin_rl/RepeatSymbol-v0 $s 150000 --num-envs 16
      done ;;
-  *) echo "usage: repeat.sh c|h" >&2; exit 2 ;;
+  s2-c|s2-h) # stage 2 for the arm that goes on (ARM: its flags)
+     a=${1#s2-}; [ $a = c ] && A=(--baseline critic) || A=(--num-envs 16)
+     A2=${a^^}
+     run ${A2}_WaterMaze_s100 merlin_rl/WaterMaze-v0 100 200000 "${A[@]}"
+     run ${A2}_InstructedGoal_s100 merlin_rl/InstructedGoal-v0 100 200000 "${A[@]}"
+     run ${A2}_ColourMatch_s100 merlin_rl/ColourMatch-v0 100 150000 "${A[@]}" ;;
+  *) echo "usage: repeat.sh c|h|s2-c|s2-h" >&2; exit 2 ;;
 esac
+#
+# AMENDMENT 1 (2026-12-06 05:33, after C's three stage-1 runs, H's still running, before any
+#   stage-2 run): C adds an LSTM to the learner, so its speed is measured as H's is
+#   (benchmarks/speed.py on ColourMatch, three alternating rounds against the defaults) and held
+#   to the same bound: no more than 25% fewer env steps/s. This only adds a condition.
