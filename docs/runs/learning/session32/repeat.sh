@@ -64,3 +64,15 @@ esac
 #   stage-2 run): C adds an LSTM to the learner, so its speed is measured as H's is
 #   (benchmarks/speed.py on ColourMatch, three alternating rounds against the defaults) and held
 #   to the same bound: no more than 25% fewer env steps/s. This only adds a condition.
+#
+# Outcome, stage 1 (2026-12-06 05:09-05:38, each run beside one grid cell; the mean of the last
+#   three rows' raw return; control N 0.826 / 0.742 / 0.777, mean 0.782):
+#   - C `--baseline critic`: 0.890 / 0.888 / 0.889, mean 0.889 >= 0.882, ahead on 3 of 3 seeds:
+#     C PASSES stage 1. First row >= 0.9: 150,400 / 150,400 / 130,560. Issue 12's target asks
+#     for 0.9 within 150k: strictly met on seed 103 only; seeds 101 and 102 reach it at the run's
+#     last row, 400 env steps past 150k. So the target is NOT met on all 3 seeds, by this rule.
+#   - H `--num-envs 16`: seed 101 0.621 (behind N's 0.826); seed 102 stopped at 90k (0.391 over
+#     its last three rows then), seed 103 not run: with seed 101 at 0.621 the mean could reach
+#     0.882 only if the other two summed to 2.025, above their maximum of 2 (the task's maximum
+#     return is 1), so H FAILS whatever they do, and the core went to C's stage 2.
+#   C goes on to stage 2 (started 05:40, after its speed check).
