@@ -4,6 +4,7 @@ untrained agents of each task it knows, and its colour test on hand-made picture
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from merlin_rl.envs.gridworld import FLOOR_TINTS, KEY_RGB, PALETTE
 from scripts import load_script
@@ -13,10 +14,12 @@ def _probe_module():
     return load_script("experiments/cue_probe.py")
 
 
-def test_cue_probe_on_untrained_agents():
+@pytest.mark.parametrize("baseline", ["mbp", "critic"])
+def test_cue_probe_on_untrained_agents(baseline):
     """experiments/cue_probe.py runs the chain's counts on a fresh MERLIN: shares in [0, 1], the
     episodes that chose a square split into those that saw the cue and those that did not, and
-    the uniform read share is the share of cue rows among the rows held."""
+    the uniform read share is the share of cue rows among the rows held; also for a run with
+    --baseline critic, whose policy state carries the critic LSTM's layers too."""
     import torch
 
     from merlin_rl.agent import Agent
@@ -27,7 +30,7 @@ def test_cue_probe_on_untrained_agents():
     torch.manual_seed(0)
     cfg = make_config(
         "small", env=mod.TASK, num_envs=16, z_dim=8, enc_dim=16, image_channels=4,
-        mlp_hidden=16, mbp_hidden=16, policy_hidden=16, memory_rows=80,
+        mlp_hidden=16, mbp_hidden=16, policy_hidden=16, memory_rows=80, baseline=baseline,
     )  # fmt: skip
     env = make_vector_env(cfg.env, 16, cfg.env_kwargs)
     agent = Agent(env.single_observation_space, env.single_action_space, cfg).eval()
@@ -222,14 +225,16 @@ def test_recomputed_read_strengths_are_the_ones_the_step_used():
             stepper.advance(out)
 
 
-def test_recomputed_policy_read_strengths_give_the_policys_read_weights():
+@pytest.mark.parametrize("baseline", ["mbp", "critic"])
+def test_recomputed_policy_read_strengths_give_the_policys_read_weights(baseline):
     """cue_probe's strengths of the policy's reads (recomputed from its LSTM's input) read the
-    memory with the weights the policy's step read it with."""
+    memory with the weights the policy's step read it with (with --baseline critic too, whose
+    critic LSTM's outputs the reads never see)."""
     import torch
 
     from merlin_rl import memory as mem_ops
 
-    mod, agent, stepper = _kd_stepper(read_strength_init=3.0)
+    mod, agent, stepper = _kd_stepper(read_strength_init=3.0, baseline=baseline)
     pol = agent.policy
     with torch.no_grad():
         for t in range(5):
@@ -237,7 +242,7 @@ def test_recomputed_policy_read_strengths_give_the_policys_read_weights():
             memory, out = stepper.act()
             beta = mod._policy_strengths(agent, before, out, memory)
             z_pol, _ = agent.policy_inputs(out.z, out.dist, out.reads, memory)
-            h_cat = pol.core(z_pol, before.pol_h, before.pol_c)[0]
+            h_cat = pol.core(z_pol, before.pol_h, before.pol_c)[0][:, : pol.lstm.out_dim]
             keys = pol.interface(h_cat).view(4, pol.reads, pol.mem_width + 1)[..., :-1]
             if t >= 2:  # two rows or more written: the weights depend on beta
                 torch.testing.assert_close(mem_ops.read(memory, keys, beta)[1], out.policy_weights)
