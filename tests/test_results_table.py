@@ -141,10 +141,11 @@ def test_every_grid_file_reads(path):
     assert grid.agents and grid.envs and grid.seeds
 
 
-def test_long_budget_grid_keeps_the_suite_settings():
-    """The budget experiment changes the budget and nothing else (its file says why)."""
+@pytest.mark.parametrize("name", ["long_budget.yaml", "long_budget_water_maze.yaml"])
+def test_long_budget_grid_keeps_the_suite_settings(name):
+    """The budget experiments change the budget and nothing else (each file says why)."""
     suite = read_grid(ROOT / "experiments" / "paper_suite.yaml")
-    long = read_grid(ROOT / "experiments" / "long_budget.yaml")
+    long = read_grid(ROOT / "experiments" / name)
     assert long.agents == suite.agents and set(long.envs) <= set(suite.envs)
     for env in long.envs:
         changed = {k for k, v in long.train_for(env).items() if suite.train_for(env).get(k) != v}
