@@ -197,7 +197,7 @@ def probe(agent: Agent, env, seed: int) -> dict:
             for name, x in (
                 ("reads", before.m),
                 ("mbp_h", before.mbp_h),
-                ("policy_h", before.pol_h[:, : agent.policy.lstm.layers]),
+                ("policy_h", agent.policy.own_state(before.pol_h)),
             ):
                 door_x.setdefault(name, np.zeros((b, x[0].numel()), np.float32))
                 door_x[name][first_door] = x.flatten(1).numpy()[first_door]
@@ -231,7 +231,7 @@ def probe(agent: Agent, env, seed: int) -> dict:
         seen_rows[view, t] = True
         first_choice = live & (phase == 2) & ~choice_set if avm else np.zeros(b, bool)
         if first_choice.any():  # z_t, the MBP's reads m_{t-1}, the policy's h~_{t-1} and read
-            parts = {"z": out.z, "policy_h": before.pol_h[:, : agent.policy.lstm.layers].flatten(1)}
+            parts = {"z": out.z, "policy_h": agent.policy.own_state(before.pol_h).flatten(1)}
             if reading:
                 parts["mbp_reads"] = before.m
                 parts["policy_read"] = policy_readout(out, memory)
@@ -349,8 +349,7 @@ def _policy_strengths(agent: Agent, before, out, memory) -> torch.Tensor:
     LSTM's input as Agent.step built it."""
     z_pol, _ = agent.policy_inputs(out.z, out.dist, out.reads, memory, None)
     h_cat, _, _ = agent.policy.core(z_pol, before.pol_h, before.pol_c)
-    # with --baseline critic, h_cat also holds the critic LSTM's outputs, which the reads never see
-    return agent.policy.read_interface(h_cat[:, : agent.policy.lstm.out_dim])[1]
+    return agent.policy.read_interface(agent.policy.own_output(h_cat))[1]
 
 
 def transport_gaps(

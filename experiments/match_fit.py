@@ -110,7 +110,7 @@ def collect(agent: Agent, env, seed: int) -> dict[str, np.ndarray]:
         at = np.nonzero(final & in_view)[0]
         if len(at):
             view = out.dist["mu_q"] if agent.is_merlin else out.z
-            parts = [view, before.pol_h[:, : agent.policy.lstm.layers].flatten(1)]
+            parts = [view, agent.policy.own_state(before.pol_h).flatten(1)]
             if memory is not None:  # the MBP's reads and the policy's own read
                 parts += [before.m, policy_readout(out, memory).flatten(1)]
                 rows_seen.append(cue_rows_z(memory, seen_at, t)[at])

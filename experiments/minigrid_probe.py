@@ -80,7 +80,7 @@ def probe(agent: Agent, env, seed: int) -> dict:
         seen |= sees
         first = live & ~at_split & np.array([g.agent_pos[0] == split for g in games])
         if first.any():
-            parts = {"z": out.z, "policy_h": before.pol_h[:, : agent.policy.lstm.layers].flatten(1)}
+            parts = {"z": out.z, "policy_h": agent.policy.own_state(before.pol_h).flatten(1)}
             if out.policy_weights is not None:
                 parts["policy_read"] = policy_readout(out, memory)
                 parts["mbp_reads"] = before.m

@@ -78,3 +78,28 @@ def test_a_run_with_the_critic_resumes_exactly(tmp_path):
     assert logs_a["loss/policy_value"] == logs_b["loss/policy_value"]
     for t in (a, b):
         t.env.close()
+
+
+def test_the_policy_gives_its_own_part_of_a_state_stacked_with_the_critics():
+    """own_state / own_output pick the policy LSTM's layers and outputs: the critic's state,
+    stacked after them, never reaches what the policy's keys and head see."""
+    from merlin_rl.policy import Policy
+
+    torch.manual_seed(0)
+    pol = Policy(
+        z_dim=5, num_actions=3, hidden=8, mlp_hidden=16, mem_width=0, critic=True, value_outputs=1
+    )
+    b = 4
+    h, c = torch.randn(b, pol.layers, 8), torch.randn(b, pol.layers, 8)
+    z = torch.randn(b, 5)
+    h_cat, h2, c2 = pol.core(z, h, c)
+    alone, h1, c1 = pol.lstm(z, pol.own_state(h), pol.own_state(c))
+    assert pol.own_state(h).shape == (b, pol.lstm.layers, 8)
+    assert torch.equal(pol.own_output(h_cat), alone)
+    assert torch.equal(pol.own_state(h2), h1) and torch.equal(pol.own_state(c2), c1)
+    # the critic's half of the state changes what core returns beyond the policy's part only
+    h_other = h.clone()
+    h_other[:, pol.lstm.layers :] += 1.0
+    h_cat2, _, _ = pol.core(z, h_other, c)
+    assert torch.equal(pol.own_output(h_cat2), alone)
+    assert not torch.equal(h_cat2, h_cat)

@@ -80,6 +80,16 @@ class Policy(nn.Module):
         """Layers of the recurrent state h, c (B, layers, H): the policy LSTM's, then the critic's."""
         return self.lstm.layers * (2 if self.critic is not None else 1)
 
+    def own_state(self, h: Tensor) -> Tensor:
+        """The policy LSTM's own layers of a recurrent state h or c (B, layers, H) -> (B, 2, H):
+        with a critic, the state stacks the critic's layers after them."""
+        return h[:, : self.lstm.layers]
+
+    def own_output(self, h_cat: Tensor) -> Tensor:
+        """h~_t, the policy LSTM's part of :meth:`core`'s output (B, 2H; 4H with a critic) ->
+        (B, 2H): what its read keys and head see."""
+        return h_cat[..., : self.lstm.out_dim]
+
     def core(self, z: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """The recurrent part, h~_t = LSTM(z_t, h~_{t-1}): returns ([h^1_t, h^2_t], h, c); with a
         critic, [h^1_t, h^2_t, c~^1_t, c~^2_t] and both states stacked."""
@@ -128,7 +138,7 @@ class Policy(nn.Module):
         same features, or None without a value head)."""
         critic_h = None
         if self.critic is not None:  # [policy h~_t, critic c~_t]
-            h_cat, critic_h = h_cat[:, : self.lstm.out_dim], h_cat[:, self.lstm.out_dim :]
+            h_cat, critic_h = self.own_output(h_cat), h_cat[:, self.lstm.out_dim :]
         z_in = z
         history = [h_cat]
         weights = None
