@@ -43,3 +43,13 @@ case "${1:-}" in
        done ;;
   *) echo "usage: popgym_check.sh all" >&2; exit 2 ;;
 esac
+#
+# Outcome (2026-12-06 09:20-10:00, one run at a time beside the long-budget WaterMaze run;
+# scores.txt, score.py): normalised last-five-rows score, D / P (P - D):
+#   RepeatFirst    seed 1 0.942 / 0.928 (-0.014), seed 2 0.839 / 0.900 (+0.061)
+#   RepeatPrevious seed 1 0.900 / 0.972 (+0.072), seed 2 0.913 / 0.964 (+0.051)
+#   P ahead on 3 of 4, by +0.043 on the mean of the 4: below the rule's 0.05, so by this rule
+#   today's defaults do NOT cost POPGym's recall, and the seed-0 drop is within what seeds
+#   spread. Read plainly: on RepeatFirst the two are level (one seed each way); on RepeatPrevious
+#   P is ahead on every seed tried (seeds 1, 2 here; seed 0 0.97 against 0.89 across sessions),
+#   by 0.05-0.08, which is a lead to split between the two defaults, not a finding by this rule.
