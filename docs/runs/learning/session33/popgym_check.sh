@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Thirty-third session: is MERLIN's drop on POPGym's recall tasks under today's defaults real?
-# Question, arms and rule written and committed before any run below (2026-12-06 09:10).
+# Question, arms and rule written and committed before any run below (2026-12-06 09:03).
 #
 # WHY: experiments/popgym.yaml's second question (written before its runs this session) re-ran
 # MERLIN on POPGym under today's defaults (seed 0, 200k). Final normalised scores, today against
