@@ -46,3 +46,14 @@ case "${1:-}" in
      run W_RepeatPrevious_s3 3 --discrete-weight 1 ;;
   *) echo "usage: split.sh a|b (two halves, run side by side)" >&2; exit 2 ;;
 esac
+#
+# Outcome (2026-12-06 11:09-11:31, the two halves side by side; score.py of session33, the
+#   normalised mean of the last five rows; seeds 1 / 2 / 3, mean, ahead of D on):
+#   D 0.900 / 0.913 / 0.867, mean 0.893
+#   P 0.972 / 0.964 / 0.963, mean 0.966: +0.073, ahead on 3 of 3: the lead is CONFIRMED (rule 1)
+#   N 0.912 / 0.945 / 0.902, mean 0.920: +0.026, ahead on 3 of 3, below half of P's (0.037):
+#     the norm does NOT carry the lead (it gives back a little of it)
+#   W 0.935 / 0.961 / 0.955, mean 0.950: +0.057, ahead on 3 of 3, >= 0.037: the weight CARRIES
+#     the lead (rule 2)
+#   So `--discrete-weight 10` costs MERLIN 0.057 on RepeatPrevious. By rule 3 nothing changes
+#   here; what weight 10 bought is weighed in session34/auto.sh, written before its runs.
