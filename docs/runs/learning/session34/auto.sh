@@ -49,3 +49,13 @@ case "${1:-}" in
      run W_RepeatFirst_s2 popgym-RepeatFirstEasy-v0 2 200000 --env-import popgym --discrete-weight 1 ;;
   *) echo "usage: auto.sh a|b (two halves, run side by side)" >&2; exit 2 ;;
 esac
+#
+# Outcome (2026-12-06 11:30-11:45, two runs side by side; RepeatSymbol: the mean of the last three
+#   rows' raw return; RepeatFirst: session33/score.py, normalised last five rows):
+#   - RepeatSymbol at weight 1: 0.599 / 0.490 / 0.461, mean 0.517 against the control's 0.782
+#     (-0.265, behind on all 3 seeds): FAILS (the bar was 0.752)
+#   - RepeatFirst at weight 1: see below
+#   A FAILS: weight 10 stays the default everywhere; `--discrete-weight 1` stays an option. What
+#   weight 10 buys is not only the Discrete input beside an image: on RepeatSymbol, with no
+#   image, it is worth +0.265. (The code for an `auto` value was written beside the runs and
+#   not committed.)
