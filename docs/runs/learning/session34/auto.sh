@@ -54,7 +54,11 @@ esac
 #   rows' raw return; RepeatFirst: session33/score.py, normalised last five rows):
 #   - RepeatSymbol at weight 1: 0.599 / 0.490 / 0.461, mean 0.517 against the control's 0.782
 #     (-0.265, behind on all 3 seeds): FAILS (the bar was 0.752)
-#   - RepeatFirst at weight 1: see below
+#   - RepeatFirst at weight 1: 0.711 / 0.668, mean 0.690 against the control's 0.891 (-0.201,
+#     behind on both seeds): FAILS too (the bar was 0.841). With the layer-normalised inputs,
+#     weight 1 costs both RepeatSymbol and RepeatFirst; only RepeatPrevious gains (+0.057). (The
+#     twentieth session's settings, weight 1 without the norm, were level on RepeatFirst:
+#     popgym_check.sh's P 0.928 / 0.900: the two settings act together.)
 #   A FAILS: weight 10 stays the default everywhere; `--discrete-weight 1` stays an option. What
 #   weight 10 buys is not only the Discrete input beside an image: on RepeatSymbol, with no
 #   image, it is worth +0.265. (The code for an `auto` value was written beside the runs and
