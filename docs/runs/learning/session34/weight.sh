@@ -48,3 +48,13 @@ case "${1:-}" in
      run H100_RepeatSymbol_s103 $RS 103 150000 --discrete-weight 100 ;;
   *) echo "usage: weight.sh a|b (two halves, run side by side)" >&2; exit 2 ;;
 esac
+#
+# Outcome, stage 1 (2026-12-06 11:41-11:57, two runs side by side; score_rs.py; control N
+#   0.826 / 0.742 / 0.777, mean 0.782):
+#   - H30  `--discrete-weight 30`:  0.775 / 0.796 / 0.785, mean 0.785 (+0.003), ahead on 2 of 3:
+#     FAILS (below 0.882)
+#   - H100 `--discrete-weight 100`: 0.903 / 0.863 / 0.808, mean 0.858 (+0.076), ahead on 3 of 3:
+#     FAILS (below 0.882); first row >= 0.9 at 130,560 on seed 101 only
+#   Neither passes: nothing goes on to stage 2, weight 10 stays the default. With auto.sh's
+#   weight 1 (0.517) the means run 0.517 / 0.782 / 0.785 / 0.858 over weights 1 / 10 / 30 / 100:
+#   most of the gain is from 1 to 10; 100 is a lead (ahead on every seed), not a finding.
