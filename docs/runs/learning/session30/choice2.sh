@@ -94,3 +94,10 @@ esac
 #   pin `--latent-input-norm none`, so that K and N16 are the arms of the screen (N16's screen run,
 #   03:00-03:29, started before that default changed). CONFIRMED if N16's match beats K's on both
 #   seeds and by >= 0.05 on their mean.
+# Outcome of amendment 4 (thirty-fourth session, 2026-12-06 11:58-12:30, the two halves side by
+#   side; match over all choices, cue_probe_choice2.jsonl): seed 101: K 0.370 (1,701 choices),
+#   N16 0.335 (1,602): N16 is BEHIND on seed 101, so it cannot beat K on both seeds, and N16 is
+#   NOT CONFIRMED. N16's seed-102 run was stopped at 60k once seed 101 had decided the rule (its
+#   core went to session34/weight_cost.sh); K's seed 102 finished: 0.293 (1,684 choices). Return
+#   over the last three rows: K 1.74 / 1.42, N16 1.57 (seed 101). The screen's 0.417 on seed 100
+#   was one seed's luck: twice the updates per env step is not the lever on the choice either.
