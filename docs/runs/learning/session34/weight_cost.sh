@@ -33,3 +33,8 @@ case "${1:-}" in
      run H100_RepeatPrevious_s2 popgym-RepeatPreviousEasy-v0 2 ;;
   *) echo "usage: weight_cost.sh a|b (two halves, run side by side)" >&2; exit 2 ;;
 esac
+#
+# Outcome (2026-12-06 12:20-12:41, beside choice2.sh's last runs; session33/score.py):
+#   RepeatFirst    H100 0.907 / 0.905, mean 0.906 against 0.891: +0.015 (bar 0.841): holds
+#   RepeatPrevious H100 0.834 / 0.894, mean 0.864 against 0.907: -0.043 (bar 0.857): holds
+#   The lead is KEPT: confirm.sh (written at 12:38, before this outcome was known in full) runs now.
