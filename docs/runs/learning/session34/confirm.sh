@@ -34,3 +34,9 @@ case "${1:-}" in
      run H100_RepeatSymbol_s106 106 --discrete-weight 100 ;;
   *) echo "usage: confirm.sh a|b (two halves, run side by side)" >&2; exit 2 ;;
 esac
+#
+# Outcome (2026-12-06 12:41-12:54, the two halves side by side; score_rs.py):
+#   D    0.590 / 0.828 / 0.668, mean 0.695
+#   H100 0.841 / 0.867 / 0.820, mean 0.843: +0.148, ahead on 3 of 3: the lead is CONFIRMED
+#   Neither arm reaches 0.9 within 150k on any of these seeds, so issue 12's target is not met.
+#   Over the six seeds 101-106: D 0.739, H100 0.850. Stage 2 is session34/stage2.sh.
