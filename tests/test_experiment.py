@@ -264,15 +264,17 @@ def test_runs_from_before_a_setting_stand_where_it_changes_nothing(
 
 
 def test_a_changed_discrete_weight_makes_stale_only_merlin_runs_with_a_discrete_input(tmp_path):
-    """The thirtieth session's default --discrete-weight 10 (1 before): a run recorded with 1 is
-    stale for MERLIN on an env with a Discrete input (RepeatSymbol) and stands elsewhere (no
+    """The thirty-fourth session's default --discrete-weight 100 (10 before): a run recorded with
+    10 is stale for MERLIN on an env with a Discrete input (RepeatSymbol) and stands elsewhere (no
     Discrete input; the ablations have no decoders)."""
     stale = _stale_after_recording(
         tmp_path,
         ["merlin", "rl-mem"],
         ["merlin_rl/ColourMatch-v0", "merlin_rl/RepeatSymbol-v0"],
         "",
-        lambda rec: rec.update(discrete_weight=1.0),
+        lambda rec: rec.update(discrete_weight=10.0),
     )
-    assert stale.pop(("merlin", "merlin_rl/RepeatSymbol-v0")) == ["discrete_weight: 1.0, now 10.0"]
+    assert stale.pop(("merlin", "merlin_rl/RepeatSymbol-v0")) == [
+        "discrete_weight: 10.0, now 100.0"
+    ]
     assert all(v == [] for v in stale.values()), stale

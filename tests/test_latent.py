@@ -121,9 +121,9 @@ def _cue_beside_image(tmp_path, **overrides) -> float:
 
 
 def test_a_discrete_input_beside_an_image_gets_into_z_at_the_defaults(tmp_path):
-    """The thirtieth session's defaults (the factored latent, --discrete-weight 10) encode a
-    random cue beside an image; the joint latent at weight 1 (the default before) leaves it at
-    its marginal entropy ln 8, as on ActiveVisualMatch with the cue shown (docs/learning.md)."""
+    """The defaults (the factored latent, --discrete-weight 100; 10 from the thirtieth session)
+    encode a random cue beside an image; the joint latent at weight 1 (the default before) leaves
+    it at its marginal entropy ln 8, as on ActiveVisualMatch with the cue shown (docs/learning.md)."""
     assert _cue_beside_image(tmp_path / "default") < math.log(8) - 0.4
     old = _cue_beside_image(tmp_path / "old", latent="joint", discrete_weight=1.0)
     assert old > math.log(8) - 0.15, old

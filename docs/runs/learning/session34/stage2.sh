@@ -41,3 +41,13 @@ case "${1:-}" in
      run D_RepeatFirst_s3 popgym-RepeatFirstEasy-v0 3 200000 --env-import popgym ;;
   *) echo "usage: stage2.sh a|b (two halves, run side by side)" >&2; exit 2 ;;
 esac
+#
+# Outcome (2026-12-06 12:54-13:13, the two halves side by side; session33/score.py):
+#   1. RepeatFirst    H100 0.907 / 0.905 / 0.932, mean 0.915; D 0.942 / 0.839 / 0.986, mean
+#      0.922: -0.008 (bar -0.05): holds
+#   2. RepeatPrevious H100 0.834 / 0.894 / 0.891, mean 0.873; D 0.900 / 0.913 / 0.867, mean
+#      0.893: -0.020: holds
+#   3. MiniGrid `direction` at 80k-100k: 0.0011 / 0.0010 / 0.0013 nats, mean 0.0011 (<= 0.35):
+#      holds (return 0.50 at 100k, the coin flip, as at weight 10)
+#   ALL HOLD: `--discrete-weight 100` is the default from this commit on. Stale: the grid's three
+#   MERLIN MiniGrid cells and popgym.yaml's MERLIN rows.
