@@ -43,3 +43,8 @@ case "${1:-}" in
   1b) for s in 104 105 106; do run C_RepeatSymbol_s$s $s --baseline critic; done ;;
   *) echo "usage: critic100.sh 1|1b (stage 1b only after stage 1 passes)" >&2; exit 2 ;;
 esac
+#
+# Outcome, stage 1 (2026-12-06 14:08-14:25, beside a MiniGrid grid cell; score_rs.py):
+#   C 0.910 / 0.925 / 0.903, mean 0.913 (D 0.903 / 0.863 / 0.808, mean 0.858): +0.055, ahead on
+#   3 of 3: PASSES. First row >= 0.9 at 120,320 / 110,080 / 120,320: issue 12's target (0.9
+#   within 150k) is met by C on 3 of 3 seeds (D: 1 of 3). Stage 1b runs next.
