@@ -3,8 +3,9 @@ the observation".) For each kind (Discrete, vector, text tokens, image, "codes":
 small ids like MiniGrid's, and "multidiscrete": categories that are often 0, read as token ids) an env shows an input drawn at random every step (nothing about it can be predicted from the past), MERLIN's MBP trains for
 ``--updates`` updates, and the JSON reports, per kind and ELBO (``balanced``, the default, and
 ``literal``, the paper's): the mean reconstruction loss and KL over the last 20 updates beside the
-loss of the best input-independent guess (the input's entropy for Discrete/text, its summed
-variance for vectors and images, times the modality weight). Informative: recon well below that.
+loss of the best input-independent guess and of a perfect prediction, each under the likelihood
+the config uses (``loss_bounds``), times the modality weight. Informative: recon well below the
+first; the fraction reported is (recon - perfect) / (uninformed - perfect).
 
     python benchmarks/latent.py [--updates 300] [--kinds discrete vector text image codes multidiscrete]
                                 [--seed 1]
@@ -66,21 +67,45 @@ class RandomInputEnv(gym.Env):
         return self._obs(), 0.0, self.t >= 16, False, {}
 
 
-def baseline(kind: str, weight: float, image_scale: float = 255.0) -> float:
-    """Loss of the best prediction that ignores the input, times the modality weight."""
-    if kind == "codes":  # ids 1..6, uniform, divided by the run's image scale
-        return weight * IMAGE * IMAGE * 3 * float(np.var(np.arange(1, 7) / image_scale))
+def _bce(x: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """-[x log p + (1 - x) log(1 - p)], with 0 log 0 = 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(x > 0, x * np.log(np.where(p > 0, p, 1.0)), 0.0)
+        b = np.where(x < 1, (1 - x) * np.log(np.where(p < 1, 1 - p, 1.0)), 0.0)
+    return -(a + b)
+
+
+def loss_bounds(kind: str, cfg, image_scale: float = 255.0) -> tuple[float, float]:
+    """(uninformed, perfect): the modality's reconstruction loss, under the likelihood the config
+    uses, of the best prediction that ignores the input, and of a perfect prediction; unweighted.
+
+    Discrete and tokens: the entropy and 0. Vectors (N(0, 1) per dimension): the squared error
+    D and 0, or with a learned scale (``vector_sigma`` learned, loss (x - mu)^2 / (2 sigma^2) +
+    log sigma) D / 2 at sigma = 1 and D log sigma_min. Images: the summed variance and 0 under
+    the squared error; the cross-entropy of the mean pixel and the pixels' own entropy under
+    ``image_output`` bernoulli (not 0 for values strictly inside (0, 1)); categorical codes: the
+    codes' entropy and 0."""
+    n = IMAGE * IMAGE * 3
     if kind == "discrete":
-        return weight * math.log(4)
-    if kind == "vector":
-        return weight * VECTOR_DIM  # unit variance per dimension
+        return math.log(4), 0.0
     if kind == "text":
-        return weight * TOKEN_LEN * math.log(TOKENS - 1)
+        return TOKEN_LEN * math.log(TOKENS - 1), 0.0
     if kind == "multidiscrete":
-        return weight * TOKEN_LEN * math.log(CATEGORIES)
-    # 4 equally likely solid colours: per channel value 1 w.p. 1/4 except black (0,0,0)
-    p = 0.25
-    return weight * IMAGE * IMAGE * 3 * p * (1 - p)
+        return TOKEN_LEN * math.log(CATEGORIES), 0.0
+    if kind == "vector":
+        if cfg.vector_sigma == "learned":
+            return 0.5 * VECTOR_DIM, VECTOR_DIM * math.log(cfg.vector_sigma_min)
+        return float(VECTOR_DIM), 0.0  # unit variance per dimension
+    if kind == "codes":  # one id 1..6 for the whole grid, uniform, divided by the image scale
+        values = np.arange(1, 7) / image_scale
+        if cfg.image_codes == "categorical":
+            return n * math.log(6), 0.0
+    else:  # 4 equally likely solid colours: each channel value is 1 w.p. 1/4, else 0
+        values = np.array([0.0, 0.0, 0.0, 1.0])
+    if cfg.image_output == "bernoulli":
+        mean = values.mean()
+        return n * float(_bce(values, mean).mean()), n * float(_bce(values, values).mean())
+    return n * float(values.var()), 0.0
 
 
 def run(kind: str, elbo: str, updates: int, seed: int) -> dict:
@@ -124,7 +149,7 @@ def run(kind: str, elbo: str, updates: int, seed: int) -> dict:
         tr.env.close()
     weight_of = {"codes": "image_weight", "multidiscrete": "text_weight"}
     weight = float(getattr(cfg, weight_of.get(kind, f"{kind}_weight")))
-    base = baseline(kind, weight, image_scale)
+    base, perfect = (weight * b for b in loss_bounds(kind, cfg, image_scale))
     r = float(np.mean(recon)) * weight
     return {
         "kind": kind,
@@ -133,7 +158,10 @@ def run(kind: str, elbo: str, updates: int, seed: int) -> dict:
         "weight": weight,
         "recon_weighted": round(r, 4),
         "uninformed_loss": round(base, 4),
-        "recon_fraction_of_uninformed": round(r / base, 4),
+        "perfect_loss": round(perfect, 4),
+        # how much of the way from the uninformed loss to a perfect one is left: 1 = nothing
+        # about the input is in z, 0 = all of it
+        "recon_fraction_of_uninformed": round((r - perfect) / (base - perfect), 4),
         "kl_nats": round(float(np.mean(kl)), 4),
         "image_scale": image_scale,
     }

@@ -381,3 +381,59 @@ def test_speed_applies_the_settings_it_is_given(monkeypatch, capsys):
     with pytest.raises(SystemExit) as e:
         speed.main()
     assert e.value.code == 2
+
+
+def test_latent_benchmark_bounds_follow_the_likelihood_in_use():
+    """benchmarks/latent.py's uninformed and perfect losses are those of the modality's own
+    recon_loss fed the best constant prediction and the target itself, under today's defaults
+    (a learned vector scale, Bernoulli images). The old bounds assumed the squared error: 4.0
+    for the vector (the learned NLL gives 2.0) and 36 for the colour image (Bernoulli: 108)."""
+    from merlin_rl.encoders import ImageModality, VectorModality
+
+    class Fixed(torch.nn.Module):
+        """A decoder that outputs the given tensor whatever z is."""
+
+        def __init__(self, out: torch.Tensor) -> None:
+            super().__init__()
+            self.out = out
+
+        def forward(self, _z: torch.Tensor) -> torch.Tensor:
+            return self.out
+
+    latent = load(BENCH / "latent.py", "bench_latent_bounds")
+    cfg = Config()
+    assert cfg.vector_sigma == "learned" and cfg.image_output == "bernoulli"
+    torch.manual_seed(0)
+    z = torch.zeros(20_000, 4)
+
+    vec = VectorModality(latent.VECTOR_DIM, 8)
+    vec.build_decoder(4, 8, cfg.vector_sigma, cfg.vector_sigma_min)
+    x = torch.randn(20_000, latent.VECTOR_DIM)
+    with torch.no_grad():
+        vec.decoder.weight.zero_()
+        vec.decoder.bias.zero_()
+        vec.log_sigma.zero_()  # sigma = 1, the best constant scale for N(0, 1)
+        uninformed = float(vec.recon_loss(z, x).mean())
+        vec.log_sigma.fill_(-10.0)  # clamped to the floor; the prediction made perfect
+        vec.decoder = Fixed(x)
+        perfect = float(vec.recon_loss(z, x).mean())
+    bounds = latent.loss_bounds("vector", cfg)
+    assert abs(bounds[0] - uninformed) < 0.05 and abs(bounds[1] - perfect) < 1e-4
+
+    def image_bounds(values: torch.Tensor, scale: float) -> tuple[float, float]:
+        img = ImageModality((latent.IMAGE, latent.IMAGE, 3), 8, 8, scale=scale)
+        img.build_decoder(4, 8, output=cfg.image_output)
+        target = values[torch.randint(len(values), (4000, 1, 1, 1))].expand(-1, 3, 8, 8)
+        p = values.mean()
+        img.decoder = Fixed(torch.logit(p).expand(4000, 3, 8, 8))
+        uninformed = float(img.recon_loss(z[:4000], target).mean())
+        img.decoder = Fixed(torch.logit(target.clamp(1e-7, 1 - 1e-7)))
+        return uninformed, float(img.recon_loss(z[:4000], target).mean())
+
+    # colours: each channel 1 with probability 1/4; codes: ids 1..6 over the scale 7
+    got = image_bounds(torch.tensor([0.0, 0.0, 0.0, 1.0]), 255.0)
+    want = latent.loss_bounds("image", cfg)
+    assert abs(got[0] - want[0]) / want[0] < 0.02 and abs(got[1] - want[1]) < 0.01
+    got = image_bounds(torch.arange(1, 7) / 7.0, 7.0)
+    want = latent.loss_bounds("codes", cfg, 7.0)
+    assert abs(got[0] - want[0]) / want[0] < 0.02 and abs(got[1] - want[1]) / want[1] < 0.01
