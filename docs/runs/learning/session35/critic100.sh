@@ -48,3 +48,10 @@ esac
 #   C 0.910 / 0.925 / 0.903, mean 0.913 (D 0.903 / 0.863 / 0.808, mean 0.858): +0.055, ahead on
 #   3 of 3: PASSES. First row >= 0.9 at 120,320 / 110,080 / 120,320: issue 12's target (0.9
 #   within 150k) is met by C on 3 of 3 seeds (D: 1 of 3). Stage 1b runs next.
+#
+# Outcome, stage 1b (2026-12-06 14:25-14:40, beside a MiniGrid grid cell; score_rs.py):
+#   C 0.895 / 0.922 / 0.943, mean 0.920 (D 0.841 / 0.867 / 0.820, mean 0.843): +0.077, ahead on
+#   3 of 3: CONFIRMED. First row >= 0.9 at 140,160 / 120,320 / 120,320.
+#   Over seeds 101-106: C 0.916 against D 0.850, and C reaches 0.9 within 150k on 6 of 6 seeds
+#   (D: 1 of 6). Issue 12's RepeatSymbol target is met with `--baseline critic`, not with the
+#   defaults. Stage 2 (critic_stage2.sh) decides the default.
