@@ -34,6 +34,8 @@
 # RULE, fixed now: all hold -> `--baseline critic` becomes the default for every agent (the
 #   grid and POPGym re-run from nothing; `--preset paper` keeps the MBP's V). Any fails -> it
 #   stays an option, recorded as RepeatSymbol's best setting with its cost.
+# Amendment 1 (before any run): checkpoints every 50k env steps, so that a run cut off at a
+# session's end resumes (exactly) with less lost; it changes nothing that is learned.
 cd "$(dirname "$0")/../../../.." && . .venv/bin/activate
 export OMP_NUM_THREADS=1
 out=runs/session35
@@ -44,7 +46,7 @@ run() { # name env seed steps flags...: skipped when finished, resumed when cut 
   local resume=; [ -d $dir ] && resume=--overwrite
   [ -f $dir/checkpoints/latest.pt ] && resume=--resume
   merlin-rl train --no-progress --env $env --seed $seed --total-steps $steps --run-dir $dir \
-      $resume "$@" >> $dir.log 2>&1
+      --checkpoint-interval 50000 $resume "$@" >> $dir.log 2>&1
 }
 arm() { # D|C -> its flags
   [ "$1" = C ] && echo --baseline critic
