@@ -23,8 +23,7 @@ def explained(x: torch.Tensor, y: torch.Tensor) -> float:
     """Between-class variance of x (S, Z) over labels y (S,), over its total, summed over units."""
     total = x.var(0, unbiased=False).sum()
     between = sum(
-        (y == k).float().mean() * ((x[y == k].mean(0) - x.mean(0)) ** 2).sum()
-        for k in y.unique()
+        (y == k).float().mean() * ((x[y == k].mean(0) - x.mean(0)) ** 2).sum() for k in y.unique()
     )
     return float(between / total)
 
