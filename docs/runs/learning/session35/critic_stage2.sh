@@ -72,3 +72,13 @@ case "${1:-}" in
   *) echo "usage: critic_stage2.sh a|b (the two arms side by side; each part is scored as both" \
        "arms finish it, and a failed part stops both)" >&2; exit 2 ;;
 esac
+#
+# Outcome so far (2026-12-06 15:13-16:06, the two halves side by side; calibration18/score.py):
+#   1. KeyToDoor: C 0.150 / 0.304 / 0.163, mean 0.206; D 0.231 / 0.253 / 0.201, mean 0.228:
+#      -0.022 (bar -0.05): HOLDS (C ahead on 1 of 3: a value with the z history does not bring
+#      the key's credit at 200k).
+#   2. WaterMaze: C 0.223 (session32) / 0.248 / 0.188, mean 0.220; D 0.259 (session31) / 0.187 /
+#      0.224, mean 0.223: -0.003: HOLDS.
+#   3. ActiveVisualMatch: D seed 100 0.339; the rest not run yet (both halves were stopped at
+#      16:06 for the session's checks; C seed 100 at 10k and D seed 101 resume from their
+#      checkpoints). Parts 3-5 are for the next session: `bash critic_stage2.sh a` and `b`.
