@@ -8,7 +8,9 @@ the config uses (``loss_bounds``), times the modality weight. Informative: recon
 first; the fraction reported is (recon - perfect) / (uninformed - perfect).
 
     python benchmarks/latent.py [--updates 300] [--kinds discrete vector text image codes multidiscrete]
-                                [--seed 1]
+                                [--seed 1] [--set text_weight=10 ...]
+
+``--set KEY=JSON`` changes a config setting (e.g. a modality weight) for every run.
 """
 
 from __future__ import annotations
@@ -102,7 +104,7 @@ def loss_bounds(kind: str, cfg, image_scale: float = 255.0) -> tuple[float, floa
     return n * float(values.var()), 0.0
 
 
-def run(kind: str, elbo: str, updates: int, seed: int) -> dict:
+def run(kind: str, elbo: str, updates: int, seed: int, overrides: dict | None = None) -> dict:
     from merlin_rl.config import make_config
     from merlin_rl.train import Trainer
 
@@ -122,6 +124,7 @@ def run(kind: str, elbo: str, updates: int, seed: int) -> dict:
         tau=10,
         seed=seed,
         elbo=elbo,
+        **(overrides or {}),
     )
     key = {
         "discrete": "discrete:obs",
@@ -171,10 +174,35 @@ def main() -> None:
     )
     p.add_argument("--elbos", nargs="+", default=["balanced", "literal"])
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=JSON",
+        help="Config overrides, e.g. text_weight=10",
+    )
     a = p.parse_args()
+    from merlin_rl.config import make_config
+
+    overrides = {}
+    for item in a.set:
+        key, sep, value = item.partition("=")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            sep = ""
+        if not sep:
+            p.error(f"--set {item!r}: expected KEY=JSON, e.g. text_weight=10")
+    try:
+        make_config("small", **overrides)
+    except ValueError as e:  # ConfigError
+        p.error(f"--set: {e}")
     torch.set_num_threads(1)
-    rows = [run(k, e, a.updates, a.seed) for k in a.kinds for e in a.elbos]
-    print(json.dumps({"benchmark": "latent", "seed": a.seed, "results": rows}, indent=2))
+    rows = [run(k, e, a.updates, a.seed, overrides) for k in a.kinds for e in a.elbos]
+    out = {"benchmark": "latent", "seed": a.seed, "results": rows}
+    if overrides:
+        out["set"] = overrides
+    print(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":

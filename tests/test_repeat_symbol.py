@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import merlin_rl.envs  # noqa: F401  (registers merlin_rl/RepeatSymbol-v0)
+from merlin_rl.encoders import modality_for_space
 from merlin_rl.envs.repeat_symbol import (
     RepeatSymbolCore,
     RepeatSymbolEnv,
@@ -182,3 +183,33 @@ def test_knobs_reach_the_spaces() -> None:
     assert env.single_action_space == gym.spaces.Discrete(7)
     assert env.unwrapped.episode_length == 9
     assert env.unwrapped.random_return == pytest.approx(2 / 7 - 1)
+
+
+def test_tokens_space_shows_the_same_symbols_as_one_token_ids() -> None:
+    """symbol_space="tokens": the same stream as symbol + 1 in a one-token id sequence, which the
+    agent reads as text (encoders: a 1-D integer Box of ids, 0 = padding)."""
+    b = 8
+    plain = RepeatSymbolVectorEnv(num_envs=b, num_symbols=5)
+    tokens = RepeatSymbolVectorEnv(num_envs=b, num_symbols=5, symbol_space="tokens")
+    space = tokens.single_observation_space["symbol"]
+    assert isinstance(space, gym.spaces.Box) and space.shape == (1,)
+    assert space.dtype == np.int64 and space.low.min() == 0 and space.high.max() == 5
+    assert modality_for_space("symbol", space, 8, 8).kind == "text"
+    a, _ = plain.reset(seed=6)
+    t, _ = tokens.reset(seed=6)
+    rng = np.random.default_rng(0)
+    for _ in range(60):  # through an episode end
+        assert t["symbol"].shape == (b, 1)
+        np.testing.assert_array_equal(t["symbol"][:, 0], a["symbol"] + 1)
+        assert all(space.contains(x) for x in t["symbol"])
+        actions = rng.integers(5, size=b)
+        a, ra, *_ = plain.step(actions)
+        t, rt, *_ = tokens.step(actions)
+        np.testing.assert_array_equal(ra, rt)
+    single = RepeatSymbolEnv(symbol_space="tokens")
+    obs, _ = single.reset(seed=1)
+    assert single.observation_space.contains(obs)
+    with pytest.raises(
+        ValueError, match="symbol_space must be one of discrete, tokens, got 'text'"
+    ):
+        RepeatSymbolCore(1, symbol_space="text")

@@ -13,7 +13,10 @@ Episode (``episode_length`` steps, default 51; then terminated):
 * the episode ends (terminated) with the step t = ``episode_length - 1``. The final observation
   (after the end) is one more random symbol that no action answers.
 
-Observation: ``{"symbol": Discrete(num_symbols)}``. Actions: ``Discrete(num_symbols)`` (action
+Observation: ``{"symbol": Discrete(num_symbols)}``; with ``symbol_space="tokens"`` the same symbol
+as a one-token id sequence, ``{"symbol": Box(0, num_symbols, (1,), int64)}`` holding ``symbol + 1``
+(0 is the text modality's padding), so that the agent reads it through its text encoder and
+decoder: the same task for the text pathway. Actions: ``Discrete(num_symbols)`` (action
 ``a`` says "symbol a").
 
 Maximum return: 1 (every rewarded step right; the oracle, :meth:`RepeatSymbolCore.oracle`, answers
@@ -30,7 +33,8 @@ them; MERLIN can write each symbol to memory and read the one written k steps ag
 Knobs (defaults): ``k`` (4, >= 1), ``num_symbols`` (4, >= 2), ``episode_length`` (51, > k),
 ``image_size`` (16, in [4, 256]; only the size of the blocks in :meth:`RepeatSymbolCore.render`:
 the observation has no image. It exists so that settings meant for every built-in task, such as
-the ``paper`` preset's ``image_size``, apply here too).
+the ``paper`` preset's ``image_size``, apply here too), ``symbol_space`` ("discrete"; or
+"tokens", above).
 
 The batched :class:`RepeatSymbolVectorEnv` steps all copies with NumPy at once (autoreset mode
 ``NEXT_STEP``); :class:`RepeatSymbolEnv` is the single env; both wrap :class:`RepeatSymbolCore`
@@ -46,6 +50,7 @@ from gymnasium import spaces
 from merlin_rl.envs.base import TaskCore, TaskEnv, TaskVectorEnv, check_int
 
 BACKGROUND, EMPTY, FRAME = 235, 90, 0  # render: grey levels
+SYMBOL_SPACES = ("discrete", "tokens")
 
 
 def symbol_colours(symbols: np.ndarray, num_symbols: int) -> np.ndarray:
@@ -72,6 +77,7 @@ class RepeatSymbolCore(TaskCore):
         num_symbols: int = 4,
         episode_length: int = 51,
         image_size: int = 16,
+        symbol_space: str = "discrete",
     ) -> None:
         super().__init__(num_envs)
         self.k = check_int(self.name, "k", k, 1)
@@ -79,7 +85,18 @@ class RepeatSymbolCore(TaskCore):
         self.episode_length = check_int(self.name, "episode_length", episode_length, self.k + 1)
         self.image_size = check_int(self.name, "image_size", image_size, 4, 256)
         self.rewarded_steps = self.episode_length - self.k
-        self.observation_space = spaces.Dict({"symbol": spaces.Discrete(self.num_symbols)})
+        if symbol_space not in SYMBOL_SPACES:
+            raise ValueError(
+                f"{self.name}: symbol_space must be one of {', '.join(SYMBOL_SPACES)}, "
+                f"got {symbol_space!r}"
+            )
+        self.tokens = symbol_space == "tokens"
+        symbol = (
+            spaces.Box(0, self.num_symbols, (1,), np.int64)
+            if self.tokens
+            else spaces.Discrete(self.num_symbols)
+        )
+        self.observation_space = spaces.Dict({"symbol": symbol})
         self.action_space = spaces.Discrete(self.num_symbols)
         self.max_return, self.random_return = 1.0, 2.0 / self.num_symbols - 1.0
         self.t = np.zeros(self.num_envs, np.int64)
@@ -104,6 +121,8 @@ class RepeatSymbolCore(TaskCore):
         return reward.astype(np.float32), terminated, np.zeros(self.num_envs, bool)
 
     def observation(self) -> dict[str, np.ndarray]:
+        if self.tokens:  # ids 1..num_symbols, one token each (0 = padding)
+            return {"symbol": self.history[:, :1] + 1}
         return {"symbol": self.history[:, 0].copy()}
 
     def render(self, index: int = 0) -> np.ndarray:
