@@ -63,3 +63,11 @@ case "${1:-}" in
     done ;;
   *) echo "usage: text_weight.sh a|b (the two halves side by side)" >&2; exit 2 ;;
 esac
+#
+# Outcome (2026-12-06 17:05-17:33; runs/session36/latent_w{1,10}_s{2,3}.json, the share of the way
+# left, KL in nats):
+#   1. text: D 0.556 / 0.537 (KL 5.0 / 5.7); T 0.197 / 0.155 (KL 16.2 / 19.7): above the bar of
+#      0.15 on both seeds: FAILS. multidiscrete: D 0.253 / 0.331; T 0.019 / 0.021: holds.
+#   Part 1 failed, so by the rule text_weight 10 stays an option. Parts 2 and 3 were stopped at
+#   their start (T_RepeatSymbolTokens_s101 at 10k; nothing else begun): they cannot change the
+#   outcome, and the cores were needed for critic_stage2.sh.
