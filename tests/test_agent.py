@@ -226,7 +226,7 @@ def test_posterior_is_prior_plus_correction(input_norm):
     torch.testing.assert_close(dist["mu_q"], post[:, :Z])
     torch.testing.assert_close(dist["logsig_q"], post[:, Z:])
     torch.testing.assert_close(z, post[:, :Z])  # no sampling: z = mu_q
-    assert float(excess.min()) > 0  # some log sigmas lie past a bound here
+    assert float(excess.max()) > 0  # some log sigmas lie past a bound here
     torch.testing.assert_close(dist["logsig_excess"], excess)
 
     # the prior does not see e_t; the posterior does

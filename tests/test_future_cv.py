@@ -18,7 +18,8 @@ ENV = dict(env="merlin_rl/RepeatSymbol-v0", env_kwargs={"episode_length": 6, "k"
 
 
 def _trainer(tmp_path, name: str, **kw) -> Trainer:
-    cfg = make_config("small", **{**TINY, **ENV, **kw})
+    """The control variates were built on the MBP's V (``policy-q`` needs --baseline mbp)."""
+    cfg = make_config("small", **{**TINY, **ENV, "baseline": "mbp", **kw})
     return Trainer(cfg, run_dir=tmp_path / name, progress=False)
 
 

@@ -225,7 +225,9 @@ def _context_drawn_from_z0(tmp_path, updates: int, **overrides) -> float:
     """After ``updates`` updates on MemoryChain (length 30: the context is 1 value in 90 of the
     vector input), the share of 256 fresh first views whose context the MBP's vector decoder
     gives back (its sign) from z_0; chance 0.5."""
-    cfg = make_config("small", **{**TINY, "env": "experiments/MemoryChain-v0", **overrides})
+    cfg = make_config(
+        "small", **{**TINY, "env": "experiments/MemoryChain-v0", "baseline": "mbp", **overrides}
+    )
     tr = Trainer(cfg, run_dir=tmp_path, progress=False)
     for _ in range(updates):
         tr.update(tr.rollout())
@@ -246,7 +248,8 @@ def test_a_rare_vector_cue_gets_into_z_with_a_learned_scale(tmp_path):
     seventeenth session: 0.97 against 0.58 on this seed, 1.0 against 0.78 on seed 2). Measured
     with the prior's and posterior's inputs as they are (`--latent-input-norm none`, the default
     before the thirty-first session): under the layer norm this tiny check gives 0.75 after 300
-    updates (docs/runs/learning/session31/memory_chain.sh measures the task itself)."""
+    updates (docs/runs/learning/session31/memory_chain.sh measures the task itself). With the
+    MBP's V as the baseline (`--baseline mbp`, the default before the thirty-sixth session)."""
     plain = dict(latent_input_norm="none")
     assert _context_drawn_from_z0(tmp_path / "learned", 300, vector_sigma="learned", **plain) > 0.9
     assert _context_drawn_from_z0(tmp_path / "fixed", 300, vector_sigma="fixed", **plain) < 0.75

@@ -566,8 +566,9 @@ def test_policy_baseline_advantages_come_from_the_policy_value_head(tmp_path, ag
 
 def test_policy_value_loss_trains_the_policy_alone(tmp_path):
     """Gradient flow of --baseline policy: the value head's squared error reaches the value head
-    and the policy LSTM, and no MBP parameter; the defaults make no value head at all."""
-    default = _trainer(tmp_path, "nohead")
+    and the policy LSTM, and no MBP parameter; the MBP's baseline makes no value head at all."""
+    assert make_config("small").baseline == "critic" and make_config("paper").baseline == "mbp"
+    default = _trainer(tmp_path, "nohead", baseline="mbp")
     assert default.agent.policy.value_head is None
     assert not any(k.startswith("policy.value_head") for k in default.agent.state_dict())
     default.env.close()

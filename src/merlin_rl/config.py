@@ -297,8 +297,11 @@ class Config:
     # history; MERLIN's V sees z_t, which holds little of the past), trained by the policy's
     # optimiser with weight policy_value_cost; the MBP's return heads are trained as before.
     # "critic": the same head on [z_t, c~_t], c~_t the state of a critic LSTM of its own on z_t
-    # (RecurrentPPO's separate critic LSTM), so that its regression does not move the policy
-    baseline: str = "mbp"
+    # (RecurrentPPO's separate critic LSTM), so that its regression does not move the policy.
+    # "critic" since the thirty-sixth session (session35/critic_stage2.sh's rule: RepeatSymbol
+    # 0.916 against 0.850 on six fresh seeds, the suite and POPGym within their bars; 17% fewer
+    # env steps/s; "mbp" before; docs/learning.md)
+    baseline: str = "critic"
     policy_value_cost: float = 0.5
     ppo_clip: float = 0.2  # PPO's clipped ratio on the policy term (inactive at K = 1)
     target_kl: float = 0.0  # stop a segment's epochs once approx KL(pi_old||pi) > 1.5x this; 0 off
@@ -538,6 +541,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         latent="joint",  # the paper's one posterior over all inputs
         latent_input_norm="none",  # the paper's MLPs read their inputs as they are
         discrete_weight=1.0,
+        baseline="mbp",  # the paper's V(z_t, log pi_t) as the advantages' baseline
         mbp_clip="global",  # DESIGN §2: gradient-norm clipping on both optimisers
         reward_norm="off",
         advantage_norm="off",

@@ -82,3 +82,18 @@ esac
 #   3. ActiveVisualMatch: D seed 100 0.339; the rest not run yet (both halves were stopped at
 #      16:06 for the session's checks; C seed 100 at 10k and D seed 101 resume from their
 #      checkpoints). Parts 3-5 are for the next session: `bash critic_stage2.sh a` and `b`.
+#
+# Outcome, completed in the thirty-sixth session (2026-12-06 16:36-17:56; C's remaining runs in
+# two chains by session36/critic_finish.sh, the same commands; runs restarted from nothing where
+# no 50k checkpoint existed, which changes nothing learned: the same seeds, the same code):
+#   3. ActiveVisualMatch: C 0.369 / 0.377 / 0.199, mean 0.315; D 0.339 / 0.328 / 0.196, mean
+#      0.288: +0.027: HOLDS (C ahead on 3 of 3).
+#   4. ColourMatch, first row >= 0.9: C 60,160 (session32) / 50,560 / 40,320, 3 of 3, mean 50,347;
+#      D 50,560 (session31) / 90,240 / 40,320, 3 of 3, mean 60,373: as many seeds, 10,027 sooner:
+#      HOLDS.
+#   5. POPGym (session33/score.py): RepeatFirst C 0.960 / 0.924 / 0.923, mean 0.936; D 0.907 /
+#      0.905 / 0.932, mean 0.915: +0.021: HOLDS. RepeatPrevious C 0.962 / 0.969 / 0.957, mean
+#      0.963; D 0.834 / 0.894 / 0.891, mean 0.873: +0.090: HOLDS.
+#   6. Speed: 17% fewer env steps/s (measured in the thirty-second session).
+#   All parts hold: by the rule `--baseline critic` becomes the default for every agent
+#   (`--preset paper` keeps the MBP's V); the grid and POPGym are re-run from nothing.
