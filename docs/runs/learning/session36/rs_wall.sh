@@ -16,3 +16,10 @@ mkdir -p $out
     --env merlin_rl/RepeatSymbol-v0 --seed 0 --total-steps 150000 --baseline critic \
     --run-dir $out/C_RepeatSymbol_s0 --overwrite > $out/C_RepeatSymbol_s0.log 2>&1
 wait
+#
+# Outcome (2026-12-06 17:48-18:04): MERLIN (C_RepeatSymbol_s0) first logged 0.9 at 110,080 env
+# steps after 478 s and ended at 0.936 (the last three rows; 690 s for 150k), with three
+# processes on the two cores. RecurrentPPO was slowed further by a test run that shared the
+# cores (45,000 env steps after 923 s; 95,000 after 652 s in the thirteenth session, whose curve
+# it repeats), so it was stopped at 45k and no ratio is reported: the comparison is to be made
+# again with the two jobs alone.
