@@ -278,3 +278,21 @@ def test_a_changed_discrete_weight_makes_stale_only_merlin_runs_with_a_discrete_
         "discrete_weight: 10.0, now 100.0"
     ]
     assert all(v == [] for v in stale.values()), stale
+
+
+def test_a_changed_text_weight_makes_stale_only_merlin_runs_with_a_text_input(tmp_path):
+    """The thirty-sixth session's default --text-weight 100 (1 before): a run recorded with 1 is
+    stale for MERLIN on an env with a token input (InstructedGoal's instruction, RepeatSymbol read
+    as one-token text) and stands elsewhere (no text input; the ablations have no decoders)."""
+    from merlin_rl.config import make_config
+
+    assert make_config("small").text_weight == 100.0 and make_config("paper").text_weight == 1.0
+    stale = _stale_after_recording(
+        tmp_path,
+        ["merlin", "rl-mem"],
+        ["merlin_rl/ColourMatch-v0", "merlin_rl/InstructedGoal-v0"],
+        "",
+        lambda rec: rec.update(text_weight=1.0),
+    )
+    assert stale.pop(("merlin", "merlin_rl/InstructedGoal-v0")) == ["text_weight: 1.0, now 100.0"]
+    assert all(v == [] for v in stale.values()), stale

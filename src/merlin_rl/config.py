@@ -266,7 +266,11 @@ class Config:
     # the learned scale's floor: a dimension's weight 1 / (2 sigma^2) is at most 50 at 0.1 (what
     # the default image_weight puts on a pixel's squared error)
     vector_sigma_min: float = 0.1
-    text_weight: float = 1.0
+    # 100 since the thirty-sixth session (1 before; session36/text_weight100.sh's rule): a token
+    # input at weight 1 stays half out of z (benchmarks/latent.py: 0.52-0.57 of the way left;
+    # 0.05-0.08 at 100), and RepeatSymbol read as one-token text learns faster at 100 (0.776
+    # against 0.608 on seeds 101-103); the Discrete input's weight, for the same reason
+    text_weight: float = 100.0
     # 100 since the thirty-fourth session (10 since the thirtieth, 1 before): with the factored
     # latent, a Discrete input beside an image gets into z at 10 (ActiveVisualMatch's shown cue:
     # 0.03 nats; about ln 8 at weight 1 or under the joint latent); without an image, RepeatSymbol
@@ -541,6 +545,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         latent="joint",  # the paper's one posterior over all inputs
         latent_input_norm="none",  # the paper's MLPs read their inputs as they are
         discrete_weight=1.0,
+        text_weight=1.0,
         baseline="mbp",  # the paper's V(z_t, log pi_t) as the advantages' baseline
         mbp_clip="global",  # DESIGN §2: gradient-norm clipping on both optimisers
         reward_norm="off",

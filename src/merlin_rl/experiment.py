@@ -315,6 +315,7 @@ _MATTERS: dict[str, Callable[[Config], bool]] = {
     "latent": _latent_matters,
     "vector_sigma": _decoder_of("vector"),
     "discrete_weight": _decoder_of("discrete"),
+    "text_weight": _decoder_of("text"),
     "vector_sigma_min": lambda cfg: cfg.vector_sigma == "learned" and _decoder_of("vector")(cfg),
     "image_decoder": _decoder_of("image"),
     "image_output": _decoder_of("image"),

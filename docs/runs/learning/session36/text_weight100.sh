@@ -59,3 +59,11 @@ case "${1:-}" in
     done ;;
   *) echo "usage: text_weight100.sh 1|a|b" >&2; exit 2 ;;
 esac
+#
+# Outcome (2026-12-06 17:37-18:21; part 2's H arm partly by text100_split.sh, the same commands):
+#   1. text: D 0.521 / 0.570 (KL 5.9 / 5.0); H 0.050 / 0.082 (KL 28.9 / 30.3): <= 0.15 on both:
+#      HOLDS. multidiscrete: D 0.703 / 0.241; H 0.011 / 0.013: HOLDS.
+#   2. RepeatSymbol as one-token text (last three rows): D 0.570 / 0.668 / 0.585, mean 0.608;
+#      H 0.815 / 0.752 / 0.760, mean 0.776: +0.168 (bar -0.02): HOLDS (ahead on 3 of 3).
+#   3. MiniGrid-MemoryS7, seed 100, 100k: H 0.365; D 0.388: -0.023 (bar -0.05): HOLDS.
+#   All parts hold: by the rule text_weight 100 becomes the default (`--preset paper` keeps 1).
