@@ -111,21 +111,9 @@ def run(kind: str, elbo: str, updates: int, seed: int, overrides: dict | None = 
     env_id = f"merlin_rl_bench/Random{kind.title()}-v0"
     if env_id not in gym.registry:
         gym.register(env_id, entry_point=RandomInputEnv, kwargs={"kind": kind})
-    cfg = make_config(
-        "small",
-        env=env_id,
-        z_dim=8,
-        enc_dim=16,
-        mlp_hidden=32,
-        mbp_hidden=32,
-        policy_hidden=16,
-        memory_rows=16,
-        num_envs=8,
-        tau=10,
-        seed=seed,
-        elbo=elbo,
-        **(overrides or {}),
-    )
+    tiny = dict(z_dim=8, enc_dim=16, mlp_hidden=32, mbp_hidden=32, policy_hidden=16, memory_rows=16)
+    settings = {**tiny, "num_envs": 8, "tau": 10, **(overrides or {})}  # --set may change these
+    cfg = make_config("small", **settings, env=env_id, seed=seed, elbo=elbo)
     key = {
         "discrete": "discrete:obs",
         "vector": "vector:obs",
@@ -176,7 +164,8 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument(
         "--set",
-        nargs="*",
+        nargs="+",
+        action="extend",
         default=[],
         metavar="KEY=JSON",
         help="Config overrides, e.g. text_weight=10",
@@ -193,6 +182,8 @@ def main() -> None:
             sep = ""
         if not sep:
             p.error(f"--set {item!r}: expected KEY=JSON, e.g. text_weight=10")
+        if key in ("env", "seed", "elbo"):
+            p.error(f"--set {key}: the benchmark sets it (its own env; --seed, --elbos)")
     try:
         make_config("small", **overrides)
     except ValueError as e:  # ConfigError

@@ -215,12 +215,12 @@ def test_memory_retention_and_latent_benchmarks_print_json(capsys, monkeypatch):
     assert all(r["uninformed_loss"] > 0 and r["kl_nats"] >= 0 for r in rows)
     assert rows[1]["image_scale"] == 7.0  # ids 1..6 are read as codes, not pixels
     argv = ["latent.py", "--updates", "1", "--kinds", "text", "--elbos", "balanced"]
-    monkeypatch.setattr(sys, "argv", argv + ["--set", "text_weight=10"])
+    monkeypatch.setattr(sys, "argv", argv + ["--set", "text_weight=10", "--set", "tau=4"])
     latent.main()
     out = json.loads(capsys.readouterr().out)
-    assert out["set"] == {"text_weight": 10} and out["results"][0]["weight"] == 10.0
+    assert out["set"] == {"text_weight": 10, "tau": 4} and out["results"][0]["weight"] == 10.0
     assert out["results"][0]["uninformed_loss"] == pytest.approx(10 * 4 * math.log(7), abs=1e-3)
-    for bad in ("text_weight", "text_weight=x", "text_weight=-1"):
+    for bad in ("text_weight", "text_weight=x", "text_weight=-1", "seed=3"):
         monkeypatch.setattr(sys, "argv", argv + ["--set", bad])
         with pytest.raises(SystemExit) as e:
             latent.main()

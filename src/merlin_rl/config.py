@@ -269,7 +269,7 @@ class Config:
     # 100 since the thirty-sixth session (1 before; session36/text_weight100.sh's rule): a token
     # input at weight 1 stays half out of z (benchmarks/latent.py: 0.52-0.57 of the way left;
     # 0.05-0.08 at 100), and RepeatSymbol read as one-token text learns faster at 100 (0.776
-    # against 0.608 on seeds 101-103); the Discrete input's weight, for the same reason
+    # against 0.608 on seeds 101-103); the same weight as a Discrete input's, for the same reason
     text_weight: float = 100.0
     # 100 since the thirty-fourth session (10 since the thirtieth, 1 before): with the factored
     # latent, a Discrete input beside an image gets into z at 10 (ActiveVisualMatch's shown cue:
