@@ -263,36 +263,30 @@ def test_runs_from_before_a_setting_stand_where_it_changes_nothing(
     assert all(v == [] for v in stale.values()), stale
 
 
-def test_a_changed_discrete_weight_makes_stale_only_merlin_runs_with_a_discrete_input(tmp_path):
-    """The thirty-fourth session's default --discrete-weight 100 (10 before): a run recorded with
-    10 is stale for MERLIN on an env with a Discrete input (RepeatSymbol) and stands elsewhere (no
-    Discrete input; the ablations have no decoders)."""
-    stale = _stale_after_recording(
-        tmp_path,
-        ["merlin", "rl-mem"],
-        ["merlin_rl/ColourMatch-v0", "merlin_rl/RepeatSymbol-v0"],
-        "",
-        lambda rec: rec.update(discrete_weight=10.0),
-    )
-    assert stale.pop(("merlin", "merlin_rl/RepeatSymbol-v0")) == [
-        "discrete_weight: 10.0, now 100.0"
-    ]
-    assert all(v == [] for v in stale.values()), stale
-
-
-def test_a_changed_text_weight_makes_stale_only_merlin_runs_with_a_text_input(tmp_path):
-    """The thirty-sixth session's default --text-weight 100 (1 before): a run recorded with 1 is
-    stale for MERLIN on an env with a token input (InstructedGoal's instruction, RepeatSymbol read
-    as one-token text) and stands elsewhere (no text input; the ablations have no decoders)."""
+@pytest.mark.parametrize(
+    "name, old, new, env",
+    [
+        ("discrete_weight", 10.0, 100.0, "merlin_rl/RepeatSymbol-v0"),
+        ("text_weight", 1.0, 100.0, "merlin_rl/InstructedGoal-v0"),
+    ],
+)
+def test_a_changed_input_weight_makes_stale_only_merlin_runs_with_that_input(
+    tmp_path, name, old, new, env
+):
+    """The thirty-fourth session's default --discrete-weight 100 (10 before) and the thirty-sixth's
+    --text-weight 100 (1 before; `--preset paper` keeps 1): a run recorded with the old weight is
+    stale for MERLIN on an env with an input of that kind (RepeatSymbol's Discrete symbol,
+    InstructedGoal's instruction) and stands elsewhere (no such input; the ablations have no
+    decoders)."""
     from merlin_rl.config import make_config
 
-    assert make_config("small").text_weight == 100.0 and make_config("paper").text_weight == 1.0
+    assert getattr(make_config("small"), name) == new and make_config("paper").text_weight == 1.0
     stale = _stale_after_recording(
         tmp_path,
         ["merlin", "rl-mem"],
-        ["merlin_rl/ColourMatch-v0", "merlin_rl/InstructedGoal-v0"],
+        ["merlin_rl/ColourMatch-v0", env],
         "",
-        lambda rec: rec.update(text_weight=1.0),
+        lambda rec: rec.update({name: old}),
     )
-    assert stale.pop(("merlin", "merlin_rl/InstructedGoal-v0")) == ["text_weight: 1.0, now 100.0"]
+    assert stale.pop(("merlin", env)) == [f"{name}: {old!r}, now {new!r}"]
     assert all(v == [] for v in stale.values()), stale
