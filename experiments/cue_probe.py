@@ -45,6 +45,13 @@ new random start back to the remembered platform: the oracle's 11.6 steps). Both
 step searched, cut off at the episode's end (for a searcher without memory they agree, whatever
 the cut); later finds that come faster than the first say that the platform is recalled.
 
+On MemoryGame the question is behavioural too: of the second flips of a turn (a card is up),
+how many match when the up card's twin has been seen in the episode (a perfect memory: all of
+them; ``match_twin_seen_by_chance``: a random pick among the face-down cards) and when it has
+not (chance); of the first flips, the share on cards already seen and on a seen pair (a
+memory player flips a seen pair, or an unseen card). ``experiments/memory_ceilings.py`` plays a
+perfect memory and the view alone for comparison.
+
 It prints one JSON line. `merlin-rl memory` draws one episode's read map; this counts.
 
     python experiments/cue_probe.py --checkpoint RUN/checkpoints/final.pt [--episodes 64] [--seed 0]
@@ -73,6 +80,7 @@ TASKS = (
     "merlin_rl/KeyToDoor-v0",
     "merlin_rl/InstructedGoal-v0",
     "merlin_rl/WaterMaze-v0",
+    "merlin_rl/MemoryGame-v0",
 )
 
 
@@ -638,6 +646,96 @@ def platform_probe(agent: Agent, env, seed: int) -> dict:
     }
 
 
+class CardCounter:
+    """MemoryGame: counts how a player's flips use what it has seen, one episode per env copy
+    (see the module docstring). Call ``before(core, actions)`` with the actions about to be
+    taken, then ``after(core, reward, done)`` once they are."""
+
+    def __init__(self, core) -> None:
+        b = core.num_envs
+        self.seen = np.zeros((b, core.cells), bool)  # cards whose face has been in view
+        self.live = np.ones(b, bool)
+        self.pairs = np.zeros(b)
+        self.n = dict.fromkeys(
+            ("flips", "noop", "known", "known_hit", "known_chance", "unknown", "unknown_hit"),
+            0.0,
+        )
+        self.n.update(first=0.0, first_seen=0.0, first_pair=0.0)
+
+    def before(self, core, actions: np.ndarray) -> None:
+        from merlin_rl.envs.memory_game import FACE_DOWN, FACE_UP, FLIP
+
+        ar, seen, n = np.arange(core.num_envs), self.seen, self.n
+        up = core.status == FACE_UP
+        shown = up & (up.sum(1) == 2)[:, None]  # a mismatch, face down before the action
+        up, down = up & ~shown, (core.status == FACE_DOWN) | shown
+        here = core.row * core.cols + core.col
+        flip = self.live & (actions == FLIP)
+        real = flip & down[ar, here]
+        first = np.argmax(up, axis=1)
+        known = (down & seen & (core.face == core.face[ar, first][:, None])).any(1)
+        second, opening = real & up.any(1), real & ~up.any(1)
+        n["flips"] += real.sum()
+        n["noop"] += (flip & ~real).sum()
+        self.second = {"known": second & known, "unknown": second & ~known}
+        for name, group in self.second.items():
+            n[name] += group.sum()
+        others = np.maximum(down.sum(1) - 1, 1)  # face-down cards the second flip chooses among
+        n["known_chance"] += (1 / others)[second & known].sum()
+        n["first"] += opening.sum()
+        n["first_seen"] += (opening & seen[ar, here]).sum()
+        pair = (seen & down & (core.face == core.face[ar, here][:, None])).sum(1) == 2
+        n["first_pair"] += (opening & pair).sum()
+
+    def after(self, core, reward: np.ndarray, done: np.ndarray) -> None:
+        from merlin_rl.envs.memory_game import FACE_DOWN
+
+        h = core.view // 2
+        in_view = (np.abs(core._cell_r - core.row[:, None]) <= h) & (
+            np.abs(core._cell_c - core.col[:, None]) <= h
+        )
+        self.seen |= in_view & (core.status != FACE_DOWN) & self.live[:, None]
+        for name, group in self.second.items():
+            self.n[f"{name}_hit"] += (group & (reward > 0)).sum()
+        self.pairs += np.where(self.live, reward, 0)
+        self.live &= ~done
+
+    def summary(self) -> dict:
+        n, b = self.n, len(self.live)
+
+        def share(num: str, den: str) -> float | None:
+            return round(float(n[num] / n[den]), 3) if n[den] else None
+
+        return {
+            "episodes": b,
+            "pairs_per_episode": round(float(self.pairs.mean()), 3),
+            "flips_per_episode": round(float(n["flips"] / b), 2),
+            "noop_flips_per_episode": round(float(n["noop"] / b), 2),
+            "second_flips_twin_seen": int(n["known"]),
+            "match_twin_seen": share("known_hit", "known"),
+            "match_twin_seen_by_chance": share("known_chance", "known"),
+            "second_flips_twin_unseen": int(n["unknown"]),
+            "match_twin_unseen": share("unknown_hit", "unknown"),
+            "first_flips_on_seen_cards": share("first_seen", "first"),
+            "first_flips_on_a_seen_pair": share("first_pair", "first"),
+        }
+
+
+def cards_probe(agent: Agent, env, seed: int) -> dict:
+    """MemoryGame: :class:`CardCounter` over one episode of every env copy of ``agent``."""
+    core = env.core
+    stepper = _Stepper(agent, env, seed)
+    counter = CardCounter(core)
+    for _ in range(core.episode_length):
+        _, out = stepper.act()
+        counter.before(core, out.action.numpy().reshape(core.num_envs))
+        r, done, _ = stepper.advance(out)
+        counter.after(core, r, done)
+        if not counter.live.any():
+            break
+    return counter.summary()
+
+
 def merlin_on(task: str):
     """A ``check`` for :func:`load_probe_args`: the checkpoint must be MERLIN's on ``task``."""
 
@@ -677,7 +775,9 @@ def main() -> None:
         lambda cfg: None if cfg.env in TASKS else f"trained on {cfg.env}, not one of {TASKS}",
     )
     cfg = agent.cfg
-    run = {TASKS[2]: instruction_probe, TASKS[3]: platform_probe}.get(cfg.env, probe)
+    run = {TASKS[2]: instruction_probe, TASKS[3]: platform_probe, TASKS[4]: cards_probe}.get(
+        cfg.env, probe
+    )
     print(json.dumps({"checkpoint": a.checkpoint, "seed": a.seed, **run(agent, env, a.seed)}))
 
 

@@ -249,3 +249,64 @@ def test_recomputed_policy_read_strengths_give_the_policys_read_weights(baseline
                 wrong = mem_ops.read(memory, keys, beta * 2)[1]
                 assert not torch.allclose(wrong, out.policy_weights)
             stepper.advance(out)
+
+
+def _count_cards(player: str, episodes: int = 128) -> dict:
+    """CardCounter over scripted MemoryGame players (experiments/memory_ceilings.py)."""
+    from merlin_rl.envs.memory_game import LEFT, UP, MemoryGameCore
+
+    mod, ceilings = _probe_module(), load_script("experiments/memory_ceilings.py")
+    core = MemoryGameCore(episodes)
+    core.rng.seed(np.arange(episodes))
+    every = np.ones(episodes, bool)
+    core.reset(every)
+    counter, rng = mod.CardCounter(core), np.random.default_rng(0)
+    known = np.zeros((episodes, core.cells), bool)
+    corner = [UP] * (core.rows - 1) + [LEFT] * (core.cols - 1)
+    for t in range(core.max_steps):
+        if player == "memory":
+            actions = (
+                np.full(episodes, corner[t])
+                if t < len(corner)
+                else ceilings.memory_game_memory_action(core, known)
+            )
+        else:
+            actions = ceilings.memory_game_view_action(core, rng)
+        counter.before(core, actions)
+        reward, term, trunc = core.step(actions, counter.live)
+        known |= ceilings._in_view(core) & (core.status != ceilings.FACE_DOWN)
+        counter.after(core, reward, term | trunc)
+    return counter.summary()
+
+
+def test_card_counter_tells_a_perfect_memory_from_the_view_alone():
+    """A perfect memory matches every second flip whose twin it has seen and re-opens a seen
+    card only as half of a seen pair; the view-only player matches those at about the chance of
+    a random pick and re-opens seen cards whose twin it has not seen."""
+    memory, view = _count_cards("memory"), _count_cards("no-memory")
+    assert memory["pairs_per_episode"] == 6.0 and memory["noop_flips_per_episode"] == 0
+    assert memory["match_twin_seen"] == 1.0 and memory["second_flips_twin_seen"] > 0
+    # it opens on a seen card only when it knows that card's twin too
+    assert memory["first_flips_on_seen_cards"] == memory["first_flips_on_a_seen_pair"] > 0
+    chance = view["match_twin_seen_by_chance"]
+    assert 0.05 < chance < 0.3 and abs(view["match_twin_seen"] - chance) < 0.1
+    assert view["first_flips_on_seen_cards"] > view["first_flips_on_a_seen_pair"]
+    assert view["pairs_per_episode"] < 2
+
+
+def test_cards_probe_on_an_untrained_agent():
+    import torch
+
+    from merlin_rl.agent import Agent
+    from merlin_rl.config import make_config
+    from merlin_rl.envs import make_vector_env
+
+    mod = _probe_module()
+    torch.manual_seed(0)
+    cfg = make_config("small", env=mod.TASKS[4], num_envs=8, z_dim=8, enc_dim=16,
+                      image_channels=4, mlp_hidden=16, mbp_hidden=16, policy_hidden=16)  # fmt: skip
+    env = make_vector_env(cfg.env, 8, cfg.env_kwargs)
+    agent = Agent(env.single_observation_space, env.single_action_space, cfg).eval()
+    res = mod.cards_probe(agent, env, seed=0)
+    assert res["episodes"] == 8 and 0 <= res["pairs_per_episode"] <= 6
+    assert all(res[k] is None or 0 <= res[k] <= 1 for k in res if k.startswith(("match", "first")))

@@ -1,0 +1,258 @@
+"""What a perfect memory is worth on MemoryGame and WaterMaze, and what no memory at all earns.
+
+Both tasks' declared maxima are oracles that know what an agent has to find out (where a card's
+twin lies, where the platform is), so a normalised score of 0.8 asks for an unknown share of the
+best an agent can do. This script plays two scripted agents against each task's batched core, with
+fixed seeds, and prints one JSON line per (task, player) with the mean return, its standard
+error and the normalised score (R - R_random) / (R_max - R_random) it gets:
+
+* ``memory``: a perfect memory of everything it has seen.
+  - MemoryGame: it first walks into the top-left corner (``rows + cols - 2`` moves: the view does
+    not say where the cursor is), then keeps track of its cell and of every face it has seen,
+    and plays greedily: flip a card whose twin it knows, else the nearest card it has not seen.
+  - WaterMaze: it sweeps the goal's region in lanes ``2 * goal_radius`` apart until the first
+    find, then swims straight back from every new start (the oracle's steering). It is given its
+    position and heading, which the twelve wall cues show.
+* ``no-memory``: acts on the current view alone.
+  - MemoryGame: flip the card under the cursor when it is face down, else step towards the
+    nearest face-down card in view (random ties; a random move when none is in view).
+  - WaterMaze: follows the same sweep as a closed loop, a function of position and heading
+    alone, at every trial: the best a memoryless searcher here does short of luck.
+
+Neither player is proved optimal; they are strong, simple strategies that bracket the task. For
+MemoryGame the JSON also has the share of episodes finished (every pair matched) and their mean
+length; for WaterMaze the steps searched per first and per later find (``find_rates`` of
+``experiments/cue_probe.py``, which measures trained agents the same way).
+
+    python experiments/memory_ceilings.py [--episodes 2048] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from merlin_rl.envs.memory_game import (
+    DOWN,
+    FACE_DOWN,
+    FACE_UP,
+    FLIP,
+    LEFT,
+    RIGHT,
+    UP,
+    MemoryGameCore,
+)
+from merlin_rl.envs.water_maze import MARGIN, WaterMazeCore, steer
+
+# --------------------------------------------------------------------------- MemoryGame
+
+
+def _walk(core: MemoryGameCore, target: np.ndarray) -> np.ndarray:
+    """Actions [B] that move the cursor one cell towards ``target`` [B] (cell index), rows first,
+    and flip when it is there."""
+    tr, tc = target // core.cols, target % core.cols
+    return np.select(
+        [tr < core.row, tr > core.row, tc < core.col, tc > core.col],
+        [UP, DOWN, LEFT, RIGHT],
+        FLIP,
+    ).astype(np.int64)
+
+
+def _nearest(dist: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Per row, the index of the smallest ``dist`` [B, C] among ``allowed`` [B, C] (0 if none)."""
+    return np.argmin(np.where(allowed, dist, np.inf), axis=1)
+
+
+def _in_view(core: MemoryGameCore) -> np.ndarray:
+    """Which cells [B, cells] are in the view around the cursor."""
+    h = core.view // 2
+    return (np.abs(core._cell_r - core.row[:, None]) <= h) & (
+        np.abs(core._cell_c - core.col[:, None]) <= h
+    )
+
+
+def memory_game_memory_action(core: MemoryGameCore, known: np.ndarray) -> np.ndarray:
+    """The perfect-memory player's actions [B] once it knows its cell; ``known`` [B, cells]:
+    the cards whose face it has seen."""
+    up = core.status == FACE_UP
+    shown_mismatch = up & (up.sum(1) == 2)[:, None]  # face down again before this step's action
+    down = (core.status == FACE_DOWN) | shown_mismatch
+    up = up & ~shown_mismatch
+    dist = (
+        np.abs(core._cell_r - core.row[:, None]) + np.abs(core._cell_c - core.col[:, None])
+    ).astype(float)
+    unseen = down & ~known
+    first = np.argmax(up, axis=1)
+    first_face = np.take_along_axis(core.face, first[:, None], axis=1)
+    twin = down & known & (core.face == first_face)
+    seen_down = down & known
+    same = (
+        (core.face[:, :, None] == core.face[:, None, :])
+        & seen_down[:, :, None]
+        & seen_down[:, None, :]
+    )
+    same &= ~np.eye(core.cells, dtype=bool)
+    has_pair = same.any(2)
+    fallback = np.where(unseen.any(1, keepdims=True), unseen, down)
+    one_up = up.any(1)
+    target = np.where(
+        one_up,
+        np.where(twin.any(1), _nearest(dist, twin), _nearest(dist, fallback)),
+        np.where(has_pair.any(1), _nearest(dist, has_pair), _nearest(dist, fallback)),
+    )
+    return _walk(core, target)
+
+
+def memory_game_view_action(core: MemoryGameCore, rng: np.random.Generator) -> np.ndarray:
+    """The no-memory player's actions [B], from the current view alone."""
+    here = core.row * core.cols + core.col
+    down = core.status == FACE_DOWN
+    dist = np.abs(core._cell_r - core.row[:, None]) + np.abs(core._cell_c - core.col[:, None])
+    dist = dist + rng.random(dist.shape) * 0.5  # random ties
+    visible = down & _in_view(core)
+    step = _walk(core, _nearest(dist, visible))
+    wander = rng.integers(4, size=core.num_envs)
+    flip_here = np.take_along_axis(down, here[:, None], axis=1)[:, 0]
+    return np.where(flip_here, FLIP, np.where(visible.any(1), step, wander)).astype(np.int64)
+
+
+def play_memory_game(player: str, episodes: int, seed: int, **knobs: int) -> dict[str, float]:
+    """Returns of ``episodes`` MemoryGame episodes of ``player`` ("memory" or "no-memory")."""
+    core = MemoryGameCore(episodes, **knobs)
+    core.rng.seed(np.arange(episodes) + seed)
+    running = np.ones(episodes, bool)
+    core.reset(running)
+    rng = np.random.default_rng(seed)
+    known = np.zeros((episodes, core.cells), bool)
+    corner = [UP] * (core.rows - 1) + [LEFT] * (core.cols - 1)
+    total = np.zeros(episodes)
+    length = np.full(episodes, core.max_steps)
+    for t in range(core.max_steps):
+        if player == "memory":
+            if t < len(corner):
+                actions = np.full(episodes, corner[t], np.int64)
+            else:
+                actions = memory_game_memory_action(core, known)
+        else:
+            actions = memory_game_view_action(core, rng)
+        reward, term, trunc = core.step(actions, running)
+        known |= _in_view(core) & (core.status != FACE_DOWN)
+        total += reward
+        length = np.where(running & term, t + 1, length)
+        running &= ~(term | trunc)
+        if not running.any():
+            break
+    out = _summary("merlin_rl/MemoryGame-v0", player, total, core)
+    out["finished"] = round(float((total == core.pairs).mean()), 3)
+    out["mean_steps"] = round(float(length.mean()), 1)
+    return out
+
+
+# --------------------------------------------------------------------------- WaterMaze
+
+
+class Sweep:
+    """A closed loop of lanes ``2 * goal_radius`` apart over the goal centres' square (an even
+    number of lanes, so the loop closes along a return leg outside them)."""
+
+    def __init__(self, goal_radius: float, lookahead: float = 0.1) -> None:
+        r = goal_radius
+        lo, hi = r + 0.05, 0.95 - r  # where goal centres lie
+        n = max(2, math.ceil(round((hi - lo - r) / (2 * r), 9)) + 1)  # lanes lo + r ... hi
+        n += n % 2
+        lanes = np.linspace(min(lo + r, hi), hi, n)
+        points = []
+        for k, y in enumerate(lanes):
+            xs = (lo, hi) if k % 2 == 0 else (hi, lo)
+            points += [(xs[0], y), (xs[1], y)]
+        back = max(MARGIN, lo - 0.1)
+        points += [(back, lanes[-1]), (back, lanes[0]), (lo, lanes[0])]
+        p = np.array(points)
+        self.a, self.b = p[:-1], p[1:]  # segments [K, 2]
+        self.length = np.linalg.norm(self.b - self.a, axis=1)
+        self.start = np.concatenate([[0.0], np.cumsum(self.length)[:-1]])
+        self.total = float(self.length.sum())
+        self.lookahead = lookahead
+
+    def target(self, pos: np.ndarray) -> np.ndarray:
+        """The point [B, 2] ``lookahead`` further along the loop than the closest point to
+        ``pos`` [B, 2]."""
+        ab = self.b - self.a  # [K, 2]
+        u = ((pos[:, None] - self.a) * ab).sum(2) / (self.length**2)  # [B, K]
+        u = np.clip(u, 0.0, 1.0)
+        closest = self.a + u[..., None] * ab
+        k = np.argmin(((pos[:, None] - closest) ** 2).sum(2), axis=1)
+        s = (
+            self.start[k] + u[np.arange(len(pos)), k] * self.length[k] + self.lookahead
+        ) % self.total
+        j = np.searchsorted(self.start, s, side="right") - 1
+        f = ((s - self.start[j]) / self.length[j])[:, None]
+        return self.a[j] + f * ab[j]
+
+
+def play_water_maze(player: str, episodes: int, seed: int, **knobs: float) -> dict[str, float]:
+    """Returns of ``episodes`` WaterMaze episodes of ``player`` ("memory" or "no-memory"), with
+    the steps per first and per later find."""
+    core = WaterMazeCore(episodes, image_size=1, **knobs)
+    core.rng.seed(np.arange(episodes) + seed)
+    every = np.ones(episodes, bool)
+    core.reset(every)
+    sweep = Sweep(core.goal_radius)
+    finds = np.zeros((episodes, core.episode_steps), bool)
+    for t in range(core.episode_steps):
+        search = steer(core.pos, core.heading, sweep.target(core.pos))
+        found = finds[:, :t].any(1)
+        actions = search if player == "no-memory" else np.where(found, core.oracle(), search)
+        finds[:, t] = core.step(actions, every)[0] > 0
+    out = _summary("merlin_rl/WaterMaze-v0", player, finds.sum(1).astype(float), core)
+    first_rate, later_rate = _cue_probe().find_rates(finds)
+    out["steps_per_first_find"] = round(1 / first_rate, 1)
+    out["steps_per_later_find"] = round(1 / later_rate, 1)
+    return out
+
+
+def _cue_probe():
+    """experiments/cue_probe.py as a module (its ``find_rates`` measures trained agents the same
+    way)."""
+    path = Path(__file__).with_name("cue_probe.py")
+    spec = importlib.util.spec_from_file_location("cue_probe", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+# --------------------------------------------------------------------------- both
+
+
+def _summary(task: str, player: str, total: np.ndarray, core) -> dict[str, float]:
+    mean = float(total.mean())
+    r_max, r_random = core.max_return, core.random_return
+    return {
+        "task": task,
+        "player": player,
+        "episodes": len(total),
+        "return": round(mean, 3),
+        "standard_error": round(float(total.std() / math.sqrt(len(total))), 3),
+        "max_return": r_max,
+        "random_return": r_random,
+        "normalised": round((mean - r_random) / (r_max - r_random), 3),
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--episodes", type=int, default=2048)
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args()
+    for play in (play_memory_game, play_water_maze):
+        for player in ("memory", "no-memory"):
+            print(json.dumps(play(player, a.episodes, a.seed)))
+
+
+if __name__ == "__main__":
+    main()
