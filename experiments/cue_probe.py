@@ -75,6 +75,7 @@ from merlin_rl.envs import make_vector_env
 from merlin_rl.envs.gridworld import COLOUR0, FLOOR_TINTS, KEY, KEY_RGB, PALETTE
 
 TASK = "merlin_rl/ActiveVisualMatch-v0"
+LOCATE_FROM = 10  # MemoryGame: the position probes start at this step (time to localise)
 TASKS = (
     TASK,
     "merlin_rl/KeyToDoor-v0",
@@ -646,6 +647,22 @@ def platform_probe(agent: Agent, env, seed: int) -> dict:
     }
 
 
+def turn_state(core, seen: np.ndarray) -> tuple[np.ndarray, ...]:
+    """MemoryGame, before an action: the face-up card of an open turn (bool [B, cells]; a shown
+    mismatch turns face down first), the face-down cards, the cursor's cell [B], whether the up
+    card's twin is among the ``seen`` cards [B], and that twin's cell [B] (0 where none)."""
+    from merlin_rl.envs.memory_game import FACE_DOWN, FACE_UP
+
+    ar = np.arange(core.num_envs)
+    up = core.status == FACE_UP
+    shown = up & (up.sum(1) == 2)[:, None]
+    up, down = up & ~shown, (core.status == FACE_DOWN) | shown
+    first = np.argmax(up, axis=1)
+    twin = down & seen & (core.face == core.face[ar, first][:, None])
+    known = up.any(1) & twin.any(1)
+    return up, down, core.row * core.cols + core.col, known, np.argmax(twin, axis=1)
+
+
 class CardCounter:
     """MemoryGame: counts how a player's flips use what it has seen, one episode per env copy
     (see the module docstring). Call ``before(core, actions)`` with the actions about to be
@@ -663,17 +680,12 @@ class CardCounter:
         self.n.update(first=0.0, first_seen=0.0, first_pair=0.0)
 
     def before(self, core, actions: np.ndarray) -> None:
-        from merlin_rl.envs.memory_game import FACE_DOWN, FACE_UP, FLIP
+        from merlin_rl.envs.memory_game import FLIP
 
         ar, seen, n = np.arange(core.num_envs), self.seen, self.n
-        up = core.status == FACE_UP
-        shown = up & (up.sum(1) == 2)[:, None]  # a mismatch, face down before the action
-        up, down = up & ~shown, (core.status == FACE_DOWN) | shown
-        here = core.row * core.cols + core.col
+        up, down, here, known, _ = turn_state(core, seen)
         flip = self.live & (actions == FLIP)
         real = flip & down[ar, here]
-        first = np.argmax(up, axis=1)
-        known = (down & seen & (core.face == core.face[ar, first][:, None])).any(1)
         second, opening = real & up.any(1), real & ~up.any(1)
         n["flips"] += real.sum()
         n["noop"] += (flip & ~real).sum()
@@ -721,19 +733,65 @@ class CardCounter:
         }
 
 
+@torch.no_grad()
 def cards_probe(agent: Agent, env, seed: int) -> dict:
-    """MemoryGame: :class:`CardCounter` over one episode of every env copy of ``agent``."""
-    core = env.core
+    """MemoryGame: :class:`CardCounter` over one episode of every env copy of ``agent``, and
+    where the cursor is, told apart (held-out balanced accuracy over the cells, chance 1 /
+    cells) from the view itself, z_t, the MBP's reads m_{t-1} and both LSTMs' h_{t-1}, on the
+    steps from ``LOCATE_FROM`` on; and, on the steps of an open turn whose card's twin has been
+    seen, that twin's cell, told apart from the same parts and the policy's read m~_t: what
+    knows where to go."""
+    core, b = env.core, env.num_envs
     stepper = _Stepper(agent, env, seed)
     counter = CardCounter(core)
-    for _ in range(core.episode_length):
-        _, out = stepper.act()
-        counter.before(core, out.action.numpy().reshape(core.num_envs))
+    parts: dict[str, list[np.ndarray]] = {}
+    cells: list[np.ndarray] = []
+    twin_parts: dict[str, list[np.ndarray]] = {}
+    twin_cells: list[np.ndarray] = []
+    image = next(n for n, m in agent.mbp.codec.items() if m.kind == "image")
+    for t in range(core.episode_length):
+        before, cell = stepper.state, core.row * core.cols + core.col
+        view = stepper.loop.obs[image].flatten(1).float()
+        memory, out = stepper.act()
+        _, _, _, known, twin = turn_state(core, counter.seen)
+        known &= counter.live
+        if known.any():  # an open turn whose twin was seen: where to go next
+            x = {"view": view, "z": out.z, "policy_h": agent.policy.own_state(before.pol_h)}
+            if agent.use_memory:
+                x["policy_read"] = policy_readout(out, memory)
+            if agent.use_memory and agent.mbp.decoders:
+                x["mbp_reads"] = before.m
+            for name, v in x.items():
+                twin_parts.setdefault(name, []).append(v.flatten(1).numpy()[known])
+            twin_cells.append(twin[known])
+        if t >= LOCATE_FROM:
+            x = {"view": view, "z": out.z, "policy_h": agent.policy.own_state(before.pol_h)}
+            if agent.mbp.decoders:
+                x["mbp_h"] = before.mbp_h
+            if agent.use_memory:
+                x["mbp_reads"] = before.m
+            for name, v in x.items():
+                parts.setdefault(name, []).append(v.flatten(1).numpy())
+            cells.append(np.where(counter.live, cell, -1))
+        counter.before(core, out.action.numpy().reshape(b))
         r, done, _ = stepper.advance(out)
         counter.after(core, r, done)
         if not counter.live.any():
             break
-    return counter.summary()
+    res = counter.summary()
+    if cells:  # env-major rows, so the probes fit on the first half of the episodes
+        y = np.stack(cells, 1).reshape(-1)
+        keep = y >= 0
+        for name, rows in parts.items():
+            x = np.stack(rows, 1).reshape(len(y), -1)
+            acc = class_probe(x[keep], y[keep])
+            res[f"cell_in_{name}"] = None if acc is None else round(acc, 3)
+    if twin_cells:  # in time order, so the probes fit on the earlier steps
+        y = np.concatenate(twin_cells)
+        for name, rows in twin_parts.items():
+            acc = class_probe(np.concatenate(rows), y)
+            res[f"twin_cell_in_{name}"] = None if acc is None else round(acc, 3)
+    return res
 
 
 def merlin_on(task: str):
