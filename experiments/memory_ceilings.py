@@ -38,29 +38,17 @@ from pathlib import Path
 import numpy as np
 
 from merlin_rl.envs.memory_game import (
-    DOWN,
     FACE_DOWN,
     FACE_UP,
     FLIP,
     LEFT,
-    RIGHT,
     UP,
     MemoryGameCore,
+    walk,
 )
 from merlin_rl.envs.water_maze import MARGIN, WaterMazeCore, steer
 
 # --------------------------------------------------------------------------- MemoryGame
-
-
-def _walk(core: MemoryGameCore, target: np.ndarray) -> np.ndarray:
-    """Actions [B] that move the cursor one cell towards ``target`` [B] (cell index), rows first,
-    and flip when it is there."""
-    tr, tc = target // core.cols, target % core.cols
-    return np.select(
-        [tr < core.row, tr > core.row, tc < core.col, tc > core.col],
-        [UP, DOWN, LEFT, RIGHT],
-        FLIP,
-    ).astype(np.int64)
 
 
 def _nearest(dist: np.ndarray, allowed: np.ndarray) -> np.ndarray:
@@ -105,7 +93,7 @@ def memory_game_memory_action(core: MemoryGameCore, known: np.ndarray) -> np.nda
         np.where(twin.any(1), _nearest(dist, twin), _nearest(dist, fallback)),
         np.where(has_pair.any(1), _nearest(dist, has_pair), _nearest(dist, fallback)),
     )
-    return _walk(core, target)
+    return walk(core, target)
 
 
 def memory_game_view_action(core: MemoryGameCore, rng: np.random.Generator) -> np.ndarray:
@@ -115,7 +103,7 @@ def memory_game_view_action(core: MemoryGameCore, rng: np.random.Generator) -> n
     dist = np.abs(core._cell_r - core.row[:, None]) + np.abs(core._cell_c - core.col[:, None])
     dist = dist + rng.random(dist.shape) * 0.5  # random ties
     visible = down & _in_view(core)
-    step = _walk(core, _nearest(dist, visible))
+    step = walk(core, _nearest(dist, visible))
     wander = rng.integers(4, size=core.num_envs)
     flip_here = np.take_along_axis(down, here[:, None], axis=1)[:, 0]
     return np.where(flip_here, FLIP, np.where(visible.any(1), step, wander)).astype(np.int64)

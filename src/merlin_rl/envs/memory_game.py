@@ -295,13 +295,18 @@ class MemoryGameCore(TaskCore):
         down = status == FACE_DOWN
         nearest = np.argmin(np.where(down, dist, 1 << 20), axis=1)
         twin = np.argmax(down & (self.face == self.face[ar, first][:, None]), axis=1)
-        target = np.where(up.any(1), twin, nearest)
-        tr, tc = target // self.cols, target % self.cols
-        return np.select(
-            [tr < self.row, tr > self.row, tc < self.col, tc > self.col],
-            [UP, DOWN, LEFT, RIGHT],
-            FLIP,
-        ).astype(np.int64)
+        return walk(self, np.where(up.any(1), twin, nearest))
+
+
+def walk(core: MemoryGameCore, target: np.ndarray) -> np.ndarray:
+    """Actions [B] that move each copy's cursor one cell towards its ``target`` cell [B] (flat
+    index), rows first, and flip once it is there."""
+    tr, tc = target // core.cols, target % core.cols
+    return np.select(
+        [tr < core.row, tr > core.row, tc < core.col, tc > core.col],
+        [UP, DOWN, LEFT, RIGHT],
+        FLIP,
+    ).astype(np.int64)
 
 
 @functools.lru_cache(maxsize=None)
