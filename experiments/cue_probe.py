@@ -702,11 +702,7 @@ class CardCounter:
     def after(self, core, reward: np.ndarray, done: np.ndarray) -> None:
         from merlin_rl.envs.memory_game import FACE_DOWN
 
-        h = core.view // 2
-        in_view = (np.abs(core._cell_r - core.row[:, None]) <= h) & (
-            np.abs(core._cell_c - core.col[:, None]) <= h
-        )
-        self.seen |= in_view & (core.status != FACE_DOWN) & self.live[:, None]
+        self.seen |= core.in_view() & (core.status != FACE_DOWN) & self.live[:, None]
         for name, group in self.second.items():
             self.n[f"{name}_hit"] += (group & (reward > 0)).sum()
         self.pairs += np.where(self.live, reward, 0)
@@ -740,19 +736,35 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
     cells) from the view itself, z_t, the MBP's reads m_{t-1} and both LSTMs' h_{t-1}, on the
     steps from ``LOCATE_FROM`` on; and, on the steps of an open turn whose card's twin has been
     seen, that twin's cell, told apart from the same parts and the policy's read m~_t: what
-    knows where to go."""
+    knows where to go; whether z_t itself, as a cosine read key over the rows' z, would find a
+    row written while the twin was face up in view (against the share of such rows); and the
+    face of the card under the cursor when it is up, from the view and from z_t (chance 1 / the
+    faces seen)."""
+    from merlin_rl.envs.memory_game import FACE_DOWN
+
     core, b = env.core, env.num_envs
     stepper = _Stepper(agent, env, seed)
     counter = CardCounter(core)
     parts: dict[str, list[np.ndarray]] = {}
     cells: list[np.ndarray] = []
     twin_parts: dict[str, list[np.ndarray]] = {}
+    face_parts: dict[str, list[np.ndarray]] = {}
+    shown = np.zeros((b, core.episode_length + 1, core.cells), bool)
+    by_z: list[bool] = []
+    uniform: list[float] = []
+    faces: list[np.ndarray] = []
     twin_cells: list[np.ndarray] = []
     image = next(n for n, m in agent.mbp.codec.items() if m.kind == "image")
     for t in range(core.episode_length):
         before, cell = stepper.state, core.row * core.cols + core.col
         view = stepper.loop.obs[image].flatten(1).float()
         memory, out = stepper.act()
+        shown[:, t] = core.in_view() & (core.status != FACE_DOWN)  # what obs_t, so row t, shows
+        face_up = counter.live & (core.status[np.arange(b), cell] != FACE_DOWN)
+        if face_up.any():  # the face under the cursor, in view: is it in z_t?
+            for name, v in (("view", view), ("z", out.z)):
+                face_parts.setdefault(name, []).append(v.flatten(1).numpy()[face_up])
+            faces.append(core.face[np.arange(b), cell][face_up])
         _, _, _, known, twin = turn_state(core, counter.seen)
         known &= counter.live
         if known.any():  # an open turn whose twin was seen: where to go next
@@ -764,6 +776,18 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
             for name, v in x.items():
                 twin_parts.setdefault(name, []).append(v.flatten(1).numpy()[known])
             twin_cells.append(twin[known])
+            if agent.use_memory:  # would z_t as a read key find a row that shows the twin?
+                zd = out.z.shape[-1]
+                sim = F.cosine_similarity(memory.M[..., :zd], out.z[:, None], dim=-1)
+                sim = sim.masked_fill(~memory.written, -2.0)
+                step_of = memory.write_step.clamp(0, t).numpy()  # [B, N]
+                shows = np.take_along_axis(shown, step_of[..., None], axis=1)  # [B, N, cells]
+                shows_twin = np.take_along_axis(shows, twin[:, None, None], axis=2)[..., 0]
+                top = sim.argmax(1).numpy()
+                written = memory.written.numpy()
+                for i in np.nonzero(known)[0]:  # a probe, not a hot path
+                    by_z.append(shows_twin[i, top[i]])
+                    uniform.append(shows_twin[i][written[i]].mean())
         if t >= LOCATE_FROM:
             x = {"view": view, "z": out.z, "policy_h": agent.policy.own_state(before.pol_h)}
             if agent.mbp.decoders:
@@ -786,6 +810,14 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
             x = np.stack(rows, 1).reshape(len(y), -1)
             acc = class_probe(x[keep], y[keep])
             res[f"cell_in_{name}"] = None if acc is None else round(acc, 3)
+    if faces:  # in time order, so the probes fit on the earlier steps
+        y = np.concatenate(faces)
+        for name, rows in face_parts.items():
+            acc = class_probe(np.concatenate(rows), y)
+            res[f"face_in_{name}"] = None if acc is None else round(acc, 3)
+    if by_z:
+        res["twin_row_by_z_key"] = round(float(np.mean(by_z)), 3)
+        res["twin_rows_share"] = round(float(np.mean(uniform)), 3)
     if twin_cells:  # in time order, so the probes fit on the earlier steps
         y = np.concatenate(twin_cells)
         for name, rows in twin_parts.items():

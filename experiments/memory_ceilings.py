@@ -56,14 +56,6 @@ def _nearest(dist: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     return np.argmin(np.where(allowed, dist, np.inf), axis=1)
 
 
-def _in_view(core: MemoryGameCore) -> np.ndarray:
-    """Which cells [B, cells] are in the view around the cursor."""
-    h = core.view // 2
-    return (np.abs(core._cell_r - core.row[:, None]) <= h) & (
-        np.abs(core._cell_c - core.col[:, None]) <= h
-    )
-
-
 def memory_game_memory_action(core: MemoryGameCore, known: np.ndarray) -> np.ndarray:
     """The perfect-memory player's actions [B] once it knows its cell; ``known`` [B, cells]:
     the cards whose face it has seen."""
@@ -102,7 +94,7 @@ def memory_game_view_action(core: MemoryGameCore, rng: np.random.Generator) -> n
     down = core.status == FACE_DOWN
     dist = np.abs(core._cell_r - core.row[:, None]) + np.abs(core._cell_c - core.col[:, None])
     dist = dist + rng.random(dist.shape) * 0.5  # random ties
-    visible = down & _in_view(core)
+    visible = down & core.in_view()
     step = walk(core, _nearest(dist, visible))
     wander = rng.integers(4, size=core.num_envs)
     flip_here = np.take_along_axis(down, here[:, None], axis=1)[:, 0]
@@ -129,7 +121,7 @@ def play_memory_game(player: str, episodes: int, seed: int, **knobs: int) -> dic
         else:
             actions = memory_game_view_action(core, rng)
         reward, term, trunc = core.step(actions, running)
-        known |= _in_view(core) & (core.status != FACE_DOWN)
+        known |= core.in_view() & (core.status != FACE_DOWN)
         total += reward
         length = np.where(running & term, t + 1, length)
         running &= ~(term | trunc)

@@ -274,7 +274,7 @@ def _count_cards(player: str, episodes: int = 128) -> dict:
             actions = ceilings.memory_game_view_action(core, rng)
         counter.before(core, actions)
         reward, term, trunc = core.step(actions, counter.live)
-        known |= ceilings._in_view(core) & (core.status != ceilings.FACE_DOWN)
+        known |= core.in_view() & (core.status != ceilings.FACE_DOWN)
         counter.after(core, reward, term | trunc)
     return counter.summary()
 

@@ -44,7 +44,7 @@ def test_memory_game_memory_player_uses_only_what_it_saw():
     for _ in range(40):
         actions = mod.memory_game_memory_action(core, known)
         reward, _, _ = core.step(actions, np.ones(256, bool))
-        known |= mod._in_view(core) & (core.status != mod.FACE_DOWN)
+        known |= core.in_view() & (core.status != mod.FACE_DOWN)
         first_two += reward * (flips < 2)
         flips += actions == mod.FLIP
     assert first_two.mean() < 0.2

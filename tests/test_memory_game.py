@@ -342,3 +342,22 @@ def test_random_return_is_estimated_for_the_knobs_in_use():
     assert abs(MemoryGameCore(1).random_return - 0.64) < 0.03  # documented default
     small = MemoryGameCore(2, rows=2, cols=2, max_steps=30, image_size=6).random_return
     assert small == random_return(2, 2, 30) and 0.0 < small < 2.0
+
+
+def test_in_view_is_the_board_cells_the_view_shows():
+    """MemoryGameCore.in_view against a loop over cells, and against the view's tiles: as many
+    cells in view as tiles that are not wall."""
+    from merlin_rl.envs.memory_game import K_WALL, MemoryGameCore
+
+    core = MemoryGameCore(16, rows=3, cols=4, view=3)
+    core.rng.seed(np.arange(16))
+    core.reset(np.ones(16, bool))
+    for _ in range(5):
+        core.step(np.random.default_rng(0).integers(4, size=16), np.ones(16, bool))
+        got = core.in_view()
+        for i in range(16):
+            for cell in range(core.cells):
+                r, c = divmod(cell, core.cols)
+                near = abs(r - core.row[i]) <= 1 and abs(c - core.col[i]) <= 1
+                assert got[i, cell] == near
+        assert (got.sum(1) == (core.view_kinds() != K_WALL).sum(1)).all()

@@ -247,6 +247,13 @@ class MemoryGameCore(TaskCore):
             np.where(self.status == MATCHED, K_MATCHED + self.face, back),
         )
 
+    def in_view(self) -> np.ndarray:
+        """Which board cells [B, cells] are in the view around the cursor."""
+        h = self.view // 2
+        return (np.abs(self._cell_r - self.row[:, None]) <= h) & (
+            np.abs(self._cell_c - self.col[:, None]) <= h
+        )
+
     def view_kinds(self) -> np.ndarray:
         """Tile kinds of the view x view cells around the cursor [B, view * view] (off the board:
         wall)."""
