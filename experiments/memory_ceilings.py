@@ -1,8 +1,9 @@
-"""What a perfect memory is worth on MemoryGame and WaterMaze, and what no memory at all earns.
+"""What a perfect memory is worth on MemoryGame, WaterMaze, KeyToDoor and ActiveVisualMatch, and
+what no memory (or a forgotten cue) earns.
 
-Both tasks' declared maxima are oracles that know what an agent has to find out (where a card's
-twin lies, where the platform is), so a normalised score of 0.8 asks for an unknown share of the
-best an agent can do. This script plays two scripted agents against each task's batched core, with
+These tasks' declared maxima are oracles that know what an agent has to find out (where a card's
+twin lies, where the platform is, where the key, the apples and the squares are beyond the 5 x 5
+view), so a normalised score of 0.8 asks for an unknown share of the best an agent can do. This script plays two scripted agents against each task's batched core, with
 fixed seeds, and prints one JSON line per (task, player) with the mean return, its standard
 error and the normalised score (R - R_random) / (R_max - R_random) it gets:
 
@@ -13,11 +14,17 @@ error and the normalised score (R - R_random) / (R_max - R_random) it gets:
   - WaterMaze: it sweeps the goal's region in lanes ``2 * goal_radius`` apart until the first
     find, then swims straight back from every new start (the oracle's steering). It is given its
     position and heading, which the twelve wall cues show.
+  - KeyToDoor, ActiveVisualMatch: in each room it takes the shortest path to the nearest thing
+    it wants among the cells it has seen (the key, an apple, the door, the square of the colour
+    it saw in the first room), else to the nearest cell it has not seen.
 * ``no-memory``: acts on the current view alone.
   - MemoryGame: flip the card under the cursor when it is face down, else step towards the
     nearest face-down card in view (random ties; a random move when none is in view).
   - WaterMaze: follows the same sweep as a closed loop, a function of position and heading
     alone, at every trial: the best a memoryless searcher here does short of luck.
+  - ActiveVisualMatch: the same as ``memory`` but it walks to a square of a random colour in the
+    last room (the cue forgotten): an upper bound on a memoryless agent. (KeyToDoor needs no
+    memory to act: what is in view says what to do; memory helps to learn it.)
 
 Neither player is proved optimal; they are strong, simple strategies that bracket the task. For
 MemoryGame the JSON also has the share of episodes finished (every pair matched) and their mean
@@ -46,6 +53,9 @@ from merlin_rl.envs.memory_game import (
     MemoryGameCore,
     walk,
 )
+from merlin_rl.envs.active_visual_match import ActiveVisualMatchCore
+from merlin_rl.envs.gridworld import APPLE, COLOUR0, DOOR, KEY, WALL
+from merlin_rl.envs.key_to_door import KeyToDoorCore
 from merlin_rl.envs.water_maze import MARGIN, WaterMazeCore, steer
 
 # --------------------------------------------------------------------------- MemoryGame
@@ -206,6 +216,64 @@ def _cue_probe():
     return mod
 
 
+# --------------------------------------------------------------------------- KeyToDoor, ActiveVisualMatch
+
+ROOMS = {"KeyToDoor": KeyToDoorCore, "ActiveVisualMatch": ActiveVisualMatchCore}
+
+
+def rooms_action(core, seen: np.ndarray, cue: np.ndarray) -> np.ndarray:
+    """The sighted player's actions [B] on a three-room task: the shortest path to the nearest
+    wanted thing it has seen in this room (the key, an apple, the door; the square of colour
+    ``cue`` [B] in ActiveVisualMatch's last room), else to the nearest cell it has not seen.
+    ``seen`` [B, 3, P, P]: the cells it has had in view, per room."""
+    room, here = core._current(), seen[core.ar, core.phase]
+    phase = core.phase[:, None, None]
+    if isinstance(core, KeyToDoorCore):
+        wanted = np.where(phase == 0, KEY, np.where(phase == 1, APPLE, DOOR))
+        want = room == wanted
+        passable = (room != WALL) & ((room != DOOR) | core.has_key[:, None, None])
+    else:  # ActiveVisualMatch: nothing to fetch in the first room, only to see
+        want = np.where(phase == 1, room == APPLE, (phase == 2) & (room == cue[:, None, None]))
+        passable = (room != WALL) & ((phase != 2) | (room < COLOUR0))
+    target = want & here
+    unseen = (room != WALL) & ~here
+    goal = np.where(target.any((1, 2), keepdims=True), target, unseen)
+    return core._path_actions(goal, passable)
+
+
+def play_rooms(task: str, player: str, episodes: int, seed: int, **knobs) -> dict[str, float]:
+    """Returns of ``episodes`` episodes of KeyToDoor or ActiveVisualMatch (``task``) by the
+    sighted player: ``memory`` keeps the cue it saw, ``no-memory`` (ActiveVisualMatch only)
+    walks to a square of a random colour of the four in the last room (the cue forgotten;
+    everything else as ``memory``, so an upper bound on what forgetting the cue allows)."""
+    core = ROOMS[task](episodes, **knobs)
+    core.rng.seed(np.arange(episodes) + seed)
+    running = np.ones(episodes, bool)
+    core.reset(running)
+    seen = np.zeros(core.rooms.shape, bool)
+    avm = isinstance(core, ActiveVisualMatchCore)
+    cue = np.full(episodes, -1)  # the colour the player knows (-1: not seen)
+    if avm and player == "no-memory":
+        last = core.rooms[:, 2].reshape(episodes, -1)
+        colours = np.sort(np.where(last >= COLOUR0, last, 127), axis=1)[:, : core.num_colours]
+        cue = colours[
+            core.ar, np.random.default_rng(seed).integers(core.num_colours, size=episodes)
+        ]
+    total = np.zeros(episodes)
+    for _ in range(core.episode_length):
+        window = core._here()[:, None] + core.window
+        seen.reshape(-1)[window] = True
+        if avm and player == "memory":
+            shows = (core.rooms.reshape(-1)[window] == core.target[:, None]).any(1)
+            cue = np.where(shows & (core.phase == 0), core.target, cue)
+        reward, term, _ = core.step(rooms_action(core, seen, cue), running)
+        total += reward
+        running &= ~term
+        if not running.any():
+            break
+    return _summary(f"merlin_rl/{task}-v0", player, total, core)
+
+
 # --------------------------------------------------------------------------- both
 
 
@@ -232,6 +300,9 @@ def main() -> None:
     for play in (play_memory_game, play_water_maze):
         for player in ("memory", "no-memory"):
             print(json.dumps(play(player, a.episodes, a.seed)))
+    print(json.dumps(play_rooms("KeyToDoor", "memory", a.episodes, a.seed)))
+    for player in ("memory", "no-memory"):
+        print(json.dumps(play_rooms("ActiveVisualMatch", player, a.episodes, a.seed)))
 
 
 if __name__ == "__main__":

@@ -84,3 +84,30 @@ def test_water_maze_oracle_steers_like_steer():
     core.rng.seed(np.arange(32))
     core.reset(np.ones(32, bool))
     assert (core.oracle() == steer(core.pos, core.heading, core.goal)).all()
+
+
+def test_rooms_players():
+    """The sighted player earns (almost) the oracle's 9 on KeyToDoor and ActiveVisualMatch;
+    with the cue forgotten about 4 apples + 5 / 4 on ActiveVisualMatch."""
+    mod = _module()
+    assert mod.play_rooms("KeyToDoor", "memory", 64, 0)["return"] > 8.8
+    assert mod.play_rooms("ActiveVisualMatch", "memory", 64, 0)["return"] > 8.8
+    forgot = mod.play_rooms("ActiveVisualMatch", "no-memory", 256, 0)["return"]
+    assert abs(forgot - 5.25) < 0.5
+
+
+def test_rooms_action_with_everything_seen_is_the_oracles():
+    """Given every cell as seen, the sighted KeyToDoor player walks as the oracle does (to the
+    key, the nearest apple, the door); with nothing seen it heads for an unseen cell instead."""
+    mod = _module()
+    core = mod.KeyToDoorCore(32)
+    core.rng.seed(np.arange(32))
+    core.reset(np.ones(32, bool))
+    everything = np.ones(core.rooms.shape, bool)
+    cue = np.full(32, -1)
+    for _ in range(30):
+        assert (mod.rooms_action(core, everything, cue) == core.oracle()).all()
+        core.step(core.oracle(), np.ones(32, bool))
+    nothing = np.zeros(core.rooms.shape, bool)
+    blind = mod.rooms_action(core, nothing, cue)
+    assert blind.shape == (32,) and not (blind == core.oracle()).all()
