@@ -44,6 +44,8 @@ from pathlib import Path
 
 import numpy as np
 
+from merlin_rl.cli import _positive, _seed  # the CLI's range checks (exit code 2)
+
 from merlin_rl.envs.memory_game import (
     FACE_DOWN,
     FACE_UP,
@@ -294,8 +296,8 @@ def _summary(task: str, player: str, total: np.ndarray, core) -> dict[str, float
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--episodes", type=int, default=2048)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--episodes", type=_positive, default=2048)
+    p.add_argument("--seed", type=_seed, default=0)
     a = p.parse_args()
     for play in (play_memory_game, play_water_maze):
         for player in ("memory", "no-memory"):

@@ -20,6 +20,8 @@ import json
 import gymnasium as gym
 import numpy as np
 
+from merlin_rl.cli import _positive, _seed  # the CLI's range checks (exit code 2)
+
 import merlin_rl.envs  # noqa: F401  (registers the built-in tasks)
 from merlin_rl.envs.visuomotor_mapping import COLOURS, FRAME_GREY
 
@@ -54,8 +56,8 @@ def play(episodes: int, seed: int, **knobs: int) -> np.ndarray:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--episodes", type=int, default=2000)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--episodes", type=_positive, default=2000)
+    p.add_argument("--seed", type=_seed, default=0)
     a = p.parse_args()
     env = gym.make("merlin_rl/VisuomotorMapping-v0").unwrapped
     r_max, r_random = env.core.max_return, env.core.random_return

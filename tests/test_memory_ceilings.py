@@ -4,6 +4,7 @@ perfect memory against none), and the WaterMaze sweep covers every goal centre."
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scripts import load_script
 
 from merlin_rl.envs.water_maze import STEP, WaterMazeCore
@@ -111,3 +112,14 @@ def test_rooms_action_with_everything_seen_is_the_oracles():
     nothing = np.zeros(core.rooms.shape, bool)
     blind = mod.rooms_action(core, nothing, cue)
     assert blind.shape == (32,) and not (blind == core.oracle()).all()
+
+
+@pytest.mark.parametrize("script", ["memory_ceilings", "visuomotor_ceiling"])
+@pytest.mark.parametrize("args", [["--episodes", "0"], ["--seed", "-1"], ["--episodes", "x"]])
+def test_bad_arguments_exit_2(script, args, monkeypatch, capsys):
+    mod = load_script(f"experiments/{script}.py")
+    monkeypatch.setattr("sys.argv", [script, *args])
+    with pytest.raises(SystemExit) as stop:
+        mod.main()
+    assert stop.value.code == 2
+    assert args[0] in capsys.readouterr().err
