@@ -692,8 +692,8 @@ class CardCounter:
         self.second = {"known": second & known, "unknown": second & ~known}
         for name, group in self.second.items():
             n[name] += group.sum()
-        others = np.maximum(down.sum(1) - 1, 1)  # face-down cards the second flip chooses among
-        n["known_chance"] += (1 / others)[second & known].sum()
+        choices = np.maximum(down.sum(1), 1)  # the face-down cards a second flip chooses among
+        n["known_chance"] += (1 / choices)[second & known].sum()
         n["first"] += opening.sum()
         n["first_seen"] += (opening & seen[ar, here]).sum()
         pair = (seen & down & (core.face == core.face[ar, here][:, None])).sum(1) == 2
@@ -769,6 +769,8 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
         known &= counter.live
         if known.any():  # an open turn whose twin was seen: where to go next
             x = {"view": view, "z": out.z, "policy_h": agent.policy.own_state(before.pol_h)}
+            if agent.mbp.decoders:
+                x["mbp_h"] = before.mbp_h
             if agent.use_memory:
                 x["policy_read"] = policy_readout(out, memory)
             if agent.use_memory and agent.mbp.decoders:

@@ -12,8 +12,9 @@ error and the normalised score (R - R_random) / (R_max - R_random) it gets:
     not say where the cursor is), then keeps track of its cell and of every face it has seen,
     and plays greedily: flip a card whose twin it knows, else the nearest card it has not seen.
   - WaterMaze: it sweeps the goal's region in lanes ``2 * goal_radius`` apart until the first
-    find, then swims straight back from every new start (the oracle's steering). It is given its
-    position and heading, which the twelve wall cues show.
+    find, then swims straight back from every new start to where it was when it last found the
+    platform (the oracle's steering, aimed there rather than at the platform's centre, which it
+    has not seen). It is given its position and heading, which the twelve wall cues show.
   - KeyToDoor, ActiveVisualMatch: in each room it takes the shortest path to the nearest thing
     it wants among the cells it has seen (the key, an apple, the door, the square of the colour
     it saw in the first room), else to the nearest cell it has not seen.
@@ -21,7 +22,7 @@ error and the normalised score (R - R_random) / (R_max - R_random) it gets:
   - MemoryGame: flip the card under the cursor when it is face down, else step towards the
     nearest face-down card in view (random ties; a random move when none is in view).
   - WaterMaze: follows the same sweep as a closed loop, a function of position and heading
-    alone, at every trial: the best a memoryless searcher here does short of luck.
+    alone, at every trial.
   - ActiveVisualMatch: the same as ``memory`` but it walks to a square of a random colour in the
     last room (the cue forgotten): an upper bound on a memoryless agent. (KeyToDoor needs no
     memory to act: what is in view says what to do; memory helps to learn it.)
@@ -58,7 +59,15 @@ from merlin_rl.envs.memory_game import (
 from merlin_rl.envs.active_visual_match import ActiveVisualMatchCore
 from merlin_rl.envs.gridworld import APPLE, COLOUR0, DOOR, KEY, WALL
 from merlin_rl.envs.key_to_door import KeyToDoorCore
-from merlin_rl.envs.water_maze import MARGIN, WaterMazeCore, steer
+from merlin_rl.envs.water_maze import (
+    ACTION_SWIM,
+    ACTION_TURN,
+    MARGIN,
+    STEP,
+    TURN,
+    WaterMazeCore,
+    steer,
+)
 
 # --------------------------------------------------------------------------- MemoryGame
 
@@ -113,8 +122,10 @@ def memory_game_view_action(core: MemoryGameCore, rng: np.random.Generator) -> n
     return np.where(flip_here, FLIP, np.where(visible.any(1), step, wander)).astype(np.int64)
 
 
-def play_memory_game(player: str, episodes: int, seed: int, **knobs: int) -> dict[str, float]:
-    """Returns of ``episodes`` MemoryGame episodes of ``player`` ("memory" or "no-memory")."""
+def play_memory_game(player: str, episodes: int, seed: int, **knobs: int) -> dict:
+    """Returns of ``episodes`` MemoryGame episodes of ``player`` ("memory" or "no-memory"), and
+    ``cards``: how its flips use what it has seen (``experiments/cue_probe.py``'s CardCounter,
+    which measures trained agents the same way)."""
     core = MemoryGameCore(episodes, **knobs)
     core.rng.seed(np.arange(episodes) + seed)
     running = np.ones(episodes, bool)
@@ -122,6 +133,7 @@ def play_memory_game(player: str, episodes: int, seed: int, **knobs: int) -> dic
     rng = np.random.default_rng(seed)
     known = np.zeros((episodes, core.cells), bool)
     corner = [UP] * (core.rows - 1) + [LEFT] * (core.cols - 1)
+    counter = _cue_probe().CardCounter(core)
     total = np.zeros(episodes)
     length = np.full(episodes, core.max_steps)
     for t in range(core.max_steps):
@@ -132,7 +144,9 @@ def play_memory_game(player: str, episodes: int, seed: int, **knobs: int) -> dic
                 actions = memory_game_memory_action(core, known)
         else:
             actions = memory_game_view_action(core, rng)
+        counter.before(core, actions)
         reward, term, trunc = core.step(actions, running)
+        counter.after(core, reward, term | trunc)
         known |= core.in_view() & (core.status != FACE_DOWN)
         total += reward
         length = np.where(running & term, t + 1, length)
@@ -142,6 +156,7 @@ def play_memory_game(player: str, episodes: int, seed: int, **knobs: int) -> dic
     out = _summary("merlin_rl/MemoryGame-v0", player, total, core)
     out["finished"] = round(float((total == core.pairs).mean()), 3)
     out["mean_steps"] = round(float(length.mean()), 1)
+    out["cards"] = counter.summary()
     return out
 
 
@@ -196,16 +211,28 @@ def play_water_maze(player: str, episodes: int, seed: int, **knobs: float) -> di
     core.reset(every)
     sweep = Sweep(core.goal_radius)
     finds = np.zeros((episodes, core.episode_steps), bool)
+    spot = np.zeros((episodes, 2))  # where the player was when it last found the platform
     for t in range(core.episode_steps):
         search = steer(core.pos, core.heading, sweep.target(core.pos))
         found = finds[:, :t].any(1)
-        actions = search if player == "no-memory" else np.where(found, core.oracle(), search)
+        back = steer(core.pos, core.heading, spot)
+        actions = search if player == "no-memory" else np.where(found, back, search)
+        end = _swim_end(core.pos, core.heading, actions)  # the player knows its own move
         finds[:, t] = core.step(actions, every)[0] > 0
+        spot = np.where(finds[:, t, None], end, spot)
     out = _summary("merlin_rl/WaterMaze-v0", player, finds.sum(1).astype(float), core)
     first_rate, later_rate = _cue_probe().find_rates(finds)
-    out["steps_per_first_find"] = round(1 / first_rate, 1)
-    out["steps_per_later_find"] = round(1 / later_rate, 1)
+    out["episodes_with_a_find"] = round(float(finds.any(1).mean()), 3)
+    out["steps_per_first_find"] = round(1 / first_rate, 1) if first_rate else None
+    out["steps_per_later_find"] = round(1 / later_rate, 1) if later_rate > 0 else None
     return out
+
+
+def _swim_end(pos: np.ndarray, heading: np.ndarray, actions: np.ndarray) -> np.ndarray:
+    """Where each action takes the swimmer [B, 2] (turn first, then swim; walls clip)."""
+    h = heading + TURN * ACTION_TURN[actions]
+    move = STEP * ACTION_SWIM[actions][:, None] * np.stack([np.cos(h), np.sin(h)], 1)
+    return np.clip(pos + move, MARGIN, 1.0 - MARGIN)
 
 
 def _cue_probe():

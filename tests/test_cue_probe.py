@@ -253,43 +253,21 @@ def test_recomputed_policy_read_strengths_give_the_policys_read_weights(baseline
 
 def _count_cards(player: str, episodes: int = 128) -> dict:
     """CardCounter over scripted MemoryGame players (experiments/memory_ceilings.py)."""
-    from merlin_rl.envs.memory_game import LEFT, UP, MemoryGameCore
-
-    mod, ceilings = _probe_module(), load_script("experiments/memory_ceilings.py")
-    core = MemoryGameCore(episodes)
-    core.rng.seed(np.arange(episodes))
-    every = np.ones(episodes, bool)
-    core.reset(every)
-    counter, rng = mod.CardCounter(core), np.random.default_rng(0)
-    known = np.zeros((episodes, core.cells), bool)
-    corner = [UP] * (core.rows - 1) + [LEFT] * (core.cols - 1)
-    for t in range(core.max_steps):
-        if player == "memory":
-            actions = (
-                np.full(episodes, corner[t])
-                if t < len(corner)
-                else ceilings.memory_game_memory_action(core, known)
-            )
-        else:
-            actions = ceilings.memory_game_view_action(core, rng)
-        counter.before(core, actions)
-        reward, term, trunc = core.step(actions, counter.live)
-        known |= core.in_view() & (core.status != ceilings.FACE_DOWN)
-        counter.after(core, reward, term | trunc)
-    return counter.summary()
+    ceilings = load_script("experiments/memory_ceilings.py")
+    return ceilings.play_memory_game(player, episodes, 0)["cards"]
 
 
 def test_card_counter_tells_a_perfect_memory_from_the_view_alone():
     """A perfect memory matches every second flip whose twin it has seen and re-opens a seen
-    card only as half of a seen pair; the view-only player matches those at about the chance of
-    a random pick and re-opens seen cards whose twin it has not seen."""
+    card only as half of a seen pair; the view-only player matches those no more often than a
+    random pick would, and re-opens seen cards whose twin it has not seen."""
     memory, view = _count_cards("memory"), _count_cards("no-memory")
     assert memory["pairs_per_episode"] == 6.0 and memory["noop_flips_per_episode"] == 0
     assert memory["match_twin_seen"] == 1.0 and memory["second_flips_twin_seen"] > 0
     # it opens on a seen card only when it knows that card's twin too
     assert memory["first_flips_on_seen_cards"] == memory["first_flips_on_a_seen_pair"] > 0
     chance = view["match_twin_seen_by_chance"]
-    assert 0.05 < chance < 0.3 and abs(view["match_twin_seen"] - chance) < 0.1
+    assert 0.05 < chance < 0.3 and view["match_twin_seen"] <= chance
     assert view["first_flips_on_seen_cards"] > view["first_flips_on_a_seen_pair"]
     assert view["pairs_per_episode"] < 2
 

@@ -55,8 +55,8 @@ def test_water_maze_players_recall_and_search():
     mod = _module()
     memory = mod.play_water_maze("memory", 64, 0)
     search = mod.play_water_maze("no-memory", 64, 0)
-    assert memory["steps_per_first_find"] == search["steps_per_first_find"]  # the same sweep
-    assert abs(memory["steps_per_later_find"] - 11.6) < 2  # the oracle's pace
+    assert memory["episodes_with_a_find"] > 0.95  # the steered sweep reaches nearly every goal
+    assert abs(memory["steps_per_later_find"] - 11.6) < 2  # about the oracle's pace
     assert 0.7 < search["steps_per_later_find"] / search["steps_per_first_find"] < 1.5
     assert memory["normalised"] > 0.7 > 0.4 > search["normalised"] > 0.1
 

@@ -352,8 +352,9 @@ def test_in_view_is_the_board_cells_the_view_shows():
     core = MemoryGameCore(16, rows=3, cols=4, view=3)
     core.rng.seed(np.arange(16))
     core.reset(np.ones(16, bool))
+    rng = np.random.default_rng(0)
     for _ in range(5):
-        core.step(np.random.default_rng(0).integers(4, size=16), np.ones(16, bool))
+        core.step(rng.integers(4, size=16), np.ones(16, bool))
         got = core.in_view()
         for i in range(16):
             for cell in range(core.cells):
