@@ -272,6 +272,10 @@ def probe(agent: Agent, env, seed: int) -> dict:
     ended_on_square = (done_at >= 0) & (done_at < core.episode_length - 1)
     right = final_reward >= core.final_reward
     out: dict = {"episodes": b, "seen": round(float(seen.mean()), 3)}
+    out["return"] = round(float(rewards.sum(1).mean()), 3)
+    out["apples"] = round(float((rewards.sum(1) - final_reward).mean() / core.apple_reward), 3)
+    if avm:  # episodes that ended on a square, whichever its colour
+        out["chose"] = round(float(ended_on_square.mean()), 3)
     if drawing:
         out.update(drawn=round(drawn / in_view, 3) if in_view else None, in_view_steps=in_view)
     if not avm:

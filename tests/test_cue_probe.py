@@ -45,6 +45,8 @@ def test_cue_probe_on_untrained_agents(baseline):
     assert res["episodes"] == 16 and 0 < res["seen"] <= 1 and res["in_view_steps"] > 0
     assert 0 <= res["drawn"] <= 1
     assert res["chose_seen"] + res["chose_unseen"] <= 16
+    assert abs(res["chose"] - (res["chose_seen"] + res["chose_unseen"]) / 16) < 1e-3
+    assert 0 <= res["apples"] <= 4 and res["apples"] <= res["return"] <= res["apples"] + 5
     heads = [k.removeprefix("read_uniform_") for k in res if k.startswith("read_uniform_")]
     assert sorted(heads) == ["mbp1", "mbp2", "mbp3", "policy"]
     for h in heads:
