@@ -293,3 +293,42 @@ def test_cards_probe_on_an_untrained_agent():
     assert all(res[k] is None or 0 <= res[k] <= 1 for k in res if k.startswith(shares))
     cells = sorted(k.removeprefix("cell_in_") for k in res if k.startswith("cell_in_"))
     assert cells == ["mbp_h", "mbp_reads", "policy_h", "view", "z"]
+
+
+def test_turn_state_against_a_loop():
+    """cue_probe.turn_state on random MemoryGame play, against a loop over copies and cells: a
+    shown mismatch counts as face down, and the twin is the seen face-down card with the up
+    card's face."""
+    from merlin_rl.envs.memory_game import FACE_DOWN, FACE_UP, MemoryGameCore
+
+    mod = _probe_module()
+    core = MemoryGameCore(32)
+    core.rng.seed(np.arange(32))
+    core.reset(np.ones(32, bool))
+    rng = np.random.default_rng(1)
+    cases = {"shown mismatch": 0, "twin seen": 0}
+    for _ in range(40):
+        core.step(rng.choice(5, size=32, p=[0.15, 0.15, 0.15, 0.15, 0.4]), np.ones(32, bool))
+        seen = rng.random((32, core.cells)) < 0.5
+        up, down, here, known, twin = mod.turn_state(core, seen)
+        for i in range(32):
+            ups = [c for c in range(core.cells) if core.status[i, c] == FACE_UP]
+            open_card = ups[0] if len(ups) == 1 else None  # two up: a mismatch being shown
+            for c in range(core.cells):
+                assert up[i, c] == (c == open_card)
+                assert down[i, c] == (core.status[i, c] == FACE_DOWN or len(ups) == 2 and c in ups)
+            assert here[i] == core.row[i] * core.cols + core.col[i]
+            twins = [
+                c
+                for c in range(core.cells)
+                if open_card is not None
+                and down[i, c]
+                and seen[i, c]
+                and core.face[i, c] == core.face[i, open_card]
+            ]
+            assert known[i] == bool(twins)
+            if twins:
+                assert twin[i] == twins[0]
+            cases["shown mismatch"] += len(ups) == 2
+            cases["twin seen"] += bool(twins)
+    assert min(cases.values()) > 10, cases  # both cases were checked
