@@ -3,13 +3,14 @@ what no memory (or a forgotten cue) earns.
 
 These tasks' declared maxima are oracles that know what an agent has to find out (where a card's
 twin lies, where the platform is, where the key, the apples and the squares are beyond the 5 x 5
-view), so a normalised score of 0.8 asks for an unknown share of the best an agent can do. This script plays two scripted agents against each task's batched core, with
-fixed seeds, and prints one JSON line per (task, player) with the mean return, its standard
-error and the normalised score (R - R_random) / (R_max - R_random) it gets:
+view), so a normalised score of 0.8 asks for an unknown share of the best an agent can do. This
+script plays scripted agents against each task's batched core, with fixed seeds, and prints one
+JSON line per (task, player) with the mean return, its standard error and the normalised score
+(R - R_random) / (R_max - R_random) it gets:
 
 * ``memory``: a perfect memory of everything it has seen.
-  - MemoryGame: it first walks into the top-left corner (``rows + cols - 2`` moves: the view does
-    not say where the cursor is), then keeps track of its cell and of every face it has seen,
+  - MemoryGame: it first walks into the top-left corner (``rows + cols - 2`` moves: the view
+    does not always say where the cursor is), then keeps track of its cell and of every face it has seen,
     and plays greedily: flip a card whose twin it knows, else the nearest card it has not seen.
   - WaterMaze: it sweeps the goal's region in lanes ``2 * goal_radius`` apart until the first
     find, then swims straight back from every new start to where it was when it last found the
@@ -46,7 +47,9 @@ from pathlib import Path
 import numpy as np
 
 from merlin_rl.cli import _positive, _seed  # the CLI's range checks (exit code 2)
-
+from merlin_rl.envs.active_visual_match import ActiveVisualMatchCore
+from merlin_rl.envs.gridworld import APPLE, COLOUR0, DOOR, KEY, WALL
+from merlin_rl.envs.key_to_door import KeyToDoorCore
 from merlin_rl.envs.memory_game import (
     FACE_DOWN,
     FACE_UP,
@@ -56,9 +59,6 @@ from merlin_rl.envs.memory_game import (
     MemoryGameCore,
     walk,
 )
-from merlin_rl.envs.active_visual_match import ActiveVisualMatchCore
-from merlin_rl.envs.gridworld import APPLE, COLOUR0, DOOR, KEY, WALL
-from merlin_rl.envs.key_to_door import KeyToDoorCore
 from merlin_rl.envs.water_maze import (
     ACTION_SWIM,
     ACTION_TURN,
