@@ -50,7 +50,10 @@ how many match when the up card's twin has been seen in the episode (a perfect m
 them; ``match_twin_seen_by_chance``: a random pick among the face-down cards) and when it has
 not (chance); of the first flips, the share on cards already seen and on a seen pair (a
 memory player flips a seen pair, or an unseen card). ``experiments/memory_ceilings.py`` plays a
-perfect memory and the view alone for comparison.
+perfect memory and the view alone for comparison. Softmax probes then ask what knows the
+cursor's cell, the face under the cursor (when it shows) and, in an open turn whose twin has
+been seen, the twin's cell (the view's pixels, z_t, both LSTMs, the MBP's and the policy's
+reads), and whether z_t itself, as a cosine read key, would fetch a row that shows the twin.
 
 It prints one JSON line. `merlin-rl memory` draws one episode's read map; this counts.
 
@@ -742,8 +745,8 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
     seen, that twin's cell, told apart from the same parts and the policy's read m~_t: what
     knows where to go; whether z_t itself, as a cosine read key over the rows' z, would find a
     row written while the twin was face up in view (against the share of such rows); and the
-    face of the card under the cursor when it is up, from the view and from z_t (chance 1 / the
-    faces seen)."""
+    face of the card under the cursor when it shows (face up or matched), from the view and from
+    z_t (chance 1 / the faces seen)."""
     from merlin_rl.envs.memory_game import FACE_DOWN
 
     core, b = env.core, env.num_envs
