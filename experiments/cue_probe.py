@@ -746,8 +746,11 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
     knows where to go; whether z_t itself, as a cosine read key over the rows' z, would find a
     row written while the twin was face up in view (against the share of such rows); and the
     face of the card under the cursor when it shows (face up or matched), from the view and from
-    z_t (chance 1 / the faces seen)."""
-    from merlin_rl.envs.memory_game import FACE_DOWN
+    z_t (chance 1 / the faces seen); and, at the step after the player turned up a card it had
+    seen before, that face from the prior's mean mu_p, the MBP's reads m_{t-1} and h_{t-1}
+    (what the memory could have predicted), from the view before the flip (a card back) and
+    from z_t (which sees it)."""
+    from merlin_rl.envs.memory_game import FACE_DOWN, FLIP
 
     core, b = env.core, env.num_envs
     stepper = _Stepper(agent, env, seed)
@@ -761,6 +764,10 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
     uniform: list[float] = []
     faces: list[np.ndarray] = []
     twin_cells: list[np.ndarray] = []
+    reflip_parts: dict[str, list[np.ndarray]] = {}
+    reflip_faces: list[np.ndarray] = []
+    reflip = np.zeros(b, bool)  # at t-1 the player turned up a card it had seen before
+    view_before = torch.zeros(0)  # the view at t-1 (set at the end of each step)
     image = next(n for n, m in agent.mbp.codec.items() if m.kind == "image")
     for t in range(core.episode_length):
         before, cell = stepper.state, core.row * core.cols + core.col
@@ -772,6 +779,15 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
             for name, v in (("view", view), ("z", out.z)):
                 face_parts.setdefault(name, []).append(v.flatten(1).numpy()[face_up])
             faces.append(core.face[np.arange(b), cell][face_up])
+        if reflip.any():  # a seen card turned up again at t-1: was its face predicted?
+            x = {"view_before": view_before, "z": out.z}  # z_t sees it: the ceiling
+            if agent.mbp.decoders:
+                x.update(mu_p=out.dist["mu_p"], mbp_h=before.mbp_h)
+            if agent.use_memory and agent.mbp.decoders:
+                x["mbp_reads"] = before.m
+            for name, v in x.items():
+                reflip_parts.setdefault(name, []).append(v.flatten(1).numpy()[reflip])
+            reflip_faces.append(core.face[np.arange(b), cell][reflip])
         _, _, _, known, twin = turn_state(core, counter.seen)
         known &= counter.live
         if known.any():  # an open turn whose twin was seen: where to go next
@@ -806,7 +822,12 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
             for name, v in x.items():
                 parts.setdefault(name, []).append(v.flatten(1).numpy())
             cells.append(np.where(counter.live, cell, -1))
-        counter.before(core, out.action.numpy().reshape(b))
+        action = out.action.numpy().reshape(b)
+        down = turn_state(core, counter.seen)[1]
+        reflip = counter.live & (action == FLIP) & down[np.arange(b), cell]
+        reflip &= counter.seen[np.arange(b), cell]
+        view_before = view
+        counter.before(core, action)
         r, done, _ = stepper.advance(out)
         counter.after(core, r, done)
         if not counter.live.any():
@@ -824,6 +845,11 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
         for name, rows in face_parts.items():
             acc = class_probe(np.concatenate(rows), y)
             res[f"face_in_{name}"] = None if acc is None else round(acc, 3)
+    if reflip_faces:  # in time order, so the probes fit on the earlier steps
+        y = np.concatenate(reflip_faces)
+        for name, rows in reflip_parts.items():
+            acc = class_probe(np.concatenate(rows), y)
+            res[f"reflipped_face_in_{name}"] = None if acc is None else round(acc, 3)
     if by_z:
         res["twin_row_by_z_key"] = round(float(np.mean(by_z)), 3)
         res["twin_rows_share"] = round(float(np.mean(uniform)), 3)

@@ -289,7 +289,7 @@ def test_cards_probe_on_an_untrained_agent():
     agent = Agent(env.single_observation_space, env.single_action_space, cfg).eval()
     res = mod.cards_probe(agent, env, seed=0)
     assert res["episodes"] == 8 and 0 <= res["pairs_per_episode"] <= 6
-    shares = ("match", "first", "cell_in_", "twin_cell_in_")
+    shares = ("match", "first", "cell_in_", "twin_", "face_in_", "reflipped_face_in_")
     assert all(res[k] is None or 0 <= res[k] <= 1 for k in res if k.startswith(shares))
     cells = sorted(k.removeprefix("cell_in_") for k in res if k.startswith("cell_in_"))
     assert cells == ["mbp_h", "mbp_reads", "policy_h", "view", "z"]
