@@ -238,6 +238,9 @@ def _stale_after_recording(tmp_path, agents, envs, train: str, edit) -> dict:
         # the prior's and posterior's input norm changes MERLIN alone (an ablation's z has none)
         ("latent_input_norm", "none", "layer", ["merlin", "rl-mem", "rl-lstm"],
          ["merlin_rl/ColourMatch-v0"], ("merlin", "merlin_rl/ColourMatch-v0")),
+        # what trains the prior changes MERLIN alone (an ablation's z has no prior)
+        ("prior_grad", "all", "kl", ["merlin", "rl-mem", "rl-lstm"],
+         ["merlin_rl/ColourMatch-v0"], ("merlin", "merlin_rl/ColourMatch-v0")),
         # the MBP's reads as the policy's input change the agents with memory alone
         ("policy_sees", "z", "z+reads", ["merlin", "rl-lstm"],
          ["merlin_rl/ColourMatch-v0"], ("merlin", "merlin_rl/ColourMatch-v0")),

@@ -111,6 +111,9 @@ FLAG_HELP: dict[str, str] = {
     "kl_balance": "balanced ELBO: share of the KL gradient that trains the prior, in (0, 1)",
     "latent_input_norm": "what MERLIN's prior and posterior MLPs take in: each part as it is "
     "(none, the paper's) or layer-normalised first (layer)",
+    "prior_grad": "what trains MERLIN's prior MLP: every MBP loss, through the posterior that "
+    "adds and reads it (all, the paper's model as written), or the KL term alone (kl: the "
+    "posterior adds and reads a stopgrad copy, so the prior only learns to predict)",
     "logsig_bound_cost": "weight of the squared distance of the prior's and posterior's log "
     "sigmas past their bounds (-5, 1) before the clamp, >= 0 (0 = off)",
     "epochs": "learner epochs K over each acted segment (1 with 1 minibatch: the paper's "

@@ -20,6 +20,7 @@ BASELINES = ("mbp", "policy", "critic")
 ENCODER_NORMS = ("none", "layer")
 LATENTS = ("factored", "joint")
 LATENT_INPUT_NORMS = ("none", "layer")  # mbp.MBP
+PRIOR_GRADS = ("all", "kl")  # mbp.MBP.latent
 VECTOR_SIGMAS = ("learned", "fixed")
 REPLAY_VIEWS = ("acted", "current")
 LR_SCHEDULES = ("constant", "linear")
@@ -46,6 +47,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "encoder_norm": ENCODER_NORMS,
     "latent": LATENTS,
     "latent_input_norm": LATENT_INPUT_NORMS,
+    "prior_grad": PRIOR_GRADS,
     "vector_sigma": VECTOR_SIGMAS,
     "baseline": BASELINES,
     "value_input": VALUE_INPUTS,
@@ -96,6 +98,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "tvt_threshold": 2.0,
     "logsig_bound_cost": 0.0,  # the log sigmas drifted freely past their clamp's bounds
     "latent_input_norm": "none",  # the prior and posterior took their inputs as they were
+    "prior_grad": "all",  # every MBP loss reached the prior through the posterior's residual
 }
 
 
@@ -142,6 +145,13 @@ class Config:
     # thirty-first session; the default since then, by session31/input_norm.sh's rule). The
     # ablations' deterministic z is unchanged.
     latent_input_norm: str = "layer"
+    # what trains the prior's MLP: "all" (the paper's model as written: the posterior adds the
+    # prior's [mu_p, log sigma_p] and reads them, so the reconstructions and the return loss
+    # reach the prior through z as well as the KL) or "kl" (the posterior adds and reads a
+    # stopgrad copy, so the prior learns only to predict the posterior: the KL term). The
+    # thirty-seventh session found the trained prior's mean worse than a linear read of its own
+    # inputs at predicting mu_q (docs/learning.md); "kl" is the candidate, not yet calibrated.
+    prior_grad: str = "all"
     image_channels: int = 16
     mlp_hidden: int = 128  # prior, posterior, return heads, policy head (decoders: decoder_hidden)
     # hidden units of the MBP's decoders; 0 = mlp_hidden. 512: a 128-wide MLP image decoder could

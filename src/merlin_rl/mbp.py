@@ -86,6 +86,9 @@ class MBP(nn.Module):
             self.posterior = mlp(e_dim + h_dim + read_dim, cfg.mlp_hidden, self.z_dim)
         # --latent-input-norm layer: each part of the prior's and posterior's inputs normalised
         self.input_norm = stochastic and cfg.latent_input_norm == "layer"
+        # --prior-grad kl: the posterior adds and reads a stopgrad copy of the prior, so only
+        # the KL term trains the prior's MLP
+        self.prior_kl_only = stochastic and cfg.prior_grad == "kl"
         if self.input_norm:
             self.norm_codes = nn.ModuleList(nn.LayerNorm(size) for size in self.enc_sizes)
             self.norm_h = nn.LayerNorm(h_dim)
@@ -179,10 +182,13 @@ class MBP(nn.Module):
             h_prev, m_prev = self.norm_h(h_prev), self.norm_m(m_prev)
         mu_p, raw_p = self.prior(torch.cat([h_prev, m_prev], -1)).chunk(2, -1)
         logsig_p = soft_clamp(raw_p, LOGSIG_MIN, LOGSIG_MAX)
+        base_mu, base_logsig = (  # what the posterior reads and adds
+            (mu_p.detach(), logsig_p.detach()) if self.prior_kl_only else (mu_p, logsig_p)
+        )
         if self.factored:
-            mu_q, raw_q = self._factored_posterior(e, h_prev, m_prev, mu_p, logsig_p)
+            mu_q, raw_q = self._factored_posterior(e, h_prev, m_prev, base_mu, base_logsig)
         else:
-            prior = torch.cat([mu_p, logsig_p], -1)
+            prior = torch.cat([base_mu, base_logsig], -1)
             seen = self.norm_priors[0](prior) if self.input_norm else prior
             post = self.posterior(torch.cat([e, h_prev, m_prev, seen], -1)) + prior
             mu_q, raw_q = post.chunk(2, -1)
