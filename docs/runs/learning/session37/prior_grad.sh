@@ -40,6 +40,10 @@
 # COMPUTE: K's 17 runs, ~2 hours of one core (WaterMaze ~12 min, KeyToDoor and
 #   ActiveVisualMatch ~8, ColourMatch ~5, POPGym ~5 each), so about an hour at two jobs; the
 #   grid's re-run (runs/grid36.log) has the cores first.
+# Amendment 1 (before any run): run now, before the grid's MERLIN cells: a pass makes them stale
+#   again, so the grid's re-run (stopped at 20:36 with ColourMatch and MemoryGame done) waits. Two
+#   chains side by side, one thread each: `prior_grad.sh A` and `prior_grad.sh B` (no argument:
+#   everything in one chain); the parts are judged in the order above whatever the run order.
 cd "$(dirname "$0")/../../../.." && . .venv/bin/activate
 export OMP_NUM_THREADS=1
 out=runs/session37
@@ -53,14 +57,25 @@ run() { # name env seed steps flags...: skipped when finished, resumed when cut 
       --checkpoint-interval 50000 $resume "$@" >> $dir.log 2>&1
 }
 K="--prior-grad kl"
-for s in 100 101 102; do run K_WaterMaze_s$s merlin_rl/WaterMaze-v0 $s 200000 $K; done
-for s in 100 101 102; do run K_KeyToDoor_s$s merlin_rl/KeyToDoor-v0 $s 200000 $K; done
-for s in 100 101 102; do
-  run K_ActiveVisualMatch_s$s merlin_rl/ActiveVisualMatch-v0 $s 200000 $K
-done
-for s in 100 101 102; do run K_ColourMatch_s$s merlin_rl/ColourMatch-v0 $s 150000 $K; done
-for s in 1 2 3; do
-  run K_RepeatFirst_s$s popgym-RepeatFirstEasy-v0 $s 200000 --env-import popgym $K
-  run K_RepeatPrevious_s$s popgym-RepeatPreviousEasy-v0 $s 200000 --env-import popgym $K
-done
-for s in 100 101 102; do run K_MemoryGame_s$s merlin_rl/MemoryGame-v0 $s 200000 $K; done
+chain_a() {
+  for s in 100 101 102; do run K_WaterMaze_s$s merlin_rl/WaterMaze-v0 $s 200000 $K; done
+  for s in 100 101 102; do
+    run K_ActiveVisualMatch_s$s merlin_rl/ActiveVisualMatch-v0 $s 200000 $K
+  done
+  for s in 1 2 3; do
+    run K_RepeatFirst_s$s popgym-RepeatFirstEasy-v0 $s 200000 --env-import popgym $K
+  done
+}
+chain_b() {
+  for s in 100 101 102; do run K_KeyToDoor_s$s merlin_rl/KeyToDoor-v0 $s 200000 $K; done
+  for s in 100 101 102; do run K_ColourMatch_s$s merlin_rl/ColourMatch-v0 $s 150000 $K; done
+  for s in 1 2 3; do
+    run K_RepeatPrevious_s$s popgym-RepeatPreviousEasy-v0 $s 200000 --env-import popgym $K
+  done
+  for s in 100 101 102; do run K_MemoryGame_s$s merlin_rl/MemoryGame-v0 $s 200000 $K; done
+}
+case "${1:-}" in
+  A) chain_a ;;
+  B) chain_b ;;
+  *) chain_a; chain_b ;;
+esac
