@@ -13,6 +13,8 @@ prints one JSON line with, over all steps after the first of each episode:
   to mu_q,t, fitted on the first half of the env copies and scored on the rest (beside
   ``prior_r2_held_out``, the prior on the same rows): what a linear prior could predict;
 * ``mean_r2``: 0 by construction (the overall mean as the guess), for reference;
+* ``mu_q_rms`` / ``mu_q_spread``: the posterior mean's root mean square and its mean standard
+  deviation over steps per unit (where z lies, and how much of it varies);
 * ``logsig_p`` / ``logsig_q``: the mean log sigma of the prior and the posterior (soft-clamped
   to (-5, 1)), and the share of the prior's units above 0.9, at the clamp's top: a prior that
   widens its sigma there pays little KL for a wrong mean.
@@ -81,6 +83,8 @@ def prior_fit(agent, env, seed: int) -> dict:
         "prior_r2": round(r2(q, p), 3),
         "persistence_r2": round(r2(q, last), 3),
         "mean_r2": 0.0,
+        "mu_q_rms": round(float(np.sqrt((q**2).mean())), 3),
+        "mu_q_spread": round(float(q.std(0).mean()), 3),
         "logsig_p": round(float(sig_p.mean()), 3),
         "logsig_q": round(float(sig_q.mean()), 3),
         "prior_units_near_the_bound": round(float((sig_p > 0.9).mean()), 3),
