@@ -39,9 +39,9 @@ length; for WaterMaze the steps searched per first and per later find (``find_ra
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +59,9 @@ from merlin_rl.envs.memory_game import (
     MemoryGameCore,
     walk,
 )
+
+sys.path.insert(0, str(Path(__file__).parent))
+from cue_probe import CardCounter, find_rates  # noqa: E402  (experiments/ is not a package)
 from merlin_rl.envs.water_maze import (
     ACTION_SWIM,
     ACTION_TURN,
@@ -133,7 +136,7 @@ def play_memory_game(player: str, episodes: int, seed: int, **knobs: int) -> dic
     rng = np.random.default_rng(seed)
     known = np.zeros((episodes, core.cells), bool)
     corner = [UP] * (core.rows - 1) + [LEFT] * (core.cols - 1)
-    counter = _cue_probe().CardCounter(core)
+    counter = CardCounter(core)
     total = np.zeros(episodes)
     length = np.full(episodes, core.max_steps)
     for t in range(core.max_steps):
@@ -221,7 +224,7 @@ def play_water_maze(player: str, episodes: int, seed: int, **knobs: float) -> di
         finds[:, t] = core.step(actions, every)[0] > 0
         spot = np.where(finds[:, t, None], end, spot)
     out = _summary("merlin_rl/WaterMaze-v0", player, finds.sum(1).astype(float), core)
-    first_rate, later_rate = _cue_probe().find_rates(finds)
+    first_rate, later_rate = find_rates(finds)
     out["episodes_with_a_find"] = round(float(finds.any(1).mean()), 3)
     out["steps_per_first_find"] = round(1 / first_rate, 1) if first_rate else None
     out["steps_per_later_find"] = round(1 / later_rate, 1) if later_rate > 0 else None
@@ -233,16 +236,6 @@ def _swim_end(pos: np.ndarray, heading: np.ndarray, actions: np.ndarray) -> np.n
     h = heading + TURN * ACTION_TURN[actions]
     move = STEP * ACTION_SWIM[actions][:, None] * np.stack([np.cos(h), np.sin(h)], 1)
     return np.clip(pos + move, MARGIN, 1.0 - MARGIN)
-
-
-def _cue_probe():
-    """experiments/cue_probe.py as a module (its ``find_rates`` measures trained agents the same
-    way)."""
-    path = Path(__file__).with_name("cue_probe.py")
-    spec = importlib.util.spec_from_file_location("cue_probe", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 # --------------------------------------------------------------------------- KeyToDoor, ActiveVisualMatch

@@ -24,21 +24,15 @@ prints one JSON line with, over all steps after the first of each episode:
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-
-def _cue_probe():
-    """experiments/cue_probe.py as a module (its stepper and command line)."""
-    path = Path(__file__).with_name("cue_probe.py")
-    spec = importlib.util.spec_from_file_location("cue_probe", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+sys.path.insert(0, str(Path(__file__).parent))
+from cue_probe import _Stepper, load_probe_args  # noqa: E402  (experiments/ is not a package)
 
 
 def r2(target: np.ndarray, guess: np.ndarray) -> float:
@@ -50,8 +44,7 @@ def r2(target: np.ndarray, guess: np.ndarray) -> float:
 @torch.no_grad()
 def prior_fit(agent, env, seed: int) -> dict:
     """``prior_r2`` and ``persistence_r2`` over one episode of every env copy."""
-    cue = _cue_probe()
-    stepper = cue._Stepper(agent, env, seed)
+    stepper = _Stepper(agent, env, seed)
     b = env.num_envs
     live, prev = np.ones(b, bool), None
     q, p, last, sig_p, sig_q, inputs = [], [], [], [], [], []
@@ -92,8 +85,7 @@ def prior_fit(agent, env, seed: int) -> dict:
 
 
 def main() -> None:
-    cue = _cue_probe()
-    a, agent, env = cue.load_probe_args(
+    a, agent, env = load_probe_args(
         __doc__.splitlines()[0],
         lambda cfg: None if cfg.agent == "merlin" else f"{cfg.agent} has no prior; allowed: merlin",
     )
