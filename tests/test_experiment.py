@@ -293,3 +293,71 @@ def test_a_changed_input_weight_makes_stale_only_merlin_runs_with_that_input(
     )
     assert stale.pop(("merlin", env)) == [f"{name}: {old!r}, now {new!r}"]
     assert all(v == [] for v in stale.values()), stale
+
+
+def test_keep_copies_finished_runs_and_a_fresh_checkout_resumes_from_them(
+    tmp_path, capsys, monkeypatch
+):
+    """`keep`: each finished run's light files go to a folder meant to be committed; in a fresh
+    checkout (no `out`) the runner brings them back and runs nothing; a kept run whose settings
+    differ from the grid's is refused like any stale run, and nothing is written."""
+    import shutil
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    out, keep = tmp_path / "grid", tmp_path / "docs" / "grid"
+    grid = tmp_path / "grid.toml"
+    text = GRID.format(out=out).replace('agents = ["merlin", "rl-lstm"]', 'agents = ["rl-lstm"]')
+    text = text.replace(f'out = "{out}"', f'out = "{out}"\nkeep = "{keep}"')
+    # seed 0 finishes before the grid has `keep`; seed 1 runs under it
+    grid.write_text(
+        GRID.format(out=out).replace('"merlin", "rl-lstm"', '"rl-lstm"').replace("[0, 1]", "[0]")
+    )
+    assert cli_main(["experiment", str(grid)]) == 0
+    assert not keep.exists()
+    grid.write_text(text)
+    assert cli_main(["experiment", str(grid)]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert sorted(result["runs"].values()) == ["finished", "ran"]
+    names = sorted(p.name for p in keep.iterdir() if p.is_dir() and "__s" in p.name)
+    assert names == [
+        "rl-lstm__merlin_rl_ColourMatch-v0__s0",
+        "rl-lstm__merlin_rl_ColourMatch-v0__s1",
+    ]
+    for name in names:
+        assert sorted(p.name for p in (keep / name).iterdir()) == [
+            "config.json",
+            "finished.json",
+            "metrics.csv",
+        ]
+        assert (keep / name / "metrics.csv").read_bytes() == (
+            out / name / "metrics.csv"
+        ).read_bytes()
+    assert (keep / "summary.md").read_text() == (out / "summary.md").read_text()
+    md = (out / "summary.md").read_text()
+
+    shutil.rmtree(out)  # a fresh checkout
+    capsys.readouterr()
+    assert cli_main(["experiment", str(grid)]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert sorted(result["runs"].values()) == ["finished"] * 2
+    assert (out / "summary.md").read_text() == md
+    assert not list(out.glob("*/checkpoints"))  # nothing was trained again
+
+    shutil.rmtree(out)
+    grid.write_text(text.replace("tau = 5", "tau = 5\npolicy_epochs = 3"))
+    assert cli_main(["experiment", str(grid)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "2 run(s)" in err and "policy_epochs" in err
+    assert not out.exists()
+
+
+def test_keep_must_be_another_folder_than_out(tmp_path, capsys):
+    grid = tmp_path / "g.toml"
+    grid.write_text(
+        GRID.format(out=tmp_path / "o").replace("[train]", f'keep = "{tmp_path / "o"}"\n[train]')
+    )
+    assert cli_main(["experiment", str(grid)]) == 2
+    assert "keep must be another folder" in capsys.readouterr().err
+    grid.write_text(GRID.format(out=tmp_path / "o").replace("[train]", "keep = 3\n[train]"))
+    assert cli_main(["experiment", str(grid)]) == 2
+    assert "keep must be a folder name" in capsys.readouterr().err

@@ -8,6 +8,7 @@ The grid file (YAML, TOML or JSON):
     seeds = [0, 1]
     threshold = 0.9          # for "env steps to reach" (optional)
     out = "runs/my-grid"     # optional; default: runs/<file name>
+    keep = "docs/runs/my-grid"  # optional: where finished runs' light files go (below)
     [train]                  # settings shared by every run (keys as in a run's config.json)
     total_steps = 300000
 
@@ -29,6 +30,13 @@ Finished runs are kept and interrupted ones resumed, as long as the settings eac
 config.json) are what the grid gives that cell now (:func:`stale_settings`); after a changed
 default or grid file the runner refuses to start (``--summarise`` only warns).
 
+``keep`` names a folder meant to be committed (the grid's own ``out`` holds checkpoints and is
+not). As each run finishes, the runner copies its light files (config.json, metrics.csv,
+finished.json) there, and at start and end every finished run of ``out`` and the summary and
+curves; at start, before that, it copies every finished run kept there whose cell has no run in
+``out`` yet into ``out``, after checking its settings like the others.
+So a grid that spans sessions resumes in a fresh checkout. [quick] does not inherit ``keep``.
+
 With ``threshold_fraction`` the summary also gives each env's random and maximum return (the
 built-in tasks declare theirs: ``max_return``, ``random_return``), the normalised score
 (R - R_random) / (R_max - R_random) and the wall time to reach the threshold.
@@ -42,6 +50,7 @@ import functools
 import json
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -67,8 +76,9 @@ GRID_KEYS = {
     "per_env",
     "references",
     "quick",
+    "keep",
 }
-QUICK_KEYS = {"agents", "envs", "seeds", "out", "train", "per_env"}
+QUICK_KEYS = {"agents", "envs", "seeds", "out", "train", "per_env", "keep"}
 
 
 @dataclass
@@ -82,6 +92,7 @@ class Grid:
     per_env: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     threshold_fraction: float | None = None
     references: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
+    keep: Path | None = None
 
     def train_for(self, env: str) -> dict[str, Any]:
         """The settings of the runs on ``env``: [train], then its [per_env] table."""
@@ -117,11 +128,12 @@ def read_grid(path: str | Path, quick: bool = False) -> Grid:
     where = f"experiment file {str(path)!r}"
     _check_keys(data, GRID_KEYS, where)
     q = data.get("quick", {})
-    for name, table in (("out", data), ("quick.out", q if isinstance(q, dict) else {})):
-        if "out" in table and (not isinstance(table["out"], str) or not table["out"]):
-            raise ConfigError(
-                f"{where}: {name} must be a folder name (a string), got {table['out']!r}"
-            )
+    for name, table in (("", data), ("quick.", q if isinstance(q, dict) else {})):
+        for key in ("out", "keep"):
+            if key in table and (not isinstance(table[key], str) or not table[key]):
+                raise ConfigError(
+                    f"{where}: {name}{key} must be a folder name (a string), got {table[key]!r}"
+                )
     default_out = data.get("out") or str(Path("runs") / path.stem)
     if "quick" in data:
         if not isinstance(q, dict):
@@ -153,6 +165,7 @@ def read_grid(path: str | Path, quick: bool = False) -> Grid:
             "train": {**(data.get("train") or {}), **q_train},
             "per_env": per_env,
             "out": q.get("out") or default_out + "-quick",
+            "keep": q.get("keep"),  # a smoke variant keeps nothing unless it says so
         }
     for key in ("agents", "envs", "seeds"):
         if not isinstance(data.get(key), list) or not data[key]:
@@ -209,16 +222,21 @@ def read_grid(path: str | Path, quick: bool = False) -> Grid:
                 )
             except ConfigError as e:
                 raise ConfigError(f"{where}: run {agent} on {env}: {e}") from None
+    out = Path(data.get("out") or default_out)
+    keep = Path(data["keep"]) if data.get("keep") else None
+    if keep is not None and keep.resolve() == out.resolve():
+        raise ConfigError(f"{where}: keep must be another folder than out ({str(out)!r})")
     return Grid(
         list(data["agents"]),
         list(data["envs"]),
         list(data["seeds"]),
         threshold,
-        Path(data.get("out") or default_out),
+        out,
         train,
         per_env=per_env,
         threshold_fraction=fraction,
         references=references,
+        keep=keep,
     )
 
 
@@ -269,6 +287,8 @@ def run_dir_for(grid: Grid, agent: str, env: str, seed: int) -> Path:
 
 
 FINISHED = "finished.json"  # written beside a run's metrics.csv when it has finished
+LIGHT = ("config.json", "metrics.csv", FINISHED)  # what is kept of a finished run
+SUMMARY = ("summary.csv", "summary.md", "curves.png")  # and of the grid
 # settings that say how a run was carried out, not what it learns (a run made with other values
 # still belongs to the grid), and settings that 0 leaves to the run to resolve (its config.json
 # records the value it chose)
@@ -371,12 +391,15 @@ def _symbolic_image(env: str, kwargs: str, seed: int) -> bool:
         vec.close()
 
 
-def stale_settings(grid: Grid, agent: str, env: str, seed: int) -> list[str]:
-    """How the settings recorded in a cell's existing run (its config.json) differ from those the
-    grid gives that cell now ("name: recorded, now value"); empty when they agree or there is no
-    run yet. A changed default or grid file makes a finished run stale: the runner would skip it
-    and mix two settings in one table."""
-    path = run_dir_for(grid, agent, env, seed) / "config.json"
+def stale_settings(
+    grid: Grid, agent: str, env: str, seed: int, run_dir: Path | None = None
+) -> list[str]:
+    """How the settings recorded in a cell's existing run (its config.json; ``run_dir``: the run
+    there instead of the cell's own, e.g. a kept copy) differ from those the grid gives that cell
+    now ("name: recorded, now value"); empty when they agree or there is no run yet. A changed
+    default or grid file makes a finished run stale: the runner would skip it and mix two settings
+    in one table."""
+    path = (run_dir or run_dir_for(grid, agent, env, seed)) / "config.json"
     if not path.is_file():
         return []
     try:
@@ -410,6 +433,55 @@ def is_finished(run_dir: Path) -> bool:
     when only the light files (config.json, metrics.csv, finished.json) are kept, e.g. committed
     under docs/runs/ so that a grid resumes in a fresh checkout."""
     return (run_dir / "checkpoints" / "final.pt").exists() or (run_dir / FINISHED).is_file()
+
+
+def keep_run(run_dir: Path, dest: Path) -> bool:
+    """Copy a finished run's light files (:data:`LIGHT`) to ``dest``; False (nothing copied) when
+    one of them is missing."""
+    if not all((run_dir / name).is_file() for name in LIGHT):
+        return False
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in LIGHT:
+        shutil.copy2(run_dir / name, dest / name)
+    return True
+
+
+def keep_light(src: Path, dest: Path, names: list[str] | None = None) -> list[str]:
+    """Copy the light files of the finished runs under ``src`` (those named in ``names``, or all)
+    and the grid's summary and curves to ``dest``; the names of the runs it kept. A run that
+    finished before the runner wrote markers (its final checkpoint alone) gets one first."""
+    kept = []
+    for run in sorted(p for p in src.iterdir() if p.is_dir() and "__s" in p.name):
+        if names is not None and run.name not in names:
+            continue
+        done = (run / "checkpoints" / "final.pt").exists()
+        if done and not (run / FINISHED).exists() and (run / "config.json").is_file():
+            cfg = json.loads((run / "config.json").read_text())
+            marker = {k: cfg.get(k) for k in ("agent", "env", "seed")}
+            (run / FINISHED).write_text(json.dumps(marker) + "\n")
+        if (run / FINISHED).is_file():
+            if keep_run(run, dest / run.name):
+                kept.append(run.name)
+            else:
+                print(f"keep: skip {run.name}: a light file is missing", file=sys.stderr)
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in SUMMARY:
+        if (src / name).exists():
+            shutil.copy2(src / name, dest / name)
+    if (src / "curves").is_dir():
+        shutil.copytree(src / "curves", dest / "curves", dirs_exist_ok=True)
+    return kept
+
+
+def _kept_copy(grid: Grid, run_dir: Path) -> Path | None:
+    """The finished copy of a cell's run kept under ``grid.keep``, where the cell's own folder
+    holds no run (no config.json) yet; else None."""
+    if grid.keep is None or (run_dir / "config.json").exists():
+        return None
+    kept = grid.keep / run_dir.name
+    if (kept / FINISHED).is_file() and all((kept / n).is_file() for n in LIGHT):
+        return kept
+    return None
 
 
 def _threads_per_run(jobs: int) -> int:
@@ -499,6 +571,8 @@ def _run_one(
         return f"failed (exit {returncode}, see {log})"
     marker = {"agent": agent, "env": env, "seed": seed, "settings": grid.train_for(env)}
     (run_dir / FINISHED).write_text(json.dumps(marker) + "\n")
+    if grid.keep is not None:  # at once: a runner stopped later keeps what finished
+        keep_run(run_dir, grid.keep / run_dir.name)
     return "ran"
 
 
@@ -665,7 +739,10 @@ def run_experiment(
                 "file (built-in tasks declare theirs)"
             )
     cells = [(a, e, s) for e in grid.envs for a in grid.agents for s in grid.seeds]
-    stale = {run_dir_for(grid, *c).name: d for c in cells if (d := stale_settings(grid, *c))}
+    kept = {c: k for c in cells if (k := _kept_copy(grid, run_dir_for(grid, *c))) is not None}
+    stale = {
+        run_dir_for(grid, *c).name: d for c in cells if (d := stale_settings(grid, *c, kept.get(c)))
+    }
     if stale:
         name, diffs = next(iter(stale.items()))
         message = (
@@ -679,6 +756,11 @@ def run_experiment(
             )
         print(f"experiment: warning: {message}; summarising them anyway", file=sys.stderr)
     grid.out.mkdir(parents=True, exist_ok=True)
+    for c, k in kept.items():  # a fresh checkout: the committed runs come back into out
+        keep_run(k, run_dir_for(grid, *c))
+    names = [run_dir_for(grid, *c).name for c in cells]
+    if grid.keep is not None:  # and runs that finished before the grid had `keep` go there
+        keep_light(grid.out, grid.keep, names)
     if summarise_only:
         status = [
             "finished" if is_finished(run_dir_for(grid, *c)) else "not finished" for c in cells
@@ -699,6 +781,8 @@ def run_experiment(
                         [d for d in dirs if d in done],
                         grid.out / "curves" / f"{env.replace('/', '_')}.png",
                     )
+    if grid.keep is not None:
+        keep_light(grid.out, grid.keep, names)
     return {
         "out": str(grid.out),
         "runs": {run_dir_for(grid, *c).name: st for c, st in zip(cells, status)},
