@@ -241,6 +241,8 @@ def _stale_after_recording(tmp_path, agents, envs, train: str, edit) -> dict:
         # what trains the prior changes MERLIN alone (an ablation's z has no prior)
         ("prior_grad", "all", "kl", ["merlin", "rl-mem", "rl-lstm"],
          ["merlin_rl/ColourMatch-v0"], ("merlin", "merlin_rl/ColourMatch-v0")),
+        ("posterior_form", "residual", "direct", ["merlin", "rl-mem", "rl-lstm"],
+         ["merlin_rl/ColourMatch-v0"], ("merlin", "merlin_rl/ColourMatch-v0")),
         # the MBP's reads as the policy's input change the agents with memory alone
         ("policy_sees", "z", "z+reads", ["merlin", "rl-lstm"],
          ["merlin_rl/ColourMatch-v0"], ("merlin", "merlin_rl/ColourMatch-v0")),

@@ -114,6 +114,9 @@ FLAG_HELP: dict[str, str] = {
     "prior_grad": "what trains MERLIN's prior MLP: every MBP loss, through the posterior that "
     "adds and reads it (all, the paper's model as written), or the KL term alone (kl: the "
     "posterior adds and reads a stopgrad copy, so the prior only learns to predict)",
+    "posterior_form": "MERLIN's posterior: residual (the paper's: it reads the prior's "
+    "parameters and adds them) or direct (Dreamer's form: from e_t, h_{t-1} and m_{t-1} alone; "
+    "the prior then learns by the KL term alone)",
     "logsig_bound_cost": "weight of the squared distance of the prior's and posterior's log "
     "sigmas past their bounds (-5, 1) before the clamp, >= 0 (0 = off)",
     "epochs": "learner epochs K over each acted segment (1 with 1 minibatch: the paper's "

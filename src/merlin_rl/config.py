@@ -21,6 +21,7 @@ ENCODER_NORMS = ("none", "layer")
 LATENTS = ("factored", "joint")
 LATENT_INPUT_NORMS = ("none", "layer")  # mbp.MBP
 PRIOR_GRADS = ("all", "kl")  # mbp.MBP.latent
+POSTERIOR_FORMS = ("residual", "direct")  # mbp.MBP.latent
 VECTOR_SIGMAS = ("learned", "fixed")
 REPLAY_VIEWS = ("acted", "current")
 LR_SCHEDULES = ("constant", "linear")
@@ -48,6 +49,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "latent": LATENTS,
     "latent_input_norm": LATENT_INPUT_NORMS,
     "prior_grad": PRIOR_GRADS,
+    "posterior_form": POSTERIOR_FORMS,
     "vector_sigma": VECTOR_SIGMAS,
     "baseline": BASELINES,
     "value_input": VALUE_INPUTS,
@@ -99,6 +101,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "logsig_bound_cost": 0.0,  # the log sigmas drifted freely past their clamp's bounds
     "latent_input_norm": "none",  # the prior and posterior took their inputs as they were
     "prior_grad": "all",  # every MBP loss reached the prior through the posterior's residual
+    "posterior_form": "residual",  # the posterior added the prior's parameters
 }
 
 
@@ -153,6 +156,12 @@ class Config:
     # inputs at predicting mu_q (docs/learning.md); under "kl" it predicts, but the agent learns
     # worse (WaterMaze 0.156 against 0.220), so "kl" failed its rule and stays an option.
     prior_grad: str = "all"
+    # the posterior's form: "residual" (the paper's: f_post reads [mu_p, log sigma_p] and adds
+    # them) or "direct" (Dreamer's RSSM: f_post reads e_t, h_{t-1} and m_{t-1} alone and gives
+    # [mu_q, log sigma_q] as they are, so z is anchored by its own network and the prior, which
+    # only the KL term then reaches, learns to predict it). Thirty-eighth session: the candidate
+    # after "kl", under which mu_q drifted (prior and posterior chasing each other).
+    posterior_form: str = "residual"
     image_channels: int = 16
     mlp_hidden: int = 128  # prior, posterior, return heads, policy head (decoders: decoder_hidden)
     # hidden units of the MBP's decoders; 0 = mlp_hidden. 512: a 128-wide MLP image decoder could

@@ -346,6 +346,7 @@ _MATTERS: dict[str, Callable[[Config], bool]] = {
     "mbp_clip": lambda cfg: cfg.agent == "merlin",
     "latent_input_norm": lambda cfg: cfg.agent == "merlin",  # an ablation's z has no prior
     "prior_grad": lambda cfg: cfg.agent == "merlin",  # an ablation's z has no prior
+    "posterior_form": lambda cfg: cfg.agent == "merlin",
     "policy_sees": lambda cfg: cfg.agent != "rl-lstm",  # RL-LSTM has no reads to see
 }
 

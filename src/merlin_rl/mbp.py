@@ -72,16 +72,20 @@ class MBP(nn.Module):
         if stochastic:
             # f_prior([h_{t-1}, m_{t-1}]) -> [mu_p, log sigma_p]
             self.prior = mlp(h_dim + read_dim, cfg.mlp_hidden, z2, out_scale=0.1)
+        # --posterior-form direct: f_post reads no prior and adds none (Dreamer's RSSM)
+        self.residual = not (stochastic and cfg.posterior_form == "direct")
         if self.factored:
             # one f_post per modality k: ([e^k_t, a_{t-1}, r_{t-1}, h_{t-1}, m_{t-1}, prior^k])
-            rest = num_actions + 1 + h_dim + read_dim
+            rest = num_actions + 1 + h_dim + read_dim + (2 * cfg.z_dim if self.residual else 0)
             self.posteriors = nn.ModuleList(
-                mlp(size + rest + 2 * cfg.z_dim, cfg.mlp_hidden, 2 * cfg.z_dim, out_scale=0.1)
+                mlp(size + rest, cfg.mlp_hidden, 2 * cfg.z_dim, out_scale=0.1)
                 for size in self.enc_sizes
             )
         elif stochastic:
-            # f_post([e_t, h_{t-1}, m_{t-1}, mu_p, log sigma_p]) + [mu_p, log sigma_p]
-            self.posterior = mlp(e_dim + h_dim + read_dim + z2, cfg.mlp_hidden, z2, out_scale=0.1)
+            # f_post([e_t, h_{t-1}, m_{t-1}, mu_p, log sigma_p]) + [mu_p, log sigma_p] (residual)
+            # or f_post([e_t, h_{t-1}, m_{t-1}]) (direct)
+            size = e_dim + h_dim + read_dim + (z2 if self.residual else 0)
+            self.posterior = mlp(size, cfg.mlp_hidden, z2, out_scale=0.1)
         else:
             self.posterior = mlp(e_dim + h_dim + read_dim, cfg.mlp_hidden, self.z_dim)
         # --latent-input-norm layer: each part of the prior's and posterior's inputs normalised
@@ -95,7 +99,8 @@ class MBP(nn.Module):
             self.norm_m = nn.LayerNorm(read_dim) if read_dim else nn.Identity()
             per_prior = 2 * cfg.z_dim if self.factored else z2
             self.norm_priors = nn.ModuleList(
-                nn.LayerNorm(per_prior) for _ in range(kinds if self.factored else 1)
+                nn.LayerNorm(per_prior)
+                for _ in range((kinds if self.factored else 1) if self.residual else 0)
             )
         if use_memory:
             # interface i_t = W h_t -> K^r keys of width 2|z| and K^r strengths
@@ -133,7 +138,7 @@ class MBP(nn.Module):
                 group += list(self.posteriors[i].parameters())
             if self.input_norm:
                 group += list(self.norm_codes[i].parameters())
-                if self.factored:
+                if self.factored and self.residual:
                     group += list(self.norm_priors[i].parameters())
             own.append(group)
         ids = {id(p) for group in own for p in group}
@@ -187,6 +192,8 @@ class MBP(nn.Module):
         )
         if self.factored:
             mu_q, raw_q = self._factored_posterior(e, h_prev, m_prev, base_mu, base_logsig)
+        elif not self.residual:
+            mu_q, raw_q = self.posterior(torch.cat([e, h_prev, m_prev], -1)).chunk(2, -1)
         else:
             prior = torch.cat([base_mu, base_logsig], -1)
             seen = self.norm_priors[0](prior) if self.input_norm else prior
@@ -207,11 +214,18 @@ class MBP(nn.Module):
         self, e: Tensor, h_prev: Tensor, m_prev: Tensor, mu_p: Tensor, logsig_p: Tensor
     ) -> tuple[Tensor, Tensor]:
         """Per modality k: [mu^k_q, log sigma^k_q] = f^k_post([e^k_t, a_{t-1}, r_{t-1}, h_{t-1},
-        m_{t-1}, mu^k_p, log sigma^k_p]) + [mu^k_p, log sigma^k_p]; the slices joined -> (B, |z|)."""
+        m_{t-1}, mu^k_p, log sigma^k_p]) + [mu^k_p, log sigma^k_p] (residual), or
+        f^k_post([e^k_t, a_{t-1}, r_{t-1}, h_{t-1}, m_{t-1}]) (direct); the slices joined ->
+        (B, |z|)."""
         codes = e[..., : self.codec.out_dim].split(self.enc_sizes, -1)
         shared = [e[..., self.codec.out_dim :], h_prev, m_prev]
         mus, logsigs = [], []
         for k, ((lo, hi), code, post) in enumerate(zip(self.slices, codes, self.posteriors)):
+            if not self.residual:
+                mu, logsig = post(torch.cat([code, *shared], -1)).chunk(2, -1)
+                mus.append(mu)
+                logsigs.append(logsig)
+                continue
             prior = torch.cat([mu_p[..., lo:hi], logsig_p[..., lo:hi]], -1)
             seen = self.norm_priors[k](prior) if self.input_norm else prior
             mu, logsig = (post(torch.cat([code, *shared, seen], -1)) + prior).chunk(2, -1)
