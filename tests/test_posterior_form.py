@@ -4,27 +4,13 @@ it; "residual" (the paper's) reads the prior's parameters and adds them."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
-from test_agent import B, make_agent, random_obs
+from test_agent import B, make_agent
+from test_prior_grad import _prior_grad_norm, _step
 
 from merlin_rl import losses
 from merlin_rl.nn_utils import soft_clamp
-
-
-def _step(agent):
-    rng = np.random.default_rng(0)
-    torch.manual_seed(1)
-    out, _ = agent.step(random_obs(agent, rng), agent.initial_state(B))
-    return out
-
-
-def _prior_grad_norm(agent, loss) -> float:
-    agent.zero_grad()
-    loss.backward()
-    grads = [p.grad for p in agent.mbp.prior.parameters() if p.grad is not None]
-    return float(sum(g.abs().sum() for g in grads)) if grads else 0.0
 
 
 @pytest.mark.parametrize("latent", ["joint", "factored"])
