@@ -350,7 +350,25 @@ def test_keep_copies_finished_runs_and_a_fresh_checkout_resumes_from_them(
     assert cli_main(["experiment", str(grid)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "2 run(s)" in err and "policy_epochs" in err
+    assert f"under {keep} were made" in err  # the folder that holds them
     assert not out.exists()
+
+    # --summarise with those stale kept runs: they go neither way (nothing in keep changes)
+    before = {p: p.read_bytes() for p in keep.rglob("*") if p.is_file()}
+    assert cli_main(["experiment", str(grid), "--summarise"]) == 0
+    assert "warning" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in keep.rglob("*") if p.is_file()} == before
+    assert not list(out.glob("*__s?"))
+
+    # an unfinished run in out of a cell that finished in keep: set aside, the kept one restored
+    grid.write_text(text)
+    cell = out / names[0]
+    cell.mkdir(parents=True)
+    (cell / "config.json").write_text("{}")
+    assert cli_main(["experiment", str(grid)]) == 0
+    assert "set aside" in capsys.readouterr().err
+    assert (out / f"{names[0]}.unfinished" / "config.json").read_text() == "{}"
+    assert (cell / "metrics.csv").read_bytes() == (keep / names[0] / "metrics.csv").read_bytes()
 
 
 def test_keep_must_be_another_folder_than_out(tmp_path, capsys):
@@ -363,3 +381,18 @@ def test_keep_must_be_another_folder_than_out(tmp_path, capsys):
     grid.write_text(GRID.format(out=tmp_path / "o").replace("[train]", "keep = 3\n[train]"))
     assert cli_main(["experiment", str(grid)]) == 2
     assert "keep must be a folder name" in capsys.readouterr().err
+    (tmp_path / "f").write_text("x")
+    grid.write_text(
+        GRID.format(out=tmp_path / "o").replace("[train]", f'keep = "{tmp_path / "f"}"\n[train]')
+    )
+    assert cli_main(["experiment", str(grid)]) == 2
+    assert "is a file" in capsys.readouterr().err
+    # a smoke variant keeps nothing unless it says so, and never into the grid's own folders
+    from merlin_rl.experiment import read_grid
+
+    base = GRID.format(out=tmp_path / "o").replace("[train]", f'keep = "{tmp_path / "k"}"\n[train]')
+    grid.write_text(base + "[quick]\nseeds = [0]\n")
+    assert read_grid(grid).keep == tmp_path / "k" and read_grid(grid, quick=True).keep is None
+    grid.write_text(base + f'[quick]\nkeep = "{tmp_path / "k"}"\n')
+    assert cli_main(["experiment", str(grid), "--quick"]) == 2
+    assert "quick.keep must be another folder" in capsys.readouterr().err

@@ -113,7 +113,8 @@ FLAG_HELP: dict[str, str] = {
     "(none, the paper's) or layer-normalised first (layer)",
     "prior_grad": "what trains MERLIN's prior MLP: every MBP loss, through the posterior that "
     "adds and reads it (all, the paper's model as written), or the KL term alone (kl: the "
-    "posterior adds and reads a stopgrad copy, so the prior only learns to predict)",
+    "posterior adds and reads a stopgrad copy, so the prior only learns to predict); no effect "
+    "under --posterior-form direct",
     "posterior_form": "MERLIN's posterior: residual (the paper's: it reads the prior's "
     "parameters and adds them) or direct (Dreamer's form: from e_t, h_{t-1} and m_{t-1} alone; "
     "the prior then learns by the KL term alone)",

@@ -33,8 +33,9 @@ default or grid file the runner refuses to start (``--summarise`` only warns).
 ``keep`` names a folder meant to be committed (the grid's own ``out`` holds checkpoints and is
 not). As each run finishes, the runner copies its light files (config.json, metrics.csv,
 finished.json) there, and at start and end every finished run of ``out`` and the summary and
-curves; at start, before that, it copies every finished run kept there whose cell has no run in
-``out`` yet into ``out``, after checking its settings like the others.
+curves; at start, before that, it copies every finished run kept there whose cell has no
+finished run in ``out`` into ``out`` (an unfinished one there is set aside, not deleted), after
+checking its settings like the others. Stale runs (``--summarise`` only) go neither way.
 So a grid that spans sessions resumes in a fresh checkout. [quick] does not inherit ``keep``.
 
 With ``threshold_fraction`` the summary also gives each env's random and maximum return (the
@@ -159,6 +160,11 @@ def read_grid(path: str | Path, quick: bool = False) -> Grid:
                     for e, t in per_env.items()
                     if not isinstance(envs, list) or e in envs
                 }
+        top = [Path(x).resolve() for x in (data.get("keep"), default_out) if isinstance(x, str)]
+        if q.get("keep") and Path(q["keep"]).resolve() in top:
+            raise ConfigError(
+                f"{where}: quick.keep must be another folder than the grid's keep and out"
+            )
         data = {
             **data,
             **{k: v for k, v in q.items() if k != "train"},
@@ -226,6 +232,8 @@ def read_grid(path: str | Path, quick: bool = False) -> Grid:
     keep = Path(data["keep"]) if data.get("keep") else None
     if keep is not None and keep.resolve() == out.resolve():
         raise ConfigError(f"{where}: keep must be another folder than out ({str(out)!r})")
+    if keep is not None and keep.exists() and not keep.is_dir():
+        raise ConfigError(f"{where}: keep must be a folder, and {str(keep)!r} is a file")
     return Grid(
         list(data["agents"]),
         list(data["envs"]),
@@ -345,7 +353,8 @@ _MATTERS: dict[str, Callable[[Config], bool]] = {
     ),
     "mbp_clip": lambda cfg: cfg.agent == "merlin",
     "latent_input_norm": lambda cfg: cfg.agent == "merlin",  # an ablation's z has no prior
-    "prior_grad": lambda cfg: cfg.agent == "merlin",  # an ablation's z has no prior
+    # an ablation's z has no prior, and a direct posterior neither reads nor adds it
+    "prior_grad": lambda cfg: cfg.agent == "merlin" and cfg.posterior_form == "residual",
     "posterior_form": lambda cfg: cfg.agent == "merlin",
     "policy_sees": lambda cfg: cfg.agent != "rl-lstm",  # RL-LSTM has no reads to see
 }
@@ -447,10 +456,13 @@ def keep_run(run_dir: Path, dest: Path) -> bool:
     return True
 
 
-def keep_light(src: Path, dest: Path, names: list[str] | None = None) -> list[str]:
+def keep_light(
+    src: Path, dest: Path, names: list[str] | None = None, summary: bool = True
+) -> list[str]:
     """Copy the light files of the finished runs under ``src`` (those named in ``names``, or all)
-    and the grid's summary and curves to ``dest``; the names of the runs it kept. A run that
-    finished before the runner wrote markers (its final checkpoint alone) gets one first."""
+    and, with ``summary``, the grid's summary and curves to ``dest``; the names of the runs it
+    kept. A run that finished before the runner wrote markers (its final checkpoint alone) gets
+    one first."""
     kept = []
     for run in sorted(p for p in src.iterdir() if p.is_dir() and "__s" in p.name):
         if names is not None and run.name not in names:
@@ -466,6 +478,8 @@ def keep_light(src: Path, dest: Path, names: list[str] | None = None) -> list[st
             else:
                 print(f"keep: skip {run.name}: a light file is missing", file=sys.stderr)
     dest.mkdir(parents=True, exist_ok=True)
+    if not summary:
+        return kept
     for name in SUMMARY:
         if (src / name).exists():
             shutil.copy2(src / name, dest / name)
@@ -476,13 +490,35 @@ def keep_light(src: Path, dest: Path, names: list[str] | None = None) -> list[st
 
 def _kept_copy(grid: Grid, run_dir: Path) -> Path | None:
     """The finished copy of a cell's run kept under ``grid.keep``, where the cell's own folder
-    holds no run (no config.json) yet; else None."""
-    if grid.keep is None or (run_dir / "config.json").exists():
+    holds no finished run; else None."""
+    if grid.keep is None or is_finished(run_dir):
         return None
     kept = grid.keep / run_dir.name
     if (kept / FINISHED).is_file() and all((kept / n).is_file() for n in LIGHT):
         return kept
     return None
+
+
+def _restore(kept: Path, run_dir: Path) -> None:
+    """Bring a kept finished run back as ``run_dir``: its light files are copied beside it and
+    renamed into place (a copy cut off half-way is redone next time). An unfinished run already
+    there is set aside as <run_dir>.unfinished[-N], not deleted."""
+    tmp = run_dir.with_name(run_dir.name + ".restoring")
+    if tmp.exists():  # an earlier restore that was cut off
+        shutil.rmtree(tmp)
+    keep_run(kept, tmp)
+    if run_dir.exists():
+        aside, n = run_dir.with_name(run_dir.name + ".unfinished"), 1
+        while aside.exists():
+            n += 1
+            aside = run_dir.with_name(f"{run_dir.name}.unfinished-{n}")
+        run_dir.rename(aside)
+        print(
+            f"experiment: {run_dir.name} finished in {kept.parent}: its unfinished run here is "
+            f"set aside as {aside.name}",
+            file=sys.stderr,
+        )
+    tmp.rename(run_dir)
 
 
 def _threads_per_run(jobs: int) -> int:
@@ -746,8 +782,17 @@ def run_experiment(
     }
     if stale:
         name, diffs = next(iter(stale.items()))
+        where = " and ".join(
+            sorted(
+                {
+                    str(grid.keep if c in kept else grid.out)
+                    for c in cells
+                    if run_dir_for(grid, *c).name in stale
+                }
+            )
+        )
         message = (
-            f"{len(stale)} run(s) under {grid.out} were made with other settings than the grid "
+            f"{len(stale)} run(s) under {where} were made with other settings than the grid "
             f"gives now (e.g. {name}: {'; '.join(diffs)}): the defaults or the grid file changed"
         )
         if not summarise_only:
@@ -758,10 +803,11 @@ def run_experiment(
         print(f"experiment: warning: {message}; summarising them anyway", file=sys.stderr)
     grid.out.mkdir(parents=True, exist_ok=True)
     for c, k in kept.items():  # a fresh checkout: the committed runs come back into out
-        keep_run(k, run_dir_for(grid, *c))
-    names = [run_dir_for(grid, *c).name for c in cells]
+        if run_dir_for(grid, *c).name not in stale:  # (--summarise only: stale ones stay there)
+            _restore(k, run_dir_for(grid, *c))
+    names = [n for c in cells if (n := run_dir_for(grid, *c).name) not in stale]
     if grid.keep is not None:  # and runs that finished before the grid had `keep` go there
-        keep_light(grid.out, grid.keep, names)
+        keep_light(grid.out, grid.keep, names, summary=not stale)
     if summarise_only:
         status = [
             "finished" if is_finished(run_dir_for(grid, *c)) else "not finished" for c in cells
@@ -782,8 +828,8 @@ def run_experiment(
                         [d for d in dirs if d in done],
                         grid.out / "curves" / f"{env.replace('/', '_')}.png",
                     )
-    if grid.keep is not None:
-        keep_light(grid.out, grid.keep, names)
+    if grid.keep is not None:  # a summary of stale runs is not kept
+        keep_light(grid.out, grid.keep, names, summary=not stale)
     return {
         "out": str(grid.out),
         "runs": {run_dir_for(grid, *c).name: st for c, st in zip(cells, status)},
