@@ -238,9 +238,6 @@ def _stale_after_recording(tmp_path, agents, envs, train: str, edit) -> dict:
         # the prior's and posterior's input norm changes MERLIN alone (an ablation's z has none)
         ("latent_input_norm", "none", "layer", ["merlin", "rl-mem", "rl-lstm"],
          ["merlin_rl/ColourMatch-v0"], ("merlin", "merlin_rl/ColourMatch-v0")),
-        # what trains the prior changes MERLIN alone (an ablation's z has no prior)
-        ("prior_grad", "all", "kl", ["merlin", "rl-mem", "rl-lstm"],
-         ["merlin_rl/ColourMatch-v0"], ("merlin", "merlin_rl/ColourMatch-v0")),
         ("posterior_form", "residual", "direct", ["merlin", "rl-mem", "rl-lstm"],
          ["merlin_rl/ColourMatch-v0"], ("merlin", "merlin_rl/ColourMatch-v0")),
         # the MBP's reads as the policy's input change the agents with memory alone
@@ -396,3 +393,26 @@ def test_keep_must_be_another_folder_than_out(tmp_path, capsys):
     grid.write_text(base + f'[quick]\nkeep = "{tmp_path / "k"}"\n')
     assert cli_main(["experiment", str(grid), "--quick"]) == 2
     assert "quick.keep must be another folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("form", ["residual", "direct"])
+def test_prior_grad_matters_to_merlin_under_the_residual_posterior_alone(tmp_path, form):
+    """What trains the prior changes MERLIN alone (an ablation's z has no prior), and only where
+    the posterior reads and adds the prior (--posterior-form residual)."""
+    env = "merlin_rl/ColourMatch-v0"
+
+    def edit(rec):
+        rec.pop("prior_grad")  # a run from before the setting: the legacy "all"
+        rec["posterior_form"] = form
+
+    stale = _stale_after_recording(
+        tmp_path,
+        ["merlin", "rl-mem", "rl-lstm"],
+        [env],
+        f"train:\n  prior_grad: kl\n  posterior_form: {form}\n",
+        edit,
+    )
+    assert stale.pop(("merlin", env)) == (
+        ["prior_grad: 'all', now 'kl'"] if form == "residual" else []
+    )
+    assert all(v == [] for v in stale.values()), stale
