@@ -170,6 +170,10 @@ class MBP(nn.Module):
 
         ``eps`` (B, |z|) is the standard-normal noise of the reparameterisation (drawn here if None).
 
+        The posterior reads the prior's parameters and adds them (``--posterior-form residual``,
+        the paper's), or reads e_t, h_{t-1} and m_{t-1} alone (``direct``, Dreamer's RSSM: only
+        the KL term then reaches the prior).
+
         With ``input_norm`` (``--latent-input-norm layer``) the MLPs read each part of their
         input layer-normalised: each kind's encoding, h_{t-1}, m_{t-1} and the prior's parameters.
 
@@ -221,14 +225,12 @@ class MBP(nn.Module):
         shared = [e[..., self.codec.out_dim :], h_prev, m_prev]
         mus, logsigs = [], []
         for k, ((lo, hi), code, post) in enumerate(zip(self.slices, codes, self.posteriors)):
-            if not self.residual:
+            if self.residual:
+                prior = torch.cat([mu_p[..., lo:hi], logsig_p[..., lo:hi]], -1)
+                seen = self.norm_priors[k](prior) if self.input_norm else prior
+                mu, logsig = (post(torch.cat([code, *shared, seen], -1)) + prior).chunk(2, -1)
+            else:
                 mu, logsig = post(torch.cat([code, *shared], -1)).chunk(2, -1)
-                mus.append(mu)
-                logsigs.append(logsig)
-                continue
-            prior = torch.cat([mu_p[..., lo:hi], logsig_p[..., lo:hi]], -1)
-            seen = self.norm_priors[k](prior) if self.input_norm else prior
-            mu, logsig = (post(torch.cat([code, *shared, seen], -1)) + prior).chunk(2, -1)
             mus.append(mu)
             logsigs.append(logsig)
         return torch.cat(mus, -1), torch.cat(logsigs, -1)
