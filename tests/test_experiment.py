@@ -368,6 +368,33 @@ def test_keep_copies_finished_runs_and_a_fresh_checkout_resumes_from_them(
     assert (cell / "metrics.csv").read_bytes() == (keep / names[0] / "metrics.csv").read_bytes()
 
 
+def test_agents_runs_only_those_cells_and_summarises_the_whole_grid(tmp_path, capsys, monkeypatch):
+    """`--agents`: only the named agents' cells run (the ablations before MERLIN's); the others
+    are reported as not finished, the summary covers what has finished, and a name the grid does
+    not have is one line, exit 2, before anything is written."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    out = tmp_path / "grid"
+    grid = tmp_path / "grid.toml"
+    grid.write_text(GRID.format(out=out).replace("[0, 1]", "[0]"))
+    for bad in ("rl-mem", "rl-lstm,foo", ""):
+        assert cli_main(["experiment", str(grid), "--agents", bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "the grid's agents: merlin, rl-lstm" in err, err
+    assert not out.exists()
+    assert cli_main(["experiment", str(grid), "--agents", "rl-lstm"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["runs"] == {
+        "merlin__merlin_rl_ColourMatch-v0__s0": "not finished",
+        "rl-lstm__merlin_rl_ColourMatch-v0__s0": "ran",
+    }
+    assert not (out / "merlin__merlin_rl_ColourMatch-v0__s0").exists()
+    assert [r["agent"] for r in result["summary"]] == ["rl-lstm"]
+    assert cli_main(["experiment", str(grid), "--agents", " merlin "]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert sorted(result["runs"].values()) == ["finished", "ran"]
+    assert [r["agent"] for r in result["summary"]] == ["merlin", "rl-lstm"]
+
+
 def test_keep_must_be_another_folder_than_out(tmp_path, capsys):
     grid = tmp_path / "g.toml"
     grid.write_text(

@@ -419,6 +419,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="run nothing: summarise the runs that have finished (a grid spanning sessions)",
     )
     x.add_argument(
+        "--agents",
+        metavar="A,B",
+        help="run only these of the grid's agents (comma-separated, e.g. the ablations first); "
+        "the summary covers every finished run of the grid (default: all)",
+    )
+    x.add_argument(
         "--env-import",
         default=None,
         metavar="MODULES",
@@ -870,7 +876,10 @@ def _record(args: argparse.Namespace) -> int:
 def _experiment(args: argparse.Namespace) -> int:
     from merlin_rl.experiment import run_experiment
 
-    result = run_experiment(args.grid, args.jobs, args.env_import or "", args.quick, args.summarise)
+    agents = None if args.agents is None else [a.strip() for a in args.agents.split(",")]
+    result = run_experiment(
+        args.grid, args.jobs, args.env_import or "", args.quick, args.summarise, agents
+    )
     failed = {k: v for k, v in result["runs"].items() if v.startswith("failed")}
     for name, status in failed.items():
         print(f"merlin-rl: run {name} {status}", file=sys.stderr)

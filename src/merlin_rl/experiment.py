@@ -754,14 +754,25 @@ def run_experiment(
     env_import: str = "",
     quick: bool = False,
     summarise_only: bool = False,
+    agents: list[str] | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) the grid (its [quick] variant with ``quick``), then write summary.csv,
     summary.md, curves.png and, for several envs, curves/<env>.png (when some run finished an
     episode). ``env_import``: the user's --env-import, passed to every run. ``summarise_only``:
-    run nothing, summarise the runs that have finished (a grid that spans sessions)."""
+    run nothing, summarise the runs that have finished (a grid that spans sessions).
+    ``agents``: run only these agents' cells (e.g. the ablations first, which a change to the
+    MBP leaves standing); the summary still covers every finished run of the grid."""
     if jobs <= 0:
         raise ConfigError(f"--jobs must be a positive integer, got {jobs}")
     grid = read_grid(path, quick)
+    if agents is not None:
+        unknown = [a for a in agents if a not in grid.agents]
+        if unknown or not agents:
+            raise ConfigError(
+                f"experiment: --agents {','.join(agents)!r} names no agent or one the grid does "
+                f"not have ({', '.join(unknown) or 'empty'}); the grid's agents: "
+                f"{', '.join(grid.agents)}"
+            )
     if env_import:
         from merlin_rl.envs import import_env_modules
 
@@ -808,12 +819,12 @@ def run_experiment(
     names = [n for c in cells if (n := run_dir_for(grid, *c).name) not in stale]
     if grid.keep is not None:  # and runs that finished before the grid had `keep` go there
         keep_light(grid.out, grid.keep, names, summary=not stale)
-    if summarise_only:
-        status = [
-            "finished" if is_finished(run_dir_for(grid, *c)) else "not finished" for c in cells
-        ]
-    else:
-        status = _run_all(grid, cells, jobs, env_import)
+    chosen = [c for c in cells if not summarise_only and (agents is None or c[0] in agents)]
+    ran = dict(zip(chosen, _run_all(grid, chosen, jobs, env_import))) if chosen else {}
+    status = [
+        ran.get(c) or ("finished" if is_finished(run_dir_for(grid, *c)) else "not finished")
+        for c in cells
+    ]
     rows = summarise(grid)
     write_summary(grid, rows)
     done = {str(run_dir_for(grid, *c)) for c, st in zip(cells, status) if st in ("ran", "finished")}
