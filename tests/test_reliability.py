@@ -80,7 +80,7 @@ def _model(path: Path) -> dict[str, torch.Tensor]:
 
 def test_sigkill_then_resume_gives_identical_parameters(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    total = 2000
+    total = 1000
     ref = subprocess.run(
         _train_cmd(tmp_path / "ref", total), env=env, capture_output=True, text=True, timeout=300
     )
