@@ -63,8 +63,9 @@ FLAG_HELP: dict[str, str] = {
     "or the oldest (fifo)",
     "policy_input": "what the policy reads of z_t: the posterior mean mu_q or the sample (the "
     "paper's)",
-    "value_input": "which z_t the advantages' baseline V_t and the lambda-return targets are "
-    "evaluated on (MERLIN): the sample (the paper's) or the posterior mean mu_q",
+    "value_input": "which z_t the MBP's V_t is evaluated on (MERLIN): the sample (the paper's) "
+    "or the posterior mean mu_q; it gives the return heads' lambda-return targets, and the "
+    "advantages' baseline under --baseline mbp",
     "replay_view": "what MERLIN's policy reads when a segment is replayed (K epochs): the z_t "
     "and memory it acted on, or those the MBP recomputes after this update's earlier steps",
     "read_strength_init": "initial read strength beta of every memory read key, in (0, 1000]",
