@@ -53,7 +53,8 @@ memory player flips a seen pair, or an unseen card). ``experiments/memory_ceilin
 perfect memory and the view alone for comparison. Softmax probes then ask what knows the
 cursor's cell, the face under the cursor (when it shows) and, in an open turn whose twin has
 been seen, the twin's cell (the view's pixels, z_t, both LSTMs, the MBP's and the policy's
-reads), and whether z_t itself, as a cosine read key, would fetch a row that shows the twin.
+reads), and whether z_t itself, as a cosine read key, would fetch a row that shows the twin
+(and a linear key fitted on half the turns from z_t, held out: what a learned read key could do).
 
 It prints one JSON line. `merlin-rl memory` draws one episode's read map; this counts.
 
@@ -621,6 +622,52 @@ def class_probe(x: np.ndarray, y: np.ndarray, steps: int = 300) -> float | None:
     return float(torch.stack(recalls).mean())
 
 
+def key_fit(
+    x: np.ndarray, rows: np.ndarray, written: np.ndarray, target: np.ndarray, steps: int = 300
+) -> float | None:
+    """Held-out share of reads whose top row is a target: a linear read key k = W x + c (with a
+    learned strength beta) fitted on the first half by the likelihood of the target rows under
+    the read's softmax over the written rows, softmax_j(beta cos(k, rows_j)) as
+    :func:`merlin_rl.memory.read_weights`; scored on the second half by argmax_j cos(k, rows_j).
+    ``x`` float [n, d], ``rows`` float [n, N, W], ``written`` and ``target`` bool [n, N]. What a
+    learned key could fetch from these rows, against the share of target rows among the written
+    ones. Reads without a written target row are left out; None where fewer than two are left."""
+    keep = (target & written).any(1)
+    x, rows, written, hit = x[keep], rows[keep], written[keep], (target & written)[keep]
+    half = len(x) // 2
+    if half == 0:
+        return None
+    xt = torch.as_tensor(x, dtype=torch.float32)
+    xt = (xt - xt[:half].mean(0)) / (xt[:half].std(0) + 1e-6)
+    mt = torch.as_tensor(rows, dtype=torch.float32)
+    unit = mt * torch.rsqrt(mt.pow(2).sum(-1, keepdim=True) + 1e-8)
+    live, goal = torch.as_tensor(written), torch.as_tensor(hit)
+    g = torch.Generator().manual_seed(0)
+    w = (0.1 * torch.randn(xt.shape[1], mt.shape[-1], generator=g)).requires_grad_()
+    c = torch.zeros(mt.shape[-1], requires_grad=True)
+    log_beta = torch.tensor(1.0, requires_grad=True)
+
+    def cosines(sl: slice) -> torch.Tensor:
+        k = xt[sl] @ w + c
+        k = k * torch.rsqrt(k.pow(2).sum(-1, keepdim=True) + 1e-8)
+        return torch.einsum("nw,njw->nj", k, unit[sl]).masked_fill(~live[sl], -2.0)
+
+    opt = torch.optim.Adam([w, c, log_beta], lr=0.05)
+    first = slice(0, half)
+    with torch.enable_grad():
+        for _ in range(steps):
+            logits = (log_beta.exp() * cosines(first)).masked_fill(~live[first], -1e9)
+            nll = torch.logsumexp(logits, 1) - torch.logsumexp(
+                logits.masked_fill(~goal[first], -1e9), 1
+            )
+            opt.zero_grad()
+            (nll.mean() + 1e-3 * w.pow(2).sum()).backward()
+            opt.step()
+    with torch.no_grad():
+        top = cosines(slice(half, None)).argmax(1)
+    return float(goal[half:].gather(1, top[:, None]).float().mean())
+
+
 def find_rates(finds: np.ndarray) -> tuple[float, float]:
     """Finds per step searched before the first find and after it, from ``finds`` (bool [B, T]:
     a find at step t of episode b), each cut off at the episode's end: the exponential model's
@@ -762,6 +809,7 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
     shown = np.zeros((b, core.episode_length + 1, core.cells), bool)
     by_z: list[bool] = []
     uniform: list[float] = []
+    key_data: list[tuple[np.ndarray, ...]] = []  # (z_t, rows, written, rows showing the twin)
     faces: list[np.ndarray] = []
     twin_cells: list[np.ndarray] = []
     reflip_parts: dict[str, list[np.ndarray]] = {}
@@ -813,6 +861,10 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
                 for i in np.nonzero(known)[0]:  # a probe, not a hot path
                     by_z.append(shows_twin[i, top[i]])
                     uniform.append(shows_twin[i][written[i]].mean())
+                key_data.append(
+                    (out.z.flatten(1).numpy()[known], memory.M.numpy()[known], written[known])
+                    + (shows_twin[known],)
+                )
         if t >= LOCATE_FROM:
             x = {"view": view, "z": out.z, "policy_h": agent.policy.own_state(before.pol_h)}
             if agent.mbp.decoders:
@@ -853,6 +905,8 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
     if by_z:
         res["twin_row_by_z_key"] = round(float(np.mean(by_z)), 3)
         res["twin_rows_share"] = round(float(np.mean(uniform)), 3)
+        fit = key_fit(*(np.concatenate(parts) for parts in zip(*key_data)))
+        res["twin_row_by_fitted_key"] = None if fit is None else round(fit, 3)
     if twin_cells:  # in time order, so the probes fit on the earlier steps
         y = np.concatenate(twin_cells)
         for name, rows in twin_parts.items():

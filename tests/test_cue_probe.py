@@ -147,6 +147,30 @@ def test_class_probe_finds_a_linear_class_and_not_a_random_one():
     assert mod.class_probe(x, y) is None
 
 
+def test_key_fit_finds_rows_a_linear_key_can_and_not_random_ones():
+    """Rows hold a random code per class; the target rows carry x's class: a linear key from x
+    finds one (top row) nearly always, while for random targets it is near their share."""
+    mod = _probe_module()
+    rng = np.random.default_rng(0)
+    n, rows, width, classes = 600, 12, 16, 6
+    codes = rng.normal(size=(classes, width))
+    y = rng.integers(0, classes, n)
+    x = np.eye(classes)[y] + 0.3 * rng.normal(size=(n, classes))
+    row_class = rng.integers(0, classes, (n, rows))
+    row_class[:, 0] = y  # every read has a target row
+    m = codes[row_class] + 0.3 * rng.normal(size=(n, rows, width))
+    written = rng.random((n, rows)) < 0.8
+    written[:, 0] = True
+    target = row_class == y[:, None]
+    assert mod.key_fit(x, m, written, target) > 0.9
+    noise = rng.random((n, rows)) < 0.2  # targets that nothing in x or the rows tells apart
+    noise[np.arange(n), rng.integers(0, rows, n)] = True
+    written |= noise
+    share = float(np.mean([noise[i][written[i]].mean() for i in range(n)]))
+    assert abs(mod.key_fit(x, m, written, noise) - share) < 0.1
+    assert mod.key_fit(x[:1], m[:1], written[:1], target[:1]) is None  # too few reads
+
+
 def test_value_fit_finds_the_gap_a_feature_carries_and_not_one_it_lacks():
     """A ridge regression on a feature that holds "fetched" recovers the targets' gap between the
     groups on held-out episodes (and a constant V shows none); on noise alone it finds none."""
