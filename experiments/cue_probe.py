@@ -53,8 +53,11 @@ memory player flips a seen pair, or an unseen card). ``experiments/memory_ceilin
 perfect memory and the view alone for comparison. Softmax probes then ask what knows the
 cursor's cell, the face under the cursor (when it shows) and, in an open turn whose twin has
 been seen, the twin's cell (the view's pixels, z_t, both LSTMs, the MBP's and the policy's
-reads), and whether z_t itself, as a cosine read key, would fetch a row that shows the twin
-(and a linear key fitted on half the turns from z_t, held out: what a learned read key could do).
+reads), and whether a row that shows the twin is fetched (the top row) by z_t itself as a cosine
+read key, by the policy's own read, and by a linear key fitted on half the turns from z_t (held
+out: what a learned read key could do); and, after the player turns up a card it has seen, whether
+the MBP's read that the prior of the next step uses fetches a row that showed that card, against
+a linear key fitted from the MBP's h_t.
 
 It prints one JSON line. `merlin-rl memory` draws one episode's read map; this counts.
 
@@ -783,6 +786,14 @@ class CardCounter:
         }
 
 
+def rows_showing(memory, shown: np.ndarray, t: int, cell: np.ndarray) -> np.ndarray:
+    """bool [B, N]: the memory's rows written at a step whose view showed ``cell`` [B] face up
+    (``shown`` [B, T + 1, cells]: what obs_s, and so the row written at step s, shows)."""
+    step_of = memory.write_step.clamp(0, t).numpy()  # [B, N]
+    shows = np.take_along_axis(shown, step_of[..., None], axis=1)  # [B, N, cells]
+    return np.take_along_axis(shows, cell[:, None, None], axis=2)[..., 0]
+
+
 @torch.no_grad()
 def cards_probe(agent: Agent, env, seed: int) -> dict:
     """MemoryGame: :class:`CardCounter` over one episode of every env copy of ``agent``, and
@@ -810,6 +821,10 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
     by_z: list[bool] = []
     uniform: list[float] = []
     key_data: list[tuple[np.ndarray, ...]] = []  # (z_t, rows, written, rows showing the twin)
+    by_policy: list[bool] = []  # the policy's own read: its top row shows the twin
+    by_mbp: list[bool] = []  # after a re-flip, the MBP's read for the prior: its top row shows it
+    reflip_share: list[float] = []
+    reflip_keys: list[tuple[np.ndarray, ...]] = []  # (h_t, rows, written, rows showing the card)
     faces: list[np.ndarray] = []
     twin_cells: list[np.ndarray] = []
     reflip_parts: dict[str, list[np.ndarray]] = {}
@@ -853,13 +868,13 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
                 zd = out.z.shape[-1]
                 sim = F.cosine_similarity(memory.M[..., :zd], out.z[:, None], dim=-1)
                 sim = sim.masked_fill(~memory.written, -2.0)
-                step_of = memory.write_step.clamp(0, t).numpy()  # [B, N]
-                shows = np.take_along_axis(shown, step_of[..., None], axis=1)  # [B, N, cells]
-                shows_twin = np.take_along_axis(shows, twin[:, None, None], axis=2)[..., 0]
+                shows_twin = rows_showing(memory, shown, t, twin)
                 top = sim.argmax(1).numpy()
+                pol_top = out.policy_weights.sum(1).argmax(1).numpy()
                 written = memory.written.numpy()
                 for i in np.nonzero(known)[0]:  # a probe, not a hot path
                     by_z.append(shows_twin[i, top[i]])
+                    by_policy.append(shows_twin[i, pol_top[i]])
                     uniform.append(shows_twin[i][written[i]].mean())
                 key_data.append(
                     (out.z.flatten(1).numpy()[known], memory.M.numpy()[known], written[known])
@@ -878,6 +893,19 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
         down = turn_state(core, counter.seen)[1]
         reflip = counter.live & (action == FLIP) & down[np.arange(b), cell]
         reflip &= counter.seen[np.arange(b), cell]
+        if reflip.any() and agent.use_memory and agent.mbp.decoders:
+            # m_t, which the prior of z_{t+1} (the face turned up) reads, came from this step's
+            # MBP read of M_{t-1} with keys from h_t: did it fetch a row that showed this card?
+            shows_card = rows_showing(memory, shown, t, cell)
+            written = memory.written.numpy()
+            mbp_top = out.mbp_weights.sum(1).argmax(1).numpy()
+            for i in np.nonzero(reflip & (shows_card & written).any(1))[0]:
+                by_mbp.append(shows_card[i, mbp_top[i]])
+                reflip_share.append(shows_card[i][written[i]].mean())
+            h_t = stepper.state.mbp_h.flatten(1).numpy()
+            reflip_keys.append(
+                (h_t[reflip], memory.M.numpy()[reflip], written[reflip], shows_card[reflip])
+            )
         view_before = view
         counter.before(core, action)
         r, done, _ = stepper.advance(out)
@@ -905,8 +933,14 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
     if by_z:
         res["twin_row_by_z_key"] = round(float(np.mean(by_z)), 3)
         res["twin_rows_share"] = round(float(np.mean(uniform)), 3)
+        res["twin_row_by_policy_read"] = round(float(np.mean(by_policy)), 3)
         fit = key_fit(*(np.concatenate(parts) for parts in zip(*key_data)))
         res["twin_row_by_fitted_key"] = None if fit is None else round(fit, 3)
+    if by_mbp:
+        res["reflipped_row_by_mbp_read"] = round(float(np.mean(by_mbp)), 3)
+        res["reflipped_rows_share"] = round(float(np.mean(reflip_share)), 3)
+        fit = key_fit(*(np.concatenate(parts) for parts in zip(*reflip_keys)))
+        res["reflipped_row_by_fitted_key"] = None if fit is None else round(fit, 3)
     if twin_cells:  # in time order, so the probes fit on the earlier steps
         y = np.concatenate(twin_cells)
         for name, rows in twin_parts.items():

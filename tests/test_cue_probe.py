@@ -171,6 +171,24 @@ def test_key_fit_finds_rows_a_linear_key_can_and_not_random_ones():
     assert mod.key_fit(x[:1], m[:1], written[:1], target[:1]) is None  # too few reads
 
 
+def test_rows_showing_against_a_loop():
+    from types import SimpleNamespace
+
+    import torch
+
+    mod = _probe_module()
+    rng = np.random.default_rng(1)
+    b, n, steps, cells, t = 3, 5, 9, 4, 6
+    shown = rng.random((b, steps + 1, cells)) < 0.5
+    write_step = torch.as_tensor(rng.integers(-1, steps, (b, n)))  # -1: never written
+    cell = rng.integers(0, cells, b)
+    got = mod.rows_showing(SimpleNamespace(write_step=write_step), shown, t, cell)
+    for i in range(b):
+        for j in range(n):
+            s = min(max(int(write_step[i, j]), 0), t)
+            assert got[i, j] == shown[i, s, cell[i]]
+
+
 def test_value_fit_finds_the_gap_a_feature_carries_and_not_one_it_lacks():
     """A ridge regression on a feature that holds "fetched" recovers the targets' gap between the
     groups on held-out episodes (and a constant V shows none); on noise alone it finds none."""
@@ -317,6 +335,16 @@ def test_cards_probe_on_an_untrained_agent():
     assert all(res[k] is None or 0 <= res[k] <= 1 for k in res if k.startswith(shares))
     cells = sorted(k.removeprefix("cell_in_") for k in res if k.startswith("cell_in_"))
     assert cells == ["mbp_h", "mbp_reads", "policy_h", "view", "z"]
+    rows = sorted(k for k in res if "_row" in k)
+    assert rows == [
+        "reflipped_row_by_fitted_key",
+        "reflipped_row_by_mbp_read",
+        "reflipped_rows_share",
+        "twin_row_by_fitted_key",
+        "twin_row_by_policy_read",
+        "twin_row_by_z_key",
+        "twin_rows_share",
+    ]
 
 
 def test_turn_state_against_a_loop():
