@@ -334,6 +334,17 @@ def test_rl_mem_policy_loss_reaches_mbp_encoders():
     assert any(g is not None and g.any() for g in gs)
 
 
+def test_merlin_elbo_reaches_the_mbp_read_keys():
+    """The MBP's read keys are trained by prediction: the KL (through m_{t-1} -> prior of z_t) and
+    the reconstructions (through z_t) both give the read interface a gradient."""
+    agent = make_agent("merlin", seed=3)
+    outs, _ = rollout(agent, 6, seed=3)
+    _, _, kl, recon = predictions(agent, outs)
+    for loss in (kl.sum(), sum(v.sum() for v in recon.values())):
+        gs = grads(loss, list(agent.mbp.interface.parameters()))
+        assert all(g is not None and g.abs().sum() > 0 for g in gs)
+
+
 def test_rl_lstm_has_no_memory():
     agent = make_agent("rl-lstm", seed=11)
     state = agent.initial_state(B)
