@@ -57,7 +57,9 @@ reads), and whether a row that shows the twin is fetched (the top row) by z_t it
 read key, by the policy's own read, and by a linear key fitted on half the turns from z_t (held
 out: what a learned read key could do); and, after the player turns up a card it has seen, whether
 the MBP's read that the prior of the next step uses fetches a row that showed that card, against
-a linear key fitted from the MBP's h_t.
+a linear key fitted from the MBP's h_t; and how old the rows the reads fetch are (from step
+``LOCATE_FROM`` on: the median steps since each read's top row was written, and the share
+written in the last two steps).
 
 It prints one JSON line. `merlin-rl memory` draws one episode's read map; this counts.
 
@@ -825,6 +827,7 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
     by_mbp: list[bool] = []  # after a re-flip, the MBP's read for the prior: its top row shows it
     reflip_share: list[float] = []
     reflip_keys: list[tuple[np.ndarray, ...]] = []  # (h_t, rows, written, rows showing the card)
+    ages: dict[str, list[np.ndarray]] = {}  # steps since each read's top row was written
     faces: list[np.ndarray] = []
     twin_cells: list[np.ndarray] = []
     reflip_parts: dict[str, list[np.ndarray]] = {}
@@ -880,6 +883,13 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
                     (out.z.flatten(1).numpy()[known], memory.M.numpy()[known], written[known])
                     + (shows_twin[known],)
                 )
+        if t >= LOCATE_FROM and agent.use_memory:
+            heads = {"policy": out.policy_weights}
+            if agent.mbp.decoders:
+                heads["mbp"] = out.mbp_weights
+            for name, w in heads.items():
+                age = t - torch.gather(memory.write_step, 1, w.argmax(-1)).numpy()  # [B, K]
+                ages.setdefault(name, []).append(age[counter.live].reshape(-1))
         if t >= LOCATE_FROM:
             x = {"view": view, "z": out.z, "policy_h": agent.policy.own_state(before.pol_h)}
             if agent.mbp.decoders:
@@ -936,6 +946,10 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
         res["twin_row_by_policy_read"] = round(float(np.mean(by_policy)), 3)
         fit = key_fit(*(np.concatenate(parts) for parts in zip(*key_data)))
         res["twin_row_by_fitted_key"] = None if fit is None else round(fit, 3)
+    for name, age in ages.items():  # a recency read fetches the last rows
+        age = np.concatenate(age)
+        res[f"{name}_read_age_median"] = float(np.median(age))
+        res[f"{name}_read_last_two_steps"] = round(float((age <= 2).mean()), 3)
     if by_mbp:
         res["reflipped_row_by_mbp_read"] = round(float(np.mean(by_mbp)), 3)
         res["reflipped_rows_share"] = round(float(np.mean(reflip_share)), 3)

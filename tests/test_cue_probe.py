@@ -345,6 +345,9 @@ def test_cards_probe_on_an_untrained_agent():
         "twin_row_by_z_key",
         "twin_rows_share",
     ]
+    for name in ("mbp", "policy"):
+        assert res[f"{name}_read_age_median"] >= 0
+        assert 0 <= res[f"{name}_read_last_two_steps"] <= 1
 
 
 def test_turn_state_against_a_loop():
