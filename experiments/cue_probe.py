@@ -54,10 +54,12 @@ perfect memory and the view alone for comparison. Softmax probes then ask what k
 cursor's cell, the face under the cursor (when it shows) and, in an open turn whose twin has
 been seen, the twin's cell (the view's pixels, z_t, both LSTMs, the MBP's and the policy's
 reads), and whether a row that shows the twin is fetched (the top row) by z_t itself as a cosine
-read key, by the policy's own read, and by a linear key fitted on half the turns from z_t (held
-out: what a learned read key could do); and, after the player turns up a card it has seen, whether
-the MBP's read that the prior of the next step uses fetches a row that showed that card, against
-a linear key fitted from the MBP's h_t; and how old the rows the reads fetch are (from step
+read key, by the policy's own read (and its weight on such rows), and by a linear key fitted
+from z_t on half the episodes (held out on the others; against a constant key fitted the same
+way, the content-free control: what a fixed preference among rows fetches); and, after the player
+turns up a card it has seen, whether the MBP's read that the prior of the next step uses fetches
+a row that showed that card (and its weight on them), against a linear key fitted from the MBP's
+h_t and the constant key; and how old the rows the reads fetch are (from step
 ``LOCATE_FROM`` on: the median steps since each read's top row was written, and the share
 written in the last two steps).
 
@@ -628,19 +630,31 @@ def class_probe(x: np.ndarray, y: np.ndarray, steps: int = 300) -> float | None:
 
 
 def key_fit(
-    x: np.ndarray, rows: np.ndarray, written: np.ndarray, target: np.ndarray, steps: int = 300
-) -> float | None:
-    """Held-out share of reads whose top row is a target: a linear read key k = W x + c (with a
-    learned strength beta) fitted on the first half by the likelihood of the target rows under
-    the read's softmax over the written rows, softmax_j(beta cos(k, rows_j)) as
-    :func:`merlin_rl.memory.read_weights`; scored on the second half by argmax_j cos(k, rows_j).
-    ``x`` float [n, d], ``rows`` float [n, N, W], ``written`` and ``target`` bool [n, N]. What a
-    learned key could fetch from these rows, against the share of target rows among the written
-    ones. Reads without a written target row are left out; None where fewer than two are left."""
+    x: np.ndarray,
+    rows: np.ndarray,
+    written: np.ndarray,
+    target: np.ndarray,
+    episode: np.ndarray,
+    steps: int = 300,
+) -> tuple[float, float] | None:
+    """A linear read key k = W x + c (with a learned strength beta) fitted on the reads of the
+    first half of the episodes by the likelihood of the target rows under the read's softmax over
+    the written rows, softmax_j(beta cos(k, rows_j)) as :func:`merlin_rl.memory.read_weights`;
+    scored on the other episodes by argmax_j cos(k, rows_j). ``x`` float [n, d], ``rows`` float
+    [n, N, W], ``written`` and ``target`` bool [n, N], ``episode`` int [n]. Returns (the share of
+    held-out reads whose top row is a target, the share of target rows among the written ones on
+    those reads): what a learned key could fetch from these rows. Reads without a written target
+    row are left out; None where either half has no read. A constant ``x`` is the content-free
+    control: what a fixed preference among rows (their age, say: a row's later-z half grows with
+    it) fetches."""
     keep = (target & written).any(1)
     x, rows, written, hit = x[keep], rows[keep], written[keep], (target & written)[keep]
-    half = len(x) // 2
-    if half == 0:
+    episodes = np.unique(episode[keep])
+    first = np.isin(episode[keep], episodes[: len(episodes) // 2])
+    order = np.argsort(~first, kind="stable")  # the fitting episodes' reads first
+    x, rows, written, hit = x[order], rows[order], written[order], hit[order]
+    half = int(first.sum())
+    if half == 0 or half == len(x):
         return None
     xt = torch.as_tensor(x, dtype=torch.float32)
     xt = (xt - xt[:half].mean(0)) / (xt[:half].std(0) + 1e-6)
@@ -670,7 +684,8 @@ def key_fit(
             opt.step()
     with torch.no_grad():
         top = cosines(slice(half, None)).argmax(1)
-    return float(goal[half:].gather(1, top[:, None]).float().mean())
+    share = (hit[half:].sum(1) / written[half:].sum(1)).mean()
+    return float(goal[half:].gather(1, top[:, None]).float().mean()), float(share)
 
 
 def find_rates(finds: np.ndarray) -> tuple[float, float]:
@@ -788,6 +803,19 @@ class CardCounter:
         }
 
 
+def _fitted_keys(name: str, data: list[tuple[np.ndarray, ...]]) -> dict[str, float | None]:
+    """:func:`key_fit` on the collected reads (x, rows, written, target, env copy), held out by
+    episode, and its content-free control (a constant x)."""
+    x, rows, written, target, episode = (np.concatenate(parts) for parts in zip(*data))
+    fit = key_fit(x, rows, written, target, episode)
+    control = key_fit(np.zeros_like(x[:, :1]), rows, written, target, episode)
+    return {
+        f"{name}_row_by_fitted_key": None if fit is None else round(fit[0], 3),
+        f"{name}_row_by_constant_key": None if control is None else round(control[0], 3),
+        f"{name}_rows_share_held_out": None if fit is None else round(fit[1], 3),
+    }
+
+
 def rows_showing(memory, shown: np.ndarray, t: int, cell: np.ndarray) -> np.ndarray:
     """bool [B, N]: the memory's rows written at a step whose view showed ``cell`` [B] face up
     (``shown`` [B, T + 1, cells]: what obs_s, and so the row written at step s, shows)."""
@@ -824,6 +852,8 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
     uniform: list[float] = []
     key_data: list[tuple[np.ndarray, ...]] = []  # (z_t, rows, written, rows showing the twin)
     by_policy: list[bool] = []  # the policy's own read: its top row shows the twin
+    weight_policy: list[float] = []  # and the read's weight on the rows that show it
+    weight_mbp: list[float] = []
     by_mbp: list[bool] = []  # after a re-flip, the MBP's read for the prior: its top row shows it
     reflip_share: list[float] = []
     reflip_keys: list[tuple[np.ndarray, ...]] = []  # (h_t, rows, written, rows showing the card)
@@ -875,13 +905,15 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
                 top = sim.argmax(1).numpy()
                 pol_top = out.policy_weights.sum(1).argmax(1).numpy()
                 written = memory.written.numpy()
+                on_twin = (out.policy_weights.mean(1).numpy() * shows_twin).sum(1)
                 for i in np.nonzero(known)[0]:  # a probe, not a hot path
                     by_z.append(shows_twin[i, top[i]])
                     by_policy.append(shows_twin[i, pol_top[i]])
+                    weight_policy.append(on_twin[i])
                     uniform.append(shows_twin[i][written[i]].mean())
                 key_data.append(
                     (out.z.flatten(1).numpy()[known], memory.M.numpy()[known], written[known])
-                    + (shows_twin[known],)
+                    + (shows_twin[known], np.nonzero(known)[0])
                 )
         if t >= LOCATE_FROM and agent.use_memory:
             heads = {"policy": out.policy_weights}
@@ -909,12 +941,15 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
             shows_card = rows_showing(memory, shown, t, cell)
             written = memory.written.numpy()
             mbp_top = out.mbp_weights.sum(1).argmax(1).numpy()
+            on_card = (out.mbp_weights.mean(1).numpy() * shows_card).sum(1)
             for i in np.nonzero(reflip & (shows_card & written).any(1))[0]:
                 by_mbp.append(shows_card[i, mbp_top[i]])
+                weight_mbp.append(on_card[i])
                 reflip_share.append(shows_card[i][written[i]].mean())
             h_t = stepper.state.mbp_h.flatten(1).numpy()
             reflip_keys.append(
                 (h_t[reflip], memory.M.numpy()[reflip], written[reflip], shows_card[reflip])
+                + (np.nonzero(reflip)[0],)
             )
         view_before = view
         counter.before(core, action)
@@ -944,8 +979,8 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
         res["twin_row_by_z_key"] = round(float(np.mean(by_z)), 3)
         res["twin_rows_share"] = round(float(np.mean(uniform)), 3)
         res["twin_row_by_policy_read"] = round(float(np.mean(by_policy)), 3)
-        fit = key_fit(*(np.concatenate(parts) for parts in zip(*key_data)))
-        res["twin_row_by_fitted_key"] = None if fit is None else round(fit, 3)
+        res["twin_rows_weight_by_policy_read"] = round(float(np.mean(weight_policy)), 3)
+        res.update(_fitted_keys("twin", key_data))
     for name, age in ages.items():  # a recency read fetches the last rows
         age = np.concatenate(age)
         res[f"{name}_read_age_median"] = float(np.median(age))
@@ -953,8 +988,8 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
     if by_mbp:
         res["reflipped_row_by_mbp_read"] = round(float(np.mean(by_mbp)), 3)
         res["reflipped_rows_share"] = round(float(np.mean(reflip_share)), 3)
-        fit = key_fit(*(np.concatenate(parts) for parts in zip(*reflip_keys)))
-        res["reflipped_row_by_fitted_key"] = None if fit is None else round(fit, 3)
+        res["reflipped_rows_weight_by_mbp_read"] = round(float(np.mean(weight_mbp)), 3)
+        res.update(_fitted_keys("reflipped", reflip_keys))
     if twin_cells:  # in time order, so the probes fit on the earlier steps
         y = np.concatenate(twin_cells)
         for name, rows in twin_parts.items():

@@ -149,26 +149,39 @@ def test_class_probe_finds_a_linear_class_and_not_a_random_one():
 
 def test_key_fit_finds_rows_a_linear_key_can_and_not_random_ones():
     """Rows hold a random code per class; the target rows carry x's class: a linear key from x
-    finds one (top row) nearly always, while for random targets it is near their share."""
+    finds one (top row) on held-out episodes nearly always, a constant key (the content-free
+    control) about as often as a random written row; for random targets neither beats their
+    share; and targets that differ from the other rows in content alone (an "age" offset) are
+    found by the constant key too, which is what the control is for."""
     mod = _probe_module()
     rng = np.random.default_rng(0)
     n, rows, width, classes = 600, 12, 16, 6
     codes = rng.normal(size=(classes, width))
     y = rng.integers(0, classes, n)
     x = np.eye(classes)[y] + 0.3 * rng.normal(size=(n, classes))
+    episode = np.repeat(np.arange(60), 10)  # 10 reads an episode
     row_class = rng.integers(0, classes, (n, rows))
     row_class[:, 0] = y  # every read has a target row
     m = codes[row_class] + 0.3 * rng.normal(size=(n, rows, width))
     written = rng.random((n, rows)) < 0.8
     written[:, 0] = True
     target = row_class == y[:, None]
-    assert mod.key_fit(x, m, written, target) > 0.9
+    hit, share = mod.key_fit(x, m, written, target, episode)
+    assert hit > 0.9 and share < 0.35
+    control, _ = mod.key_fit(np.zeros((n, 1)), m, written, target, episode)
+    assert control < share + 0.1
     noise = rng.random((n, rows)) < 0.2  # targets that nothing in x or the rows tells apart
     noise[np.arange(n), rng.integers(0, rows, n)] = True
     written |= noise
-    share = float(np.mean([noise[i][written[i]].mean() for i in range(n)]))
-    assert abs(mod.key_fit(x, m, written, noise) - share) < 0.1
-    assert mod.key_fit(x[:1], m[:1], written[:1], target[:1]) is None  # too few reads
+    hit, share = mod.key_fit(x, m, written, noise, episode)
+    assert abs(hit - share) < 0.1
+    aged = m.copy()
+    aged[:, :2] += 2.0  # the two targets stand out by content alone
+    first_two = np.zeros((n, rows), bool)
+    first_two[:, :2] = True
+    control, share = mod.key_fit(np.zeros((n, 1)), aged, written, first_two, episode)
+    assert control > 0.9 and share < 0.3
+    assert mod.key_fit(x[:10], m[:10], written[:10], target[:10], episode[:10]) is None  # 1 episode
 
 
 def test_rows_showing_against_a_loop():
@@ -180,12 +193,12 @@ def test_rows_showing_against_a_loop():
     rng = np.random.default_rng(1)
     b, n, steps, cells, t = 3, 5, 9, 4, 6
     shown = rng.random((b, steps + 1, cells)) < 0.5
-    write_step = torch.as_tensor(rng.integers(-1, steps, (b, n)))  # -1: never written
+    write_step = torch.as_tensor(rng.integers(0, steps, (b, n)))  # 0 also where never written
     cell = rng.integers(0, cells, b)
     got = mod.rows_showing(SimpleNamespace(write_step=write_step), shown, t, cell)
     for i in range(b):
         for j in range(n):
-            s = min(max(int(write_step[i, j]), 0), t)
+            s = min(int(write_step[i, j]), t)
             assert got[i, j] == shown[i, s, cell[i]]
 
 
@@ -337,13 +350,19 @@ def test_cards_probe_on_an_untrained_agent():
     assert cells == ["mbp_h", "mbp_reads", "policy_h", "view", "z"]
     rows = sorted(k for k in res if "_row" in k)
     assert rows == [
+        "reflipped_row_by_constant_key",
         "reflipped_row_by_fitted_key",
         "reflipped_row_by_mbp_read",
         "reflipped_rows_share",
+        "reflipped_rows_share_held_out",
+        "reflipped_rows_weight_by_mbp_read",
+        "twin_row_by_constant_key",
         "twin_row_by_fitted_key",
         "twin_row_by_policy_read",
         "twin_row_by_z_key",
         "twin_rows_share",
+        "twin_rows_share_held_out",
+        "twin_rows_weight_by_policy_read",
     ]
     for name in ("mbp", "policy"):
         assert res[f"{name}_read_age_median"] >= 0

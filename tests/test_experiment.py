@@ -380,6 +380,8 @@ def test_agents_runs_only_those_cells_and_summarises_the_whole_grid(tmp_path, ca
         assert cli_main(["experiment", str(grid), "--agents", bad]) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and "the grid's agents: merlin, rl-lstm" in err, err
+    assert cli_main(["experiment", str(grid), "--agents", "rl-lstm", "--summarise"]) == 2
+    assert "give one" in capsys.readouterr().err
     assert not out.exists()
     assert cli_main(["experiment", str(grid), "--agents", "rl-lstm"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

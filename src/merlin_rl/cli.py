@@ -423,7 +423,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--agents",
         metavar="A,B",
         help="run only these of the grid's agents (comma-separated, e.g. the ablations first); "
-        "the summary covers every finished run of the grid (default: all)",
+        "the summary covers every finished run of the grid, so a stale run of any agent still "
+        "stops it (default: all)",
     )
     x.add_argument(
         "--env-import",

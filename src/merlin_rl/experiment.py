@@ -761,11 +761,16 @@ def run_experiment(
     episode). ``env_import``: the user's --env-import, passed to every run. ``summarise_only``:
     run nothing, summarise the runs that have finished (a grid that spans sessions).
     ``agents``: run only these agents' cells (e.g. the ablations first, which a change to the
-    MBP leaves standing); the summary still covers every finished run of the grid."""
+    MBP leaves standing); the summary still covers every finished run of the grid, so a stale run
+    of any agent still stops the runner."""
     if jobs <= 0:
         raise ConfigError(f"--jobs must be a positive integer, got {jobs}")
     grid = read_grid(path, quick)
     if agents is not None:
+        if summarise_only:
+            raise ConfigError(
+                "experiment: --agents chooses the cells to run and --summarise runs none: give one"
+            )
         unknown = [a for a in agents if a not in grid.agents]
         if unknown or not agents:
             raise ConfigError(
