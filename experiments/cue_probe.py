@@ -672,12 +672,12 @@ def key_fit(
         return torch.einsum("nw,njw->nj", k, unit[sl]).masked_fill(~live[sl], -2.0)
 
     opt = torch.optim.Adam([w, c, log_beta], lr=0.05)
-    first = slice(0, half)
+    fit = slice(0, half)
     with torch.enable_grad():
         for _ in range(steps):
-            logits = (log_beta.exp() * cosines(first)).masked_fill(~live[first], -1e9)
+            logits = (log_beta.exp() * cosines(fit)).masked_fill(~live[fit], -1e9)
             nll = torch.logsumexp(logits, 1) - torch.logsumexp(
-                logits.masked_fill(~goal[first], -1e9), 1
+                logits.masked_fill(~goal[fit], -1e9), 1
             )
             opt.zero_grad()
             (nll.mean() + 1e-3 * w.pow(2).sum()).backward()
