@@ -824,6 +824,19 @@ def rows_showing(memory, shown: np.ndarray, t: int, cell: np.ndarray) -> np.ndar
     return np.take_along_axis(shows, cell[:, None, None], axis=2)[..., 0]
 
 
+def _hindsight_tops(
+    key: torch.Tensor, rows: np.ndarray, written: np.ndarray, target: np.ndarray, live: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For the envs where ``live``: whether the row of ``rows`` (B, N, 2|z|) whose z half is
+    nearest ``key`` (B, |z|) in cosine, among the ``written`` ones, is a ``target`` row. Returns
+    (the envs, their hits)."""
+    zd = key.shape[-1]
+    sim = F.cosine_similarity(torch.as_tensor(rows[..., :zd]), key[:, None], dim=-1)
+    top = sim.masked_fill(~torch.as_tensor(written), -2.0).argmax(1).numpy()
+    envs = np.nonzero(live)[0]
+    return envs, target[envs, top[envs]]
+
+
 @torch.no_grad()
 def cards_probe(agent: Agent, env, seed: int) -> dict:
     """MemoryGame: :class:`CardCounter` over one episode of every env copy of ``agent``, and
@@ -857,6 +870,11 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
     by_mbp: list[bool] = []  # after a re-flip, the MBP's read for the prior: its top row shows it
     reflip_share: list[float] = []
     reflip_keys: list[tuple[np.ndarray, ...]] = []  # (h_t, rows, written, rows showing the card)
+    # hindsight: would the posterior mean as a cosine key over the rows' z halves find the card's
+    # rows? mu_q,t (now: the card face down) and mu_q,t+1 (next: its face shows); a self-supervised
+    # target a read could be trained towards, needing nothing the agent does not see
+    by_hindsight: dict[str, list[bool]] = {"z": [], "next_z": []}
+    pending: tuple[np.ndarray, ...] | None = None  # (M_{t-1}, written, rows showing the card)
     ages: dict[str, list[np.ndarray]] = {}  # steps since each read's top row was written
     faces: list[np.ndarray] = []
     twin_cells: list[np.ndarray] = []
@@ -875,6 +893,13 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
             for name, v in (("view", view), ("z", out.z)):
                 face_parts.setdefault(name, []).append(v.flatten(1).numpy()[face_up])
             faces.append(core.face[np.arange(b), cell][face_up])
+        if pending is not None:  # mu_q,t+1 against M_{t-1}, the rows the read at t chose from
+            rows, written, target, live = pending  # an episode that ended at t has no t+1
+            for _, hit in zip(
+                *_hindsight_tops(out.dist["mu_q"], rows, written, target, live & counter.live)
+            ):
+                by_hindsight["next_z"].append(hit)
+            pending = None
         if reflip.any():  # a seen card turned up again at t-1: was its face predicted?
             x = {"view_before": view_before, "z": out.z}  # z_t sees it: the ceiling
             if agent.mbp.decoders:
@@ -946,6 +971,10 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
                 by_mbp.append(shows_card[i, mbp_top[i]])
                 weight_mbp.append(on_card[i])
                 reflip_share.append(shows_card[i][written[i]].mean())
+            live = reflip & (shows_card & written).any(1)
+            pending = (memory.M.numpy(), written, shows_card, live)
+            for _, hit in zip(*_hindsight_tops(out.dist["mu_q"], *pending)):
+                by_hindsight["z"].append(hit)
             h_t = stepper.state.mbp_h.flatten(1).numpy()
             reflip_keys.append(
                 (h_t[reflip], memory.M.numpy()[reflip], written[reflip], shows_card[reflip])
@@ -990,6 +1019,8 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
         res["reflipped_rows_share"] = round(float(np.mean(reflip_share)), 3)
         res["reflipped_rows_weight_by_mbp_read"] = round(float(np.mean(weight_mbp)), 3)
         res.update(_fitted_keys("reflipped", reflip_keys))
+        for name, hits in by_hindsight.items():
+            res[f"reflipped_row_by_{name}_key"] = round(float(np.mean(hits)), 3) if hits else None
     if twin_cells:  # in time order, so the probes fit on the earlier steps
         y = np.concatenate(twin_cells)
         for name, rows in twin_parts.items():

@@ -353,6 +353,8 @@ def test_cards_probe_on_an_untrained_agent():
         "reflipped_row_by_constant_key",
         "reflipped_row_by_fitted_key",
         "reflipped_row_by_mbp_read",
+        "reflipped_row_by_next_z_key",
+        "reflipped_row_by_z_key",
         "reflipped_rows_share",
         "reflipped_rows_share_held_out",
         "reflipped_rows_weight_by_mbp_read",
@@ -367,6 +369,32 @@ def test_cards_probe_on_an_untrained_agent():
     for name in ("mbp", "policy"):
         assert res[f"{name}_read_age_median"] >= 0
         assert 0 <= res[f"{name}_read_last_two_steps"] <= 1
+
+
+def test_hindsight_tops_against_a_loop():
+    """cue_probe._hindsight_tops: for each live env, whether the written row whose z half is
+    nearest the key in cosine is a target row."""
+    import torch
+
+    mod = _probe_module()
+    rng = np.random.default_rng(0)
+    b, n, zd = 16, 7, 3
+    rows = rng.standard_normal((b, n, 2 * zd)).astype(np.float32)
+    written = rng.random((b, n)) < 0.7
+    written[:, 0] = True
+    target = rng.random((b, n)) < 0.3
+    live = rng.random(b) < 0.8
+    key = torch.as_tensor(rng.standard_normal((b, zd)).astype(np.float32))
+    envs, hits = mod._hindsight_tops(key, rows, written, target, live)
+    assert envs.tolist() == np.nonzero(live)[0].tolist()
+    for i, hit in zip(envs, hits):
+        k = key[i].numpy()
+        cos = {
+            j: rows[i, j, :zd] @ k / (np.linalg.norm(rows[i, j, :zd]) * np.linalg.norm(k))
+            for j in range(n)
+            if written[i, j]
+        }
+        assert hit == target[i, max(cos, key=cos.get)]
 
 
 def test_turn_state_against_a_loop():

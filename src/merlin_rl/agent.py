@@ -6,6 +6,7 @@ One call of :meth:`Agent.step` is one environment step for all B environments (D
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 import gymnasium as gym
 import torch
@@ -101,6 +102,11 @@ class StepOutput:
     # row of M_{t-1} in steps (B, N) long, 0 where unwritten
     mbp_strengths: Tensor | None = None
     mbp_ages: Tensor | None = None
+    # --read-target-cost > 0 (losses.hindsight_read_loss): the MBP's first read key (B, 2|z|) and
+    # strength (B,), with their graph, and the memory M_{t-1} they read, without gradient
+    read_key: Tensor | None = None
+    read_strength: Tensor | None = None
+    read_memory: MemoryState | None = None
 
 
 def action_log_prob_entropy(log_pi: Tensor, action: Tensor) -> tuple[Tensor, Tensor]:
@@ -279,6 +285,7 @@ class Agent(nn.Module):
         )
         m_new, mbp_w = state.m, None
         strengths = ages = None
+        hindsight: dict[str, Any] = {}
         if memory is not None:
             keys, beta = mbp.read_interface(h_cat)
             reads, mbp_w = mem_ops.read(memory, keys, beta)
@@ -286,6 +293,10 @@ class Agent(nn.Module):
             if self.cfg.tvt_alpha > 0:  # what value transport needs (tvt.transport)
                 strengths = beta.detach()
                 ages = memory.ages()
+            if self.is_merlin and self.cfg.read_target_cost > 0:  # the hindsight read term
+                hindsight = dict(
+                    read_key=keys[:, 0], read_strength=beta[:, 0], read_memory=memory.detach()
+                )
             memory = self.advance_memory(memory, mbp_w, z)
 
         out = StepOutput(
@@ -304,6 +315,7 @@ class Agent(nn.Module):
             reads=state.m if self.use_memory else None,
             mbp_strengths=strengths,
             mbp_ages=ages,
+            **hindsight,
         )
         new_state = AgentState(
             mbp_h=mbp_h,

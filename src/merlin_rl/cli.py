@@ -121,6 +121,8 @@ FLAG_HELP: dict[str, str] = {
     "the prior then learns by the KL term alone)",
     "logsig_bound_cost": "weight of the squared distance of the prior's and posterior's log "
     "sigmas past their bounds (-5, 1) before the clamp, >= 0 (0 = off)",
+    "read_target_cost": "weight of the hindsight read term (MERLIN): the MBP's first read key "
+    "at t learns to fetch the row of M_{t-1} whose z is nearest mu_q,t+1, >= 0 (0 = off)",
     "epochs": "learner epochs K over each acted segment (1 with 1 minibatch: the paper's "
     "single A2C step), >= 1",
     "minibatches": "minibatches of environments per epoch (each re-runs the segment), >= 1",

@@ -102,6 +102,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "latent_input_norm": "none",  # the prior and posterior took their inputs as they were
     "prior_grad": "all",  # every MBP loss reached the prior through the posterior's residual
     "posterior_form": "residual",  # the posterior added the prior's parameters
+    "read_target_cost": 0.0,  # the MBP's read keys learned from the ELBO and return loss alone
 }
 
 
@@ -275,6 +276,14 @@ class Config:
     # passes almost no gradient (MiniGrid's `direction` slice: x ~ 5-7.5, 1-3% of it; docs/
     # learning.md, thirty-first session); 0 = off, the log sigmas drift freely past the bounds
     logsig_bound_cost: float = 0.0
+    # weight of the hindsight read term (losses.hindsight_read_loss; MERLIN only), a departure
+    # from the MERLIN paper: the MBP's first read key at t, whose read m_t the prior of z_{t+1}
+    # takes in, is also trained to put its weight on the row of M_{t-1} whose z half is nearest
+    # (cosine) to mu_q,t+1, the posterior's mean one step later. On MemoryGame that row is the
+    # row written when the card turned up again was last face up 81-83% of the time, while the
+    # MBP's own read puts less than a random row's weight there (docs/learning.md, fortieth
+    # session). 0 = off
+    read_target_cost: float = 0.0
     image_weight: float = 50.0  # on the per-image sum of squared pixel errors
     # divisor of integer (uint8) image inputs; 0 = auto: 255 for pixels, 2^k - 1 for small codes
     image_scale: float = 0.0
@@ -439,6 +448,7 @@ class Config:
             "kl_weight",
             "kl_free_nats",
             "logsig_bound_cost",
+            "read_target_cost",
             "image_weight",
             "image_scale",
             "vector_weight",

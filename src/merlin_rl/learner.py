@@ -116,6 +116,27 @@ def replay(
     return outs, state
 
 
+def hindsight_read(
+    outputs: list[StepOutput], valid: Tensor, starts: Tensor
+) -> tuple[Tensor, float]:
+    """The hindsight read term of a segment (losses.hindsight_read_loss): the MBP's first read at
+    step t against the posterior's mean at t+1, averaged over the steps t whose t+1 is a valid
+    step of the same episode in the segment (the last step has none) and whose memory holds a
+    row. ``valid`` and ``starts`` (T, B). Returns (the mean loss, with graph; the share of those
+    reads whose top row is the target)."""
+    loss, hit = losses.hindsight_read_loss(
+        torch.stack([o.read_key for o in outputs[:-1]]),
+        torch.stack([o.read_strength for o in outputs[:-1]]),
+        torch.stack([o.read_memory.M for o in outputs[:-1]]),
+        torch.stack([o.read_memory.written for o in outputs[:-1]]),
+        torch.stack([o.dist["mu_q"] for o in outputs[1:]]),
+    )
+    written = torch.stack([o.read_memory.written.any(-1) for o in outputs[:-1]])
+    ok = valid.bool()
+    mask = (ok[:-1] & ok[1:] & ~starts[1:] & written).float()
+    return losses.masked_mean(loss, mask), float(losses.masked_mean(hit.float(), mask))
+
+
 def acted_memories(agent: Agent, seg: Segment) -> list[MemoryState] | None:
     """The memory M_{t-1} that the policy read at each step of the acted segment (after that
     step's episode resets), rebuilt once from the acted writes (no parameters: the acted z_t and
@@ -383,6 +404,11 @@ class Learner:
         for key, value in pred.recon.items():
             terms["recon_" + key] = mean(value)
             mbp_loss = mbp_loss + self._recon_weight(key) * terms["recon_" + key]
+        hit = None
+        if outputs[0].read_key is not None:  # --read-target-cost > 0
+            read, hit = hindsight_read(outputs, pick(seg.valid), pick(seg.starts))
+            terms["read_target"] = read
+            mbp_loss = mbp_loss + cfg.read_target_cost * read
         if cfg.advantage_norm == "batch":
             adv = self._normalise(adv, mask)
         ratio = torch.exp(log_probs - pick(seg.log_probs))
@@ -400,6 +426,8 @@ class Learner:
         logs["value/mean"] = float(mean(pred.value.detach()))
         logs["policy/clip_fraction"] = float(mean(((ratio - 1.0).abs() > cfg.ppo_clip).float()))
         logs["policy/approx_kl"] = float(mean(losses.approx_kl(log_probs - pick(seg.log_probs))))
+        if hit is not None:
+            logs["read/target_top"] = hit
         return mbp_loss, policy_loss, logs
 
     def _normalise(self, adv: Tensor, mask: Tensor) -> Tensor:

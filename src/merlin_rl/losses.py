@@ -8,6 +8,8 @@ import math
 import torch
 from torch import Tensor
 
+from merlin_rl.memory import cosine_similarity
+
 
 def gaussian_kl(mu_q: Tensor, logsig_q: Tensor, mu_p: Tensor, logsig_p: Tensor) -> Tensor:
     """KL(N(mu_q, sig_q^2) || N(mu_p, sig_p^2)) for diagonal Gaussians, summed over the last dim.
@@ -149,3 +151,27 @@ def approx_kl(log_ratio: Tensor) -> Tensor:
 def masked_mean(x: Tensor, mask: Tensor) -> Tensor:
     """Mean of ``x`` over entries where ``mask`` is 1 (0 if there are none)."""
     return (x * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+def hindsight_read_loss(
+    keys: Tensor, beta: Tensor, M: Tensor, written: Tensor, z_next: Tensor
+) -> tuple[Tensor, Tensor]:
+    """The hindsight read term (``--read-target-cost``; not in the MERLIN paper).
+
+    For a read with key k (..., W) and strength beta (...) over the rows M (..., N, W) of a memory
+    (``written`` (..., N) bool), the target row is j* = argmax over written j of
+    cos(z_next, M[j, :Z]) with z_next (..., Z) the posterior's mean one step after the read, and
+    the loss is -log softmax_j(beta cos(k, M[j]))[j*] over the written rows (the read's own weights,
+    memory.read_weights). No gradient reaches M or z_next. Returns (loss (...), hit (...) bool:
+    whether the read's top row is j*); entries with no written row get loss 0 and hit False."""
+    lead, (n, w), zd = keys.shape[:-1], M.shape[-2:], z_next.shape[-1]
+    M, z_next = M.detach().reshape(-1, n, w), z_next.detach().reshape(-1, 1, zd)
+    live = written.reshape(-1, n)
+    near = cosine_similarity(z_next, M[..., :zd].contiguous()).squeeze(1)  # (L, N)
+    target = near.masked_fill(~live, -math.inf).argmax(-1, keepdim=True)
+    cos = cosine_similarity(keys.reshape(-1, 1, w), M).squeeze(1)
+    log_p = torch.log_softmax((beta.reshape(-1, 1) * cos).masked_fill(~live, -1e9), -1)
+    any_row = live.any(-1)
+    loss = torch.where(any_row, -log_p.gather(-1, target).squeeze(-1), 0.0)
+    hit = any_row & (log_p.argmax(-1) == target.squeeze(-1))
+    return loss.reshape(lead), hit.reshape(lead)
