@@ -133,7 +133,7 @@ def test_hindsight_read_pairs_each_read_with_the_next_step_of_its_episode():
     starts = torch.zeros(T, B, dtype=torch.bool)
     starts[2, 1] = True  # env 1 starts an episode at step 2: its step 1 has no next step
     mean, top = hindsight_read(outs, valid, starts)
-    ref = []
+    ref, used = [], []
     for t in range(T - 1):
         for b in range(B):
             i = t * B + b
@@ -148,9 +148,18 @@ def test_hindsight_read_pairs_each_read_with_the_next_step_of_its_episode():
                 z_next[nxt : nxt + 1],
             )
             ref.append((float(lo[0]), bool(hi[0])))
+            used.append((t, b))
     assert len(ref) >= 4
     assert mean.item() == pytest.approx(sum(r[0] for r in ref) / len(ref), rel=1e-5)
     assert top == pytest.approx(sum(r[1] for r in ref) / len(ref))
+    # --read-target-weighting surprise: each read's loss weighed by the surprise one step later,
+    # a weighted mean over the same reads; the top-row share stays unweighted
+    surprise = torch.rand(T, B, generator=torch.Generator().manual_seed(5)) + 0.1
+    weighted, top_w = hindsight_read(outs, valid, starts, surprise)
+    w = [float(surprise[t + 1, b]) for t, b in used]
+    expected = sum(wi * r[0] for wi, r in zip(w, ref)) / sum(w)
+    assert weighted.item() == pytest.approx(expected, rel=1e-5)
+    assert top_w == top
 
 
 def test_read_target_cost_adds_the_term_to_the_mbp_loss_and_trains_the_first_key(tmp_path):
@@ -187,7 +196,28 @@ def test_read_target_cost_adds_the_term_to_the_mbp_loss_and_trains_the_first_key
     torch.testing.assert_close(grads["replayed"], grads["single"], atol=1e-5, rtol=1e-4)
 
 
-def test_read_target_cost_is_checked():
+def test_surprise_weighting_weighs_the_term_by_the_next_steps_kl(tmp_path):
+    """Under --read-target-weighting surprise the learner's term is hindsight_read with the
+    minibatch's KL(q || p) as the surprise."""
+    tr = _trainer(tmp_path, "surprise", read_target_cost=1.0, read_target_weighting="surprise")
+    seg = tr.rollout()
+    outs = seg.outputs if seg.with_graph else replay(tr.agent, seg)[0]
+    with torch.no_grad():
+        values = tr.agent.evaluate(seg.outputs).value
+    adv, targets = tr.learner.targets(seg, values)
+    _, _, logs = tr.learner.losses(outs, seg, adv, targets)
+    kl = tr.agent.evaluate(outs).kl
+    weighted, _ = hindsight_read(outs, seg.valid, seg.starts, kl)
+    uniform, _ = hindsight_read(outs, seg.valid, seg.starts)
+    assert logs["loss/read_target"] == pytest.approx(weighted.item(), rel=1e-5)
+    assert weighted.item() != pytest.approx(uniform.item(), rel=1e-3)
+    tr.env.close()
+
+
+def test_read_target_settings_are_checked():
     with pytest.raises(ConfigError, match="--read-target-cost"):
         make_config("small", read_target_cost=-1.0)
-    assert make_config("small").read_target_cost == 0.0
+    with pytest.raises(ConfigError, match="--read-target-weighting"):
+        make_config("small", read_target_weighting="kl")
+    cfg = make_config("small")
+    assert cfg.read_target_cost == 0.0 and cfg.read_target_weighting == "uniform"

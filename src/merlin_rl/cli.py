@@ -123,6 +123,8 @@ FLAG_HELP: dict[str, str] = {
     "sigmas past their bounds (-5, 1) before the clamp, >= 0 (0 = off)",
     "read_target_cost": "weight of the hindsight read term (MERLIN): the MBP's first read key "
     "at t learns to fetch the row of M_{t-1} whose z is nearest mu_q,t+1, >= 0 (0 = off)",
+    "read_target_weighting": "the steps the hindsight read term weighs: uniform (all alike) or "
+    "surprise (each by KL(q_{t+1} || p_{t+1}) over its mean: where the prior failed)",
     "epochs": "learner epochs K over each acted segment (1 with 1 minibatch: the paper's "
     "single A2C step), >= 1",
     "minibatches": "minibatches of environments per epoch (each re-runs the segment), >= 1",

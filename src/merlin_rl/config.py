@@ -22,6 +22,7 @@ LATENTS = ("factored", "joint")
 LATENT_INPUT_NORMS = ("none", "layer")  # mbp.MBP
 PRIOR_GRADS = ("all", "kl")  # mbp.MBP.latent
 POSTERIOR_FORMS = ("residual", "direct")  # mbp.MBP.latent
+READ_TARGET_WEIGHTINGS = ("uniform", "surprise")  # learner.hindsight_read
 VECTOR_SIGMAS = ("learned", "fixed")
 REPLAY_VIEWS = ("acted", "current")
 LR_SCHEDULES = ("constant", "linear")
@@ -50,6 +51,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "latent_input_norm": LATENT_INPUT_NORMS,
     "prior_grad": PRIOR_GRADS,
     "posterior_form": POSTERIOR_FORMS,
+    "read_target_weighting": READ_TARGET_WEIGHTINGS,
     "vector_sigma": VECTOR_SIGMAS,
     "baseline": BASELINES,
     "value_input": VALUE_INPUTS,
@@ -103,6 +105,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "prior_grad": "all",  # every MBP loss reached the prior through the posterior's residual
     "posterior_form": "residual",  # the posterior added the prior's parameters
     "read_target_cost": 0.0,  # the MBP's read keys learned from the ELBO and return loss alone
+    "read_target_weighting": "uniform",
 }
 
 
@@ -284,6 +287,11 @@ class Config:
     # MBP's own read puts less than a random row's weight there (docs/learning.md, fortieth
     # session). 0 = off
     read_target_cost: float = 0.0
+    # which steps the term weighs: every one alike ("uniform"), or each by the surprise of the
+    # step it looks ahead to, KL(q_{t+1} || p_{t+1}) over its mean in the minibatch ("surprise":
+    # where the prior failed, the moments a fetched row could have told; on MemoryGame the uniform
+    # term moved the read at re-flips only to a random row's share, fortieth session)
+    read_target_weighting: str = "uniform"
     image_weight: float = 50.0  # on the per-image sum of squared pixel errors
     # divisor of integer (uint8) image inputs; 0 = auto: 255 for pixels, 2^k - 1 for small codes
     image_scale: float = 0.0

@@ -117,13 +117,14 @@ def replay(
 
 
 def hindsight_read(
-    outputs: list[StepOutput], valid: Tensor, starts: Tensor
+    outputs: list[StepOutput], valid: Tensor, starts: Tensor, surprise: Tensor | None = None
 ) -> tuple[Tensor, float]:
     """The hindsight read term of a segment (losses.hindsight_read_loss): the MBP's first read at
     step t against the posterior's mean at t+1, averaged over the steps t whose t+1 is a valid
     step of the same episode in the segment (the last step has none) and whose memory holds a
-    row. ``valid`` and ``starts`` (T, B). Returns (the mean loss, with graph; the share of those
-    reads whose top row is the target)."""
+    row. ``valid`` and ``starts`` (T, B). With ``surprise`` (T, B), e.g. KL(q_t || p_t), step t's
+    loss is weighed by surprise_{t+1} over its mean on those steps (no gradient through it).
+    Returns (the mean loss, with graph; the share of those reads whose top row is the target)."""
     loss, hit = losses.hindsight_read_loss(
         torch.stack([o.read_key for o in outputs[:-1]]),
         torch.stack([o.read_strength for o in outputs[:-1]]),
@@ -134,7 +135,11 @@ def hindsight_read(
     written = torch.stack([o.read_memory.written.any(-1) for o in outputs[:-1]])
     ok = valid.bool()
     mask = (ok[:-1] & ok[1:] & ~starts[1:] & written).float()
-    return losses.masked_mean(loss, mask), float(losses.masked_mean(hit.float(), mask))
+    top = float(losses.masked_mean(hit.float(), mask))
+    if surprise is not None:
+        s = surprise[1:].detach()
+        loss = loss * s / losses.masked_mean(s, mask).clamp(min=1e-8)
+    return losses.masked_mean(loss, mask), top
 
 
 def acted_memories(agent: Agent, seg: Segment) -> list[MemoryState] | None:
@@ -406,7 +411,8 @@ class Learner:
             mbp_loss = mbp_loss + self._recon_weight(key) * terms["recon_" + key]
         hit = None
         if outputs[0].read_key is not None:  # --read-target-cost > 0
-            read, hit = hindsight_read(outputs, pick(seg.valid), pick(seg.starts))
+            surprise = pred.kl if cfg.read_target_weighting == "surprise" else None
+            read, hit = hindsight_read(outputs, pick(seg.valid), pick(seg.starts), surprise)
             terms["read_target"] = read
             mbp_loss = mbp_loss + cfg.read_target_cost * read
         if cfg.advantage_norm == "batch":
