@@ -110,6 +110,18 @@ def _trainer(tmp_path, name: str, **kw) -> Trainer:
     return Trainer(cfg, run_dir=tmp_path / name, progress=False)
 
 
+def _segment_losses(tr: Trainer):
+    """Act one segment and compute its losses as the learner does: (segment, the step outputs
+    with graph, the logs)."""
+    seg = tr.rollout()
+    outs = seg.outputs if seg.with_graph else replay(tr.agent, seg)[0]
+    with torch.no_grad():
+        values = tr.agent.evaluate(seg.outputs).value
+    adv, targets = tr.learner.targets(seg, values)
+    _, _, logs = tr.learner.losses(outs, seg, adv, targets)
+    return seg, outs, logs
+
+
 def test_hindsight_read_pairs_each_read_with_the_next_step_of_its_episode():
     """Step t's read is scored against mu_q,t+1, and only where t+1 is a valid step of the same
     episode and the memory read at t holds a row."""
@@ -176,12 +188,7 @@ def test_read_target_cost_adds_the_term_to_the_mbp_loss_and_trains_the_first_key
             start = tr.agent.state_dict()
         else:
             tr.agent.load_state_dict(start)
-        seg = tr.rollout()
-        outs = seg.outputs if seg.with_graph else replay(tr.agent, seg)[0]
-        with torch.no_grad():
-            values = tr.agent.evaluate(seg.outputs).value
-        adv, targets = tr.learner.targets(seg, values)
-        _, _, logs = tr.learner.losses(outs, seg, adv, targets)
+        seg, outs, logs = _segment_losses(tr)
         assert logs["loss/read_target"] > 0 and 0 <= logs["read/target_top"] <= 1
         term, _ = hindsight_read(outs, seg.valid, seg.starts)
         assert term.item() == pytest.approx(logs["loss/read_target"], rel=1e-5)
@@ -200,12 +207,7 @@ def test_surprise_weighting_weighs_the_term_by_the_next_steps_kl(tmp_path):
     """Under --read-target-weighting surprise the learner's term is hindsight_read with the
     minibatch's KL(q || p) as the surprise."""
     tr = _trainer(tmp_path, "surprise", read_target_cost=1.0, read_target_weighting="surprise")
-    seg = tr.rollout()
-    outs = seg.outputs if seg.with_graph else replay(tr.agent, seg)[0]
-    with torch.no_grad():
-        values = tr.agent.evaluate(seg.outputs).value
-    adv, targets = tr.learner.targets(seg, values)
-    _, _, logs = tr.learner.losses(outs, seg, adv, targets)
+    seg, outs, logs = _segment_losses(tr)
     kl = tr.agent.evaluate(outs).kl
     weighted, _ = hindsight_read(outs, seg.valid, seg.starts, kl)
     uniform, _ = hindsight_read(outs, seg.valid, seg.starts)
