@@ -11,8 +11,8 @@ import torch
 
 from merlin_rl import losses
 from merlin_rl.config import ConfigError, make_config
-from merlin_rl.learner import hindsight_read, replay
-from merlin_rl.memory import MemoryState
+from merlin_rl.learner import acted_memories, hindsight_read, replay
+from merlin_rl.memory import MemoryState, read_weights
 from merlin_rl.train import Trainer
 from scripts import TINY
 
@@ -124,7 +124,7 @@ def _segment_losses(tr: Trainer):
 
 def test_hindsight_read_pairs_each_read_with_the_next_step_of_its_episode():
     """Step t's read is scored against mu_q,t+1, and only where t+1 is a valid step of the same
-    episode and the memory read at t holds a row."""
+    episode and the memory read at t holds two rows or more (with one the read cannot choose)."""
     keys, beta, M, written, z_next = _random_reads(L=4 * 3, N=5, seed=2)
     T, B = 4, 3
     outs = []
@@ -150,7 +150,7 @@ def test_hindsight_read_pairs_each_read_with_the_next_step_of_its_episode():
         for b in range(B):
             i = t * B + b
             nxt = (t + 1) * B + b
-            if (t, b) in ((1, 1), (2, 2)) or not written[i].any():
+            if (t, b) in ((1, 1), (2, 2)) or written[i].sum() < 2:
                 continue
             lo, hi = _loop_reference(
                 keys[i : i + 1],
@@ -203,6 +203,34 @@ def test_read_target_cost_adds_the_term_to_the_mbp_loss_and_trains_the_first_key
     torch.testing.assert_close(grads["replayed"], grads["single"], atol=1e-5, rtol=1e-4)
 
 
+def test_each_step_carries_its_first_reads_key_and_the_memory_it_read(tmp_path):
+    """The fields the term uses are the first MBP head's key and strength and M_{t-1}: re-reading
+    M_{t-1} with them gives the step's own first read weights, across episode starts and
+    overwritten rows; acting without autograd (the replay learner) keeps none of them; a
+    minibatch's term is the term of that minibatch's replay."""
+    tr = _trainer(tmp_path, "align", read_target_cost=1.0, tau=20)  # rows 4: overwrites
+    seg = tr.rollout()
+    assert not seg.with_graph and all(o.read_key is None for o in seg.outputs)
+    assert bool(seg.starts[1:].any())  # the segment crosses an episode start
+    outs, _ = replay(tr.agent, seg)
+    acted = acted_memories(tr.agent, seg)
+    for t, o in enumerate(outs):
+        assert torch.equal(o.read_memory.M, acted[t].M.detach())
+        assert torch.equal(o.read_memory.written, acted[t].written)
+        w = read_weights(o.read_memory, o.read_key[:, None], o.read_strength[:, None])
+        torch.testing.assert_close(w[:, 0], o.mbp_weights[:, 0].detach())
+    idx = torch.tensor([2, 0])
+    with torch.no_grad():
+        values = tr.agent.evaluate(seg.outputs).value
+    adv, targets = tr.learner.targets(seg, values)
+    sub, _ = replay(tr.agent, seg, idx)
+    _, _, logs = tr.learner.losses(sub, seg, adv, targets, idx)
+    term, top = hindsight_read(sub, seg.valid[:, idx], seg.starts[:, idx])
+    assert logs["loss/read_target"] == pytest.approx(term.item(), rel=1e-5)
+    assert logs["read/target_top"] == pytest.approx(top)
+    tr.env.close()
+
+
 def test_surprise_weighting_weighs_the_term_by_the_next_steps_kl(tmp_path):
     """Under --read-target-weighting surprise the learner's term is hindsight_read with the
     minibatch's KL(q || p) as the surprise."""
@@ -219,6 +247,8 @@ def test_surprise_weighting_weighs_the_term_by_the_next_steps_kl(tmp_path):
 def test_read_target_settings_are_checked():
     with pytest.raises(ConfigError, match="--read-target-cost"):
         make_config("small", read_target_cost=-1.0)
+    with pytest.raises(ConfigError, match="--tau >= 2"):
+        make_config("small", read_target_cost=1.0, tau=1)
     with pytest.raises(ConfigError, match="--read-target-weighting"):
         make_config("small", read_target_weighting="kl")
     cfg = make_config("small")

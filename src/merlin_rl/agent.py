@@ -293,7 +293,8 @@ class Agent(nn.Module):
             if self.cfg.tvt_alpha > 0:  # what value transport needs (tvt.transport)
                 strengths = beta.detach()
                 ages = memory.ages()
-            if self.is_merlin and self.cfg.read_target_cost > 0:  # the hindsight read term
+            # the hindsight read term, where a loss can use it (replay or single-graph acting)
+            if self.is_merlin and self.cfg.read_target_cost > 0 and torch.is_grad_enabled():
                 hindsight = dict(
                     read_key=keys[:, 0], read_strength=beta[:, 0], read_memory=memory.detach()
                 )

@@ -479,6 +479,11 @@ class Config:
             raise ConfigError(
                 "--tvt-alpha needs the MBP's memory reads; allowed with --agent merlin or rl-mem"
             )
+        if self.read_target_cost > 0 and self.tau < 2:
+            raise ConfigError(
+                "--read-target-cost pairs each step with the next one in its segment; allowed "
+                f"with --tau >= 2, got --tau {self.tau}"
+            )
         if self.return_input == "z+reads" and self.agent == "rl-lstm":
             raise ConfigError(
                 "--return-input z+reads needs the MBP's memory reads; allowed with --agent "
