@@ -874,7 +874,7 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
     # rows? mu_q,t (now: the card face down) and mu_q,t+1 (next: its face shows); a self-supervised
     # target a read could be trained towards, needing nothing the agent does not see
     by_hindsight: dict[str, list[bool]] = {"z": [], "next_z": []}
-    pending: tuple[np.ndarray, ...] | None = None  # (M_{t-1}, written, rows showing the card)
+    pending: tuple[np.ndarray, ...] | None = None  # (M_{t-1}, written, card's rows, re-flipped)
     ages: dict[str, list[np.ndarray]] = {}  # steps since each read's top row was written
     faces: list[np.ndarray] = []
     twin_cells: list[np.ndarray] = []
@@ -895,10 +895,10 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
             faces.append(core.face[np.arange(b), cell][face_up])
         if pending is not None:  # mu_q,t+1 against M_{t-1}, the rows the read at t chose from
             rows, written, target, live = pending  # an episode that ended at t has no t+1
-            for _, hit in zip(
-                *_hindsight_tops(out.dist["mu_q"], rows, written, target, live & counter.live)
-            ):
-                by_hindsight["next_z"].append(hit)
+            live = live & counter.live
+            by_hindsight["next_z"].extend(
+                _hindsight_tops(out.dist["mu_q"], rows, written, target, live)[1]
+            )
             pending = None
         if reflip.any():  # a seen card turned up again at t-1: was its face predicted?
             x = {"view_before": view_before, "z": out.z}  # z_t sees it: the ceiling
@@ -973,8 +973,7 @@ def cards_probe(agent: Agent, env, seed: int) -> dict:
                 reflip_share.append(shows_card[i][written[i]].mean())
             live = reflip & (shows_card & written).any(1)
             pending = (memory.M.numpy(), written, shows_card, live)
-            for _, hit in zip(*_hindsight_tops(out.dist["mu_q"], *pending)):
-                by_hindsight["z"].append(hit)
+            by_hindsight["z"].extend(_hindsight_tops(out.dist["mu_q"], *pending)[1])
             h_t = stepper.state.mbp_h.flatten(1).numpy()
             reflip_keys.append(
                 (h_t[reflip], memory.M.numpy()[reflip], written[reflip], shows_card[reflip])

@@ -122,19 +122,20 @@ def hindsight_read(
     """The hindsight read term of a segment (losses.hindsight_read_loss): the MBP's first read at
     step t against the posterior's mean at t+1, averaged over the steps t whose t+1 is a valid
     step of the same episode in the segment (the last step has none) and whose memory holds at
-    least two rows (with one the read has no choice). ``valid`` and ``starts`` (T, B). With ``surprise`` (T, B), e.g. KL(q_t || p_t), step t's
-    loss is weighed by surprise_{t+1} over its mean on those steps (no gradient through it).
+    least two rows (with one the read has no choice). ``valid`` and ``starts`` (T, B). With
+    ``surprise`` (T, B), e.g. KL(q_t || p_t), step t's loss is weighed by surprise_{t+1} over its
+    mean on those steps (no gradient through it).
     Returns (the mean loss, with graph; the share of those reads whose top row is the target)."""
+    written = torch.stack([o.read_memory.written for o in outputs[:-1]])  # (T-1, B, N)
     loss, hit = losses.hindsight_read_loss(
         torch.stack([o.read_key for o in outputs[:-1]]),
         torch.stack([o.read_strength for o in outputs[:-1]]),
         torch.stack([o.read_memory.M for o in outputs[:-1]]),
-        torch.stack([o.read_memory.written for o in outputs[:-1]]),
+        written,
         torch.stack([o.dist["mu_q"] for o in outputs[1:]]),
     )
-    written = torch.stack([o.read_memory.written.sum(-1) >= 2 for o in outputs[:-1]])
     ok = valid.bool()
-    mask = (ok[:-1] & ok[1:] & ~starts[1:] & written).float()
+    mask = (ok[:-1] & ok[1:] & ~starts[1:] & (written.sum(-1) >= 2)).float()
     top = float(losses.masked_mean(hit.float(), mask))
     if surprise is not None:
         s = surprise[1:].detach()
