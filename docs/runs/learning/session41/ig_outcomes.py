@@ -1,7 +1,8 @@
 """InstructedGoal: how a checkpoint's episodes end (on the named object, on another object, or at
 the 20-step timeout) and the policy's entropy at each of the first 12 steps (over the episodes
 still running), then a uniformly random policy in the first checkpoint's envs; 512 episodes each,
-seed 0, actions sampled as in training. Forty-first session, on the grid's finished runs:
+seed 0, actions sampled as in training (an episode that ends on another object at the last step
+counts as a timeout). Forty-first session, on the grid's finished runs:
 
     python docs/runs/learning/session41/ig_outcomes.py runs/paper_suite/<run>/checkpoints/final.pt ...
 """
