@@ -214,6 +214,23 @@ def _grid(c: Ctx, **changes) -> list:
     return ["experiment", c.write("grid.json", json.dumps(grid))]
 
 
+_ALIAS_BOMB = (  # nested aliases: 5 lines that expand to 10**6 values when printed
+    "[&a0 [x, x, x, x, x, x, x, x, x, x], "
+    + ", ".join(f"&a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 6))
+    + "]"
+)
+
+
+def _grid_yaml(c: Ctx, top: str, train: str = "  total_steps: 40\n  num_envs: 2\n") -> list:
+    """A YAML grid file: a valid grid, with ``top`` added at its top level and ``train`` as the
+    body of its train table."""
+    text = (
+        "agents: [rl-lstm]\nenvs: [merlin_rl/ColourMatch-v0]\nseeds: [0]\n"
+        f"out: {c.tmp / 'grid_out'}\ntrain:\n{train}{top}"
+    )
+    return ["experiment", c.write("grid.yaml", text)]
+
+
 def _bad_run(c: Ctx, metrics: bytes | None = None, config: str | None = None) -> Path:
     d = c.tmp / "plotrun"
     shutil.copytree(c.run, d)
@@ -687,6 +704,53 @@ CASES: dict[str, Case] = {
     "grid-unknown-env": (lambda c: _grid(c, envs=["NoSuchEnv-v9"]), ("NoSuchEnv-v9",)),
     "grid-jobs-0": (lambda c: [*_grid(c), "--jobs", "0"], ("--jobs",)),
     "grid-missing-file": (lambda c: ["experiment", c.tmp / "g.toml"], ("g.toml",)),
+    # --- found by the forty-second session's red team
+    "grid-agent-twice": (lambda c: _grid(c, agents=["rl-lstm", "rl-lstm"]), ("agents", "twice")),
+    "grid-seed-twice": (lambda c: _grid(c, seeds=[0, 0]), ("seeds", "0", "twice")),
+    "grid-yaml-int-and-text-keys": (
+        lambda c: _grid_yaml(c, "1: x\nbogus: y\n"),
+        ("unknown keys", "bogus"),
+    ),
+    "grid-yaml-train-int-and-text-keys": (
+        lambda c: _grid_yaml(c, "", "  1: 2\n  foo: 3\n"),
+        ("unknown keys", "foo"),
+    ),
+    "grid-quick-train-not-a-table": (
+        lambda c: [*_grid(c, train=[1], quick={}), "--quick"],
+        ("train must be a table",),
+    ),
+    "grid-train-null": (lambda c: _grid(c, train={"z_dim": None}), ("z_dim", "null")),
+    "grid-bad-env-kwargs": (
+        lambda c: _grid(c, train={"total_steps": 40, "num_envs": 2, "env_kwargs": {"bogus": 1}}),
+        ("ColourMatch", "bogus"),
+    ),
+    "grid-unsupported-action-space": (
+        lambda c: _grid(c, envs=["Pendulum-v1"]),
+        ("Pendulum-v1", "action space"),
+    ),
+    "grid-out-is-a-file": (
+        lambda c: _grid(c, out=str(c.write("afile", "x"))),
+        ("out must be a folder", "afile"),
+    ),
+    "grid-yaml-alias-bomb": (
+        lambda c: _grid_yaml(c, "quick: " + _ALIAS_BOMB + "\n"),
+        ("aliases",),
+    ),
+    "config-yaml-alias-bomb": (
+        lambda c: _train_new(c, "--config", c.write("c.yaml", "z_dim: " + _ALIAS_BOMB + "\n")),
+        ("aliases", "c.yaml"),
+    ),
+    "plot-run-twice": (
+        lambda c: ["plot", c.run, c.tmp / "run", "--out", "p.png"],
+        ("twice",),
+    ),
+    "resume-latest-lost": (
+        lambda c: (
+            (c.run / "checkpoints" / "latest.pt").unlink()
+            or ["train", "--run-dir", c.run, "--resume", "--total-steps", "60", "--no-progress"]
+        ),
+        ("latest.pt", "--overwrite"),
+    ),
 }
 
 
@@ -1032,3 +1096,11 @@ def test_mp4_without_the_video_extra_is_refused_before_rendering(ctx, capsys, mo
         "merlin-rl[video]",
     )
     assert snapshot(ctx.tmp) == before
+
+
+def test_an_error_line_is_cut_short(ctx, capsys):
+    """A value quoted from a file can be of any size; the error line stays short."""
+    cfg = ctx.write("big.json", json.dumps({"z_dim": list(range(20_000))}))
+    res = run_cli(capsys, *_train_new(ctx, "--config", cfg))
+    line = assert_one_line(res, "z_dim", "characters in all")
+    assert len(line) < 2_100

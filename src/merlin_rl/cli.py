@@ -22,6 +22,7 @@ from merlin_rl.config import (
     PRESETS,
     Config,
     ConfigError,
+    load_yaml,
     make_config,
 )
 
@@ -31,7 +32,9 @@ FLAG_HELP: dict[str, str] = {
     "env": "Gymnasium id to train on: a built-in task (merlin_rl/ColourMatch-v0, "
     "merlin_rl/MemoryGame-v0, ... see docs/tasks.md) or any registered id",
     "agent": "agent configuration (DESIGN §3)",
-    "total_steps": "training budget in environment steps (summed over all environments), >= 1",
+    "total_steps": "training budget in environment steps (summed over all environments), >= 1; "
+    "training stops after the update that reaches it, so whole updates of --tau x --num-envs "
+    "steps run (as in SB3)",
     "num_envs": "environments stepped together as one batch (B), >= 1",
     "seed": "random seed, integer in [0, 2**31) (CPU runs are reproducible)",
     "run_dir": "folder for config.json, metrics.csv, TensorBoard logs (tb/) and checkpoints/",
@@ -487,6 +490,13 @@ def _train(args: argparse.Namespace) -> int:
             ckpt = load_checkpoint(latest)
             stored = dataclasses.asdict(ckpt["config_obj"])
             resume_from, done_steps = latest, int(ckpt["env_steps"])
+        elif others := sorted(p.name for p in latest.parent.glob("*.pt")):
+            # latest.pt lost but checkpoints kept: restarting would replace them
+            raise ConfigError(
+                f"--resume: {latest} is missing but {latest.parent} holds "
+                f"{', '.join(others[:3])}{' ...' if len(others) > 3 else ''}; copy the one to "
+                "continue from to latest.pt, or use --overwrite to start the run again"
+            )
         elif saved.exists():  # killed before its first checkpoint: start it again from scratch
             stored = _run_config(saved)
         else:
@@ -646,12 +656,7 @@ def _read_config_file(path: str) -> dict[str, Any]:
 
             data = tomllib.loads(text)
         elif kind in (".yaml", ".yml"):
-            import yaml
-
-            try:  # safe_load: plain values only, no objects or code
-                data = yaml.safe_load(text)
-            except yaml.YAMLError as e:
-                raise ValueError(" ".join(str(e).split())) from None
+            data = load_yaml(text)  # plain values only, no objects, code or aliases
         else:
             data = json.loads(text)
     except OSError as e:
@@ -850,6 +855,10 @@ def _plot(args: argparse.Namespace) -> int:
     from merlin_rl.plots import FIGURE_TYPES, check_output_file, plot_runs
 
     check_output_file(args.out, FIGURE_TYPES)
+    resolved = [Path(r).resolve() for r in args.runs]
+    twice = [r for i, r in enumerate(args.runs) if resolved[i] in resolved[:i]]
+    if twice:  # one run counted twice would look like two seeds that agree
+        raise ConfigError(f"plot: the run {twice[0]!r} is given twice; give each run once")
     summary = plot_runs(args.runs, args.out, args.metric, args.group_by)
     print(_json_line({"out": args.out, "curves": summary}))
     return 0
@@ -956,9 +965,15 @@ def _out_of_memory(e: BaseException) -> bool:
     )
 
 
+MAX_ERROR = 2_000  # characters of an error line
+
+
 def _one_line(e: BaseException) -> str:
-    """The message on one line (an error line never spans several)."""
+    """The message on one line (an error line never spans several), at most ``MAX_ERROR``
+    characters (a value quoted from a file can be of any size)."""
     text = " ".join(str(e).split())
     if isinstance(e, OSError) and e.filename is not None and e.strerror:
         text = f"{e.filename!r}: {e.strerror}"
+    if len(text) > MAX_ERROR:
+        text = f"{text[: MAX_ERROR - 40]} ... ({len(text):,} characters in all)"
     return text or type(e).__name__

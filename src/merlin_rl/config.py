@@ -611,3 +611,25 @@ def make_config(preset: str = "small", **overrides: Any) -> Config:
         values.pop("env_kwargs", None)  # a preset's task settings only apply to built-in tasks
     values["preset"] = preset
     return Config.from_dict(values).validate()
+
+
+def load_yaml(text: str) -> Any:
+    """Plain YAML values (``yaml.safe_load``: no objects, no code) without anchors and aliases
+    (``&a`` / ``*a``): a few nested aliases expand to a value of any size when printed ("billion
+    laughs"), so a settings file may not use them. Raises ValueError with the reason."""
+    import yaml
+
+    class _NoAliases(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                mark = self.peek_event().start_mark
+                raise ValueError(
+                    f"line {mark.line + 1}: YAML aliases (*name) are not accepted in a "
+                    "settings file; write the value out"
+                )
+            return super().compose_node(parent, index)
+
+    try:
+        return yaml.load(text, Loader=_NoAliases)  # noqa: S506 - a SafeLoader
+    except yaml.YAMLError as e:
+        raise ValueError(" ".join(str(e).split())) from None

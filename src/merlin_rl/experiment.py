@@ -63,7 +63,14 @@ from typing import Any, Callable
 
 import numpy as np
 
-from merlin_rl.config import AGENTS, LEGACY_SETTINGS, Config, ConfigError, make_config
+from merlin_rl.config import (
+    AGENTS,
+    LEGACY_SETTINGS,
+    Config,
+    ConfigError,
+    load_yaml,
+    make_config,
+)
 from merlin_rl.plots import plot_runs, read_run
 
 GRID_KEYS = {
@@ -110,9 +117,7 @@ def read_grid(path: str | Path, quick: bool = False) -> Grid:
 
             data = tomllib.loads(text)
         elif path.suffix in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text)
+            data = load_yaml(text)  # plain values only, no objects, code or aliases
         else:
             data = json.loads(text)
     except OSError as e:
@@ -136,6 +141,8 @@ def read_grid(path: str | Path, quick: bool = False) -> Grid:
                     f"{where}: {name}{key} must be a folder name (a string), got {table[key]!r}"
                 )
     default_out = data.get("out") or str(Path("runs") / path.stem)
+    if not isinstance(data.get("train", {}), dict):  # before [quick.train] is merged into it
+        raise ConfigError(f"{where}: train must be a table of settings, got {data['train']!r}")
     if "quick" in data:
         if not isinstance(q, dict):
             raise ConfigError(f"{where}: quick must be a table of settings, got {q!r}")
@@ -176,6 +183,10 @@ def read_grid(path: str | Path, quick: bool = False) -> Grid:
     for key in ("agents", "envs", "seeds"):
         if not isinstance(data.get(key), list) or not data[key]:
             raise ConfigError(f"{where}: {key} must be a non-empty list")
+    for key in ("agents", "envs", "seeds"):  # a cell twice would train two runs in one folder
+        twice = [x for i, x in enumerate(data[key]) if x in data[key][:i]]
+        if twice:
+            raise ConfigError(f"{where}: {key} names {twice[0]!r} twice; list each once")
     bad = [a for a in data["agents"] if not isinstance(a, str) or a not in AGENTS]
     if bad:
         raise ConfigError(f"{where}: unknown agents {bad}; allowed: {', '.join(AGENTS)}")
@@ -206,13 +217,13 @@ def read_grid(path: str | Path, quick: bool = False) -> Grid:
     per_env = data.get("per_env", {})
     if not isinstance(per_env, dict) or not all(isinstance(v, dict) for v in per_env.values()):
         raise ConfigError(f"{where}: per_env must map env ids to tables of settings")
-    stray = sorted(set(per_env) - set(data["envs"]))
+    stray = sorted(set(per_env) - set(data["envs"]), key=str)
     if stray:
         raise ConfigError(f"{where}: per_env names envs that are not in envs: {stray}")
     for table, name in [(train, "[train]")] + [(v, f"[per_env.{k!r}]") for k, v in per_env.items()]:
         _check_train_table(table, f"{where}: {name}")
     references = _check_references(data.get("references", {}), where)
-    stray = sorted(set(references) - set(data["envs"]))
+    stray = sorted(set(references) - set(data["envs"]), key=str)
     if stray and not quick:
         raise ConfigError(f"{where}: references names envs that are not in envs: {stray}")
     for agent in data["agents"]:  # every run's settings, checked before the first run starts
@@ -232,6 +243,8 @@ def read_grid(path: str | Path, quick: bool = False) -> Grid:
     keep = Path(data["keep"]) if data.get("keep") else None
     if keep is not None and keep.resolve() == out.resolve():
         raise ConfigError(f"{where}: keep must be another folder than out ({str(out)!r})")
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{where}: out must be a folder, and {str(out)!r} is a file")
     if keep is not None and keep.exists() and not keep.is_dir():
         raise ConfigError(f"{where}: keep must be a folder, and {str(keep)!r} is a file")
     return Grid(
@@ -249,7 +262,7 @@ def read_grid(path: str | Path, quick: bool = False) -> Grid:
 
 
 def _check_keys(table: dict[str, Any], allowed: set[str], where: str) -> None:
-    unknown = sorted(set(table) - allowed)
+    unknown = sorted(set(table) - allowed, key=str)  # a YAML file's keys may be of any type
     if unknown:
         raise ConfigError(f"{where} has unknown keys {unknown}; allowed: {sorted(allowed)}")
 
@@ -268,9 +281,12 @@ def _check_train_table(train: dict[str, Any], where: str) -> None:
             "code); pass --env-import to merlin-rl experiment"
         )
     known = {f.name for f in dataclasses.fields(Config)}
-    unknown = sorted(set(train) - known)
+    unknown = sorted(set(train) - known, key=str)
     if unknown:
         raise ConfigError(f"{where} has unknown keys {unknown}; allowed: {sorted(known)}")
+    empty = sorted(k for k, v in train.items() if v is None)
+    if empty:  # make_config would drop them, and each run's own check then fails it
+        raise ConfigError(f"{where}: {empty} have no value (null); give one or leave the key out")
 
 
 def _check_references(refs: Any, where: str) -> dict[str, dict[str, float]]:
@@ -783,6 +799,8 @@ def run_experiment(
 
         import_env_modules(env_import)
     _check_env_ids(grid)
+    if not summarise_only:
+        _check_envs(grid)
     if grid.threshold_fraction is not None:  # before any run: every env needs its references
         missing = [e for e in grid.envs if env_references(grid, e) is None]
         if missing:
@@ -880,6 +898,31 @@ def _run_all(
     finally:
         for sig, old in handlers.items():
             signal.signal(sig, old)
+
+
+def _check_envs(grid: Grid) -> None:
+    """Each env of the grid can be made with its settings' env_kwargs, and the agents can take
+    its spaces, before the first run starts (a bad env would otherwise fail its runs only when
+    the runner reaches them, maybe hours in)."""
+    from merlin_rl.encoders import UnsupportedSpaceError, modality_for_space, space_items
+    from merlin_rl.envs import EnvError, make_vector_env
+
+    for env in grid.envs:
+        settings = grid.train_for(env)
+        cfg = make_config(
+            settings.get("preset", "small"),
+            **{k: v for k, v in settings.items() if k != "preset"},
+            env=env,
+        )
+        try:
+            vec = make_vector_env(env, 1, cfg.env_kwargs)
+            try:
+                for key, space in space_items(vec.single_observation_space):
+                    modality_for_space(key, space, 1, 1)
+            finally:
+                vec.close()
+        except (EnvError, UnsupportedSpaceError) as e:
+            raise ConfigError(f"experiment: env {env!r}: {e}") from None
 
 
 def _check_env_ids(grid: Grid) -> None:
