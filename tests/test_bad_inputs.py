@@ -744,6 +744,12 @@ CASES: dict[str, Case] = {
         lambda c: ["plot", c.run, c.tmp / "run", "--out", "p.png"],
         ("twice",),
     ),
+    "eval-checkpoint-env-kwargs-reserved": (
+        lambda c: _eval(
+            c, c.altered("vk.pt", {"env_kwargs": {"vector_kwargs": {}}}), "--episodes", "1"
+        ),
+        ("vk.pt", "its env cannot be made", "vector_kwargs"),
+    ),
     "resume-latest-lost": (
         lambda c: (
             (c.run / "checkpoints" / "latest.pt").unlink()

@@ -822,7 +822,10 @@ def _load_agent(args: argparse.Namespace, device, batch: int = 1):
             f"imports code: add --env-import {cfg.env_import} if you trust it"
         )
     check_memory(cfg, device, batch=min(batch, cfg.num_envs), steps=1)  # evaluate's batch
-    env = make_vector_env(cfg.env, 1, cfg.env_kwargs)
+    try:
+        env = make_vector_env(cfg.env, 1, cfg.env_kwargs)
+    except EnvError as e:  # its settings, not the user's flags
+        raise EnvError(f"checkpoint {str(path)!r}: its env cannot be made: {e}") from None
     check_memory(
         cfg, device, batch=min(batch, cfg.num_envs), steps=1, obs_space=env.single_observation_space
     )
