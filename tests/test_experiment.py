@@ -37,8 +37,15 @@ def test_grid_runs_summarises_and_resumes(tmp_path, capsys, monkeypatch):
     grid = tmp_path / "grid.toml"
     grid.write_text(GRID.format(out=out))
     assert cli_main(["experiment", str(grid), "--jobs", "2"]) == 0
-    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    captured = capsys.readouterr()
+    result = json.loads(captured.out.strip().splitlines()[-1])
     assert sorted(result["runs"].values()) == ["ran"] * 4
+    # a line when each run starts and one when it ends, numbered among the runs to make
+    progress = captured.err.strip().splitlines()
+    assert len(progress) == 8 and all(line.startswith("experiment: [") for line in progress)
+    assert sum("started; log " in line for line in progress) == 4
+    assert sum("finished in " in line for line in progress) == 4
+    assert {line.split()[1] for line in progress} == {"[1/4]", "[2/4]", "[3/4]", "[4/4]"}
     for name in ("summary.csv", "summary.md", "curves.png"):
         assert (out / name).is_file(), name
     md = (out / "summary.md").read_text()
@@ -48,8 +55,10 @@ def test_grid_runs_summarises_and_resumes(tmp_path, capsys, monkeypatch):
     )
 
     assert cli_main(["experiment", str(grid)]) == 0
-    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    captured = capsys.readouterr()
+    result = json.loads(captured.out.strip().splitlines()[-1])
     assert sorted(result["runs"].values()) == ["finished"] * 4
+    assert captured.err == ""  # nothing to make, nothing said
     again = (
         (out / "merlin__merlin_rl_ColourMatch-v0__s0" / "checkpoints" / "final.pt").stat().st_mtime
     )

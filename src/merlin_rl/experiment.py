@@ -56,6 +56,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -576,7 +577,11 @@ def _run_one(
     threads: int,
     train_file: Path,
     env_import: str = "",
+    number: str = "",
 ) -> str:
+    """Train one cell in its own process (resumed if it has started) and mark it finished; a
+    line on stderr when it starts and when it ends (``number``: its place among the runs to
+    make, e.g. "[3/9]")."""
     run_dir = run_dir_for(grid, agent, env, seed)
     if is_finished(run_dir):
         return "finished"
@@ -602,10 +607,14 @@ def _run_one(
     if (run_dir / "config.json").exists():
         cmd.append("--resume")  # an interrupted run continues
     log = run_dir.parent / f"{run_dir.name}.log"
+    what = f"experiment: {number + ' ' if number else ''}{agent} on {env}, seed {seed}"
     with open(log, "w") as f:
         with _LIVE_LOCK:
             if _STOPPING.is_set():
                 return "stopped"
+            started = time.monotonic()
+            resumed = " (resumed)" if "--resume" in cmd else ""
+            print(f"{what}: started{resumed}; log {log}", file=sys.stderr, flush=True)
             proc = subprocess.Popen(
                 cmd,
                 stdout=f,
@@ -620,8 +629,11 @@ def _run_one(
                 _LIVE.discard(proc)
     if _STOPPING.is_set():
         return "stopped"
+    seconds = f"{time.monotonic() - started:,.0f} s"
     if returncode != 0:
+        print(f"{what}: failed after {seconds} (exit {returncode})", file=sys.stderr, flush=True)
         return f"failed (exit {returncode}, see {log})"
+    print(f"{what}: finished in {seconds}", file=sys.stderr, flush=True)
     marker = {"agent": agent, "env": env, "seed": seed, "settings": grid.train_for(env)}
     (run_dir / FINISHED).write_text(json.dumps(marker) + "\n")
     if grid.keep is not None:  # at once: a runner stopped later keeps what finished
@@ -883,6 +895,8 @@ def _run_all(
         train_files[env] = grid.out / f"{name}.json"
         train_files[env].write_text(json.dumps(grid.train_for(env), indent=2))
     threads = _threads_per_run(jobs)
+    todo = [c for c in cells if not is_finished(run_dir_for(grid, *c))]
+    numbers = {c: f"[{i}/{len(todo)}]" for i, c in enumerate(todo, 1)}  # of the runs to make
     handlers = {}
     if threading.current_thread() is threading.main_thread():
         _STOPPING.clear()
@@ -892,7 +906,10 @@ def _run_all(
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             return list(
                 pool.map(
-                    lambda c: _run_one(grid, *c, threads, train_files[c[1]], env_import), cells
+                    lambda c: _run_one(
+                        grid, *c, threads, train_files[c[1]], env_import, numbers.get(c, "")
+                    ),
+                    cells,
                 )
             )
     finally:
