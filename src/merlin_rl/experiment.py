@@ -184,10 +184,6 @@ def read_grid(path: str | Path, quick: bool = False) -> Grid:
     for key in ("agents", "envs", "seeds"):
         if not isinstance(data.get(key), list) or not data[key]:
             raise ConfigError(f"{where}: {key} must be a non-empty list")
-    for key in ("agents", "envs", "seeds"):  # a cell twice would train two runs in one folder
-        twice = [x for i, x in enumerate(data[key]) if x in data[key][:i]]
-        if twice:
-            raise ConfigError(f"{where}: {key} names {twice[0]!r} twice; list each once")
     bad = [a for a in data["agents"] if not isinstance(a, str) or a not in AGENTS]
     if bad:
         raise ConfigError(f"{where}: unknown agents {bad}; allowed: {', '.join(AGENTS)}")
@@ -201,6 +197,10 @@ def read_grid(path: str | Path, quick: bool = False) -> Grid:
     ]
     if bad:
         raise ConfigError(f"{where}: seeds must be integers in [0, 2**31), got {bad}")
+    for key in ("agents", "envs", "seeds"):  # a cell twice would train two runs in one folder
+        twice = [x for i, x in enumerate(data[key]) if x in data[key][:i]]
+        if twice:
+            raise ConfigError(f"{where}: {key} names {twice[0]!r} twice; list each once")
     threshold = data.get("threshold")
     if threshold is not None and not _is_number(threshold):
         raise ConfigError(f"{where}: threshold must be a number (a return), got {threshold!r}")
