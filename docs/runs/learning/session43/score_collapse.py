@@ -39,7 +39,7 @@ def main(root: str) -> None:
         drop = f"{r['drop']:.2f}" if r["drop"] is not None else "(never 0.8)"
         print(f"| {name} | {r['steps']:,} | {r['final']:.2f} | {r['auc']:.2f} | {reach} | {drop} |")
     means = {}
-    for setting in "DAP":
+    for setting in "DAPE":
         got = [r for n, r in runs.items() if f"_{setting}_s" in n]
         if got:
             means[setting] = (
@@ -50,6 +50,16 @@ def main(root: str) -> None:
     print("\n| setting | runs | mean final | mean AUC |\n|---|---|---|---|")
     for k, (f, a, n) in means.items():
         print(f"| {k} | {n} | {f:.3f} | {a:.3f} |")
+    lstm_d = [r for n, r in runs.items() if n.startswith("rl-lstm_D_s")]
+    lstm_e = [r for n, r in runs.items() if n.startswith("rl-lstm_E_s")]
+    if lstm_d and lstm_e:
+        fd, ad = (sum(r[k] for r in lstm_d) / len(lstm_d) for k in ("final", "auc"))
+        fe, ae = (sum(r[k] for r in lstm_e) / len(lstm_e) for k in ("final", "auc"))
+        lead = fe >= fd + 0.10 and ae >= ad - 0.05
+        print(
+            f"\n- E (RL-LSTM alone): {'LEAD' if lead else 'no lead'} (final {fe:.3f} against"
+            f" its D's {fd:.3f} + 0.10; AUC {ae:.3f} against its D's {ad:.3f} - 0.05)"
+        )
     if "D" in means:
         print()
         for k in "AP":
