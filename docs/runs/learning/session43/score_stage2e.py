@@ -29,7 +29,7 @@ def main(root: str, grid: str) -> None:
     got: dict[tuple[str, str, str], list[tuple[float, float]]] = {}
     print("| run | final | AUC |\n|---|---|---|")
     for p in sorted(Path(root).iterdir()):
-        if (p / "metrics.csv").exists():
+        if (p / "metrics.csv").exists() and p.name.count("_") == 3:
             agent, task, name, _ = p.name.split("_")
             f, a = scores(p / "metrics.csv", task)
             got.setdefault((agent, task, name), []).append((f, a))
