@@ -35,6 +35,7 @@ CREDIT_CUTS = ("off", "reward")
 FUTURE_CVS = ("off", "a-head", "policy-q")  # learner.Learner._shaped_advantages
 RETURN_INPUTS = ("z", "z+reads")
 POLICY_SEES = ("z", "z+reads")
+ABLATION_MBP_LRS = ("mbp", "policy")
 POLICY_FILMS = ("off", "history")
 IMAGE_CODES = ("categorical", "scaled")
 READ_STRENGTH_MAX = 1e3  # --read-strength-init: beta * cosine in [-beta, beta]
@@ -67,6 +68,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "return_input": RETURN_INPUTS,
     "policy_film": POLICY_FILMS,
     "policy_sees": POLICY_SEES,
+    "ablation_mbp_lr": ABLATION_MBP_LRS,
     "image_codes": IMAGE_CODES,
 }
 # settings added after runs and checkpoints already existed, with the value that reproduces what
@@ -106,6 +108,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "posterior_form": "residual",  # the posterior added the prior's parameters
     "read_target_cost": 0.0,  # the MBP's read keys learned from the ELBO and return loss alone
     "read_target_weighting": "uniform",
+    "ablation_mbp_lr": "mbp",  # an ablation's MBP, trained by the RL losses alone, stepped at lr_mbp
 }
 
 
@@ -256,6 +259,12 @@ class Config:
     # "linear": both learning rates decay linearly to 0 at total_steps (CleanRL's and SB3's PPO
     # option); "constant": they stay at lr_mbp and lr_policy
     lr_schedule: str = "constant"
+    # the learning rate of an ablation's MBP (RL-LSTM, RL-MEM: encoders, latent and return head,
+    # trained by the RL losses alone): "mbp" (lr_mbp, as in every grid so far) or "policy"
+    # (lr_policy, the rate of the other parameters the RL losses train; docs/learning.md,
+    # forty-third session: at lr_mbp RL-LSTM learned POPGym's tasks and then lost them). MERLIN's
+    # MBP, trained by its own losses, always steps at lr_mbp.
+    ablation_mbp_lr: str = "mbp"
     adam_eps: float = 1e-6
     grad_clip: float = 20.0
     # how MERLIN's MBP gradient (the ELBO and the return heads) is clipped at grad_clip: "global"

@@ -374,6 +374,7 @@ _MATTERS: dict[str, Callable[[Config], bool]] = {
     "prior_grad": lambda cfg: cfg.agent == "merlin" and cfg.posterior_form == "residual",
     "posterior_form": lambda cfg: cfg.agent == "merlin",
     "policy_sees": lambda cfg: cfg.agent != "rl-lstm",  # RL-LSTM has no reads to see
+    "ablation_mbp_lr": lambda cfg: cfg.agent != "merlin",  # MERLIN's MBP steps at lr_mbp
 }
 
 

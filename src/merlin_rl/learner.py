@@ -228,9 +228,12 @@ class Learner:
 
     def __init__(self, agent: Agent, cfg: Config, dist: Any, device: torch.device) -> None:
         self.agent, self.cfg, self.dist, self.device = agent, cfg, dist, device
+        # an ablation's MBP is trained by the RL losses alone: at lr_policy if ablation_mbp_lr says
+        ablation_rate = cfg.agent != "merlin" and cfg.ablation_mbp_lr == "policy"
+        self.lr_mbp = cfg.lr_policy if ablation_rate else cfg.lr_mbp
         # fused Adam: one kernel over all parameters instead of a Python loop (CPU and CUDA)
         self.opt_mbp = torch.optim.Adam(
-            agent.mbp_parameters(), lr=cfg.lr_mbp, eps=cfg.adam_eps, fused=True
+            agent.mbp_parameters(), lr=self.lr_mbp, eps=cfg.adam_eps, fused=True
         )
         self.opt_policy = torch.optim.Adam(
             agent.policy_parameters(), lr=cfg.lr_policy, eps=cfg.adam_eps, fused=True
@@ -607,7 +610,7 @@ class Learner:
         if cfg.lr_schedule != "linear":
             return
         frac = max(0.0, 1.0 - env_steps / cfg.total_steps)
-        for opt, base in ((self.opt_mbp, cfg.lr_mbp), (self.opt_policy, cfg.lr_policy)):
+        for opt, base in ((self.opt_mbp, self.lr_mbp), (self.opt_policy, cfg.lr_policy)):
             for group in opt.param_groups:
                 group["lr"] = base * frac
 
