@@ -62,3 +62,15 @@ def test_setting_checked_and_older_runs_stepped_at_lr_mbp():
     assert make_config("small").ablation_mbp_lr == "mbp"
     with pytest.raises(ConfigError, match="--ablation-mbp-lr 'fast' is not known; allowed: mbp"):
         make_config("small", ablation_mbp_lr="fast").validate()
+
+
+def test_policy_is_the_screens_lr_mbp_at_the_policys_rate(tmp_path):
+    """The forty-third session screened it as --lr-mbp 5e-4 (= --lr-policy): the same run."""
+    a = _trainer(tmp_path, "rl-lstm", "policy")
+    torch.manual_seed(0)
+    cfg = make_config("small", **{**TINY, "lr_policy": 1e-5, "lr_mbp": 1e-5}, agent="rl-lstm")
+    b = Trainer(cfg, run_dir=tmp_path / "screen", progress=False)
+    for tr in (a, b):
+        tr.update(tr.rollout())
+    for (name, p), q in zip(a.agent.named_parameters(), b.agent.parameters()):
+        torch.testing.assert_close(p, q, msg=name)
