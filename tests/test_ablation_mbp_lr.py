@@ -68,7 +68,8 @@ def test_policy_is_the_screens_lr_mbp_at_the_policys_rate(tmp_path):
     """The forty-third session screened it as --lr-mbp 5e-4 (= --lr-policy): the same run."""
     a = _trainer(tmp_path, "rl-lstm", "policy")
     torch.manual_seed(0)
-    cfg = make_config("small", **{**TINY, "lr_policy": 1e-5, "lr_mbp": 1e-5}, agent="rl-lstm")
+    same = RATES["lr_policy"]
+    cfg = make_config("small", **{**TINY, "lr_policy": same, "lr_mbp": same}, agent="rl-lstm")
     b = Trainer(cfg, run_dir=tmp_path / "screen", progress=False)
     for tr in (a, b):
         tr.update(tr.rollout())
