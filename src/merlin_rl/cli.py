@@ -429,6 +429,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="run nothing: summarise the runs that have finished (a grid spanning sessions)",
     )
     x.add_argument(
+        "--status",
+        action="store_true",
+        help="run and write nothing: print each cell's state (finished, started with its env "
+        "steps so far, not started) and the time left at --jobs, estimated from the grid's own "
+        "runs",
+    )
+    x.add_argument(
         "--agents",
         metavar="A,B",
         help="run only these of the grid's agents (comma-separated, e.g. the ablations first); "
@@ -893,10 +900,26 @@ def _record(args: argparse.Namespace) -> int:
     return 0
 
 
+def _grid_status(args: argparse.Namespace, agents: list[str] | None) -> int:
+    from merlin_rl.experiment import read_grid
+    from merlin_rl.grid_status import format_status, grid_status
+
+    if args.summarise or agents is not None:
+        raise ConfigError(
+            "experiment: --status runs nothing; it cannot be given with "
+            f"{'--summarise' if args.summarise else '--agents'}"
+        )
+    grid = read_grid(args.grid, args.quick)
+    print(format_status(grid_status(grid, args.jobs), args.jobs))
+    return 0
+
+
 def _experiment(args: argparse.Namespace) -> int:
     from merlin_rl.experiment import run_experiment
 
     agents = None if args.agents is None else [a.strip() for a in args.agents.split(",")]
+    if args.status:
+        return _grid_status(args, agents)
     result = run_experiment(
         args.grid, args.jobs, args.env_import or "", args.quick, args.summarise, agents
     )

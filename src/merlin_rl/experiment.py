@@ -419,6 +419,18 @@ def _symbolic_image(env: str, kwargs: str, seed: int) -> bool:
         vec.close()
 
 
+def cell_config(grid: Grid, agent: str, env: str, seed: int) -> Config:
+    """The settings the grid gives one cell: the preset, then [train] and [per_env]."""
+    settings = grid.train_for(env)
+    return make_config(
+        settings.get("preset", "small"),
+        **{k: v for k, v in settings.items() if k != "preset"},
+        agent=agent,
+        env=env,
+        seed=seed,
+    )
+
+
 def stale_settings(
     grid: Grid, agent: str, env: str, seed: int, run_dir: Path | None = None
 ) -> list[str]:
@@ -437,14 +449,7 @@ def stale_settings(
     if not isinstance(recorded, dict):
         return ["config.json is not a table of settings"]
     recorded = {**LEGACY_SETTINGS, **recorded}
-    settings = grid.train_for(env)
-    now = make_config(
-        settings.get("preset", "small"),
-        **{k: v for k, v in settings.items() if k != "preset"},
-        agent=agent,
-        env=env,
-        seed=seed,
-    )
+    now = cell_config(grid, agent, env, seed)
     out = []
     for name, value in dataclasses.asdict(now).items():
         if name in _OPERATIONAL or (name in _AUTO and value == _AUTO[name]):
