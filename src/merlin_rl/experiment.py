@@ -511,7 +511,7 @@ def keep_light(
     return kept
 
 
-def _kept_copy(grid: Grid, run_dir: Path) -> Path | None:
+def kept_copy(grid: Grid, run_dir: Path) -> Path | None:
     """The finished copy of a cell's run kept under ``grid.keep``, where the cell's own folder
     holds no finished run; else None."""
     if grid.keep is None or is_finished(run_dir):
@@ -828,7 +828,7 @@ def run_experiment(
                 "file (built-in tasks declare theirs)"
             )
     cells = [(a, e, s) for e in grid.envs for a in grid.agents for s in grid.seeds]
-    kept = {c: k for c in cells if (k := _kept_copy(grid, run_dir_for(grid, *c))) is not None}
+    kept = {c: k for c in cells if (k := kept_copy(grid, run_dir_for(grid, *c))) is not None}
     stale = {
         run_dir_for(grid, *c).name: d for c in cells if (d := stale_settings(grid, *c, kept.get(c)))
     }

@@ -8,7 +8,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from merlin_rl.experiment import Grid, _kept_copy, cell_config, is_finished, run_dir_for
+from merlin_rl.experiment import Grid, cell_config, is_finished, kept_copy, run_dir_for
 
 FINISHED, STARTED, NOT_STARTED = "finished", "started", "not started"
 
@@ -43,7 +43,7 @@ def _last_row(metrics: Path) -> tuple[int, float]:
 def cell_status(grid: Grid, agent: str, env: str, seed: int) -> CellStatus:
     """One cell's state, from its run under ``out`` or else its finished copy under ``keep``."""
     run = run_dir_for(grid, agent, env, seed)
-    kept = _kept_copy(grid, run)
+    kept = kept_copy(grid, run)
     where = kept if kept is not None else run
     steps, wall = _last_row(where / "metrics.csv")
     if is_finished(where):
