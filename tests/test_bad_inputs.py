@@ -193,6 +193,21 @@ def _train_new(c: Ctx, *args) -> list:
     return ["train", "--run-dir", c.tmp / "new", "--total-steps", "40", *TINY, *args]
 
 
+def _train_own_kwargs(c: Ctx, *args) -> list:
+    """``_train_new`` without TINY's --env-kwargs (which would win over a --config file's)."""
+    i = TINY.index("--env-kwargs")
+    return [
+        "train",
+        "--run-dir",
+        c.tmp / "new",
+        "--total-steps",
+        "40",
+        *TINY[:i],
+        *TINY[i + 2 :],
+        *args,
+    ]
+
+
 def _resume_checkpoint_env_import(c: Ctx) -> list:
     c.altered("latest.pt", {"env_import": "evilmod"}).replace(c.run / "checkpoints" / "latest.pt")
     return ["train", "--run-dir", c.run, "--resume", "--total-steps", "60"]
@@ -704,6 +719,68 @@ CASES: dict[str, Case] = {
     "grid-unknown-env": (lambda c: _grid(c, envs=["NoSuchEnv-v9"]), ("NoSuchEnv-v9",)),
     "grid-jobs-0": (lambda c: [*_grid(c), "--jobs", "0"], ("--jobs",)),
     "grid-missing-file": (lambda c: ["experiment", c.tmp / "g.toml"], ("g.toml",)),
+    # forty-fourth session's red team: values config.json cannot record, inputs nested too deeply,
+    # a smoke variant writing into the grid's folders, a broken [quick] found only under --quick
+    "config-env-kwargs-yaml-set": (
+        lambda c: _train_own_kwargs(
+            c, "--config", c.write("s.yaml", "env_kwargs: {d: !!set {a}}\n")
+        ),
+        ("--env-kwargs", "JSON values"),
+    ),
+    "config-env-kwargs-yaml-date": (
+        lambda c: _train_own_kwargs(
+            c, "--config", c.write("d.yaml", "env_kwargs: {d: 2001-01-01}\n")
+        ),
+        ("--env-kwargs", "JSON values"),
+    ),
+    "grid-train-env-kwargs-binary": (
+        lambda c: _grid_yaml(c, "", "  total_steps: 40\n  env_kwargs: {d: !!binary aGVsbG8=}\n"),
+        ("--env-kwargs", "JSON values"),
+    ),
+    "config-env-kwargs-too-deep": (
+        lambda c: _train_new(c, "--env-kwargs", '{"a": ' * 40 + "1" + "}" * 40),
+        ("--env-kwargs", "levels deep"),
+    ),
+    "config-nested-past-the-parser": (
+        lambda c: _train_new(
+            c,
+            "--config",
+            c.write("deep.json", '{"env_kwargs": ' + '{"a": ' * 5000 + "1" + "}" * 5001),
+        ),
+        ("deep.json", "nested too deeply"),
+    ),
+    "env-kwargs-nested-past-the-parser": (
+        lambda c: _train_new(c, "--env-kwargs", '{"a": ' * 5000 + "1" + "}" * 5000),
+        ("--env-kwargs", "nested too deeply"),
+    ),
+    "config-yaml-key-twice": (
+        lambda c: _train_new(c, "--config", c.write("t.yaml", "z_dim: 8\nz_dim: 9\n")),
+        ("t.yaml", "'z_dim' is given twice"),
+    ),
+    "config-json-key-twice": (
+        lambda c: _train_new(c, "--config", c.write("t.json", '{"tau": 5, "tau": 6}')),
+        ("t.json", "'tau' is given twice"),
+    ),
+    "env-kwargs-key-twice": (
+        lambda c: _train_new(c, "--env-kwargs", '{"delay": 3, "delay": 4}'),
+        ("--env-kwargs", "'delay' is given twice"),
+    ),
+    "grid-yaml-key-twice": (
+        lambda c: _grid_yaml(c, "seeds: [1]\n"),
+        ("grid.yaml", "'seeds' is given twice"),
+    ),
+    "grid-quick-out-is-keep": (
+        lambda c: _grid(c, keep=str(c.tmp / "kept"), quick={"out": str(c.tmp / "kept")}),
+        ("quick.out", "keep"),
+    ),
+    "grid-quick-out-is-out": (
+        lambda c: _grid(c, quick={"out": str(c.tmp / "grid_out")}),
+        ("quick.out",),
+    ),
+    "grid-quick-train-bad-value": (
+        lambda c: _grid(c, quick={"train": {"ablation_mbp_lr": "x"}}),
+        ("--ablation-mbp-lr", "[quick] variant"),
+    ),
     # --- found by the forty-second session's red team
     "grid-agent-twice": (lambda c: _grid(c, agents=["rl-lstm", "rl-lstm"]), ("agents", "twice")),
     "grid-seed-twice": (lambda c: _grid(c, seeds=[0, 0]), ("seeds", "0", "twice")),

@@ -259,6 +259,50 @@ def test_resume_with_different_model_is_refused(merlin_run, tmp_path, capsys, fl
     assert_clean_error(proc, key)
 
 
+@pytest.mark.parametrize(
+    "agent, flags, want",
+    [
+        ("merlin", ["--lr-policy", "0.0123", "--adam-eps", "1e-5"], (None, 0.0123, 1e-5)),
+        (
+            "rl-lstm",
+            ["--ablation-mbp-lr", "policy", "--lr-policy", "0.0021"],
+            (0.0021, 0.0021, None),
+        ),
+    ],
+)
+def test_resume_steps_at_the_learning_settings_given_now(runs, tmp_path, agent, flags, want):
+    """The optimisers' state comes from the checkpoint, their rates and eps from the settings
+    that config.json records (on the old code: the checkpoint's rates, whatever was given)."""
+    proc, run = runs[agent]
+    assert proc.returncode == 0, proc.stderr
+    run_dir = tmp_path / "resumed"
+    shutil.copytree(run, run_dir)
+    proc = cli(*train_args(run_dir, 800), "--agent", agent, "--resume", *flags, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    ckpt = load_checkpoint(run_dir / "checkpoints" / "final.pt")
+    lr_mbp, lr_policy, eps = want
+    groups = {k: ckpt[k]["param_groups"] for k in ("opt_mbp", "opt_policy")}
+    assert [g["lr"] for g in groups["opt_policy"]] == [lr_policy]
+    if lr_mbp is not None:
+        assert [g["lr"] for g in groups["opt_mbp"]] == [lr_mbp]
+    if eps is not None:
+        assert all(g["eps"] == eps for gs in groups.values() for g in gs)
+    recorded = json.loads((run_dir / "config.json").read_text())
+    assert recorded["lr_policy"] == lr_policy
+
+
+def test_resume_from_another_runs_checkpoint_is_refused(runs, tmp_path, capsys):
+    """A merlin checkpoint copied into an rl-lstm run: refused before anything changes (on the old
+    code it continued as merlin and rewrote the run's config.json)."""
+    run_dir = tmp_path / "mixed"
+    shutil.copytree(runs["rl-lstm"][1], run_dir)
+    shutil.copy(runs["merlin"][1] / "checkpoints" / "latest.pt", run_dir / "checkpoints")
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    proc = cli_inproc(capsys, *train_args(run_dir, 800), "--resume")
+    assert_clean_error(proc, "another run's checkpoint", "agent")
+    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
+
+
 def test_resume_without_checkpoint(tmp_path, capsys):
     proc = cli_inproc(capsys, *train_args(tmp_path / "empty", 80), "--resume")
     assert_clean_error(proc, "latest.pt")

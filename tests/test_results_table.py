@@ -200,9 +200,11 @@ def test_quick_per_env_typo_is_caught(tmp_path):
     }
     p = tmp_path / "g.json"
     p.write_text(json.dumps(grid))
-    read_grid(p)  # the full grid does not use [quick]
     with pytest.raises(ConfigError, match="ColourMatc-v0"):
         read_grid(p, quick=True)
+    # the full grid does not use [quick], but a file with a broken [quick] is refused anyway
+    with pytest.raises(ConfigError, match=r"ColourMatc-v0.*\[quick\] variant"):
+        read_grid(p)
 
 
 def test_threshold_fraction_needs_references_before_any_run(tmp_path, capsys):

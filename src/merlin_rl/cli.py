@@ -22,6 +22,7 @@ from merlin_rl.config import (
     PRESETS,
     Config,
     ConfigError,
+    load_json,
     load_yaml,
     make_config,
 )
@@ -204,11 +205,13 @@ class _Parser(argparse.ArgumentParser):
 def _json_object(text: str) -> dict[str, Any]:
     """--env-kwargs: a JSON object."""
     try:
-        value = json.loads(text)
+        value = load_json(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(
             f"is not valid JSON: {e} (give an object such as '{{\"delay\": 40}}')"
         ) from None
+    except RecursionError:
+        raise argparse.ArgumentTypeError("is nested too deeply to be env settings") from None
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError(
             f"is not a JSON object: {text!r} (give an object such as '{{\"delay\": 40}}')"
@@ -499,6 +502,8 @@ def _train(args: argparse.Namespace) -> int:
             ckpt = load_checkpoint(latest)
             stored = dataclasses.asdict(ckpt["config_obj"])
             resume_from, done_steps = latest, int(ckpt["env_steps"])
+            if saved.exists():
+                _check_same_run(saved, latest, stored)
         elif others := sorted(p.name for p in latest.parent.glob("*.pt")):
             # latest.pt lost but checkpoints kept: restarting would replace them
             raise ConfigError(
@@ -667,12 +672,14 @@ def _read_config_file(path: str) -> dict[str, Any]:
         elif kind in (".yaml", ".yml"):
             data = load_yaml(text)  # plain values only, no objects, code or aliases
         else:
-            data = json.loads(text)
+            data = load_json(text)
     except OSError as e:
         raise ConfigError(f"--config {path!r} cannot be read: {e.strerror or e}") from None
     except ValueError as e:  # JSONDecodeError, TOMLDecodeError, YAML errors, UnicodeDecodeError
         fmt = "YAML" if kind in (".yaml", ".yml") else kind[1:].upper()
         raise ConfigError(f"--config {path!r} is not valid {fmt}: {e}") from None
+    except RecursionError:
+        raise ConfigError(f"--config {path!r} is nested too deeply to be settings") from None
     if not isinstance(data, dict):
         raise ConfigError(
             f"--config {path!r} must hold an object of settings, got {type(data).__name__}"
@@ -695,6 +702,29 @@ def _read_config_file(path: str) -> dict[str, Any]:
             if not isinstance(v, want) or (want is not bool and isinstance(v, bool)):
                 raise ConfigError(f"--config {path!r}: {f.name} must be {f.type}, got {v!r}")
     return data
+
+
+IDENTITY = ("agent", "env", "seed", "env_kwargs")  # what makes a checkpoint another run's
+
+
+def _check_same_run(saved: Path, latest: Path, stored: dict[str, Any]) -> None:
+    """--resume: the checkpoint belongs to the run its folder records (config.json): the same
+    agent, env, seed and env settings, else ConfigError before anything changes."""
+    from merlin_rl.plots import read_run_config
+
+    try:
+        recorded = read_run_config(saved)
+    except ConfigError as e:
+        raise ConfigError(
+            f"--resume: {e}; move that file away to continue from {str(latest)!r}'s settings"
+        ) from None
+    for key in IDENTITY:
+        if key in recorded and recorded[key] != stored.get(key):
+            raise ConfigError(
+                f"--resume: {str(latest)!r} is another run's checkpoint ({key} "
+                f"{stored.get(key)!r}) than the one {str(saved)!r} records ({recorded[key]!r}); "
+                "nothing was changed"
+            )
 
 
 def _run_config(path: Path) -> dict[str, Any]:

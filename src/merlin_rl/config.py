@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -369,6 +370,13 @@ class Config:
     def validate(self) -> "Config":
         """Raise ConfigError naming the first bad value and what is allowed."""
         _check_types(self)
+        if not _is_json_table(self.env_kwargs):
+            shown = repr(self.env_kwargs)
+            raise ConfigError(
+                "--env-kwargs must be a table of JSON values (strings, finite numbers, booleans, "
+                "null, lists, and tables with string keys; at most "
+                f"{JSON_DEPTH} levels deep), got {shown[:80] + ('...' if len(shown) > 80 else '')}"
+            )
         if self.preset not in PRESETS:
             raise ConfigError(
                 f"--preset {self.preset!r} is not known; allowed: {', '.join(PRESETS)}"
@@ -535,6 +543,30 @@ def auto_memory_rows(episode_length: int | None) -> int:
     return min(int(episode_length), AUTO_MEMORY_CAP)
 
 
+JSON_DEPTH = 32  # levels of nesting an env_kwargs table may have
+
+
+def _is_json_table(value: Any) -> bool:
+    """Whether ``value`` is a dict that config.json can record exactly: string keys, and values
+    that are strings, finite numbers, booleans, None, lists (or tuples) and such dicts, to
+    ``JSON_DEPTH`` levels (a YAML set, date or bytes is not)."""
+
+    def ok(v: Any, depth: int) -> bool:
+        if depth > JSON_DEPTH:
+            return False
+        if v is None or isinstance(v, (bool, str, int)):
+            return True
+        if isinstance(v, float):
+            return math.isfinite(v)
+        if isinstance(v, (list, tuple)):
+            return all(ok(x, depth + 1) for x in v)
+        if isinstance(v, dict):
+            return all(isinstance(k, str) and ok(x, depth + 1) for k, x in v.items())
+        return False
+
+    return isinstance(value, dict) and ok(value, 1)
+
+
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
@@ -622,6 +654,21 @@ def make_config(preset: str = "small", **overrides: Any) -> Config:
     return Config.from_dict(values).validate()
 
 
+def load_json(text: str) -> Any:
+    """``json.loads`` that refuses an object giving a key twice (json keeps the last one
+    silently). Raises ValueError with the reason."""
+
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                raise ValueError(f"{key!r} is given twice; give each setting once")
+            out[key] = value
+        return out
+
+    return json.loads(text, object_pairs_hook=unique)
+
+
 def load_yaml(text: str) -> Any:
     """Plain YAML values (``yaml.safe_load``: no objects, no code) without anchors and aliases
     (``&a`` / ``*a``): a few nested aliases expand to a value of any size when printed ("billion
@@ -637,6 +684,20 @@ def load_yaml(text: str) -> Any:
                     "settings file; write the value out"
                 )
             return super().compose_node(parent, index)
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                if not isinstance(key, Hashable):
+                    continue  # the parent says so: "found unhashable key"
+                if key in seen:
+                    raise ValueError(
+                        f"line {key_node.start_mark.line + 1}: {key!r} is given twice; give "
+                        "each setting once"
+                    )
+                seen.add(key)
+            return super().construct_mapping(node, deep)
 
     try:
         return yaml.load(text, Loader=_NoAliases)  # noqa: S506 - a SafeLoader

@@ -69,6 +69,7 @@ from merlin_rl.config import (
     LEGACY_SETTINGS,
     Config,
     ConfigError,
+    load_json,
     load_yaml,
     make_config,
 )
@@ -120,7 +121,7 @@ def read_grid(path: str | Path, quick: bool = False) -> Grid:
         elif path.suffix in (".yaml", ".yml"):
             data = load_yaml(text)  # plain values only, no objects, code or aliases
         else:
-            data = json.loads(text)
+            data = load_json(text)
     except OSError as e:
         raise ConfigError(
             f"experiment file {str(path)!r} cannot be read: {e.strerror or e}"
@@ -169,10 +170,11 @@ def read_grid(path: str | Path, quick: bool = False) -> Grid:
                     if not isinstance(envs, list) or e in envs
                 }
         top = [Path(x).resolve() for x in (data.get("keep"), default_out) if isinstance(x, str)]
-        if q.get("keep") and Path(q["keep"]).resolve() in top:
-            raise ConfigError(
-                f"{where}: quick.keep must be another folder than the grid's keep and out"
-            )
+        for key in ("keep", "out"):  # a smoke run must not write into the grid's folders
+            if q.get(key) and Path(q[key]).resolve() in top:
+                raise ConfigError(
+                    f"{where}: quick.{key} must be another folder than the grid's keep and out"
+                )
         data = {
             **data,
             **{k: v for k, v in q.items() if k != "train"},
@@ -248,6 +250,11 @@ def read_grid(path: str | Path, quick: bool = False) -> Grid:
         raise ConfigError(f"{where}: out must be a folder, and {str(out)!r} is a file")
     if keep is not None and keep.exists() and not keep.is_dir():
         raise ConfigError(f"{where}: keep must be a folder, and {str(keep)!r} is a file")
+    if not quick and "quick" in data:  # its settings are checked now, not only under --quick
+        try:
+            read_grid(path, quick=True)
+        except ConfigError as e:
+            raise ConfigError(f"{e} (in its [quick] variant)") from None
     return Grid(
         list(data["agents"]),
         list(data["envs"]),

@@ -603,16 +603,18 @@ class Learner:
         return n, any_bad
 
     def set_learning_rates(self, env_steps: int) -> None:
-        """``lr_schedule`` linear: lr = base x max(0, 1 - env_steps / total_steps) for both
-        optimisers (a function of the env steps alone, so a resumed run continues the schedule);
-        constant: the rates are left as they are."""
+        """Both optimisers' rates and Adam's eps from the settings (a resumed run's optimiser
+        state holds the checkpoint's, which the settings given on resuming may change):
+        ``lr_schedule`` linear: lr = base x max(0, 1 - env_steps / total_steps) (a function of
+        the env steps alone, so a resumed run continues the schedule); constant: lr = base."""
         cfg = self.cfg
-        if cfg.lr_schedule != "linear":
-            return
-        frac = max(0.0, 1.0 - env_steps / cfg.total_steps)
+        frac = 1.0
+        if cfg.lr_schedule == "linear":
+            frac = max(0.0, 1.0 - env_steps / cfg.total_steps)
         for opt, base in ((self.opt_mbp, self.lr_mbp), (self.opt_policy, cfg.lr_policy)):
             for group in opt.param_groups:
                 group["lr"] = base * frac
+                group["eps"] = cfg.adam_eps
 
     def _kl_exceeded(self, approx_kl: float, valid: Tensor) -> bool:
         """Whether the approx KL(pi_old || pi) of this minibatch, averaged over the valid

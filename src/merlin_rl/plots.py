@@ -55,6 +55,8 @@ def read_run_config(cfg_path: Path) -> dict:
         raise ConfigError(f"{str(cfg_path)!r} cannot be read: {e.strerror or e}") from None
     except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
         raise ConfigError(f"{str(cfg_path)!r} is not valid JSON: {e}") from None
+    except RecursionError:
+        raise ConfigError(f"{str(cfg_path)!r} is nested too deeply to be settings") from None
     if not isinstance(cfg, dict):
         raise ConfigError(
             f"{str(cfg_path)!r} must hold a JSON object of settings, got {type(cfg).__name__}"

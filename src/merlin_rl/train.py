@@ -266,7 +266,9 @@ class Trainer:
         try:
             self.opt_mbp.load_state_dict(ckpt["opt_mbp"])
             self.opt_policy.load_state_dict(ckpt["opt_policy"])
-            return self._load_run_state(ckpt)
+            exact = self._load_run_state(ckpt)
+            self.learner.set_learning_rates(self.env_steps)  # the settings' rates, not the file's
+            return exact
         except (EnvError, ConfigError):
             raise
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as e:
