@@ -769,6 +769,14 @@ CASES: dict[str, Case] = {
         lambda c: _grid_yaml(c, "seeds: [1]\n"),
         ("grid.yaml", "'seeds' is given twice"),
     ),
+    "grid-file-suffix-unknown": (
+        lambda c: ["experiment", c.write("grid.txt", "agents: [merlin]\n")],
+        ("grid.txt", "YAML, TOML or JSON"),
+    ),
+    "config-choice-of-another-type": (
+        lambda c: _train_new(c, "--config", c.write("b.yaml", "ablation_mbp_lr: true\n")),
+        ("ablation_mbp_lr", "allowed: mbp, policy"),
+    ),
     "grid-quick-out-is-keep": (
         lambda c: _grid(c, keep=str(c.tmp / "kept"), quick={"out": str(c.tmp / "kept")}),
         ("quick.out", "keep"),

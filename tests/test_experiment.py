@@ -105,6 +105,14 @@ def test_bad_grid_file(tmp_path, capsys):
     assert "seed" in capsys.readouterr().err
 
 
+def test_a_grid_files_suffix_is_read_in_any_case(tmp_path):
+    from merlin_rl.experiment import read_grid
+
+    text = "agents: [merlin]\nenvs: [merlin_rl/ColourMatch-v0]\nseeds: [0]\n"
+    (tmp_path / "GRID.YAML").write_text(text)  # was read as JSON: "cannot be parsed"
+    assert read_grid(tmp_path / "GRID.YAML").agents == ["merlin"]
+
+
 def test_yaml_grid_is_read(tmp_path):
     from merlin_rl.experiment import read_grid
 

@@ -700,7 +700,10 @@ def _read_config_file(path: str) -> dict[str, Any]:
             )
             v = data[f.name]
             if not isinstance(v, want) or (want is not bool and isinstance(v, bool)):
-                raise ConfigError(f"--config {path!r}: {f.name} must be {f.type}, got {v!r}")
+                allowed = f" (allowed: {', '.join(CHOICES[f.name])})" if f.name in CHOICES else ""
+                raise ConfigError(
+                    f"--config {path!r}: {f.name} must be {f.type}{allowed}, got {v!r}"
+                )
     return data
 
 

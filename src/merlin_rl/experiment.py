@@ -88,6 +88,7 @@ GRID_KEYS = {
     "quick",
     "keep",
 }
+GRID_SUFFIXES = (".yaml", ".yml", ".toml", ".json")
 QUICK_KEYS = {"agents", "envs", "seeds", "out", "train", "per_env", "keep"}
 
 
@@ -112,13 +113,19 @@ class Grid:
 def read_grid(path: str | Path, quick: bool = False) -> Grid:
     """The grid in ``path``, every run's settings checked; ``quick``: its [quick] variant."""
     path = Path(path)
+    kind = path.suffix.lower()
+    if kind not in GRID_SUFFIXES:
+        raise ConfigError(
+            f"experiment file {str(path)!r}: a grid file must be YAML, TOML or JSON (ending in "
+            f"{', '.join(GRID_SUFFIXES)})"
+        )
     try:
         text = path.read_text()
-        if path.suffix == ".toml":
+        if kind == ".toml":
             import tomllib
 
             data = tomllib.loads(text)
-        elif path.suffix in (".yaml", ".yml"):
+        elif kind in (".yaml", ".yml"):
             data = load_yaml(text)  # plain values only, no objects, code or aliases
         else:
             data = load_json(text)
