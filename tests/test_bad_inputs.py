@@ -769,6 +769,14 @@ CASES: dict[str, Case] = {
         lambda c: _grid_yaml(c, "seeds: [1]\n"),
         ("grid.yaml", "'seeds' is given twice"),
     ),
+    "grid-keep-under-a-file": (
+        lambda c: _grid(c, keep=str(c.write("afile", "x") / "k")),
+        ("keep must be a folder", "afile"),
+    ),
+    "grid-out-under-a-file": (
+        lambda c: _grid(c, out=str(c.write("bfile", "x") / "o")),
+        ("out must be a folder", "bfile"),
+    ),
     "grid-file-suffix-unknown": (
         lambda c: ["experiment", c.write("grid.txt", "agents: [merlin]\n")],
         ("grid.txt", "YAML, TOML or JSON"),

@@ -253,10 +253,10 @@ def read_grid(path: str | Path, quick: bool = False) -> Grid:
     keep = Path(data["keep"]) if data.get("keep") else None
     if keep is not None and keep.resolve() == out.resolve():
         raise ConfigError(f"{where}: keep must be another folder than out ({str(out)!r})")
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"{where}: out must be a folder, and {str(out)!r} is a file")
-    if keep is not None and keep.exists() and not keep.is_dir():
-        raise ConfigError(f"{where}: keep must be a folder, and {str(keep)!r} is a file")
+    for key, folder in (("out", out), ("keep", keep)):
+        blocked = _file_on_path(folder) if folder is not None else None
+        if blocked is not None:
+            raise ConfigError(f"{where}: {key} must be a folder, and {str(blocked)!r} is a file")
     if not quick and "quick" in data:  # its settings are checked now, not only under --quick
         try:
             read_grid(path, quick=True)
@@ -274,6 +274,15 @@ def read_grid(path: str | Path, quick: bool = False) -> Grid:
         references=references,
         keep=keep,
     )
+
+
+def _file_on_path(folder: Path) -> Path | None:
+    """``folder`` itself or the first of its parents that exists as something other than a
+    folder (a file), which would stop the folder from being made; None if there is none."""
+    for p in (folder, *folder.parents):
+        if p.exists():
+            return None if p.is_dir() else p
+    return None
 
 
 def _check_keys(table: dict[str, Any], allowed: set[str], where: str) -> None:
