@@ -726,7 +726,9 @@ def _check_same_run(saved: Path, latest: Path, stored: dict[str, Any]) -> None:
             raise ConfigError(
                 f"--resume: {str(latest)!r} is another run's checkpoint ({key} "
                 f"{stored.get(key)!r}) than the one {str(saved)!r} records ({recorded[key]!r}); "
-                "nothing was changed"
+                "nothing was changed (if the run was resumed with that setting changed on "
+                "purpose and stopped before its next checkpoint, move config.json away and "
+                "resume again)"
             )
 
 
