@@ -75,3 +75,20 @@ def test_policy_is_the_screens_lr_mbp_at_the_policys_rate(tmp_path):
         tr.update(tr.rollout())
     for (name, p), q in zip(a.agent.named_parameters(), b.agent.parameters()):
         torch.testing.assert_close(p, q, msg=name)
+
+
+@pytest.mark.parametrize("schedule", ["constant", "linear"])
+def test_a_loaded_checkpoint_steps_at_the_settings_rates_not_its_own(tmp_path, schedule):
+    """The optimiser state comes from the checkpoint, the rates and Adam's eps from the settings,
+    from the moment it is loaded (on the old code, under the constant schedule, the file's)."""
+    old = _trainer(tmp_path, "rl-lstm", "mbp", lr_schedule=schedule, total_steps=1000)
+    old.update(old.rollout())
+    path = old.checkpoint()
+    new = _trainer(
+        tmp_path, "rl-lstm", "policy", lr_schedule=schedule, total_steps=1000, adam_eps=1e-4
+    )
+    new.load(path)
+    frac = 1.0 - old.env_steps / 1000 if schedule == "linear" else 1.0
+    assert new.opt_mbp.param_groups[0]["lr"] == pytest.approx(RATES["lr_policy"] * frac)
+    assert new.opt_policy.param_groups[0]["lr"] == pytest.approx(RATES["lr_policy"] * frac)
+    assert all(g["eps"] == 1e-4 for o in (new.opt_mbp, new.opt_policy) for g in o.param_groups)

@@ -785,6 +785,12 @@ CASES: dict[str, Case] = {
         lambda c: _train_new(c, "--config", c.write("b.yaml", "ablation_mbp_lr: true\n")),
         ("ablation_mbp_lr", "allowed: mbp, policy"),
     ),
+    "config-yaml-nested-key-twice": (
+        lambda c: _train_own_kwargs(
+            c, "--config", c.write("n.yaml", "env_kwargs: {delay: 3, delay: 4}\n")
+        ),
+        ("n.yaml", "'delay' is given twice"),
+    ),
     "grid-quick-out-is-keep": (
         lambda c: _grid(c, keep=str(c.tmp / "kept"), quick={"out": str(c.tmp / "kept")}),
         ("quick.out", "keep"),
@@ -1203,3 +1209,12 @@ def test_an_error_line_is_cut_short(ctx, capsys):
     res = run_cli(capsys, *_train_new(ctx, "--config", cfg))
     line = assert_one_line(res, "z_dim", "characters in all")
     assert len(line) < 2_100
+
+
+def test_yaml_inline_merge_keys_still_work():
+    """The duplicate-key check leaves YAML's merge key alone, and a key after a merge overrides
+    the merged one, as YAML says."""
+    from merlin_rl.config import load_yaml
+
+    assert load_yaml("a: 1\n<<: {b: 2}\n") == {"a": 1, "b": 2}
+    assert load_yaml("<<: {a: 1}\na: 2\n") == {"a": 2}

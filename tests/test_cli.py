@@ -303,6 +303,28 @@ def test_resume_from_another_runs_checkpoint_is_refused(runs, tmp_path, capsys):
     assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
 
 
+def test_resume_with_another_seed_is_refused(merlin_run, tmp_path, capsys):
+    run_dir = tmp_path / "reseeded"
+    shutil.copytree(merlin_run, run_dir)
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    proc = cli_inproc(capsys, *train_args(run_dir, 800), "--resume", "--seed", "5")
+    assert_clean_error(proc, "--seed 5", "another run")
+    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
+
+
+def test_resume_goes_on_with_the_settings_the_run_last_recorded(merlin_run, tmp_path):
+    """A run resumed with a larger --total-steps and stopped before its next checkpoint: config.json
+    says 800, the checkpoint 640. Resumed again without the flag it goes on to 800 (on the old
+    code: "finished" at 640, the checkpoint's budget)."""
+    run_dir = tmp_path / "extended"
+    shutil.copytree(merlin_run, run_dir)
+    config = run_dir / "config.json"
+    config.write_text(config.read_text().replace('"total_steps": 640', '"total_steps": 800'))
+    proc = cli("train", "--run-dir", run_dir, "--resume", "--no-progress", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert last_json(proc.stdout)["env_steps"] == 800
+
+
 def test_resume_without_checkpoint(tmp_path, capsys):
     proc = cli_inproc(capsys, *train_args(tmp_path / "empty", 80), "--resume")
     assert_clean_error(proc, "latest.pt")

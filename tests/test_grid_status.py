@@ -9,8 +9,15 @@ import json
 import pytest
 
 from merlin_rl.cli import main as cli_main
-from merlin_rl.experiment import read_grid
-from merlin_rl.grid_status import FINISHED, NOT_STARTED, STARTED, grid_status, time_left
+from merlin_rl.experiment import cell_config, read_grid
+from merlin_rl.grid_status import (
+    FINISHED,
+    NOT_STARTED,
+    STALE,
+    STARTED,
+    grid_status,
+    time_left,
+)
 
 GRID = """
 agents = ["merlin", "rl-lstm"]
@@ -27,10 +34,13 @@ HEADER = "env_steps,updates,wall_time,episode_return\n"
 
 
 def _run(folder, rows, finished=False, name="x"):
-    """A run folder with config.json, metrics rows [(env_steps, wall_time)] and, if ``finished``,
-    the runner's marker."""
+    """A run folder with the settings the grid gives its cell (config.json), metrics rows
+    [(env_steps, wall_time)] and, if ``finished``, the runner's marker."""
     folder.mkdir(parents=True)
-    (folder / "config.json").write_text("{}")
+    agent, env, seed = folder.name.split("__")
+    env = env.replace("merlin_rl_", "merlin_rl/")
+    grid = read_grid(folder.parents[1] / "g.toml")
+    (folder / "config.json").write_text(cell_config(grid, agent, env, int(seed[1:])).to_json())
     body = "".join(f"{s},1,{w},0.5\n" for s, w in rows)
     (folder / "metrics.csv").write_text(HEADER + body)
     if finished:
@@ -64,7 +74,7 @@ def test_states_steps_and_totals(grid_file):
     assert got[("merlin", "Water", 0)].total == 4000  # [per_env] wins over [train]
     assert got[("merlin", "Colou", 0)].total == 1000
     assert got[("rl-lstm", "Water", 1)].state == NOT_STARTED
-    assert status["counts"] == {FINISHED: 2, STARTED: 3, NOT_STARTED: 3}
+    assert status["counts"] == {FINISHED: 2, STARTED: 3, NOT_STARTED: 3, STALE: 0}
 
 
 def test_time_left_by_hand(grid_file):
@@ -83,6 +93,22 @@ def test_time_left_by_hand(grid_file):
     assert time_left(cells, 1) == pytest.approx(left)
     assert time_left(cells, 2) == pytest.approx(left / 2)
     assert time_left([c for c in cells if c.steps == 0], 1) is None  # nothing measured
+
+
+def test_a_run_made_with_other_settings_is_stale_and_left_out_of_the_time(grid_file, capsys):
+    grid = read_grid(grid_file)
+    before = time_left(grid_status(grid)["cells"], 1)
+    config = grid.out / "merlin__merlin_rl_ColourMatch-v0__s1" / "config.json"
+    config.write_text(config.read_text().replace('"tau": 20', '"tau": 7'))
+    status = grid_status(grid)
+    stale = [c for c in status["cells"] if c.state == STALE]
+    assert [(c.agent, c.seed, c.env) for c in stale] == [("merlin", 1, "merlin_rl/ColourMatch-v0")]
+    assert status["counts"][STALE] == 1 and status["counts"][STARTED] == 2
+    # it will not run: its 500 env steps left (at merlin's ColourMatch rate, 50 a second, with or
+    # without it) no longer count
+    assert time_left(status["cells"], 1) == pytest.approx(before - 500 / 50)
+    assert cli_main(["experiment", str(grid_file), "--status"]) == 0
+    assert "1 stale: made with other settings" in capsys.readouterr().out
 
 
 def test_cli_prints_the_table_and_writes_nothing(grid_file, tmp_path, capsys):

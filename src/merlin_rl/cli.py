@@ -502,8 +502,18 @@ def _train(args: argparse.Namespace) -> int:
             ckpt = load_checkpoint(latest)
             stored = dataclasses.asdict(ckpt["config_obj"])
             resume_from, done_steps = latest, int(ckpt["env_steps"])
-            if saved.exists():
-                _check_same_run(saved, latest, stored)
+            if "seed" in values and values["seed"] != stored["seed"]:
+                raise ConfigError(
+                    f"--resume continues the run in {run_dir!r} with its seed, {stored['seed']}; "
+                    f"--seed {values['seed']} would make it another run: start one in another "
+                    "--run-dir"
+                )
+            if saved.exists():  # what the run last ran with (e.g. a larger --total-steps given
+                # on a resume that stopped before its next checkpoint), over the checkpoint's
+                recorded = _check_same_run(saved, latest, stored)
+                stored.update(
+                    {k: v for k, v in recorded.items() if k in stored and k != "env_import"}
+                )  # (what a checkpoint says it imported is refused below unless given)
         elif others := sorted(p.name for p in latest.parent.glob("*.pt")):
             # latest.pt lost but checkpoints kept: restarting would replace them
             raise ConfigError(
@@ -710,9 +720,10 @@ def _read_config_file(path: str) -> dict[str, Any]:
 IDENTITY = ("agent", "env", "seed", "env_kwargs")  # what makes a checkpoint another run's
 
 
-def _check_same_run(saved: Path, latest: Path, stored: dict[str, Any]) -> None:
+def _check_same_run(saved: Path, latest: Path, stored: dict[str, Any]) -> dict[str, Any]:
     """--resume: the checkpoint belongs to the run its folder records (config.json): the same
-    agent, env, seed and env settings, else ConfigError before anything changes."""
+    agent, env, seed and env settings, else ConfigError before anything changes. Returns the
+    recorded settings."""
     from merlin_rl.plots import read_run_config
 
     try:
@@ -726,10 +737,9 @@ def _check_same_run(saved: Path, latest: Path, stored: dict[str, Any]) -> None:
             raise ConfigError(
                 f"--resume: {str(latest)!r} is another run's checkpoint ({key} "
                 f"{stored.get(key)!r}) than the one {str(saved)!r} records ({recorded[key]!r}); "
-                "nothing was changed (if the run was resumed with that setting changed on "
-                "purpose and stopped before its next checkpoint, move config.json away and "
-                "resume again)"
+                "nothing was changed"
             )
+    return recorded
 
 
 def _run_config(path: Path) -> dict[str, Any]:

@@ -8,9 +8,17 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from merlin_rl.experiment import Grid, cell_config, is_finished, kept_copy, run_dir_for
+from merlin_rl.experiment import (
+    Grid,
+    cell_config,
+    is_finished,
+    kept_copy,
+    run_dir_for,
+    stale_settings,
+)
 
-FINISHED, STARTED, NOT_STARTED = "finished", "started", "not started"
+FINISHED, STARTED, NOT_STARTED, STALE = "finished", "started", "not started", "stale"
+STATES = (FINISHED, STARTED, NOT_STARTED, STALE)
 
 
 @dataclass
@@ -18,7 +26,8 @@ class CellStatus:
     agent: str
     env: str
     seed: int
-    state: str  # FINISHED, STARTED or NOT_STARTED
+    state: str  # FINISHED, STARTED, NOT_STARTED or STALE (made with other settings: the runner
+    # refuses to start until it is moved away)
     steps: int  # env steps of its last metrics row (0 without one)
     total: int  # env steps the grid gives the cell
     wall: float  # wall_time of its last metrics row, seconds (0.0 without one)
@@ -46,7 +55,9 @@ def cell_status(grid: Grid, agent: str, env: str, seed: int) -> CellStatus:
     kept = kept_copy(grid, run)
     where = kept if kept is not None else run
     steps, wall = _last_row(where / "metrics.csv")
-    if is_finished(where):
+    if stale_settings(grid, agent, env, seed, kept):
+        state = STALE
+    elif is_finished(where):
         state = FINISHED
     elif (where / "config.json").exists():
         state = STARTED
@@ -60,8 +71,9 @@ def time_left(cells: list[CellStatus], jobs: int) -> float | None:
     """Seconds until every cell has finished with ``jobs`` runs at a time: each cell's env steps
     left at the rate (env steps per second) of the grid's runs of the same agent on the same env,
     else of the same agent, else of all runs; None when no run has a metrics row yet. A sum over
-    cells divided by ``jobs``, so it ignores the last wave's idle slots."""
-    measured = [c for c in cells if c.steps > 0 and c.wall > 0]
+    cells divided by ``jobs``, so it ignores the last wave's idle slots, and the rates are those
+    the runs had at the ``jobs`` they ran at. Stale cells are left out: they will not run."""
+    measured = [c for c in cells if c.steps > 0 and c.wall > 0 and c.state != STALE]
     if not measured:
         return None
 
@@ -71,7 +83,7 @@ def time_left(cells: list[CellStatus], jobs: int) -> float | None:
 
     left = 0.0
     for c in cells:
-        if c.state == FINISHED:
+        if c.state in (FINISHED, STALE):
             continue
         r = (
             rate([m for m in measured if (m.agent, m.env) == (c.agent, c.env)])
@@ -85,7 +97,7 @@ def time_left(cells: list[CellStatus], jobs: int) -> float | None:
 def grid_status(grid: Grid, jobs: int = 1) -> dict:
     """Every cell's status (in the runner's order), the counts by state and the time left."""
     cells = [cell_status(grid, a, e, s) for e in grid.envs for a in grid.agents for s in grid.seeds]
-    counts = {k: sum(c.state == k for c in cells) for k in (FINISHED, STARTED, NOT_STARTED)}
+    counts = {k: sum(c.state == k for c in cells) for k in STATES}
     return {"cells": cells, "counts": counts, "seconds_left": time_left(cells, jobs)}
 
 
@@ -102,7 +114,7 @@ def format_status(status: dict, jobs: int) -> str:
         )
     n = status["counts"]
     left = status["seconds_left"]
-    if n[FINISHED] == len(status["cells"]):
+    if n[FINISHED] + n[STALE] == len(status["cells"]):
         eta = "none"
     elif left is None:
         eta = "unknown (no run has logged yet)"
@@ -112,4 +124,9 @@ def format_status(status: dict, jobs: int) -> str:
         f"\n{len(status['cells'])} cells: {n[FINISHED]} finished, {n[STARTED]} started, "
         f"{n[NOT_STARTED]} not started; time left {eta}"
     )
+    if n[STALE]:
+        lines.append(
+            f"{n[STALE]} stale: made with other settings than the grid gives now, so the runner "
+            "will not start until they are moved away (it names the settings)"
+        )
     return "\n".join(lines)
