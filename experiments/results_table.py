@@ -15,6 +15,8 @@ three columns. docs/results.md holds this script's output between the marker lin
 where ARGS are the arguments it was run with; tests/test_results_table.py checks that the two
 agree, so that no figure in the table is edited by hand. A document may hold several such blocks
 (one per grid); ``--update`` replaces the one whose first ARG is this call's first argument.
+A file given as ``FILE@AGENT,AGENT`` gives those agents' rows only (e.g. MERLIN's rows of one
+grid beside the ablations of another).
 
     python experiments/results_table.py --diagnostics docs/runs/paper_suite [--update DOC]
 
@@ -86,10 +88,19 @@ def _reach(row: dict[str, str], column: str, unit: str) -> str:
 
 
 def read_rows(paths: list[str]) -> list[dict[str, str]]:
+    """The rows of the summary.csv files ``paths``; ``FILE@AGENT,AGENT`` keeps those agents'."""
     rows = []
     for p in paths:
+        agents = None
+        if "@" in p and not Path(p).exists():
+            p, _, names = p.rpartition("@")
+            agents = set(names.split(","))
         with open(p, newline="", encoding="utf-8") as f:
-            rows.extend(csv.DictReader(f))
+            kept = [r for r in csv.DictReader(f) if agents is None or r["agent"] in agents]
+        if agents is not None and not agents <= {r["agent"] for r in kept}:
+            missing = sorted(agents - {r["agent"] for r in kept})
+            raise ValueError(f"{p} has no rows of agent {', '.join(missing)}")
+        rows.extend(kept)
     return rows
 
 

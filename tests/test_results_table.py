@@ -112,6 +112,22 @@ def test_table_of_a_summary(tmp_path):
     assert lines[5] == "| WaterMaze-v0 | merlin | 1 | 4.600 | 0.24 | not reached | not reached |"
 
 
+def test_table_keeps_the_agents_named_after_at(tmp_path):
+    cols = ["agent", "env", "seeds", "final_return_mean", "final_return_std", "normalised_mean",
+            "normalised_std"]  # fmt: skip
+    for name, agents in (("old", ["merlin", "rl-lstm"]), ("new", ["rl-lstm"])):
+        with open(tmp_path / f"{name}.csv", "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(cols)
+            w.writerows([[a, "e", 1, len(name) + i, 0, 0.5, 0] for i, a in enumerate(agents)])
+    script = _script()
+    lines = script.table([f"{tmp_path}/old.csv@merlin", f"{tmp_path}/new.csv"]).splitlines()
+    assert [line.split(" | ")[1] for line in lines[2:]] == ["merlin", "rl-lstm"]
+    assert lines[3].split(" | ")[3] == "3.000"  # the new grid's rl-lstm, not the old one's 4.0
+    with pytest.raises(ValueError, match="has no rows of agent rl-mem"):
+        script.table([f"{tmp_path}/old.csv@merlin,rl-mem"])
+
+
 def test_docs_results_tables_are_what_the_script_prints():
     script = _script()
     doc = (ROOT / "docs" / "results.md").read_text()
