@@ -330,6 +330,24 @@ def test_resume_without_checkpoint(tmp_path, capsys):
     assert_clean_error(proc, "latest.pt")
 
 
+def test_train_notes_the_settings_that_change_nothing(tmp_path, capsys):
+    """A setting given that does nothing for the run gets one note (on the old code: silence)."""
+    proc = cli_inproc(
+        capsys, *train_args(tmp_path / "a", 80), "--agent", "merlin", "--ablation-mbp-lr", "policy"
+    )
+    assert proc.returncode == 0, proc.stderr
+    notes = [line for line in proc.stderr.splitlines() if "note:" in line]
+    assert notes == [
+        "merlin-rl: note: --ablation-mbp-lr changes nothing for --agent merlin on "
+        "merlin_rl/ColourMatch-v0; recorded in config.json as given"
+    ]
+    proc = cli_inproc(
+        capsys, *train_args(tmp_path / "b", 80), "--agent", "rl-lstm", "--ablation-mbp-lr", "policy"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "note:" not in proc.stderr  # it does change RL-LSTM
+
+
 # ------------------------------------------------------------------------------ bad input
 BAD_TRAIN = {
     "unknown-env": (["--env", "NoSuchEnv-v9"], ["NoSuchEnv-v9"]),

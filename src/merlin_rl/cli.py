@@ -480,6 +480,20 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _note_inert(cfg: Config, given: set[str]) -> None:
+    """One line on stderr naming the settings given that change nothing for this run."""
+    from merlin_rl.experiment import inert_settings
+
+    inert = inert_settings(cfg, given)
+    if inert and os.environ.get("RANK", "0") == "0":
+        flags = ", ".join("--" + n.replace("_", "-") for n in inert)
+        print(
+            f"merlin-rl: note: {flags} change{'s' if len(inert) == 1 else ''} nothing for "
+            f"--agent {cfg.agent} on {cfg.env}; recorded in config.json as given",
+            file=sys.stderr,
+        )
+
+
 def _train(args: argparse.Namespace) -> int:
     from merlin_rl.checkpoint import load_checkpoint
     from merlin_rl.distributed import shutdown, world_size_from_env
@@ -488,6 +502,7 @@ def _train(args: argparse.Namespace) -> int:
     names = {f.name for f in dataclasses.fields(Config)} - {"preset"}
     values: dict[str, Any] = _read_config_file(args.config) if args.config else {}
     values.update({n: getattr(args, n) for n in names if getattr(args, n) is not None})
+    given = set(values)
     if args.resume and args.overwrite:
         raise ConfigError("--resume and --overwrite exclude each other")
     run_dir = values.get("run_dir")
@@ -550,6 +565,7 @@ def _train(args: argparse.Namespace) -> int:
     # everything is checked (settings, device, memory, env construction, run directory) before
     # the old run is touched
     _check_train_memory(cfg)
+    _note_inert(cfg, given)
     new_dir = Path(cfg.run_dir) if cfg.run_dir and not Path(cfg.run_dir).exists() else None
     try:
         trainer = Trainer(cfg, progress=not args.no_progress)

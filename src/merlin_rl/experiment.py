@@ -401,6 +401,13 @@ _MATTERS: dict[str, Callable[[Config], bool]] = {
 }
 
 
+def inert_settings(cfg: Config, names: set[str]) -> list[str]:
+    """Those of ``names`` that change nothing for a run of ``cfg`` (e.g. --ablation-mbp-lr for
+    MERLIN, --image-output without an image input), in ``cfg``'s field order."""
+    fields = [f.name for f in dataclasses.fields(cfg)]
+    return [n for n in fields if n in names and n in _MATTERS and not _MATTERS[n](cfg)]
+
+
 @functools.lru_cache(maxsize=None)
 def _observation_kinds(env: str, kwargs: str) -> tuple[str, ...] | None:
     """The kind of each of ``env``'s observation entries (None if it cannot be made here)."""
