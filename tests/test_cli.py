@@ -402,11 +402,15 @@ def test_eval_random_bytes(tmp_path, capsys):
     )
 
 
-def test_eval_truncated_checkpoint(merlin_run, tmp_path, capsys):
+@pytest.mark.parametrize("keep", [0.5, 5000, 100])
+def test_eval_truncated_checkpoint(merlin_run, tmp_path, capsys, keep):
+    """A cut file is named damaged, whichever error torch raises (a cut zip's OSError, too)."""
     data = (merlin_run / "checkpoints" / "final.pt").read_bytes()
     cut = tmp_path / "cut.pt"
-    cut.write_bytes(data[: len(data) // 2])
-    assert_clean_error(cli_inproc(capsys, "eval", "--checkpoint", cut, "--episodes", "2"), str(cut))
+    cut.write_bytes(data[: int(len(data) * keep) if keep < 1 else keep])
+    proc = cli_inproc(capsys, "eval", "--checkpoint", cut, "--episodes", "2")
+    assert_clean_error(proc, str(cut))
+    assert "damaged" in proc.stderr
 
 
 def test_eval_not_a_merlin_checkpoint(tmp_path, capsys):

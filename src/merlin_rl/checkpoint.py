@@ -89,6 +89,15 @@ def save_checkpoint(
     )
 
 
+def _readable(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            f.read(1)
+        return True
+    except OSError:
+        return False
+
+
 def _load_error(path: Path, e: Exception) -> CheckpointError:
     """One line for a file torch.load refused (never PyTorch's advice to load it unsafely)."""
     text = str(e)
@@ -186,6 +195,8 @@ def load_checkpoint(path: str | os.PathLike, expect: Config | None = None) -> di
             warnings.simplefilter("ignore")
             ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except OSError as e:
+        if _readable(path):  # the file opens: torch's OSError is about its contents (a cut zip)
+            raise _load_error(path, e) from None
         raise CheckpointError(
             f"checkpoint {str(path)!r} cannot be read: {e.strerror or e}"
         ) from None
