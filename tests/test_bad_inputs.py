@@ -1203,6 +1203,31 @@ def test_mp4_without_the_video_extra_is_refused_before_rendering(ctx, capsys, mo
     assert snapshot(ctx.tmp) == before
 
 
+@pytest.mark.parametrize("command", ["plot", "memory", "record"])
+def test_ctrl_c_while_writing_keeps_the_old_output(ctx, capsys, monkeypatch, command):
+    """Ctrl-C (or a full disk) while a figure or video is being written leaves the file that was
+    there as it was, and no part-written file (red team: the old GIF was left empty)."""
+    import matplotlib.figure
+    from PIL import Image
+
+    def cut(self, fp, *args, **kwargs):
+        Path(fp).write_bytes(b"part of a file")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", cut)
+    monkeypatch.setattr(Image.Image, "save", cut)
+    out = ctx.write("out.gif" if command == "record" else "out.png", b"the user's old figure")
+    argv = {
+        "plot": ["plot", ctx.run, "--out", out],
+        "memory": ["memory", "--checkpoint", ctx.ckpt, "--out", out],
+        "record": ["record", "--checkpoint", ctx.ckpt, "--out", out],
+    }[command]
+    before = snapshot(ctx.tmp)
+    res = run_cli(capsys, *argv)
+    assert res.rc == 130 and res.err == "merlin-rl: interrupted\n", res.err
+    assert snapshot(ctx.tmp) == before, "the old file was changed or a part-written one left"
+
+
 def test_an_error_line_is_cut_short(ctx, capsys):
     """A value quoted from a file can be of any size; the error line stays short."""
     cfg = ctx.write("big.json", json.dumps({"z_dim": list(range(20_000))}))

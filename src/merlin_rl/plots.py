@@ -9,6 +9,7 @@ import math
 import os
 from collections import defaultdict
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -45,6 +46,20 @@ def check_output_file(out: str | Path, allowed: tuple[str, ...], flag: str = "--
     if not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
         raise ConfigError(f"{flag} {str(out)!r} cannot be written (permission denied)")
     return out
+
+
+def write_replacing(out: str | Path, write: Callable[[Path], None]) -> None:
+    """``write(path)`` to a file beside ``out`` with its suffix, renamed over ``out`` once whole:
+    Ctrl-C or a failure while writing leaves any earlier ``out`` as it was, and no part-written
+    file."""
+    out = Path(out)
+    tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp{out.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def read_run_config(cfg_path: Path) -> dict:
@@ -173,7 +188,7 @@ def plot_runs(
         ax.set_ylabel(metric)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
+    write_replacing(out, lambda path: fig.savefig(path, dpi=100))
     plt.close(fig)
     return summary
 
@@ -208,6 +223,6 @@ def memory_figure(agent, cfg, out: str | Path, seed: int = 0) -> dict:
         fontsize=10,
     )
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
+    write_replacing(out, lambda path: fig.savefig(path, dpi=100))
     plt.close(fig)
     return {"steps": len(weights), "return": sum(rewards), "heads": names}

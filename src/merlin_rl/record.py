@@ -125,13 +125,19 @@ def render_frames(steps: list[dict], title: str) -> list[np.ndarray]:
 
 
 def save_video(frames: list[np.ndarray], out: str | Path, fps: int) -> None:
+    """GIF or MP4 by ``out``'s suffix, written beside it and renamed over it once whole."""
+    from merlin_rl.plots import write_replacing
+
     out = Path(out)
     if out.suffix.lower() == ".gif":
         from PIL import Image
 
         images = [Image.fromarray(f) for f in frames]
-        images[0].save(
-            out, save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0
+        write_replacing(
+            out,
+            lambda path: images[0].save(
+                path, save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0
+            ),
         )
     elif out.suffix.lower() == ".mp4":
         try:
@@ -140,7 +146,9 @@ def save_video(frames: list[np.ndarray], out: str | Path, fps: int) -> None:
             raise ConfigError(
                 "MP4 needs the video extra: pip install 'merlin-rl[video]' (or write a .gif)"
             ) from None
-        imageio.mimwrite(out, frames, fps=fps, macro_block_size=1)
+        write_replacing(
+            out, lambda path: imageio.mimwrite(path, frames, fps=fps, macro_block_size=1)
+        )
     else:
         raise ConfigError(f"--out {str(out)!r}: the file must end in .gif or .mp4")
 
