@@ -849,6 +849,31 @@ CASES: dict[str, Case] = {
         ),
         ("vk.pt", "its env cannot be made", "vector_kwargs"),
     ),
+    # --- forty-fifth session's red team
+    "memory-out-is-the-checkpoint": (
+        lambda c: [
+            "memory",
+            "--checkpoint",
+            shutil.copy(c.ckpt, c.tmp / "ck.png"),
+            "--out",
+            "./ck.png",
+        ],
+        ("--out", "ck.png", "--checkpoint"),
+    ),
+    "record-out-is-the-checkpoint": (
+        lambda c: [
+            "record",
+            "--checkpoint",
+            shutil.copy(c.ckpt, c.tmp / "ck.gif"),
+            "--out",
+            "ck.gif",
+        ],
+        ("--out", "ck.gif", "--checkpoint"),
+    ),
+    "plot-out-under-a-file": (
+        lambda c: ["plot", c.run, "--out", c.run / "config.json" / "p.png"],
+        ("config.json", "not a folder"),
+    ),
     "resume-latest-lost": (
         lambda c: (
             (c.run / "checkpoints" / "latest.pt").unlink()

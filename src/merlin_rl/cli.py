@@ -937,12 +937,26 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_out_is_not_checkpoint(args: argparse.Namespace) -> None:
+    """memory, record: --out may not name the --checkpoint file (the figure would replace it)."""
+    try:
+        same = os.path.samefile(args.out, args.checkpoint)
+    except (OSError, ValueError):  # either does not exist (yet)
+        return
+    if same:
+        raise ConfigError(
+            f"--out {args.out!r} is the --checkpoint file {args.checkpoint!r}; give another "
+            "file name"
+        )
+
+
 def _memory(args: argparse.Namespace) -> int:
     import torch
 
     from merlin_rl.plots import FIGURE_TYPES, check_output_file, memory_figure
 
     check_output_file(args.out, FIGURE_TYPES)
+    _check_out_is_not_checkpoint(args)
     agent, cfg, _ = _load_agent(args, torch.device("cpu"))
     torch.manual_seed(args.seed)
     info = memory_figure(agent, cfg, args.out, seed=args.seed)
@@ -956,6 +970,7 @@ def _record(args: argparse.Namespace) -> int:
     from merlin_rl.record import check_video_out, record
 
     check_video_out(args.out)
+    _check_out_is_not_checkpoint(args)
     agent, cfg, _ = _load_agent(args, torch.device("cpu"))
     print(_json_line(record(agent, cfg, args.out, args.episodes, args.env, args.fps, args.seed)))
     return 0

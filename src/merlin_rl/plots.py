@@ -39,6 +39,8 @@ def check_output_file(out: str | Path, allowed: tuple[str, ...], flag: str = "--
         names = ", ".join(allowed[:-1]) + " or " + allowed[-1] if len(allowed) > 1 else allowed[0]
         raise ConfigError(f"{flag} {str(out)!r}: the file name must end in {names}")
     parent = out.parent
+    if parent.exists() and not parent.is_dir():
+        raise ConfigError(f"{flag} {str(out)!r}: {str(parent)!r} is a file, not a folder")
     if not parent.is_dir():
         raise ConfigError(f"{flag} {str(out)!r}: the folder {str(parent)!r} does not exist")
     if out.is_dir():
