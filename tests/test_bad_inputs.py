@@ -246,8 +246,10 @@ def _grid_yaml(c: Ctx, top: str, train: str = "  total_steps: 40\n  num_envs: 2\
     return ["experiment", c.write("grid.yaml", text)]
 
 
-def _bad_run(c: Ctx, metrics: bytes | None = None, config: str | None = None) -> Path:
-    d = c.tmp / "plotrun"
+def _bad_run(
+    c: Ctx, metrics: bytes | None = None, config: str | None = None, name: str = "plotrun"
+) -> Path:
+    d = c.tmp / name
     shutil.copytree(c.run, d)
     if metrics is not None:
         (d / "metrics.csv").write_bytes(metrics)
@@ -873,6 +875,25 @@ CASES: dict[str, Case] = {
     "plot-out-under-a-file": (
         lambda c: ["plot", c.run, "--out", c.run / "config.json" / "p.png"],
         ("config.json", "not a folder"),
+    ),
+    "plot-metrics-steps-go-back": (  # np.interp drew a wrong curve from it
+        lambda c: [
+            "plot",
+            _bad_run(c, b"env_steps,episode_return\n20,0.5\n40,1\n20,0\n"),
+            "--out",
+            "p.png",
+        ],
+        ("metrics.csv", "line 4", "env_steps", "goes back"),
+    ),
+    "plot-runs-share-no-steps": (  # their mean was one point, at steps neither run has
+        lambda c: [
+            "plot",
+            _bad_run(c, b"env_steps,episode_return\n1,1\n2,3\n", name="early"),
+            _bad_run(c, b"env_steps,episode_return\n100,1\n200,3\n", name="late"),
+            "--out",
+            "p.png",
+        ],
+        ("early", "late", "share no env steps"),
     ),
     "resume-latest-lost": (
         lambda c: (

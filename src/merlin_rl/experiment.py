@@ -900,7 +900,7 @@ def run_experiment(
     write_summary(grid, rows)
     done = {str(run_dir_for(grid, *c)) for c, st in zip(cells, status) if st in ("ran", "finished")}
     if done and any(r["final_return_mean"] != "" for r in rows):
-        plot_runs(sorted(done), grid.out / "curves.png")
+        plot_runs(sorted(done), grid.out / "curves.png", strict=False)
         if len(grid.envs) > 1:  # and one figure per env
             (grid.out / "curves").mkdir(exist_ok=True)
             for env in grid.envs:
@@ -909,6 +909,7 @@ def run_experiment(
                     plot_runs(
                         [d for d in dirs if d in done],
                         grid.out / "curves" / f"{env.replace('/', '_')}.png",
+                        strict=False,
                     )
     if grid.keep is not None:  # a summary of stale runs is not kept
         keep_light(grid.out, grid.keep, names, summary=not stale)

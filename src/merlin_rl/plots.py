@@ -133,6 +133,13 @@ def read_run(run_dir: str | Path, metric: str) -> tuple[dict, np.ndarray, np.nda
         for i, r in enumerate(rows)
         if r.get(metric) not in ("", None)
     ]
+    lines = [i + 2 for i, r in enumerate(rows) if r.get(metric) not in ("", None)]
+    for line, (before, _), (now, _) in zip(lines[1:], pts, pts[1:]):
+        if now < before:  # a curve is interpolated over steps that go forward
+            raise ConfigError(
+                f"{str(metrics)!r} line {line}: env_steps goes back from {before:g} to {now:g}; "
+                "a run's rows go forward in env steps (rows of two runs in one file?)"
+            )
     pts = [(s, v) for s, v in pts if math.isfinite(v) and math.isfinite(s)]
     steps = np.array([s for s, _ in pts])
     return cfg, steps, np.array([v for _, v in pts])
@@ -157,9 +164,12 @@ def plot_runs(
     out: str | Path,
     metric: str = "episode_return",
     group_by: str = "agent",
+    strict: bool = True,
 ) -> dict:
     """Learning curves: one panel per env, one line per value of the config key ``group_by``
-    (the agent by default; e.g. ``allocation`` to compare settings), mean over seeds, 95% band."""
+    (the agent by default; e.g. ``allocation`` to compare settings), mean over seeds, 95% band.
+    ``strict``: runs of one line that share no env steps are refused (else their mean is drawn at
+    the shortest run's end; a grid's summary draws what it has)."""
     if group_by not in {f.name for f in dataclasses.fields(Config)}:
         raise ConfigError(
             f"--group-by {group_by!r} is not a config key; allowed: a key of a run's config.json, "
@@ -173,15 +183,23 @@ def plot_runs(
             label = str(cfg.get(group_by, LEGACY_SETTINGS.get(group_by, "?")))
             if group_by != "agent":
                 label = f"{cfg.get('agent', '?')} {group_by}={label}"
-            groups[str(cfg.get("env", "?"))][label].append((steps, values))
+            groups[str(cfg.get("env", "?"))][label].append((steps, values, str(d)))
     if not groups:
         raise ConfigError(f"no finite {metric!r} values in {run_dirs}")
+    for env, lines in groups.items():
+        for label, curves in lines.items():
+            if strict and max(s[0] for s, _, _ in curves) > min(s[-1] for s, _, _ in curves):
+                spans = ", ".join(f"{d}: {s[0]:g} to {s[-1]:g}" for s, _, d in curves)
+                raise ConfigError(
+                    f"plot: the {label} runs on {env} share no env steps ({spans}), so they "
+                    "have no mean; plot them apart"
+                )
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(groups), figsize=(5.5 * len(groups), 4), squeeze=False)
     summary = {}
     for ax, (env, agents) in zip(axes[0], sorted(groups.items())):
         for agent, curves in sorted(agents.items()):
-            grid, mean, half = mean_and_interval(curves)
+            grid, mean, half = mean_and_interval([(s, v) for s, v, _ in curves])
             (line,) = ax.plot(grid, mean, label=f"{agent} (n={len(curves)})")
             ax.fill_between(grid, mean - half, mean + half, color=line.get_color(), alpha=0.2)
             summary[f"{env}/{agent}"] = {"runs": len(curves), "final_mean": float(mean[-1])}
