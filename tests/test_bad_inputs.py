@@ -895,6 +895,15 @@ CASES: dict[str, Case] = {
         ],
         ("early", "late", "share no env steps"),
     ),
+    "plot-metrics-byte-order-mark": (  # said: no env_steps column; columns: env_steps, ...
+        lambda c: [
+            "plot",
+            _bad_run(c, b"\xef\xbb\xbfenv_steps,episode_return\n20,0.5\n"),
+            "--out",
+            "p.png",
+        ],
+        ("metrics.csv", "byte-order mark"),
+    ),
     "resume-latest-lost": (
         lambda c: (
             (c.run / "checkpoints" / "latest.pt").unlink()

@@ -92,6 +92,11 @@ def read_metrics(metrics: Path) -> list[dict[str, str]]:
         raise ConfigError(f"{str(metrics)!r} cannot be read: {e.strerror or e}") from None
     except (csv.Error, UnicodeDecodeError) as e:  # NUL bytes, binary data
         raise ConfigError(f"{str(metrics)!r} is not a CSV text file: {e}") from None
+    if header is not None and str(next(iter(header), "")).startswith("\ufeff"):
+        raise ConfigError(
+            f"{str(metrics)!r} starts with a byte-order mark (saved by a spreadsheet?); save it "
+            "as UTF-8 without one"
+        )
     if header is not None and "env_steps" not in header:
         raise ConfigError(
             f"{str(metrics)!r} has no env_steps column; columns: "
