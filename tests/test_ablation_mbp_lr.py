@@ -59,7 +59,8 @@ def test_the_linear_schedule_decays_the_rate_the_setting_names(tmp_path):
 
 def test_setting_checked_and_older_runs_stepped_at_lr_mbp():
     assert LEGACY_SETTINGS["ablation_mbp_lr"] == "mbp"
-    assert make_config("small").ablation_mbp_lr == "mbp"
+    assert make_config("small").ablation_mbp_lr == "policy"
+    assert make_config("paper").ablation_mbp_lr == "policy"
     with pytest.raises(ConfigError, match="--ablation-mbp-lr 'fast' is not known; allowed: mbp"):
         make_config("small", ablation_mbp_lr="fast").validate()
 

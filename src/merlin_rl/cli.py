@@ -100,7 +100,8 @@ FLAG_HELP: dict[str, str] = {
     "lr_mbp": "Adam learning rate of the MBP, > 0",
     "lr_policy": "Adam learning rate of the policy, > 0",
     "ablation_mbp_lr": "learning rate of an ablation's MBP (rl-lstm, rl-mem: trained by the RL "
-    "losses alone): --lr-mbp (mbp) or --lr-policy (policy); merlin's MBP always steps at --lr-mbp",
+    "losses alone): --lr-policy (policy, the default) or --lr-mbp (mbp, every grid before the "
+    "forty-fifth session); merlin's MBP always steps at --lr-mbp",
     "lr_schedule": "both learning rates constant, or decaying linearly to 0 at --total-steps "
     "(linear)",
     "adam_eps": "Adam epsilon of both optimisers, > 0",

@@ -261,11 +261,12 @@ class Config:
     # option); "constant": they stay at lr_mbp and lr_policy
     lr_schedule: str = "constant"
     # the learning rate of an ablation's MBP (RL-LSTM, RL-MEM: encoders, latent and return head,
-    # trained by the RL losses alone): "mbp" (lr_mbp, as in every grid so far) or "policy"
-    # (lr_policy, the rate of the other parameters the RL losses train; docs/learning.md,
-    # forty-third session: at lr_mbp RL-LSTM learned POPGym's tasks and then lost them). MERLIN's
-    # MBP, trained by its own losses, always steps at lr_mbp.
-    ablation_mbp_lr: str = "mbp"
+    # trained by the RL losses alone): "policy" (lr_policy, the rate of the other parameters the
+    # RL losses train; the default since the forty-fifth session by its pre-registered readings on
+    # the suite and POPGym, docs/learning.md) or "mbp" (lr_mbp, as in every grid before; at it
+    # RL-LSTM learned POPGym's tasks and then lost them). MERLIN's MBP, trained by its own
+    # losses, always steps at lr_mbp.
+    ablation_mbp_lr: str = "policy"
     adam_eps: float = 1e-6
     grad_clip: float = 20.0
     # how MERLIN's MBP gradient (the ELBO and the return heads) is clipped at grad_clip: "global"
