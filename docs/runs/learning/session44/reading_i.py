@@ -30,7 +30,10 @@ def score(run: Path, refs: tuple[float, float]) -> float | None:
 def main(new_dir: str | None) -> None:
     grid = read_grid(ROOT / "experiments" / "paper_suite_ablation_lr.yaml")
     new_root = Path(new_dir) if new_dir else ROOT / "docs" / "runs" / "paper_suite_ablation_lr"
-    old_root = ROOT / "docs" / "runs" / "paper_suite"
+    # the cells under `mbp` were docs/runs/paper_suite's until the verdict (forty-fifth session,
+    # reading_i.txt beside session45's files); since then that grid holds these cells, and the old
+    # ones are kept in docs/runs/paper_suite_ablation_mbp
+    old_root = ROOT / "docs" / "runs" / "paper_suite_ablation_mbp"
     pairs, total = [], 0
     print(
         "| agent | task | seed | mbp (old) | policy (new) | new - old |\n|---|---|---|---|---|---|"
