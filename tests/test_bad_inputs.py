@@ -294,6 +294,13 @@ def _module(c: Ctx, name: str, code: str) -> str:
 
 # id -> (build(ctx) -> argv, words the error line must contain)
 Case = tuple[Callable[[Ctx], list], tuple[str, ...]]
+
+
+def _out_is_the_checkpoint(c, command: str, name: str, out: str) -> list:
+    """``command`` with --out naming (by another spelling) a copy of the checkpoint."""
+    return [command, "--checkpoint", shutil.copy(c.ckpt, c.tmp / name), "--out", out]
+
+
 CASES: dict[str, Case] = {
     # --- train --overwrite: the old run stays intact whatever is wrong with the new settings
     "overwrite-bogus-env-kwargs": (
@@ -853,23 +860,11 @@ CASES: dict[str, Case] = {
     ),
     # --- forty-fifth session's red team
     "memory-out-is-the-checkpoint": (
-        lambda c: [
-            "memory",
-            "--checkpoint",
-            shutil.copy(c.ckpt, c.tmp / "ck.png"),
-            "--out",
-            "./ck.png",
-        ],
+        lambda c: _out_is_the_checkpoint(c, "memory", "ck.png", "./ck.png"),
         ("--out", "ck.png", "--checkpoint"),
     ),
     "record-out-is-the-checkpoint": (
-        lambda c: [
-            "record",
-            "--checkpoint",
-            shutil.copy(c.ckpt, c.tmp / "ck.gif"),
-            "--out",
-            "ck.gif",
-        ],
+        lambda c: _out_is_the_checkpoint(c, "record", "ck.gif", "ck.gif"),
         ("--out", "ck.gif", "--checkpoint"),
     ),
     "plot-out-under-a-file": (
