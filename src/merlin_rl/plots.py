@@ -130,22 +130,22 @@ def read_run(run_dir: str | Path, metric: str) -> tuple[dict, np.ndarray, np.nda
             f"--metric {metric!r} is not a column of {str(metrics)!r}; columns: "
             f"{', '.join(rows[0])}"
         )
-    pts = [
+    numbered = [  # (line in the file, env steps, value)
         (
+            i + 2,
             _number(metrics, i + 2, "env_steps", r["env_steps"]),
             _number(metrics, i + 2, metric, r[metric]),
         )
         for i, r in enumerate(rows)
         if r.get(metric) not in ("", None)
     ]
-    lines = [i + 2 for i, r in enumerate(rows) if r.get(metric) not in ("", None)]
-    for line, (before, _), (now, _) in zip(lines[1:], pts, pts[1:]):
+    for (_, before, _), (line, now, _) in zip(numbered, numbered[1:]):
         if now < before:  # a curve is interpolated over steps that go forward
             raise ConfigError(
                 f"{str(metrics)!r} line {line}: env_steps goes back from {before:g} to {now:g}; "
                 "a run's rows go forward in env steps (rows of two runs in one file?)"
             )
-    pts = [(s, v) for s, v in pts if math.isfinite(v) and math.isfinite(s)]
+    pts = [(s, v) for _, s, v in numbered if math.isfinite(v) and math.isfinite(s)]
     steps = np.array([s for s, _ in pts])
     return cfg, steps, np.array([v for _, v in pts])
 
