@@ -606,6 +606,14 @@ CASES: dict[str, Case] = {
         lambda c: _eval(c, c.ckpt)[:-2] + ["--episodes", "99999999999999999999"],
         ("--episodes", "1,000,000"),
     ),
+    "eval-max-steps-0": (
+        lambda c: ["eval", "--checkpoint", c.ckpt, "--max-steps", "0"],
+        ("--max-steps",),
+    ),
+    "eval-max-steps-huge": (
+        lambda c: ["eval", "--checkpoint", c.ckpt, "--max-steps", "10000000000"],
+        ("--max-steps", "1,000,000,000"),
+    ),
     "record-episodes-huge": (
         lambda c: ["record", "--checkpoint", c.ckpt, "--out", "v.gif", "--episodes", "100000"],
         ("--episodes", "1,000"),

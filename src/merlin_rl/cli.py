@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from merlin_rl.config import (
+    EVAL_MAX_STEPS,
     CHOICES,
     DEVICES,
     PRESETS,
@@ -261,6 +262,7 @@ def _at_most(most: int):
 
 
 EVAL_EPISODES_MAX = 1_000_000
+EVAL_MAX_STEPS_MAX = 1_000_000_000
 RECORD_EPISODES_MAX = 1_000  # every frame is kept in memory until the video is written
 
 
@@ -386,6 +388,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=_at_most(EVAL_EPISODES_MAX),
         default=100,
         help=f"episodes to run, 1 to {EVAL_EPISODES_MAX:,} (default 100)",
+    )
+    e.add_argument(
+        "--max-steps",
+        type=_at_most(EVAL_MAX_STEPS_MAX),
+        default=EVAL_MAX_STEPS,
+        help="steps each env copy may take before eval stops, for envs whose episodes never "
+        f"end; the episodes finished by then are summarised, 1 to {EVAL_MAX_STEPS_MAX:,} "
+        f"(default {EVAL_MAX_STEPS:,})",
     )
     e.add_argument(
         "--greedy", action="store_true", help="argmax actions and mean z (default: sample)"
@@ -914,7 +924,15 @@ def _eval(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     agent, cfg, ckpt = _load_agent(args, device, batch=args.episodes)
     torch.manual_seed(args.seed)
-    result = evaluate(agent, cfg, args.episodes, greedy=args.greedy, seed=args.seed, device=device)
+    result = evaluate(
+        agent,
+        cfg,
+        args.episodes,
+        greedy=args.greedy,
+        seed=args.seed,
+        device=device,
+        max_steps=args.max_steps,
+    )
     result.update(
         agent=cfg.agent,
         env=cfg.env,

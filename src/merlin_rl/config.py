@@ -117,6 +117,10 @@ class ConfigError(ValueError):
     """A configuration value is out of range; the message names it and what is allowed."""
 
 
+# eval's default cap on each env copy's steps: an env that never ends stops there (--max-steps)
+EVAL_MAX_STEPS = 100_000
+
+
 @dataclass
 class Config:
     # what to train

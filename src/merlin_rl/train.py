@@ -33,7 +33,7 @@ from merlin_rl.checkpoint import (
     prune_checkpoints,
     save_checkpoint,
 )
-from merlin_rl.config import Config, ConfigError, auto_memory_rows
+from merlin_rl.config import EVAL_MAX_STEPS, Config, ConfigError, auto_memory_rows
 from merlin_rl.distributed import (
     all_sum,
     barrier,
@@ -489,15 +489,24 @@ def evaluate(
     greedy: bool = False,
     seed: int = 12345,
     device: torch.device | str = "cpu",
+    max_steps: int = EVAL_MAX_STEPS,
 ) -> dict[str, Any]:
-    """Run ``episodes`` full episodes (in parallel envs) and summarise their returns."""
+    """Run ``episodes`` full episodes (in parallel envs) and summarise their returns.
+
+    Each env copy takes at most ``max_steps`` steps: an env whose episodes never end (no time
+    limit) stops there. The episodes finished by then are summarised and ``stopped_at_max_steps``
+    says so; if none finished, :class:`EnvError` says the env may never end."""
     b = min(episodes, cfg.num_envs)
     quota = -(-episodes // b)  # each env runs the same number of episodes: no bias to short ones
     loop = EnvLoop(make_vector_env(cfg.env, b, cfg.env_kwargs), agent, torch.device(device), seed)
     state = agent.initial_state(b, device)
     tracker = loop.episodes
     per_env: list[list[tuple[float, int]]] = [[] for _ in range(b)]
+    steps = 0
     while min(len(x) for x in per_env) < quota:
+        if steps >= max_steps:
+            break
+        steps += 1
         state = state.reset(loop.episode_start)
         out, state = agent.step(loop.obs, state, sample=not greedy)
         r, done, _, valid = loop.step(out.action)
@@ -508,6 +517,11 @@ def evaluate(
             per_env[i].append(ep)
     loop.env.close()
     episodes_run = [ep for x in per_env for ep in x[:quota]][:episodes]
+    if not episodes_run:
+        raise EnvError(
+            f"eval: no episode of {cfg.env!r} ended within {max_steps:,} steps of each env copy; "
+            "the env may never end (give it a time limit, or raise --max-steps)"
+        )
     returns = [x for x, _ in episodes_run]
     lengths = [n for _, n in episodes_run]
     return {
@@ -516,4 +530,6 @@ def evaluate(
         "episodes": len(returns),
         "mean_length": float(np.mean(lengths)),
         "greedy": greedy,
+        # True: fewer episodes than asked, and the long ones are missing from the mean
+        "stopped_at_max_steps": len(returns) < episodes,
     }
