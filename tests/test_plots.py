@@ -168,6 +168,15 @@ def test_record_rl_lstm_and_bad_output(runs, tmp_path, capsys):
     assert ".gif or .mp4" in capsys.readouterr().err
 
 
+def test_the_observation_panel_has_no_black_half_without_a_decoder():
+    from merlin_rl.record import panel_image
+
+    obs = np.full((4, 5, 3), 0.5)
+    assert panel_image(obs, None).shape == (4, 5, 3)  # RL-MEM, RL-LSTM: the observation alone
+    both = panel_image(obs, np.zeros((4, 5, 3)))
+    assert both.shape == (4, 10, 3) and np.array_equal(both[:, :5], obs)
+
+
 def test_tensorboard_images_and_hparams(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

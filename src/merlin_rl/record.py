@@ -76,6 +76,12 @@ def collect_episode(agent, env, loop) -> list[dict]:
             return steps
 
 
+def panel_image(obs: np.ndarray, recon: np.ndarray | None) -> np.ndarray:
+    """The observation (H, W, C) beside its reconstruction, or alone for an agent without
+    decoders (RL-MEM, RL-LSTM): no black panel that would read as a failed reconstruction."""
+    return obs if recon is None else np.concatenate([obs, recon], 1)
+
+
 def render_frames(steps: list[dict], title: str) -> list[np.ndarray]:
     """One RGB image per step (matplotlib, off-screen)."""
     import matplotlib
@@ -94,9 +100,13 @@ def render_frames(steps: list[dict], title: str) -> list[np.ndarray]:
         axes[0].imshow(s["frame"] if s["frame"] is not None else np.zeros((8, 8, 3)))
         axes[0].set_title(f"{title}  t={t}", fontsize=8)
         if s["obs"] is not None:
-            pair = [s["obs"], s["recon"] if s["recon"] is not None else np.zeros_like(s["obs"])]
-            axes[1].imshow(np.clip(np.concatenate(pair, 1), 0, 1).squeeze())
-            axes[1].set_title("observation | reconstruction", fontsize=8)
+            axes[1].imshow(np.clip(panel_image(s["obs"], s["recon"]), 0, 1).squeeze())
+            axes[1].set_title(
+                "observation | reconstruction"
+                if s["recon"] is not None
+                else "observation (no decoder: nothing reconstructed)",
+                fontsize=8,
+            )
         i = 2
         if memory:
             strip = np.zeros((t_max, 2 * rows + 1))
