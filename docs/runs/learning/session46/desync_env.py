@@ -10,10 +10,12 @@ Pre-registered before its runs (the default's runs on seeds 100 and 101 are lr_p
     OMP_NUM_THREADS=1 merlin-rl train --agent merlin --env session46/RepeatFirstMediumDesync-v0 \\
       --env-import popgym,desync_env --seed S --total-steps 500000 \\
       --run-dir runs/session46/desync_sS --no-progress        # S = 100 and 101, side by side
-    merlin-rl eval --checkpoint runs/session46/desync_sS/checkpoints/final.pt \\
-      --env-import popgym,desync_env --episodes 128 --seed 12345
+    python docs/runs/learning/session46/desync_env.py runs/session46/desync_sS/checkpoints/final.pt
 
-(with docs/runs/learning/session46 on PYTHONPATH). Reading, fixed now, on the frozen eval's
+(with docs/runs/learning/session46 on PYTHONPATH). The frozen eval is `evaluate` as in `merlin-rl
+eval` (128 episodes, seed 12345) but on the base task: on the wrapped id each copy's first
+eval episode would be cut short and counted (amended after the runs started and before any
+result, when this was noticed). Reading, fixed now, on the frozen eval's
 normalised score ((R + 0.501) / 1.501) of seeds 100 and 101, against the default's (0.354 and
 0.775, lr_policy_screen/eval_final.jsonl and s101_eval_final.jsonl): out-of-step envs "help" if
 their mean is ahead by >= 0.15 and ahead on both seeds; otherwise "no help". The logged final is
@@ -62,3 +64,29 @@ def _make(**kwargs) -> gym.Env:
 
 if ID not in gym.registry:
     gym.register(id=ID, entry_point=_make)
+
+
+def frozen_eval(checkpoint: str) -> dict:
+    """`merlin-rl eval`'s numbers (128 episodes, seed 12345) for a checkpoint, on the base task."""
+    import argparse
+    import dataclasses
+
+    import torch
+
+    from merlin_rl.cli import _load_agent
+    from merlin_rl.train import evaluate
+
+    args = argparse.Namespace(checkpoint=checkpoint, env_import="popgym,desync_env", seed=12345)
+    agent, cfg, _ = _load_agent(args, torch.device("cpu"), batch=128)
+    torch.manual_seed(12345)
+    with torch.no_grad():
+        res = evaluate(agent, dataclasses.replace(cfg, env=BASE), 128, seed=12345)
+    return {"checkpoint": checkpoint, "env": BASE, **res}
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    for path in sys.argv[1:]:
+        print(json.dumps(frozen_eval(path)), flush=True)
