@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from merlin_rl.config import (
-    EVAL_MAX_STEPS,
     CHOICES,
     DEVICES,
+    EVAL_MAX_STEPS,
     PRESETS,
     Config,
     ConfigError,

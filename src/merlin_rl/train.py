@@ -503,9 +503,7 @@ def evaluate(
     tracker = loop.episodes
     per_env: list[list[tuple[float, int]]] = [[] for _ in range(b)]
     steps = 0
-    while min(len(x) for x in per_env) < quota:
-        if steps >= max_steps:
-            break
+    while steps < max_steps and min(len(x) for x in per_env) < quota:
         steps += 1
         state = state.reset(loop.episode_start)
         out, state = agent.step(loop.obs, state, sample=not greedy)
