@@ -77,10 +77,21 @@ class EpisodeTracker:
         self.since_log: list[tuple[float, int]] = []
         self.count = 0
 
-    def update(self, rewards: np.ndarray, done: np.ndarray, valid: np.ndarray) -> None:
+    def update(
+        self,
+        rewards: np.ndarray,
+        done: np.ndarray,
+        valid: np.ndarray,
+        unlogged: np.ndarray | None = None,
+    ) -> None:
+        """Add one step (B,); episodes that end where ``unlogged`` is set (cut short by
+        ``--desync cut``) are dropped, not recorded."""
         self.ret += rewards * valid
         self.len += valid
         ended = done & valid
+        if unlogged is not None and unlogged.any():
+            self.ret[unlogged], self.len[unlogged] = 0.0, 0
+            ended = ended & ~unlogged
         if ended.any():
             finished = list(zip(self.ret[ended].tolist(), self.len[ended].tolist()))
             self.recent.extend(finished)
@@ -103,10 +114,11 @@ class EpisodeTracker:
         return [float(sum(r for r, _ in eps)), float(sum(n for _, n in eps)), float(len(eps))]
 
 
-def reset_env(env: gym.vector.VectorEnv, seed: int) -> Any:
-    """``env.reset(seed=seed)``'s observations, checked against the space (EnvError if not)."""
+def reset_env(env: gym.vector.VectorEnv, seed: int | None, options: dict | None = None) -> Any:
+    """``env.reset(seed=seed, options=options)``'s observations, checked against the space
+    (EnvError if not)."""
     try:
-        obs, _ = env.reset(seed=seed)
+        obs, _ = env.reset(seed=seed, options=options)
     except (ValueError, TypeError) as e:  # e.g. observations that cannot be batched
         raise EnvError(
             f"env.reset() failed: {str(e).splitlines()[0] if str(e) else e!r}; "
@@ -135,20 +147,45 @@ class EnvLoop:
     ignored and its transition is marked invalid (it never enters the losses); the observation it
     returns starts a new episode. Under ``SAME_STEP`` the observation returned with ``done`` already
     starts the new episode; a truncation there is not bootstrapped (treated as a termination).
+
+    ``desync`` (``--desync cut``): copies that start together stay in step on a task of fixed
+    episode length, so every update sees one phase of the episode. Each copy's second episode is
+    therefore cut (truncated, bootstrapped as usual) after k steps, k uniform in [1, L - 1] with L
+    the length of the copy's first episode; the cut episode is not logged. The cut copy is reset
+    alone (``reset(options={"reset_mask": ...})``), in place of the env's own autoreset.
     """
 
     def __init__(
-        self, env: gym.vector.VectorEnv, agent: Agent, device: torch.device, seed: int
+        self,
+        env: gym.vector.VectorEnv,
+        agent: Agent,
+        device: torch.device,
+        seed: int,
+        desync: bool = False,
     ) -> None:
         self.env, self.agent, self.device = env, agent, device
         self.mode = autoreset_mode(env)
-        obs = reset_env(env, seed)
+        b = env.num_envs
+        self.desync = desync
+        if (
+            desync
+        ):  # all copies through reset_mask: an env that cannot reset copies alone says so now
+            try:
+                obs = reset_env(env, seed, {"reset_mask": np.ones(b, bool)})
+            except EnvError as e:
+                raise EnvError(f"{e} (--desync cut resets copies alone; use --desync off)") from e
+        else:
+            obs = reset_env(env, seed)
         self.checked_step = False
         self.obs = agent.mbp.codec.to_tensors(obs, device)
-        b = env.num_envs
         self.episode_start = torch.ones(b, dtype=torch.bool, device=device)
         self.pending_reset = np.zeros(b, bool)
         self.episodes = EpisodeTracker(b)
+        # --desync cut: where in its second episode each copy is cut (a fraction of its first
+        # episode's length), and when: -1 while the first episode runs, then the step, 0 if none
+        self.cut_u = np.random.default_rng([seed, 0xD5]).random(b)
+        self.cut_at = np.full(b, -1 if desync else 0, np.int64)
+        self.cutting = np.zeros(b, bool)  # NEXT_STEP: cut on the last call, reset on this one
 
     @property
     def can_save(self) -> bool:
@@ -171,6 +208,9 @@ class EnvLoop:
             "len": torch.as_tensor(t.len),
             "recent": list(t.recent),
             "count": t.count,
+            "cut_u": torch.as_tensor(self.cut_u),
+            "cut_at": torch.as_tensor(self.cut_at),
+            "cutting": torch.as_tensor(self.cutting),
         }
 
     def set_state(self, s: dict[str, Any]) -> None:
@@ -185,6 +225,13 @@ class EnvLoop:
         t.recent.clear()
         t.recent.extend(tuple(x) for x in s["recent"])
         t.count = int(s["count"])
+        if "cut_at" in s:  # checkpoints before --desync: no cut to come
+            self.cut_u = s["cut_u"].numpy().copy()
+            self.cut_at = s["cut_at"].numpy().copy()
+            self.cutting = s["cutting"].numpy().copy()
+        else:
+            self.cut_at = np.zeros_like(self.cut_at)
+            self.cutting = np.zeros_like(self.cutting)
 
     def step(self, action: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Apply actions; returns (rewards, dones, terminals, valid) as tensors (B,)."""
@@ -198,20 +245,58 @@ class EnvLoop:
             self.checked_step = True
         r = np.asarray(r, np.float32)
         term, trunc = np.asarray(term, bool), np.asarray(trunc, bool)
+        obs = self.agent.mbp.codec.to_tensors(obs, self.device)
+        if self.cutting.any():  # cut on the last call: this was their reset step, made one here
+            obs = self._reset_copies(self.cutting, obs)
+            r, term, trunc = (
+                np.where(self.cutting, 0, x).astype(x.dtype) for x in (r, term, trunc)
+            )
+            self.cutting = np.zeros_like(self.cutting)
         done = term | trunc
-        self.episodes.update(r, done, valid)
+        cut = self._cuts(done, valid) if self.desync else None
+        if cut is not None and cut.any():
+            done = done | cut  # a truncation: term stays False (bootstrapped under NEXT_STEP)
+        self.episodes.update(r, done, valid, cut)
         if self.mode == "next":
             start = self.pending_reset
             self.pending_reset = done & valid
+            if cut is not None:
+                self.cutting = cut
         else:
             start = done
             # the value of the final observation is not computed under SAME_STEP, so a time-limit
             # truncation is treated as a termination (no bootstrap)
             term = done
-        self.obs = self.agent.mbp.codec.to_tensors(obs, self.device)
+            if cut is not None and cut.any():
+                obs = self._reset_copies(cut, obs)
+        self.obs = obs
         self.episode_start = torch.as_tensor(start, device=self.device)
         as_t = lambda x: torch.as_tensor(x, device=self.device)  # noqa: E731
         return as_t(r), as_t(done), as_t(term), as_t(valid)
+
+    def _cuts(self, done: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """--desync cut: the copies (B,) whose second episode is cut at this step; draws the
+        cut of the copies whose first episode ends here."""
+        n = self.episodes.len + valid  # steps of each copy's episode, this one included
+        live = (self.cut_at > 0) & valid
+        cut = live & ~done & (n >= self.cut_at)
+        self.cut_at[cut | (live & done)] = 0  # the second episode is cut, or ended first
+        first = (self.cut_at < 0) & done & valid
+        if first.any():
+            length = n[first]
+            k = 1 + np.floor(self.cut_u[first] * (length - 1)).astype(np.int64)
+            self.cut_at[first] = np.where(length > 1, k, 0)
+        return cut
+
+    def _reset_copies(self, mask: np.ndarray, obs: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Reset the copies in ``mask`` (B,) alone; ``obs`` with their first observations."""
+        fresh = self.agent.mbp.codec.to_tensors(
+            reset_env(self.env, None, {"reset_mask": mask.copy()}), self.device
+        )
+        m = torch.as_tensor(mask, device=self.device)
+        return {
+            k: torch.where(m.view(-1, *[1] * (v.dim() - 1)), fresh[k], v) for k, v in obs.items()
+        }
 
 
 def _env_id(env: gym.vector.VectorEnv) -> str:

@@ -78,6 +78,9 @@ FLAG_HELP: dict[str, str] = {
     "gamma": "discount factor per step, in (0, 1]",
     "lam": "GAE lambda, in (0, 1]",
     "lam_value": "lambda of the return heads' targets (V, A), in (0, 1]; 0 = --lam",
+    "desync": "cut: each env copy's second episode is cut at a random step (not logged), so that "
+    "the copies of a fixed-length task stop running in step and each update sees every phase of "
+    "the episode; off: the copies start together and stay in step",
     "credit_cut": "reward: the policy's GAE trace stops at every rewarded step (the return heads' "
     "targets unchanged); off: the paper's GAE",
     "future_cv": "a-head: in the policy's advantage of a_t, every later step's TD error has that "

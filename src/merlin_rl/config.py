@@ -39,6 +39,7 @@ POLICY_SEES = ("z", "z+reads")
 ABLATION_MBP_LRS = ("mbp", "policy")
 POLICY_FILMS = ("off", "history")
 IMAGE_CODES = ("categorical", "scaled")
+DESYNCS = ("off", "cut")
 READ_STRENGTH_MAX = 1e3  # --read-strength-init: beta * cosine in [-beta, beta]
 # the settings that take one of a few names, and those names (the CLI offers them as choices)
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -71,6 +72,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "policy_sees": POLICY_SEES,
     "ablation_mbp_lr": ABLATION_MBP_LRS,
     "image_codes": IMAGE_CODES,
+    "desync": DESYNCS,
 }
 # settings added after runs and checkpoints already existed, with the value that reproduces what
 # those older runs did (a checkpoint or config.json without the key ran with this)
@@ -110,6 +112,7 @@ LEGACY_SETTINGS: dict[str, Any] = {
     "read_target_cost": 0.0,  # the MBP's read keys learned from the ELBO and return loss alone
     "read_target_weighting": "uniform",
     "ablation_mbp_lr": "mbp",  # an ablation's MBP, trained by the RL losses alone, stepped at lr_mbp
+    "desync": "off",  # the env copies started together (in step on tasks of fixed length)
 }
 
 
@@ -137,6 +140,9 @@ class Config:
     run_dir: str = ""
     async_envs: bool = False  # environments in subprocess workers (AsyncVectorEnv)
     compile: bool = False  # torch.compile the per-step cell (Agent.step); see docs/performance.md
+    # "cut": each env copy's second episode is cut at a random step (acting.EnvLoop), so that the
+    # copies of a task of fixed episode length stop running in step; "off": they start together
+    desync: str = "off"
     # model sizes
     z_dim: int = 32
     enc_dim: int = 64  # encoding size per observation modality

@@ -141,7 +141,9 @@ class Trainer:
                 raise ConfigError(
                     f"--run-dir {str(self.run_dir)!r} cannot be written: {e.strerror or e}"
                 ) from None
-        self.loop = EnvLoop(self.env, self.agent, self.device, cfg.seed + self.dist.rank)
+        self.loop = EnvLoop(
+            self.env, self.agent, self.device, cfg.seed + self.dist.rank, cfg.desync == "cut"
+        )
         self.episodes = self.loop.episodes
         self.state = self.agent.initial_state(self.local_envs, self.device)
         self.actor = Actor(
@@ -305,7 +307,9 @@ class Trainer:
         # fresh environments with fresh random streams (not a replay of the run's first episodes)
         seed = (self.cfg.seed + 1_000_003 * self.updates) % 2**31
         self.noise_gen.manual_seed(seed)
-        self.loop = EnvLoop(self.env, self.agent, self.device, seed + self.dist.rank)
+        self.loop = EnvLoop(
+            self.env, self.agent, self.device, seed + self.dist.rank, self.cfg.desync == "cut"
+        )
         self.actor.returns.G.zero_()
         self.episodes = self.loop.episodes
         self.state = self.agent.initial_state(self.local_envs, self.device)
