@@ -14,7 +14,7 @@ from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
 from merlin_rl.acting import EnvLoop
 from merlin_rl.agent import Agent
-from merlin_rl.config import ConfigError, make_config
+from merlin_rl.config import LEGACY_SETTINGS, ConfigError, make_config
 from merlin_rl.envs import EnvError, make_vector_env
 
 CPU = torch.device("cpu")
@@ -211,7 +211,8 @@ def test_an_env_without_reset_mask_is_refused_at_the_start():
 
 
 def test_config_values():
-    assert make_config("small").desync == "off"
+    assert make_config("small").desync == "cut"  # the default since the forty-seventh session
+    assert LEGACY_SETTINGS["desync"] == "off"  # runs and checkpoints from before it
     assert make_config("small", desync="cut").desync == "cut"
     with pytest.raises(ConfigError, match="desync"):
         make_config("small", desync="yes")

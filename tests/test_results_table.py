@@ -170,14 +170,17 @@ def test_long_budget_grid_keeps_the_suite_settings(name):
 
 def test_ablation_lr_grid_keeps_the_suite_settings():
     """The ablations' re-run changes the ablations' MBP rate and nothing else (MERLIN is not in
-    it: the setting does not change MERLIN)."""
+    it: the setting does not change MERLIN); since the forty-seventh session it also keeps the
+    env copies in step, as its runs were made (the suite grid runs the new default)."""
     suite = read_grid(ROOT / "experiments" / "paper_suite.yaml")
     grid = read_grid(ROOT / "experiments" / "paper_suite_ablation_lr.yaml")
     assert grid.agents == ["rl-mem", "rl-lstm"] and grid.envs == suite.envs
     assert grid.seeds == suite.seeds and grid.references == suite.references
     for env in grid.envs:
         changed = {k for k, v in grid.train_for(env).items() if suite.train_for(env).get(k) != v}
-        assert changed == {"ablation_mbp_lr"} and grid.train_for(env)["ablation_mbp_lr"] == "policy"
+        assert changed == {"ablation_mbp_lr", "desync"}
+        assert grid.train_for(env)["ablation_mbp_lr"] == "policy"
+        assert grid.train_for(env)["desync"] == "off"
 
 
 @pytest.mark.parametrize(

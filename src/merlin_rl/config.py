@@ -142,7 +142,8 @@ class Config:
     compile: bool = False  # torch.compile the per-step cell (Agent.step); see docs/performance.md
     # "cut": each env copy's second episode is cut at a random step (acting.EnvLoop), so that the
     # copies of a task of fixed episode length stop running in step; "off": they start together
-    desync: str = "off"
+    # (the default before the forty-seventh session; docs/learning.md, forty-sixth and -seventh)
+    desync: str = "cut"
     # model sizes
     z_dim: int = 32
     enc_dim: int = 64  # encoding size per observation modality
