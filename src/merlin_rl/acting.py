@@ -167,15 +167,15 @@ class EnvLoop:
         self.mode = autoreset_mode(env)
         b = env.num_envs
         self.desync = desync
-        if (
-            desync
-        ):  # all copies through reset_mask: an env that cannot reset copies alone says so now
-            try:
-                obs = reset_env(env, seed, {"reset_mask": np.ones(b, bool)})
-            except EnvError as e:
+        # under desync every copy is reset through reset_mask, so an env that cannot reset copies
+        # alone says so now rather than at the first cut
+        options = {"reset_mask": np.ones(b, bool)} if desync else None
+        try:
+            obs = reset_env(env, seed, options)
+        except EnvError as e:
+            if desync:
                 raise EnvError(f"{e} (--desync cut resets copies alone; use --desync off)") from e
-        else:
-            obs = reset_env(env, seed)
+            raise
         self.checked_step = False
         self.obs = agent.mbp.codec.to_tensors(obs, device)
         self.episode_start = torch.ones(b, dtype=torch.bool, device=device)
@@ -253,21 +253,19 @@ class EnvLoop:
             )
             self.cutting = np.zeros_like(self.cutting)
         done = term | trunc
-        cut = self._cuts(done, valid) if self.desync else None
-        if cut is not None and cut.any():
-            done = done | cut  # a truncation: term stays False (bootstrapped under NEXT_STEP)
+        cut = self._cuts(done, valid) if self.desync else np.zeros_like(done)
+        done = done | cut  # a cut is a truncation: term stays False (bootstrapped under NEXT_STEP)
         self.episodes.update(r, done, valid, cut)
         if self.mode == "next":
             start = self.pending_reset
             self.pending_reset = done & valid
-            if cut is not None:
-                self.cutting = cut
+            self.cutting = cut
         else:
             start = done
             # the value of the final observation is not computed under SAME_STEP, so a time-limit
             # truncation is treated as a termination (no bootstrap)
             term = done
-            if cut is not None and cut.any():
+            if cut.any():
                 obs = self._reset_copies(cut, obs)
         self.obs = obs
         self.episode_start = torch.as_tensor(start, device=self.device)
